@@ -1,0 +1,97 @@
+/**
+ * Every error asyncq throws on purpose is an {@link AsyncqError} with a stable
+ * string `code`, so callers can branch on `err.code` across package versions.
+ * The asyncio errors keep their Python names.
+ */
+export class AsyncqError extends Error {
+  /** A stable machine-readable code, e.g. `QUEUE_EMPTY`. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** `getNowait()` found no ready task (asyncio `QueueEmpty`). */
+export class QueueEmpty extends AsyncqError {
+  constructor(queue: string) {
+    super('QUEUE_EMPTY', `queue "${queue}" has no ready task`);
+  }
+}
+
+/** `putNowait()` found the queue at `maxsize` (asyncio `QueueFull`). */
+export class QueueFull extends AsyncqError {
+  constructor(queue: string, maxsize: number) {
+    super('QUEUE_FULL', `queue "${queue}" is full (maxsize ${maxsize})`);
+  }
+}
+
+/** The queue was shut down: `put` always, `get` once the queue is empty (asyncio `QueueShutDown`). */
+export class QueueShutDown extends AsyncqError {
+  constructor(queue: string) {
+    super('QUEUE_SHUT_DOWN', `queue "${queue}" is shut down; call reopen() to accept tasks again`);
+  }
+}
+
+/** `taskDone` was called more times than tasks were got, or for a task this handle does not hold. */
+export class TaskDoneError extends AsyncqError {
+  constructor(message: string) {
+    super('TASK_DONE', message);
+  }
+}
+
+/** The operation was aborted by its `signal` or ran past its `timeout`. Nothing was lost. */
+export class WaitAborted extends AsyncqError {
+  constructor(what: string, reason: 'signal' | 'timeout', cause?: unknown) {
+    super(
+      reason === 'timeout' ? 'TIMEOUT' : 'ABORTED',
+      reason === 'timeout' ? `${what} timed out` : `${what} was aborted`,
+      { cause },
+    );
+  }
+}
+
+/** The handle was closed; open a new one. */
+export class QueueClosed extends AsyncqError {
+  constructor(queue: string) {
+    super('QUEUE_CLOSED', `this handle on queue "${queue}" is closed; create a new one`);
+  }
+}
+
+/** A held task's lease was lost (the process stalled past the lock duration) and the task may have gone to another consumer. */
+export class LeaseLost extends AsyncqError {
+  constructor(queue: string, id: string, cause?: unknown) {
+    super(
+      'LEASE_LOST',
+      `task ${id} of queue "${queue}" is no longer held by this handle (its lease expired and it was handed out again); raise lockDuration if tasks block the event loop that long`,
+      { cause },
+    );
+  }
+}
+
+/** A user mistake in options or arguments; the message says what is allowed. */
+export class ConfigError extends AsyncqError {
+  constructor(message: string) {
+    super('BAD_CONFIG', message);
+  }
+}
+
+/** An item that JSON cannot carry faithfully was refused at `put`; nothing was enqueued. */
+export class PayloadError extends AsyncqError {
+  constructor(message: string) {
+    super('BAD_PAYLOAD', message);
+  }
+}
+
+/** Redis could not be reached within the connect timeout. The message names host and port, never a password. */
+export class RedisUnreachable extends AsyncqError {
+  constructor(target: string, detail: string, cause?: unknown) {
+    super(
+      'REDIS_UNREACHABLE',
+      `cannot reach Redis at ${target} (${detail}); start Redis there or point REDIS_URL / the connection option at a running one`,
+      { cause },
+    );
+  }
+}
