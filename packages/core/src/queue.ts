@@ -90,7 +90,8 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
   private consumerStarted?: Promise<void>;
 
   private readonly getters: Waiter<RedisTask<T>>[] = [];
-  private readonly fetches = new Set<Promise<void>>();
+  private readonly quickFetches = new Set<Promise<void>>();
+  private readonly blockingFetches = new Set<Promise<void>>();
   private fetchesInFlight = 0;
   private blockingFetch = false;
   /** The last fetch found nothing ready: wait on BullMQ's marker instead of fetching. */
@@ -275,16 +276,16 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
     let demand = this.getters.length - this.fetchesInFlight - (this.blockingFetch ? 1 : 0);
     while (demand-- > 0) {
       if (this.drained) {
-        if (!this.blockingFetch) this.track(this.fetch(true));
+        if (!this.blockingFetch) this.track(this.blockingFetches, this.fetch(true));
         return;
       }
-      this.track(this.fetch(false));
+      this.track(this.quickFetches, this.fetch(false));
     }
   }
 
-  private track(p: Promise<void>): void {
-    this.fetches.add(p);
-    void p.finally(() => this.fetches.delete(p));
+  private track(set: Set<Promise<void>>, p: Promise<void>): void {
+    set.add(p);
+    void p.finally(() => set.delete(p));
   }
 
   private async fetch(block: boolean): Promise<void> {
@@ -539,12 +540,13 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
     const err = new QueueClosed(this.name);
     for (const w of [...this.getters.splice(0), ...this.joiners.splice(0), ...this.putters.splice(0)]) w.reject(err);
     clearInterval(this.renewTimer);
-    // Fetches in flight may still bring a task; they hand it back themselves since the handle is closed.
-    const worker = this.worker;
-    const workerClosed = worker?.close().catch(() => {});
-    await Promise.allSettled([...this.fetches]);
+    // Quick fetches in flight may still bring a task; they hand it back themselves since the handle is closed.
+    await Promise.allSettled([...this.quickFetches]);
     await Promise.all(this.held.values().map((t) => this.handBack(t.ref)));
-    await workerClosed;
+    // BullMQ only interrupts its blocking fetch for its own run loop, so force it; a task that fetch
+    // takes in the same instant is left to the stalled checker.
+    await this.worker?.close(true).catch(() => {});
+    await Promise.allSettled([...this.blockingFetches]);
     await this.bull?.close().catch(() => {});
     this.subscriber?.disconnect();
     await this.workerClient?.quit().catch(() => this.workerClient?.disconnect());
