@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// House rules that the compiler does not check (see ../shared/design/STYLE.md):
+// - dependencies point down: cli -> {producer, worker} -> core; core imports no prom-client, yargs or sibling;
+// - no deep imports into another package's src, and no relative path into another package;
+// - no TypeScript enum; no .only/.skip left in tests;
+// - every Lua script opens with a KEYS/ARGV header, and the key count in its file name is the one it uses.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const problems = [];
+const report = (file, msg) => problems.push(`${relative(root, file)}: ${msg}`);
+
+function files(dir, ext) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...files(p, ext));
+    else if (ext.some((e) => p.endsWith(e))) out.push(p);
+  }
+  return out;
+}
+
+const allowed = {
+  core: ['bullmq', 'ioredis'],
+  producer: ['@asyncq/core'],
+  worker: ['@asyncq/core', 'prom-client'],
+  cli: ['@asyncq/core', '@asyncq/producer', '@asyncq/worker', 'yargs'],
+};
+
+for (const [pkg, deps] of Object.entries(allowed)) {
+  const dir = join(root, 'packages', pkg);
+  for (const file of files(join(dir, 'src'), ['.ts'])) {
+    // Code only: doc comments carry usage examples that import the package itself.
+    const src = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+    for (const [, spec] of src.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)) {
+      if (spec.startsWith('node:')) continue;
+      if (spec.startsWith('.')) {
+        const target = join(file, '..', spec);
+        if (!target.startsWith(dir)) report(file, `relative import ${spec} leaves the package; import the package by name`);
+        continue;
+      }
+      const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
+      if (!deps.includes(name)) report(file, `@asyncq/${pkg} may not import ${name} (allowed: ${deps.join(', ')})`);
+      if (/^@asyncq\/[^/]+\/.+/.test(spec)) report(file, `deep import ${spec}: import from the package's entry point`);
+    }
+    if (/^\s*(export\s+)?(const\s+)?enum\s/m.test(src)) report(file, 'TypeScript enum: use a union of string literals');
+  }
+}
+
+for (const file of files(root, ['.test.ts'])) {
+  if (/\b(it|test|describe)\.(only|skip)\(|\bx(it|describe)\(/.test(readFileSync(file, 'utf8'))) {
+    report(file, '.only/.skip left in a test: every test must run in CI');
+  }
+}
+
+for (const file of files(join(root, 'packages/core/lua'), ['.lua'])) {
+  const src = readFileSync(file, 'utf8');
+  const m = /-(\d+)\.lua$/.exec(file);
+  if (!m) {
+    report(file, 'name must be <name>-<numberOfKeys>.lua');
+    continue;
+  }
+  const header = /^--\[\[([\s\S]*?)\]\]/.exec(src);
+  if (!header || !/KEYS\[1\]|no keys/i.test(header[1]) || !/ARGV\[1\]|no argv/i.test(header[1]) && /ARGV\[/.test(src)) {
+    report(file, 'must open with a --[[ ... ]] header listing its KEYS and ARGV');
+  }
+  const used = Math.max(0, ...[...src.matchAll(/KEYS\[(\d+)\]/g)].map((k) => Number(k[1])));
+  if (used !== Number(m[1])) report(file, `file name says ${m[1]} keys but the script uses KEYS[${used}]`);
+}
+
+if (problems.length > 0) {
+  console.error(problems.join('\n'));
+  console.error(`lint: ${problems.length} problem(s)`);
+  process.exit(1);
+}
+console.log('lint: ok');
