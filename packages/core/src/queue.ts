@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Queue as BullQueue, Worker as BullWorker, type Job, type JobsOptions } from 'bullmq';
+import { Job, Queue as BullQueue, Worker as BullWorker, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { abortableWait, removeFrom, type Waiter } from './abortable-wait.js';
 import { connectWithin, openClient, resolveConnection, type RedisTarget } from './connection.js';
@@ -37,6 +37,11 @@ type RedisTask<T> = TaskHandle<T, HeldJob>;
 const RESERVATION_MS = 30_000;
 /** How long an idle consumer blocks on Redis per round (BullMQ's marker wait), in seconds. */
 const IDLE_BLOCK_SECONDS = 5;
+/**
+ * How long a task fetched by `done()` for this handle's next `get` waits for
+ * that get before it is handed back (a consumer loop calls get right away).
+ */
+const PREFETCH_GRACE_MS = 50;
 /** BullMQ job name for tasks put through the core API. */
 const TASK_NAME = 'task';
 
@@ -97,6 +102,8 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
   /** The last fetch found nothing ready: wait on BullMQ's marker instead of fetching. */
   private drained = false;
   private probing = false;
+  /** Tasks fetched by `done()` that no get has claimed yet, oldest first. */
+  private readonly prefetched: { held: HeldJob; timer: NodeJS.Timeout }[] = [];
   private readonly putters: Waiter<string>[] = [];
   private roomLoopRunning = false;
   private readonly joiners: Waiter<void>[] = [];
@@ -240,6 +247,8 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
   async getNowait(): Promise<T> {
     this.checkOpen();
     await this.startConsumer();
+    const ready = this.takePrefetched();
+    if (ready) return ready.data;
     const token = this.newToken();
     const job = await this.worker!.getNextJob(token, { block: false });
     if (job) {
@@ -257,6 +266,8 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
   async getTask(opts?: WaitOptions): Promise<Task<T>> {
     this.checkOpen();
     await this.startConsumer();
+    const ready = this.takePrefetched();
+    if (ready) return ready;
     return abortableWait<RedisTask<T>>('get', opts, (waiter) => {
       this.getters.push(waiter);
       if (this.drained) void this.probe(false);
@@ -389,12 +400,57 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
   async complete(task: TaskHandle<T>, result: unknown): Promise<void> {
     if (result !== undefined) assertJsonSafe(result, 'result');
     const held = this.take(task);
+    // Like BullMQ's own worker, finish and fetch the next task in one call while the queue has
+    // tasks: the next get (a consumer loop's, typically) then needs no round trip of its own.
+    const fetchNext = this.worker !== undefined && !this.drained && !this.closed;
+    if (fetchNext) this.fetchesInFlight++;
+    let next: unknown;
     try {
-      await held.ref.job.moveToCompleted(result ?? null, held.ref.token, false);
+      const completing = held.ref.job.moveToCompleted(result ?? null, held.ref.token, fetchNext);
+      // close() waits for it: the task it may bring must be handed back before the connections go.
+      if (fetchNext) this.track(this.quickFetches, completing.then(() => {}, () => {}));
+      next = await completing;
     } catch (e) {
       throw this.finishError(held, e);
+    } finally {
+      if (fetchNext) this.fetchesInFlight--;
     }
     this.finished();
+    if (fetchNext) this.deliverFetched(next, held.ref.token);
+  }
+
+  /** Routes a task that `done()` fetched: to a waiting get, else briefly to the prefetch stash. */
+  private deliverFetched(next: unknown, token: string): void {
+    const [data, id] = Array.isArray(next) ? (next as [unknown, string | undefined]) : [];
+    if (!data || !id) {
+      this.drained = true;
+      this.pump();
+      return;
+    }
+    const job = Job.fromJSON(this.worker!, data as Parameters<typeof Job.fromJSON>[1], id);
+    const waiter = this.getters.shift();
+    if (waiter && !this.closed) {
+      waiter.resolve(this.hold(job, token));
+      return;
+    }
+    const entry = { held: { job, token }, timer: setTimeout(() => this.releasePrefetched(entry), PREFETCH_GRACE_MS) };
+    this.prefetched.push(entry);
+    if (this.closed) this.releasePrefetched(entry);
+  }
+
+  private takePrefetched(): RedisTask<T> | undefined {
+    const entry = this.prefetched.shift();
+    if (!entry) return undefined;
+    clearTimeout(entry.timer);
+    return this.hold(entry.held.job, entry.held.token);
+  }
+
+  private releasePrefetched(entry: { held: HeldJob; timer: NodeJS.Timeout }): Promise<void> {
+    clearTimeout(entry.timer);
+    removeFrom(this.prefetched, entry);
+    const p = this.handBack(entry.held);
+    this.track(this.quickFetches, p);
+    return p;
   }
 
   /** @internal Task.fail: BullMQ retries per the task's attempts and backoff, else keeps it as a dead letter. */
@@ -541,8 +597,11 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
     for (const w of [...this.getters.splice(0), ...this.joiners.splice(0), ...this.putters.splice(0)]) w.reject(err);
     clearInterval(this.renewTimer);
     // Quick fetches in flight may still bring a task; they hand it back themselves since the handle is closed.
-    await Promise.allSettled([...this.quickFetches]);
-    await Promise.all(this.held.values().map((t) => this.handBack(t.ref)));
+    while (this.quickFetches.size > 0) await Promise.allSettled([...this.quickFetches]);
+    await Promise.all([
+      ...this.held.values().map((t) => this.handBack(t.ref)),
+      ...[...this.prefetched].map((e) => this.releasePrefetched(e)),
+    ]);
     // BullMQ only interrupts its blocking fetch for its own run loop, so force it; a task that fetch
     // takes in the same instant is left to the stalled checker.
     await this.worker?.close(true).catch(() => {});

@@ -440,6 +440,26 @@ describe.each(backends)('$name conformance', (backend) => {
     expect(await q.counts()).toMatchObject({ completed: 1, unfinished: 0 });
   });
 
+  it('a consumer that finishes a task and stops getting does not keep the next one from others', async () => {
+    const { q, peer } = backend.open<number>();
+    const other = peer();
+    for (const n of [1, 2, 3, 4, 5]) await q.put(n);
+    expect(await q.get()).toBe(1);
+    // A Redis handle fetches the next task in the same call for its next get, and hands it back
+    // to the head of the queue if no get claims it within moments.
+    await q.taskDone();
+    await sleep(200);
+    expect([await other.get({ timeout: 3000 }), await other.get({ timeout: 3000 })]).toEqual([2, 3]);
+    await other.taskDone();
+    await other.taskDone();
+    // Meanwhile, the other consumer is never kept waiting for a task fetched ahead.
+    const rest = await Promise.all([q.get({ timeout: 3000 }), other.get({ timeout: 3000 })]);
+    expect(rest.sort()).toEqual([4, 5]);
+    await q.taskDone();
+    await other.taskDone();
+    expect(await q.counts()).toMatchObject({ completed: 5, active: 0, unfinished: 0 });
+  });
+
   it('rejects bad construction arguments with what is allowed', () => {
     const make = (opts: Record<string, unknown>): unknown =>
       backend.name === 'LocalQueue' ? new LocalQueue(opts) : new Queue((opts.name as string) ?? 'ok', opts);
