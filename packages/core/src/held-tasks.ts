@@ -28,6 +28,16 @@ export class HeldTasks<H extends { readonly id: string }> {
     return [...this.byId.values()];
   }
 
+  /**
+   * Removes and returns the task `taskDone(taskOrId)` means, before any await, so that two
+   * concurrent `taskDone()` calls never pick the same task.
+   */
+  take(taskOrId: { readonly id: string } | string | undefined): H {
+    const held = this.pick(taskOrId);
+    this.byId.delete(held.id);
+    return held;
+  }
+
   /** The task `taskDone(taskOrId)` means, or `TaskDoneError` when this handle holds no such task. */
   pick(taskOrId: { readonly id: string } | string | undefined): H {
     if (taskOrId === undefined) {

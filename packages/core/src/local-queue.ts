@@ -206,7 +206,8 @@ export class LocalQueue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
 
   /** @internal Finishes a held task (Task.done and taskDone). */
   async complete(task: TaskHandle<T>, _result: unknown): Promise<void> {
-    const held = this.heldTask(task);
+    this.checkOpen();
+    const held = this.held.take(task);
     this.remember(this.completedIds, held.id, this.keepCompleted);
     this.completedCount++;
     this.finished();
@@ -214,7 +215,8 @@ export class LocalQueue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
 
   /** @internal Fails one attempt of a held task (Task.fail): retried per attempts/backoff, else a dead letter. */
   async failAttempt(task: TaskHandle<T>, error: unknown): Promise<void> {
-    const held = this.heldTask(task);
+    this.checkOpen();
+    const held = this.held.take(task);
     const entry = held.ref;
     entry.attemptsMade++;
     const err = describeError(error);
@@ -225,13 +227,6 @@ export class LocalQueue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
     this.dead.push({ id: entry.id, data: entry.data, attempts: entry.attemptsMade, error: err.message, stack: err.stack });
     if (this.dead.length > this.keepFailed) this.known.delete(this.dead.shift()!.id);
     this.finished();
-  }
-
-  private heldTask(task: TaskHandle<T>): LocalTask<T> {
-    this.checkOpen();
-    const held = this.held.pick(task);
-    this.held.delete(held);
-    return held;
   }
 
   private finished(): void {

@@ -90,9 +90,6 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
   private signals?: QueueSignals;
   private worker?: BullWorker;
   private workerClient?: Redis;
-  private started?: Promise<void>;
-  private signalsStarted?: Promise<void>;
-  private consumerStarted?: Promise<void>;
 
   private readonly getters: Waiter<RedisTask<T>>[] = [];
   private readonly quickFetches = new Set<Promise<void>>();
@@ -399,7 +396,8 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
   /** @internal Task.done and taskDone. */
   async complete(task: TaskHandle<T>, result: unknown): Promise<void> {
     if (result !== undefined) assertJsonSafe(result, 'result');
-    const held = this.take(task);
+    this.checkOpen();
+    const held = this.held.take(task);
     // Like BullMQ's own worker, finish and fetch the next task in one call while the queue has
     // tasks: the next get (a consumer loop's, typically) then needs no round trip of its own.
     const fetchNext = this.worker !== undefined && !this.drained && !this.closed;
@@ -455,7 +453,8 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
 
   /** @internal Task.fail: BullMQ retries per the task's attempts and backoff, else keeps it as a dead letter. */
   async failAttempt(task: TaskHandle<T>, error: unknown): Promise<void> {
-    const held = this.take(task);
+    this.checkOpen();
+    const held = this.held.take(task);
     const err = error instanceof Error ? error : Object.assign(new Error(describeError(error).message), { name: describeError(error).name });
     try {
       await held.ref.job.moveToFailed(err, held.ref.token, false);
@@ -463,14 +462,6 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
       throw this.finishError(held, e);
     }
     this.finished();
-  }
-
-  /** Removes the task from the held set before the Redis call, so two concurrent `taskDone()` never pick the same task. */
-  private take(task: TaskHandle<T>): RedisTask<T> {
-    this.checkOpen();
-    const held = this.held.pick(task);
-    this.held.delete(held);
-    return held;
   }
 
   private finishError(held: RedisTask<T>, e: unknown): unknown {
@@ -623,60 +614,50 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
   // ---- lazy start ---------------------------------------------------------------
 
   /** Connects (failing within `connectTimeout` if Redis is unreachable) and sets up the BullMQ queue. */
-  private start(): Promise<void> {
-    this.started ??= (async () => {
-      const client = this.target.shared ?? openClient(this.target, 'command', this.connectionName());
-      this.client = client;
-      await connectWithin(client, this.target, this.connectTimeout);
-      this.scripts = new QueueScripts(client, this.keys);
-      this.bull = new BullQueue(this.keys.bullName, { connection: client, prefix: this.prefix });
-      this.bull.on('error', () => {}); // surfaced by the failing call instead
-    })();
-    this.started.catch(() => {
-      this.started = undefined; // a later call may find Redis up
+  private readonly start = lazily(async () => {
+    const client = this.target.shared ?? openClient(this.target, 'command', this.connectionName());
+    this.client = client;
+    await connectWithin(client, this.target, this.connectTimeout);
+    this.scripts = new QueueScripts(client, this.keys);
+    this.bull = new BullQueue(this.keys.bullName, { connection: client, prefix: this.prefix });
+    this.bull.on('error', () => {}); // surfaced by the failing call instead
+  });
+
+  /** Subscribes to the queue's signals: needed to wait, and to consume (consumers signal waiters). */
+  private readonly startSignals = lazily(async () => {
+    await this.start();
+    this.subscriber = openClient(this.target, 'subscriber', this.connectionName());
+    await connectWithin(this.subscriber, this.target, this.connectTimeout);
+    this.signals = new QueueSignals(this.subscriber, this.keys.channel);
+    this.signals.on((s) => {
+      if (s === 'shutdown') void this.probe(true);
     });
-    return this.started;
-  }
+    await this.signals.start();
+  });
 
-  private startSignals(): Promise<void> {
-    this.signalsStarted ??= (async () => {
-      await this.start();
-      this.subscriber = openClient(this.target, 'subscriber', this.connectionName());
-      await connectWithin(this.subscriber, this.target, this.connectTimeout);
-      this.signals = new QueueSignals(this.subscriber, this.keys.channel);
-      this.signals.on((s) => {
-        if (s === 'shutdown') void this.probe(true);
-      });
-      await this.signals.start();
-    })();
-    return this.signalsStarted;
-  }
-
-  private startConsumer(): Promise<void> {
-    this.consumerStarted ??= (async () => {
-      await this.startSignals();
-      // BullMQ needs maxRetriesPerRequest: null on a worker's connections (it duplicates this one
-      // for its blocking fetch), so the worker gets a client of its own.
-      this.workerClient = openClient(this.target, 'blocking', this.connectionName());
-      await connectWithin(this.workerClient, this.target, this.connectTimeout);
-      const worker = new BullWorker(this.keys.bullName, null, {
-        connection: this.workerClient,
-        prefix: this.prefix,
-        autorun: false,
-        lockDuration: this.lockDuration,
-        stalledInterval: this.stalledInterval,
-        maxStalledCount: this.maxStalls,
-        drainDelay: IDLE_BLOCK_SECONDS,
-        name: this.connectionName(),
-      });
-      worker.on('error', () => {}); // fetch errors are retried by the fetch loop
-      this.worker = worker;
-      await worker.waitUntilReady();
-      // Manual fetching: BullMQ only looks for crashed consumers' tasks if asked to.
-      await worker.startStalledCheckTimer();
-    })();
-    return this.consumerStarted;
-  }
+  /** Sets up BullMQ's worker for manual fetching, with its stalled checker. */
+  private readonly startConsumer = lazily(async () => {
+    await this.startSignals();
+    // BullMQ needs maxRetriesPerRequest: null on a worker's connections (it duplicates this one
+    // for its blocking fetch), so the worker gets a client of its own.
+    this.workerClient = openClient(this.target, 'blocking', this.connectionName());
+    await connectWithin(this.workerClient, this.target, this.connectTimeout);
+    const worker = new BullWorker(this.keys.bullName, null, {
+      connection: this.workerClient,
+      prefix: this.prefix,
+      autorun: false,
+      lockDuration: this.lockDuration,
+      stalledInterval: this.stalledInterval,
+      maxStalledCount: this.maxStalls,
+      drainDelay: IDLE_BLOCK_SECONDS,
+      name: this.connectionName(),
+    });
+    worker.on('error', () => {}); // fetch errors are retried by the fetch loop
+    this.worker = worker;
+    await worker.waitUntilReady();
+    // Manual fetching: BullMQ only looks for crashed consumers' tasks if asked to.
+    await worker.startStalledCheckTimer();
+  });
 
   private connectionName(): string {
     return `asyncq:${this.name}`;
@@ -695,6 +676,16 @@ export class LifoQueue<T = unknown> extends Queue<T> {
   constructor(name: string, opts: Omit<QueueOptions, 'order'> = {}) {
     super(name, { ...opts, order: 'lifo' });
   }
+}
+
+/** Runs `init` on the first call and shares its promise; a failure is forgotten, so a later call retries. */
+function lazily(init: () => Promise<void>): () => Promise<void> {
+  let started: Promise<void> | undefined;
+  return () =>
+    (started ??= init().catch((e: unknown) => {
+      started = undefined;
+      throw e;
+    }));
 }
 
 function sum(c: Record<string, number>): number {
