@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue, RedisUnreachable } from '@asyncq/core';
 import { adminClient, redisUrl, track, uniqueName } from '../../../test/helpers.js';
@@ -46,6 +47,23 @@ describe('connecting', () => {
   it('refuses a malformed URL at construction', () => {
     expect(() => new Queue('x', { connection: 'http://127.0.0.1:6379' })).toThrow(/must start with redis:\/\/ or rediss:\/\//);
     expect(() => new Queue('x', { connection: 'not a url' })).toThrow(/is not a URL/);
+  });
+
+  it('shares an ioredis client it is given and leaves it open on close', async () => {
+    const name = uniqueName('shared');
+    const client = new Redis(redisUrl());
+    try {
+      const producer = track(new Queue<number>(name, { connection: client }), name);
+      const consumer = track(new Queue<number>(name, { connection: client }), name);
+      await producer.put(42);
+      expect(await consumer.get()).toBe(42);
+      await consumer.taskDone();
+      await producer.join();
+      await Promise.all([producer.close(), consumer.close()]);
+      expect(await client.ping()).toBe('PONG');
+    } finally {
+      await client.quit();
+    }
   });
 
   it('keeps every key of a queue in one hash slot, with the queue name as the hash tag', async () => {
