@@ -95,3 +95,32 @@ export class RedisUnreachable extends AsyncqError {
     );
   }
 }
+
+/**
+ * Thrown by a handler (or passed to `Task.fail`) to fail a task for good, skipping its remaining
+ * attempts. Recognized by its name, so a copy from another package version works too.
+ */
+export class UnrecoverableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UnrecoverableError';
+  }
+}
+
+/** `result()` of a task that failed for good: carries the remote error's message and stack. */
+export class TaskFailed extends AsyncqError {
+  constructor(
+    readonly taskId: string,
+    readonly remoteMessage: string,
+    readonly remoteStack?: string,
+  ) {
+    super('TASK_FAILED', `task ${taskId} failed: ${remoteMessage}`);
+  }
+}
+
+/** `result()` of a task that does not exist (never put, or no longer kept: see `keepCompleted`). */
+export class TaskNotFound extends AsyncqError {
+  constructor(queue: string, id: string) {
+    super('TASK_NOT_FOUND', `queue "${queue}" has no task ${JSON.stringify(id)} (never put, or finished and no longer kept; raise keepCompleted to keep more)`);
+  }
+}

@@ -30,7 +30,11 @@ export {
   ConfigError,
   PayloadError,
   RedisUnreachable,
+  UnrecoverableError,
+  TaskFailed,
+  TaskNotFound,
 } from './errors.js';
+export { defineTask, type TaskDefinition } from './task-definition.js';
 export { assertJsonSafe } from './payload.js';
 export { queueKeys, type QueueKeys } from './queue-keys.js';
 export { startEmbeddedRedis, type EmbeddedRedis, type EmbeddedRedisOptions } from './embedded-redis.js';
@@ -40,6 +44,8 @@ export type {
   ConnectionOption,
   FailedTask,
   LocalQueueOptions,
+  PutManyItem,
+  PutManyOptions,
   PutOptions,
   QueueCounts,
   QueueOptions,
@@ -47,4 +53,5 @@ export type {
   ShutdownOptions,
   Task,
   WaitOptions,
+  WorkerInfo,
 } from './types.js';

@@ -1,5 +1,5 @@
 import { abortableWait, removeFrom, type Waiter } from './abortable-wait.js';
-import { QueueClosed, QueueEmpty, QueueFull, QueueShutDown } from './errors.js';
+import { QueueClosed, QueueEmpty, QueueFull, QueueShutDown, TaskFailed, TaskNotFound } from './errors.js';
 import { HeldTasks } from './held-tasks.js';
 import { MinHeap } from './min-heap.js';
 import { backoffDelay, checkInt, checkOrder, checkPutOptions, type CheckedPut } from './options.js';
@@ -9,6 +9,8 @@ import type {
   AsyncQueue,
   FailedTask,
   LocalQueueOptions,
+  PutManyItem,
+  PutManyOptions,
   PutOptions,
   QueueCounts,
   QueueOrder,
@@ -20,6 +22,9 @@ import type {
 interface Entry<T> {
   id: string;
   data: T;
+  readyAt: number;
+  progress?: number | object;
+  logs: string[];
   /** 0 for tasks without a priority, else 1 + priority: unprioritized tasks go first, as in BullMQ. */
   klass: number;
   rank: number;
@@ -63,6 +68,9 @@ export class LocalQueue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
   private readonly getters: Waiter<LocalTask<T>>[] = [];
   private readonly putters: { entry: Entry<T>; waiter: Waiter<string> }[] = [];
   private readonly joiners: Waiter<void>[] = [];
+  /** Outcomes of finished tasks still kept, for `result`. */
+  private readonly outcomes = new Map<string, { value: unknown } | { error: Error }>();
+  private readonly resultWaiters = new Map<string, Waiter<unknown>[]>();
   private unfinished = 0;
   private completedCount = 0;
   private seq = 0;
@@ -84,6 +92,10 @@ export class LocalQueue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
     const entry = this.prepare(item, opts);
     if (this.isDuplicate(entry)) return entry.id;
     if (!this.isFull()) return this.insert(entry);
+    return this.waitForRoom(entry, opts);
+  }
+
+  private waitForRoom(entry: Entry<T>, opts: WaitOptions | undefined): Promise<string> {
     return abortableWait<string>('put', opts, (waiter) => {
       const slot = { entry, waiter };
       this.putters.push(slot);
@@ -96,6 +108,43 @@ export class LocalQueue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
     if (this.isDuplicate(entry)) return entry.id;
     if (this.isFull()) throw new QueueFull(this.name, this.maxsize);
     return this.insert(entry);
+  }
+
+  async putMany(items: Iterable<PutManyItem<T>>, opts?: PutManyOptions): Promise<string[]> {
+    this.checkOpen();
+    const all = [...items];
+    const batchSize = checkInt('batchSize', opts?.batchSize, 1000, 1);
+    // Every item is checked before any is added, so a bad one refuses the call with nothing enqueued.
+    const entries = all.map(({ item, opts: o }, i) => {
+      try {
+        return this.prepare(item, o);
+      } catch (e) {
+        (e as Error).message = `item ${i}: ${(e as Error).message}`;
+        throw e;
+      }
+    });
+    const ids: string[] = [];
+    for (const entry of entries) {
+      ids.push(this.isDuplicate(entry) ? entry.id : !this.isFull() ? this.insert(entry) : await this.waitForRoom(entry, opts));
+      if (ids.length % batchSize === 0 || ids.length === entries.length) opts?.onProgress?.(ids.length, entries.length);
+    }
+    return ids;
+  }
+
+  async result(id: string, opts?: WaitOptions): Promise<unknown> {
+    this.checkOpen();
+    const outcome = this.outcomes.get(id);
+    if (outcome) {
+      if ('error' in outcome) throw outcome.error;
+      return outcome.value;
+    }
+    if (!this.known.has(id)) throw new TaskNotFound(this.name, id);
+    return abortableWait<unknown>('result', opts, (waiter) => {
+      const list = this.resultWaiters.get(id) ?? [];
+      list.push(waiter);
+      this.resultWaiters.set(id, list);
+      return () => removeFrom(list, waiter);
+    });
   }
 
   async get(opts?: WaitOptions): Promise<T> {
@@ -201,15 +250,19 @@ export class LocalQueue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
     for (const e of this.delayed) clearTimeout(e.timer);
     const err = new QueueClosed(this.name);
     for (const w of [...this.getters.splice(0), ...this.joiners.splice(0)]) w.reject(err);
+    for (const waiters of this.resultWaiters.values()) for (const w of waiters) w.reject(err);
+    this.resultWaiters.clear();
     for (const p of this.putters.splice(0)) p.waiter.reject(err);
   }
 
   /** @internal Finishes a held task (Task.done and taskDone). */
-  async complete(task: TaskHandle<T>, _result: unknown): Promise<void> {
+  async complete(task: TaskHandle<T>, result: unknown): Promise<void> {
+    if (result !== undefined) assertJsonSafe(result, 'result');
     this.checkOpen();
     const held = this.held.take(task);
     this.remember(this.completedIds, held.id, this.keepCompleted);
     this.completedCount++;
+    this.settle(held.id, { value: result === undefined ? null : JSON.parse(JSON.stringify(result)) });
     this.finished();
   }
 
@@ -225,8 +278,35 @@ export class LocalQueue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
       return;
     }
     this.dead.push({ id: entry.id, data: entry.data, attempts: entry.attemptsMade, error: err.message, stack: err.stack });
-    if (this.dead.length > this.keepFailed) this.known.delete(this.dead.shift()!.id);
+    if (this.dead.length > this.keepFailed) this.forget(this.dead.shift()!.id);
+    this.settle(entry.id, { error: new TaskFailed(entry.id, err.message, err.stack) });
     this.finished();
+  }
+
+  /** @internal Task.progress. */
+  async progress(task: TaskHandle<T>, value: number | object): Promise<void> {
+    this.checkOpen();
+    this.held.pick(task).ref.progress = value;
+  }
+
+  /** @internal Task.log. */
+  async log(task: TaskHandle<T>, line: string): Promise<void> {
+    this.checkOpen();
+    this.held.pick(task).ref.logs.push(line);
+  }
+
+  private settle(id: string, outcome: { value: unknown } | { error: Error }): void {
+    if (this.known.has(id)) this.outcomes.set(id, outcome);
+    for (const w of this.resultWaiters.get(id) ?? []) {
+      if ('error' in outcome) w.reject(outcome.error);
+      else w.resolve(outcome.value);
+    }
+    this.resultWaiters.delete(id);
+  }
+
+  private forget(id: string): void {
+    this.known.delete(id);
+    this.outcomes.delete(id);
   }
 
   private finished(): void {
@@ -240,8 +320,8 @@ export class LocalQueue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
 
   private remember(list: string[], id: string, keep: number): void {
     list.push(id);
-    if (list.length > keep) this.known.delete(list.shift()!);
-    if (keep === 0) this.known.delete(id);
+    if (list.length > keep) this.forget(list.shift()!);
+    if (keep === 0) this.forget(id);
   }
 
   private prepare(item: T, opts: PutOptions | undefined): Entry<T> {
@@ -253,6 +333,8 @@ export class LocalQueue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
       id: checked.id ?? String(++this.seq),
       // A copy through JSON, so the consumer sees what a Redis queue would deliver.
       data: JSON.parse(JSON.stringify(item)) as T,
+      readyAt: Date.now() + checked.delay,
+      logs: [],
       klass: checked.priority === undefined ? 0 : checked.priority + 1,
       rank: 0,
       opts: checked,
@@ -312,7 +394,18 @@ export class LocalQueue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
   }
 
   private hold(entry: Entry<T>): LocalTask<T> {
-    const task = new TaskHandle(entry.id, entry.data, entry.attemptsMade + 1, entry.opts.attempts, this, entry);
+    const task = new TaskHandle(
+      {
+        id: entry.id,
+        name: entry.opts.name,
+        data: entry.data,
+        attempt: entry.attemptsMade + 1,
+        attempts: entry.opts.attempts,
+        readyAt: entry.readyAt,
+      },
+      this,
+      entry,
+    );
     this.held.add(task);
     // Taking a task makes room, which may let a waiting put in.
     if (this.putters.length > 0) queueMicrotask(() => this.dispatch());

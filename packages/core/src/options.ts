@@ -58,6 +58,7 @@ export function resolvePriority(order: QueueOrder, item: unknown, opts: PutOptio
 
 /** The normalized, validated part of {@link PutOptions} that both backends apply. */
 export interface CheckedPut {
+  name: string;
   priority: number | undefined;
   delay: number;
   attempts: number;
@@ -67,6 +68,10 @@ export interface CheckedPut {
 
 /** Validates a put's options; throws {@link ConfigError} naming the bad one. */
 export function checkPutOptions(order: QueueOrder, item: unknown, opts: PutOptions | undefined): CheckedPut {
+  const name = opts?.name ?? 'task';
+  if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
+    throw new ConfigError(`name must be a string of 1-200 characters, got ${JSON.stringify(name)}`);
+  }
   const priority = resolvePriority(order, item, opts);
   const delay = checkInt('delay', opts?.delay, 0);
   const attempts = checkInt('attempts', opts?.attempts, 1, 1, 1_000_000);
@@ -89,7 +94,7 @@ export function checkPutOptions(order: QueueOrder, item: unknown, opts: PutOptio
   if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.includes(':') || /^-?\d+$/.test(id))) {
     throw new ConfigError(`id must be a non-empty string that is not an integer and has no ':', got ${JSON.stringify(id)}`);
   }
-  return { priority, delay, attempts, backoff, id };
+  return { name, priority, delay, attempts, backoff, id };
 }
 
 /** The delay before retry number `attempt` (1 for the first retry), as BullMQ computes it. */

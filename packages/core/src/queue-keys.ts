@@ -18,6 +18,10 @@ export interface QueueKeys {
   readonly state: string;
   /** Room reserved by producers between checking maxsize and adding (ZSET token → expiry). */
   readonly reservations: string;
+  /** Live workers: id -> JSON info. */
+  readonly workers: string;
+  /** Worker heartbeats: id -> expiry. */
+  readonly heartbeats: string;
   /** Pub/sub channel for wake-ups between handles (room, drained, shutdown, reopen). */
   readonly channel: string;
 }
@@ -38,6 +42,8 @@ export function queueKeys(prefix: string, name: string): QueueKeys {
     waitingChildren: `${base}:waiting-children`,
     state: `${base}:aq:state`,
     reservations: `${base}:aq:reservations`,
+    workers: `${base}:aq:workers`,
+    heartbeats: `${base}:aq:heartbeats`,
     channel: `${base}:aq:signals`,
   };
 }

@@ -1,9 +1,17 @@
 import type { Redis } from 'ioredis';
 
-/** Messages on a queue's channel. */
-export type Signal = 'want-room' | 'room' | 'want-join' | 'drained' | 'shutdown' | 'reopen';
+/** Messages on a queue's channel; `done:<id>` tells result waiters that task `id` finished. */
+export type Signal =
+  | 'want-room'
+  | 'room'
+  | 'want-join'
+  | 'drained'
+  | 'want-result'
+  | `done:${string}`
+  | 'shutdown'
+  | 'reopen';
 
-/** How long a "want-room" or "want-join" keeps a consumer publishing; waiters repeat it at least every second. */
+/** How long a "want-room", "want-join" or "want-result" keeps a consumer publishing; waiters repeat it at least every second. */
 const INTEREST_MS = 3000;
 
 /**
@@ -11,12 +19,13 @@ const INTEREST_MS = 3000;
  * these messages; every waiter also re-checks on a slow timer, so a message
  * lost to a reconnect only delays it.
  *
- * Consumers publish "room" and "drained" only while some handle has said it
+ * Consumers publish "room", "drained" and "done:<id>" only while some handle has said it
  * waits for them, so a queue nobody waits on pays nothing per task.
  */
 export class QueueSignals {
   private wantRoomUntil = 0;
   private wantJoinUntil = 0;
+  private wantResultUntil = 0;
   private readonly listeners = new Set<(s: Signal) => void>();
   private subscribed: Promise<void> | undefined;
 
@@ -29,6 +38,7 @@ export class QueueSignals {
       const s = message as Signal;
       if (s === 'want-room') this.wantRoomUntil = Date.now() + INTEREST_MS;
       else if (s === 'want-join') this.wantJoinUntil = Date.now() + INTEREST_MS;
+      else if (s === 'want-result') this.wantResultUntil = Date.now() + INTEREST_MS;
       for (const l of [...this.listeners]) l(s);
     });
   }
@@ -47,6 +57,11 @@ export class QueueSignals {
   /** True while some handle waits in join. */
   get joinWanted(): boolean {
     return this.wantJoinUntil > Date.now();
+  }
+
+  /** True while some handle waits for a task's result. */
+  get resultWanted(): boolean {
+    return this.wantResultUntil > Date.now();
   }
 
   /** Resolves with the first of `signals` to arrive, or `'timeout'` after `ms`. */

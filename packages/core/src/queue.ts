@@ -3,7 +3,7 @@ import { Job, Queue as BullQueue, Worker as BullWorker, type JobsOptions } from 
 import type { Redis } from 'ioredis';
 import { abortableWait, removeFrom, type Waiter } from './abortable-wait.js';
 import { connectWithin, openClient, resolveConnection, type RedisTarget } from './connection.js';
-import { ConfigError, LeaseLost, QueueClosed, QueueEmpty, QueueFull, QueueShutDown } from './errors.js';
+import { ConfigError, LeaseLost, QueueClosed, QueueEmpty, QueueFull, QueueShutDown, TaskFailed, TaskNotFound } from './errors.js';
 import { HeldTasks } from './held-tasks.js';
 import { checkInt, checkOrder, checkPutOptions, checkQueueName, type CheckedPut } from './options.js';
 import { assertJsonSafe } from './payload.js';
@@ -14,6 +14,8 @@ import { describeError, TaskHandle, type TaskFinisher } from './task-handle.js';
 import type {
   AsyncQueue,
   FailedTask,
+  PutManyItem,
+  PutManyOptions,
   PutOptions,
   QueueCounts,
   QueueOptions,
@@ -21,6 +23,7 @@ import type {
   ShutdownOptions,
   Task,
   WaitOptions,
+  WorkerInfo,
 } from './types.js';
 
 /** The BullMQ job and the lock token this handle holds it with. */
@@ -32,6 +35,15 @@ interface HeldJob {
 }
 
 type RedisTask<T> = TaskHandle<T, HeldJob>;
+
+/** Room reserved for puts under one token (no token on an unbounded queue). */
+interface Room {
+  token: string | undefined;
+  granted: number;
+}
+
+/** How long a worker stays listed without a heartbeat, unless it says otherwise. */
+const WORKER_TTL_MS = 15_000;
 
 /** A producer that dies between reserving room and adding frees the room after this long. */
 const RESERVATION_MS = 30_000;
@@ -101,9 +113,11 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
   private probing = false;
   /** Tasks fetched by `done()` that no get has claimed yet, oldest first. */
   private readonly prefetched: { held: HeldJob; timer: NodeJS.Timeout }[] = [];
-  private readonly putters: Waiter<string>[] = [];
+  private readonly putters: { waiter: Waiter<Room>; count: number }[] = [];
   private roomLoopRunning = false;
   private readonly joiners: Waiter<void>[] = [];
+  private readonly resultWaiters = new Map<string, Waiter<unknown>[]>();
+  private resultLoopRunning = false;
   private joinLoopRunning = false;
   private renewTimer?: NodeJS.Timeout;
   private tokenSeq = 0;
@@ -134,29 +148,43 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
   async put(item: T, opts?: PutOptions): Promise<string> {
     const checked = this.checkPut(item, opts);
     await this.start();
-    if (this.maxsize === 0) return this.add(item, checked, undefined);
-    const token = this.newToken();
-    const r = await this.scripts!.reserve(this.maxsize, token, RESERVATION_MS, false);
-    if (r < 0) throw new QueueShutDown(this.name);
-    if (r > 0) return this.add(item, checked, token);
-    await this.startSignals();
-    const reserved = await abortableWait<string>('put', opts, (waiter) => {
-      this.putters.push(waiter);
-      void this.runRoomLoop();
-      return () => removeFrom(this.putters, waiter);
-    });
-    return this.add(item, checked, reserved);
+    const room = await this.reserveRoom(1, opts, false);
+    const [id] = await this.add([item], [checked], room);
+    return id!;
   }
 
   async putNowait(item: T, opts?: Omit<PutOptions, 'signal' | 'timeout'>): Promise<string> {
     const checked = this.checkPut(item, opts);
     await this.start();
-    if (this.maxsize === 0) return this.add(item, checked, undefined);
-    const token = this.newToken();
-    const r = await this.scripts!.reserve(this.maxsize, token, RESERVATION_MS, false);
-    if (r < 0) throw new QueueShutDown(this.name);
-    if (r === 0) throw new QueueFull(this.name, this.maxsize);
-    return this.add(item, checked, token);
+    const room = await this.reserveRoom(1, undefined, true);
+    const [id] = await this.add([item], [checked], room);
+    return id!;
+  }
+
+  async putMany(items: Iterable<PutManyItem<T>>, opts?: PutManyOptions): Promise<string[]> {
+    this.checkOpen();
+    const all = [...items];
+    // Every item is checked before any is added, so a bad one refuses the call with nothing enqueued.
+    const checked = all.map(({ item, opts: o }, i) => {
+      try {
+        assertJsonSafe(item);
+        return checkPutOptions(this.order, item, o);
+      } catch (e) {
+        (e as Error).message = `item ${i}: ${(e as Error).message}`;
+        throw e;
+      }
+    });
+    const batchSize = checkInt('batchSize', opts?.batchSize, 1000, 1);
+    await this.start();
+    const ids: string[] = [];
+    while (ids.length < all.length) {
+      const room = await this.reserveRoom(Math.min(batchSize, all.length - ids.length), opts, false);
+      const from = ids.length;
+      const to = from + room.granted;
+      ids.push(...(await this.add(all.slice(from, to).map((x) => x.item), checked.slice(from, to), room)));
+      opts?.onProgress?.(ids.length, all.length);
+    }
+    return ids;
   }
 
   private checkPut(item: T, opts: PutOptions | undefined): CheckedPut {
@@ -166,23 +194,49 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
   }
 
   /**
-   * Adds the task through BullMQ, then drops the reservation and reads the
-   * shutdown flag in one call. A put that raced a shutdown takes its task
-   * back if nobody got it yet, so no put lands after a shutdown took effect.
+   * Room for up to `count` puts: all of it on an unbounded queue, else what the maxsize gate grants
+   * (at least one), waiting for room unless `nowait`.
    */
-  private async add(item: T, c: CheckedPut, reservation: string | undefined): Promise<string> {
-    let job: Job;
+  private async reserveRoom(count: number, opts: WaitOptions | undefined, nowait: boolean): Promise<Room> {
+    if (this.maxsize === 0) return { token: undefined, granted: count };
+    const token = this.newToken();
+    const granted = await this.scripts!.reserve(this.maxsize, token, RESERVATION_MS, false, count);
+    if (granted < 0) throw new QueueShutDown(this.name);
+    if (granted > 0) return { token, granted };
+    if (nowait) throw new QueueFull(this.name, this.maxsize);
+    await this.startSignals();
+    return abortableWait<Room>('put', opts, (waiter) => {
+      const putter = { waiter, count };
+      this.putters.push(putter);
+      void this.runRoomLoop();
+      return () => removeFrom(this.putters, putter);
+    });
+  }
+
+  /**
+   * Adds the tasks through BullMQ (one round trip for a batch), then drops the reservation and
+   * reads the shutdown flag in one call. Tasks that raced a shutdown are taken back if nobody got
+   * them yet, so no put lands after a shutdown took effect.
+   */
+  private async add(items: T[], checked: CheckedPut[], room: Room): Promise<string[]> {
+    let jobs: Job[];
     try {
-      job = await this.bull!.add(TASK_NAME, item, this.jobOptions(c));
+      jobs =
+        items.length === 1
+          ? [await this.bull!.add(checked[0]!.name, items[0], this.jobOptions(checked[0]!))]
+          : await this.bull!.addBulk(items.map((data, i) => ({ name: checked[i]!.name, data, opts: this.jobOptions(checked[i]!) })));
     } catch (e) {
-      if (reservation) void this.scripts!.release(reservation).catch(() => {});
+      if (room.token) void this.scripts!.release(room.token, room.granted).catch(() => {});
       throw e;
     }
-    const id = job.id!;
-    const shutdown = reservation ? await this.scripts!.release(reservation) : await this.scripts!.shutdownMode();
-    // A dedup id may name a task that was there before the shutdown: leave that one alone.
-    if (shutdown && c.id === undefined && (await this.bull!.remove(id)) === 1) throw new QueueShutDown(this.name);
-    return id;
+    const ids = jobs.map((j) => j.id!);
+    const shutdown = room.token ? await this.scripts!.release(room.token, room.granted) : await this.scripts!.shutdownMode();
+    if (shutdown) {
+      // A dedup id may name a task that was there before the shutdown: leave those alone.
+      const removed = await Promise.all(ids.map((id, i) => (checked[i]!.id === undefined ? this.bull!.remove(id) : 0)));
+      if (removed.some((r) => r === 1)) throw new QueueShutDown(this.name);
+    }
+    return ids;
   }
 
   private jobOptions(c: CheckedPut): JobsOptions {
@@ -208,23 +262,23 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
       while (this.putters.length > 0 && !this.closed) {
         const head = this.putters[0]!;
         const token = this.newToken();
-        let r: number;
+        let granted: number;
         try {
-          r = await this.scripts!.reserve(this.maxsize, token, RESERVATION_MS, true);
+          granted = await this.scripts!.reserve(this.maxsize, token, RESERVATION_MS, true, head.count);
         } catch (e) {
-          for (const p of this.putters.splice(0)) p.reject(e);
+          for (const p of this.putters.splice(0)) p.waiter.reject(e);
           break;
         }
-        if (r < 0) {
-          for (const p of this.putters.splice(0)) p.reject(new QueueShutDown(this.name));
+        if (granted < 0) {
+          for (const p of this.putters.splice(0)) p.waiter.reject(new QueueShutDown(this.name));
           break;
         }
-        if (r > 0) {
+        if (granted > 0) {
           round = 0;
-          if (head.settled) void this.scripts!.release(token).catch(() => {}); // aborted while reserving
+          if (head.waiter.settled) void this.scripts!.release(token, granted).catch(() => {}); // aborted while reserving
           else {
             removeFrom(this.putters, head);
-            head.resolve(token);
+            head.waiter.resolve({ token, granted });
           }
           continue;
         }
@@ -347,10 +401,14 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
 
   private hold(job: Job, token: string): RedisTask<T> {
     const task = new TaskHandle<T, HeldJob>(
-      job.id!,
-      job.data as T,
-      job.attemptsMade + 1,
-      job.opts.attempts ?? 1,
+      {
+        id: job.id!,
+        name: job.name,
+        data: job.data as T,
+        attempt: job.attemptsMade + 1,
+        attempts: job.opts.attempts ?? 1,
+        readyAt: job.timestamp + (job.opts.delay ?? 0),
+      },
       this,
       { job, token },
     );
@@ -413,7 +471,7 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
     } finally {
       if (fetchNext) this.fetchesInFlight--;
     }
-    this.finished();
+    this.finished(held.id);
     if (fetchNext) this.deliverFetched(next, held.ref.token);
   }
 
@@ -461,7 +519,23 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
     } catch (e) {
       throw this.finishError(held, e);
     }
-    this.finished();
+    this.finished(held.id);
+  }
+
+  /** @internal Task.progress. */
+  async progress(task: TaskHandle<T>, value: number | object): Promise<void> {
+    this.checkOpen();
+    await this.heldJob(task).updateProgress(value);
+  }
+
+  /** @internal Task.log. */
+  async log(task: TaskHandle<T>, line: string): Promise<void> {
+    this.checkOpen();
+    await this.heldJob(task).log(line);
+  }
+
+  private heldJob(task: TaskHandle<T>): Job {
+    return this.held.pick(task).ref.job;
   }
 
   private finishError(held: RedisTask<T>, e: unknown): unknown {
@@ -471,8 +545,84 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
     return e;
   }
 
-  private finished(): void {
+  /** Tells waiters, if there are any, that task `id` finished (or failed an attempt). */
+  private finished(id: string): void {
     if (this.signals?.joinWanted) void this.scripts!.unfinished('notify').catch(() => {});
+    if (this.signals?.resultWanted) void this.client!.publish(this.keys.channel, `done:${id}`).catch(() => {});
+  }
+
+  // ---- results ------------------------------------------------------------------
+
+  async result(id: string, opts?: WaitOptions): Promise<unknown> {
+    this.checkOpen();
+    await this.startSignals();
+    const outcome = await this.outcome(id);
+    if (outcome) return settle(outcome);
+    return abortableWait<unknown>('result', opts, (waiter) => {
+      const list = this.resultWaiters.get(id) ?? [];
+      list.push(waiter);
+      this.resultWaiters.set(id, list);
+      void this.runResultLoop();
+      return () => {
+        removeFrom(list, waiter);
+        if (list.length === 0) this.resultWaiters.delete(id);
+      };
+    });
+  }
+
+  /** The finished task's result or failure, or undefined while it is not finished. */
+  private async outcome(id: string): Promise<{ value: unknown } | { error: Error } | undefined> {
+    const job = await this.bull!.getJob(id);
+    if (!job) return { error: new TaskNotFound(this.name, id) };
+    if (!job.finishedOn) return undefined;
+    if ((await job.getState()) === 'failed') {
+      return { error: new TaskFailed(id, job.failedReason, job.stacktrace?.at(-1) ?? undefined) };
+    }
+    return { value: job.returnvalue };
+  }
+
+  /** Checks waited-for tasks on every "done:<id>" and on the slow safety re-check, announcing the interest. */
+  private async runResultLoop(): Promise<void> {
+    if (this.resultLoopRunning) return;
+    this.resultLoopRunning = true;
+    const finishedIds = new Set<string>();
+    let wake: (() => void) | undefined;
+    const stopListening = this.signals!.on((s) => {
+      if (s.startsWith('done:') && this.resultWaiters.has(s.slice(5))) {
+        finishedIds.add(s.slice(5));
+        wake?.();
+      }
+    });
+    try {
+      let round = 0;
+      let ids = [...this.resultWaiters.keys()];
+      while (this.resultWaiters.size > 0 && !this.closed) {
+        for (const id of ids) {
+          const outcome = await this.outcome(id).catch(() => undefined);
+          if (!outcome) continue;
+          for (const w of this.resultWaiters.get(id) ?? []) settleWaiter(w, outcome);
+          this.resultWaiters.delete(id);
+        }
+        if (this.resultWaiters.size === 0) break;
+        await this.client!.publish(this.keys.channel, 'want-result');
+        if (finishedIds.size === 0) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, recheckDelay(round++));
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wake = undefined;
+        }
+        // Woken by "done:<id>": check just those; on the safety re-check, all of them.
+        ids = finishedIds.size > 0 ? [...finishedIds] : [...this.resultWaiters.keys()];
+        finishedIds.clear();
+      }
+    } finally {
+      stopListening();
+      this.resultLoopRunning = false;
+    }
   }
 
   // ---- join, sizes, counts ----------------------------------------------------
@@ -554,6 +704,32 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
     return (await this.bull!.getJobCounts(...(states as Parameters<BullQueue['getJobCounts']>))) as Record<string, number>;
   }
 
+  // ---- worker registry ----------------------------------------------------------
+
+  /**
+   * Registers a worker (or refreshes its heartbeat and counters). Used by `@asyncq/worker`; a
+   * worker that stops beating for `ttlMs` drops out of {@link Queue.listWorkers}.
+   */
+  async registerWorker(info: WorkerInfo, ttlMs = WORKER_TTL_MS): Promise<void> {
+    this.checkOpen();
+    await this.start();
+    await this.scripts!.workerBeat(info.id, JSON.stringify(info), ttlMs);
+  }
+
+  /** Removes a worker from the registry (it stopped). */
+  async unregisterWorker(id: string): Promise<void> {
+    this.checkOpen();
+    await this.start();
+    await this.scripts!.workerLeave(id);
+  }
+
+  /** The live workers of this queue, by their last heartbeat. */
+  async listWorkers(): Promise<WorkerInfo[]> {
+    this.checkOpen();
+    await this.start();
+    return (await this.scripts!.workerList()).map((j) => JSON.parse(j) as WorkerInfo).sort((a, b) => a.startedAt - b.startedAt);
+  }
+
   // ---- shutdown and lifecycle ------------------------------------------------
 
   async shutdown(opts?: ShutdownOptions): Promise<void> {
@@ -566,7 +742,7 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
       await this.scripts!.unfinished('notify');
     }
     // This handle's own waiters learn of it now; other handles through the "shutdown" signal.
-    for (const p of this.putters.splice(0)) p.reject(new QueueShutDown(this.name));
+    for (const p of this.putters.splice(0)) p.waiter.reject(new QueueShutDown(this.name));
     if (immediate) for (const g of this.getters.splice(0)) g.reject(new QueueShutDown(this.name));
     else await this.probe(true);
   }
@@ -585,7 +761,11 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
   private async doClose(): Promise<void> {
     this.closed = true;
     const err = new QueueClosed(this.name);
-    for (const w of [...this.getters.splice(0), ...this.joiners.splice(0), ...this.putters.splice(0)]) w.reject(err);
+    for (const w of [...this.getters.splice(0), ...this.joiners.splice(0), ...this.putters.splice(0).map((p) => p.waiter)]) {
+      w.reject(err);
+    }
+    for (const waiters of this.resultWaiters.values()) for (const w of waiters) w.reject(err);
+    this.resultWaiters.clear();
     clearInterval(this.renewTimer);
     // Quick fetches in flight may still bring a task; they hand it back themselves since the handle is closed.
     while (this.quickFetches.size > 0) await Promise.allSettled([...this.quickFetches]);
@@ -686,6 +866,16 @@ function lazily(init: () => Promise<void>): () => Promise<void> {
       started = undefined;
       throw e;
     }));
+}
+
+function settle(outcome: { value: unknown } | { error: Error }): unknown {
+  if ('error' in outcome) throw outcome.error;
+  return outcome.value;
+}
+
+function settleWaiter(w: Waiter<unknown>, outcome: { value: unknown } | { error: Error }): void {
+  if ('error' in outcome) w.reject(outcome.error);
+  else w.resolve(outcome.value);
 }
 
 function sum(c: Record<string, number>): number {

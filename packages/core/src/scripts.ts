@@ -50,18 +50,18 @@ export class QueueScripts {
     return (this.client as unknown as Record<string, Call>)[command]!.bind(this.client);
   }
 
-  /** 1 reserved, 0 full, -1 shut down. See `reserve-6.lua`. */
-  async reserve(maxsize: number, token: string, lifetimeMs: number, announce: boolean): Promise<number> {
+  /** How many of `count` puts got room (0 full, -1 shut down). See `reserve-6.lua`. */
+  async reserve(maxsize: number, token: string, lifetimeMs: number, announce: boolean, count = 1): Promise<number> {
     const k = this.keys;
     return Number(
       await this.call('asyncqReserve')(k.state, k.reservations, k.wait, k.paused, k.prioritized, k.delayed,
-        maxsize, token, lifetimeMs, announce ? k.channel : ''),
+        maxsize, token, lifetimeMs, announce ? k.channel : '', count),
     );
   }
 
-  /** Drops a reservation; returns the shutdown mode or null. See `release-2.lua`. */
-  async release(token: string): Promise<string | null> {
-    return (await this.call('asyncqRelease')(this.keys.state, this.keys.reservations, token)) as string | null;
+  /** Drops `count` reservations under `token`; returns the shutdown mode or null. See `release-2.lua`. */
+  async release(token: string, count = 1): Promise<string | null> {
+    return (await this.call('asyncqRelease')(this.keys.state, this.keys.reservations, token, count)) as string | null;
   }
 
   /** Counts unfinished tasks, announcing a joiner or notifying joiners. See `unfinished-6.lua`. */
@@ -86,6 +86,21 @@ export class QueueScripts {
   /** Sets or clears the shutdown flag and tells every handle. See `set-shutdown-2.lua`. */
   async setShutdown(mode: 'graceful' | 'immediate' | 'reopen'): Promise<void> {
     await this.call('asyncqSetShutdown')(this.keys.state, this.keys.reservations, this.keys.channel, mode);
+  }
+
+  /** Registers or refreshes a worker's heartbeat. See `workers-2.lua`. */
+  async workerBeat(id: string, infoJson: string, ttlMs: number): Promise<void> {
+    await this.call('asyncqWorkers')(this.keys.workers, this.keys.heartbeats, 'beat', id, infoJson, ttlMs);
+  }
+
+  /** Removes a worker from the registry. */
+  async workerLeave(id: string): Promise<void> {
+    await this.call('asyncqWorkers')(this.keys.workers, this.keys.heartbeats, 'leave', id);
+  }
+
+  /** The JSON infos of live workers, dropping those whose heartbeat expired. */
+  async workerList(): Promise<string[]> {
+    return (await this.call('asyncqWorkers')(this.keys.workers, this.keys.heartbeats, 'list')) as string[];
   }
 
   /** The shutdown mode, or null when open. */

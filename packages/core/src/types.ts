@@ -20,6 +20,8 @@ export interface BackoffOptions {
 
 /** Options for one `put`. */
 export interface PutOptions {
+  /** The task's name, which picks its handler in a worker. @defaultValue 'task' */
+  name?: string;
   /** Lower runs first. An integer from 0 to 2,097,150. Required for `priority` queues unless the item carries it. */
   priority?: number;
   /** Milliseconds before the task becomes ready. @defaultValue 0 */
@@ -77,6 +79,10 @@ export interface QueueCounts {
 export interface Task<T> {
   /** The task id (also what `put` returned). */
   readonly id: string;
+  /** The task's name (`put`'s `name` option). */
+  readonly name: string;
+  /** When the task became ready (ms since the epoch): put time plus its delay. */
+  readonly readyAt: number;
   /** The item that was put. */
   readonly data: T;
   /** 1 for the first try, then one more after each failed attempt. */
@@ -85,8 +91,46 @@ export interface Task<T> {
   readonly attempts: number;
   /** Finish the task successfully, keeping `result` (JSON) with it. */
   done(result?: unknown): Promise<void>;
-  /** Fail this attempt: the task is retried per its `attempts`/`backoff`, else kept as a dead letter. */
+  /**
+   * Fail this attempt: the task is retried per its `attempts`/`backoff`, else kept as a dead
+   * letter. An error named `UnrecoverableError` skips the remaining attempts.
+   */
   fail(error: unknown): Promise<void>;
+  /** Record progress (a number, e.g. percent, or a JSON object) where producers and tools can read it. */
+  progress(value: number | object): Promise<void>;
+  /** Append a line to the task's log, kept with the task. */
+  log(line: string): Promise<void>;
+}
+
+/** One item of `putMany`. */
+export interface PutManyItem<T> {
+  item: T;
+  opts?: Omit<PutOptions, 'signal' | 'timeout'>;
+}
+
+/** Options of `putMany`. */
+export interface PutManyOptions extends WaitOptions {
+  /** Called after each batch with how many items are in and how many there are in all. */
+  onProgress?: (put: number, total: number) => void;
+  /** Items per Redis round trip. @defaultValue 1000 */
+  batchSize?: number;
+}
+
+/** A worker process as it registers itself in Redis. */
+export interface WorkerInfo {
+  id: string;
+  host: string;
+  pid: number;
+  queue: string;
+  concurrency: number;
+  /** ms since the epoch */
+  startedAt: number;
+  /** Tasks done since start. */
+  done: number;
+  /** Task attempts failed since start. */
+  failed: number;
+  /** ms since the epoch; a worker whose heartbeat is older than its TTL drops out of the list. */
+  lastHeartbeat: number;
 }
 
 /**
@@ -155,6 +199,11 @@ export interface AsyncQueue<T> {
   readonly maxsize: number;
   /** Add an item, waiting while the queue is full. Resolves to the task id. */
   put(item: T, opts?: PutOptions): Promise<string>;
+  /**
+   * Add many items in batches of one round trip each, waiting for room when bounded. Every item is
+   * checked before any is added: a bad one refuses the whole call. Resolves to the task ids in order.
+   */
+  putMany(items: Iterable<PutManyItem<T>>, opts?: PutManyOptions): Promise<string[]>;
   /** Add an item or throw `QueueFull` at once. */
   putNowait(item: T, opts?: Omit<PutOptions, 'signal' | 'timeout'>): Promise<string>;
   /** Take the next ready item, waiting until there is one. This handle holds the task until `taskDone`. */
@@ -165,6 +214,11 @@ export interface AsyncQueue<T> {
   getTask(opts?: WaitOptions): Promise<Task<T>>;
   /** Finish a held task: the oldest one this handle got, or the one given. */
   taskDone(taskOrId?: Task<T> | string): Promise<void>;
+  /**
+   * Wait for task `id` to finish: resolves to what `done(result)` kept, or throws `TaskFailed`
+   * with the remote error once it failed for good.
+   */
+  result(id: string, opts?: WaitOptions): Promise<unknown>;
   /** Resolve once every task put by anyone is finished (done, or failed for good). */
   join(opts?: WaitOptions): Promise<void>;
   /** Ready tasks not yet got. */

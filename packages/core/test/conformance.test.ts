@@ -8,6 +8,8 @@ import {
   QueueFull,
   QueueShutDown,
   TaskDoneError,
+  TaskFailed,
+  TaskNotFound,
   WaitAborted,
   type AsyncQueue,
   type QueueOrder,
@@ -458,6 +460,73 @@ describe.each(backends)('$name conformance', (backend) => {
     await q.taskDone();
     await other.taskDone();
     expect(await q.counts()).toMatchObject({ completed: 5, active: 0, unfinished: 0 });
+  });
+
+  describe('names, bulk puts and results', () => {
+    it('delivers the task name and when it became ready', async () => {
+      const { q } = backend.open<string>();
+      const before = Date.now();
+      await q.put('x', { name: 'resize' });
+      await q.put('y');
+      const a = await q.getTask();
+      const b = await q.getTask();
+      expect([a.name, b.name]).toEqual(['resize', 'task']);
+      expect(a.readyAt).toBeGreaterThanOrEqual(before - 1000);
+      await a.progress(50);
+      await a.log('half way');
+      await a.done();
+      await b.done();
+    });
+
+    it('putMany adds everything in order through the maxsize bound, reporting progress', async () => {
+      const { q, peer } = backend.open<number>({ maxsize: 20 });
+      const consumer = peer();
+      const progress: number[] = [];
+      const items = Array.from({ length: 100 }, (_, i) => ({ item: i }));
+      const putting = q.putMany(items, { batchSize: 15, onProgress: (n) => progress.push(n) });
+      const got: number[] = [];
+      while (got.length < 100) {
+        got.push(await consumer.get({ timeout: 5000 }));
+        await consumer.taskDone();
+        expect(await q.qsize()).toBeLessThanOrEqual(20);
+      }
+      const ids = await putting;
+      expect(ids).toHaveLength(100);
+      expect(new Set(ids).size).toBe(100);
+      expect(got).toEqual(items.map((x) => x.item));
+      expect(progress.at(-1)).toBe(100);
+      expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    });
+
+    it('putMany refuses the whole call, enqueuing nothing, when one item is bad', async () => {
+      const { q } = backend.open<unknown>();
+      const err = await q.putMany([{ item: 1 }, { item: 2 }, { item: () => 3 }]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PayloadError);
+      expect((err as Error).message).toMatch(/^item 2: item is a function/);
+      expect(await q.qsize()).toBe(0);
+    });
+
+    it('result() waits for the value a consumer finished with, or throws TaskFailed with the remote error', async () => {
+      const { q, peer } = backend.open<number>();
+      const consumer = peer();
+      const ok = await q.put(20);
+      const bad = await q.put(0, { attempts: 2 });
+      const okResult = q.result(ok, { timeout: 5000 });
+      const badResult = q.result(bad, { timeout: 5000 });
+      badResult.catch(() => {});
+      const t1 = await consumer.getTask();
+      await t1.done({ doubled: t1.data * 2 });
+      expect(await okResult).toEqual({ doubled: 40 });
+      for (let i = 0; i < 2; i++) {
+        const t = await consumer.getTask({ timeout: 5000 });
+        await t.fail(new Error('division by zero'));
+      }
+      const err = await badResult.catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TaskFailed);
+      expect(err).toMatchObject({ taskId: bad, remoteMessage: 'division by zero' });
+      expect(await q.result(ok)).toEqual({ doubled: 40 }); // already finished: at once
+      await expect(q.result('no-such-task')).rejects.toBeInstanceOf(TaskNotFound);
+    });
   });
 
   it('rejects bad construction arguments with what is allowed', () => {
