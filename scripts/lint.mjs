@@ -24,7 +24,7 @@ function files(dir, ext) {
 
 const allowed = {
   core: ['bullmq', 'ioredis'],
-  producer: ['@asyncq/core'],
+  producer: ['@asyncq/core', 'prom-client'],
   worker: ['@asyncq/core', 'prom-client'],
   cli: ['@asyncq/core', '@asyncq/producer', '@asyncq/worker', 'yargs'],
 };

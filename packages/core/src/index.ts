@@ -36,6 +36,7 @@ export {
 } from './errors.js';
 export { defineTask, type TaskDefinition } from './task-definition.js';
 export { assertJsonSafe } from './payload.js';
+export { checkInt } from './options.js';
 export { queueKeys, type QueueKeys } from './queue-keys.js';
 export { startEmbeddedRedis, type EmbeddedRedis, type EmbeddedRedisOptions } from './embedded-redis.js';
 export type {

@@ -1,6 +1,26 @@
 /**
+ * `@asyncq/producer`: enqueue tasks from application code.
+ *
+ * @example
+ * ```ts
+ * import { Producer } from '@asyncq/producer';
+ * import { defineTask } from '@asyncq/core';
+ *
+ * const sendEmail = defineTask<{ to: string }, { sent: string }>('send');
+ * const producer = new Producer({ queue: 'emails', connection: 'redis://127.0.0.1:6379' });
+ * const ref = await producer.enqueue(sendEmail, { to: 'a@b.c' }, { attempts: 3 });
+ * const { sent } = await ref.result({ timeout: 30_000 }); // throws TaskFailed with the remote error
+ * await producer.close();
+ * ```
+ *
  * @packageDocumentation
- * `@asyncq/producer` is not implemented yet: it is planned (see the project's open
- * issues) and exports nothing today. Use `@asyncq/core` directly.
  */
-export {};
+export {
+  Producer,
+  type ProducerOptions,
+  type EnqueueOptions,
+  type EnqueueItem,
+  type EnqueueManyOptions,
+  type TaskRef,
+} from './producer.js';
+export { defineTask, TaskFailed, type TaskDefinition } from '@asyncq/core';

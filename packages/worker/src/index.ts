@@ -1,6 +1,25 @@
 /**
+ * `@asyncq/worker`: runs handler modules for a queue's tasks.
+ *
+ * @example
+ * ```ts
+ * import { Worker, defineHandlers } from '@asyncq/worker';
+ *
+ * const handlers = defineHandlers({
+ *   send: async (data: { to: string }, ctx) => {
+ *     await ctx.progress(50);
+ *     return { sent: data.to };
+ *   },
+ * });
+ * const worker = new Worker('emails', handlers, { concurrency: 16, metricsPort: 9464 });
+ * await worker.run(); // until close(), SIGTERM or SIGINT
+ * ```
+ *
  * @packageDocumentation
- * `@asyncq/worker` is not implemented yet: it is planned (see the project's open
- * issues) and exports nothing today. Use `@asyncq/core` directly.
  */
-export {};
+export { Worker, TaskTimeout, WorkerStopping, type WorkerOptions } from './worker.js';
+export { defineHandlers, implement, type Handler, type HandlerMap, type Handlers, type TaskContext } from './handlers.js';
+export { loadHandlers } from './load-handlers.js';
+export { WorkerMetrics } from './worker-metrics.js';
+export { runWorkerProcess, type WorkerProcessOptions } from './run-worker-process.js';
+export { UnrecoverableError } from '@asyncq/core';

@@ -1,0 +1,101 @@
+import { createServer, type Server } from 'node:http';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Label names of every task metric. */
+type TaskLabels = 'queue' | 'task';
+
+/** Buckets in seconds: from a no-op task to a long job. */
+const BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
+
+/**
+ * A worker's Prometheus metrics, in a registry of its own (never prom-client's global default, so
+ * importing asyncq registers nothing): the task counters and histograms PRODUCT.md names, plus
+ * the default process metrics.
+ */
+export class WorkerMetrics {
+  readonly registry: Registry;
+  readonly completed: Counter<TaskLabels>;
+  readonly failed: Counter<TaskLabels | 'final'>;
+  readonly retried: Counter<TaskLabels>;
+  readonly duration: Histogram<TaskLabels>;
+  readonly wait: Histogram<TaskLabels>;
+  readonly active: Gauge<TaskLabels>;
+
+  /** `registry`: where to register (default: a new one, with the default process metrics). */
+  constructor(registry?: Registry) {
+    this.registry = registry ?? new Registry();
+    if (!registry) collectDefaultMetrics({ register: this.registry });
+    const registers = [this.registry];
+    this.completed = new Counter({
+      name: 'asyncq_tasks_completed_total',
+      help: 'Tasks finished successfully.',
+      labelNames: ['queue', 'task'],
+      registers,
+    });
+    this.failed = new Counter({
+      name: 'asyncq_tasks_failed_total',
+      help: 'Task attempts that failed; final="true" when the task failed for good.',
+      labelNames: ['queue', 'task', 'final'],
+      registers,
+    });
+    this.retried = new Counter({
+      name: 'asyncq_tasks_retried_total',
+      help: 'Failed attempts that will be retried.',
+      labelNames: ['queue', 'task'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'asyncq_task_duration_seconds',
+      help: 'Time a handler ran, per attempt.',
+      labelNames: ['queue', 'task'],
+      buckets: BUCKETS,
+      registers,
+    });
+    this.wait = new Histogram({
+      name: 'asyncq_task_wait_seconds',
+      help: 'Time from a task becoming ready to a worker starting it.',
+      labelNames: ['queue', 'task'],
+      buckets: BUCKETS,
+      registers,
+    });
+    this.active = new Gauge({
+      name: 'asyncq_tasks_active',
+      help: 'Tasks running now.',
+      labelNames: ['queue', 'task'],
+      registers,
+    });
+  }
+
+  /**
+   * Serves `/metrics` (Prometheus text) and `/healthz` on `host:port` (port 0 picks a free one).
+   * Resolves to the bound port and a function that stops the server.
+   */
+  async serve(port: number, host: string, health: () => object): Promise<{ port: number; close: () => Promise<void> }> {
+    const server: Server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method === 'GET' && path === '/metrics') {
+        this.registry.metrics().then(
+          (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
+          (e: unknown) => res.writeHead(500).end(String(e)),
+        );
+      } else if (req.method === 'GET' && path === '/healthz') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', ...health() }));
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    const bound = (server.address() as { port: number }).port;
+    return {
+      port: bound,
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    };
+  }
+}
