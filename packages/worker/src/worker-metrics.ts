@@ -4,6 +4,17 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 /** Label names of every task metric. */
 type TaskLabels = 'queue' | 'task';
 
+/** One queue and task name's metrics, with their labels bound. */
+export interface TaskMetrics {
+  completed: ReturnType<Counter<TaskLabels>['labels']>;
+  failedFinal: ReturnType<Counter<TaskLabels | 'final'>['labels']>;
+  failedRetrying: ReturnType<Counter<TaskLabels | 'final'>['labels']>;
+  retried: ReturnType<Counter<TaskLabels>['labels']>;
+  duration: ReturnType<Histogram<TaskLabels>['labels']>;
+  wait: ReturnType<Histogram<TaskLabels>['labels']>;
+  active: ReturnType<Gauge<TaskLabels>['labels']>;
+}
+
 /** Buckets in seconds: from a no-op task to a long job. */
 const BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
 
@@ -64,6 +75,27 @@ export class WorkerMetrics {
       labelNames: ['queue', 'task'],
       registers,
     });
+  }
+
+  private readonly children = new Map<string, TaskMetrics>();
+
+  /** The metrics of one queue and task name, label sets resolved once (the per-task path stays cheap). */
+  forTask(queue: string, task: string): TaskMetrics {
+    const key = `${queue}\u0000${task}`;
+    const known = this.children.get(key);
+    if (known) return known;
+    const labels = { queue, task };
+    const created: TaskMetrics = {
+      completed: this.completed.labels(labels),
+      failedFinal: this.failed.labels({ ...labels, final: 'true' }),
+      failedRetrying: this.failed.labels({ ...labels, final: 'false' }),
+      retried: this.retried.labels(labels),
+      duration: this.duration.labels(labels),
+      wait: this.wait.labels(labels),
+      active: this.active.labels(labels),
+    };
+    this.children.set(key, created);
+    return created;
   }
 
   /**

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { format } from 'node:util';
 import {
@@ -14,7 +15,7 @@ import {
 } from '@asyncq/core';
 import type { Registry } from 'prom-client';
 import { checkHandlers, type Handler, type Handlers, type TaskContext } from './handlers.js';
-import { WorkerMetrics } from './worker-metrics.js';
+import { WorkerMetrics, type TaskMetrics } from './worker-metrics.js';
 
 /** Options of a {@link Worker}. */
 export interface WorkerOptions {
@@ -51,6 +52,8 @@ interface Running {
   /** Set when the worker stopped it to hand it back: then the attempt does not count as failed. */
   handedBack: boolean;
   finished: Promise<void>;
+  /** Aborts ctx.signal and ends the attempt now. */
+  abort(reason: unknown): void;
 }
 
 /** Thrown into `ctx.signal` when an attempt runs past the worker's `timeout`. */
@@ -121,6 +124,8 @@ export class Worker {
     this.queueName = this.queue.name;
     this.metrics = new WorkerMetrics(opts.registry);
     this.started = new Promise((resolve) => (this.markStarted = resolve));
+    // Every task loop waits on this one signal.
+    setMaxListeners(this.concurrency + 10, this.stopTaking.signal);
   }
 
   /** Resolves once `run()` has registered the worker and opened its metrics port (if any). */
@@ -183,7 +188,7 @@ export class Worker {
     clearTimeout(timer);
     for (const r of this.running.values()) {
       r.handedBack = true;
-      r.controller.abort(new WorkerStopping());
+      r.abort(new WorkerStopping());
     }
     await this.queue.unregisterWorker(this.id).catch(() => {});
     // Closing the queue hands every task still held back to the head of the queue.
@@ -207,20 +212,32 @@ export class Worker {
   }
 
   private async execute(task: Task<unknown>): Promise<void> {
-    const labels = { queue: this.queueName, task: task.name };
+    const m = this.metrics.forTask(this.queueName, task.name);
     const handler = this.handlerFor(task.name);
     if (!handler) {
-      await this.settle(task, labels, new UnrecoverableError(`no handler for task "${task.name}"; this worker handles ${this.handledNames()}`));
+      await this.settle(task, m, { error: new UnrecoverableError(`no handler for task "${task.name}"; this worker handles ${this.handledNames()}`) });
       return;
     }
     const controller = new AbortController();
     let finish = (): void => {};
-    const run: Running = { task, controller, handedBack: false, finished: new Promise((r) => (finish = r)) };
+    let interrupt = (_reason: unknown): void => {};
+    // The handler races this: a timed-out or handed-back attempt ends now even if the handler ignores ctx.signal.
+    const interrupted = new Promise<never>((_, reject) => (interrupt = reject));
+    const run: Running = {
+      task,
+      controller,
+      handedBack: false,
+      finished: new Promise((r) => (finish = r)),
+      abort: (reason) => {
+        controller.abort(reason);
+        interrupt(reason);
+      },
+    };
     this.running.set(task, run);
-    this.metrics.wait.observe(labels, Math.max(0, Date.now() - task.readyAt) / 1000);
-    this.metrics.active.inc(labels);
-    const endTimer = this.metrics.duration.startTimer(labels);
-    const timer = this.timeout === undefined ? undefined : setTimeout(() => controller.abort(new TaskTimeout(this.timeout!)), this.timeout);
+    m.wait.observe(Math.max(0, Date.now() - task.readyAt) / 1000);
+    m.active.inc();
+    const endTimer = m.duration.startTimer();
+    const timer = this.timeout === undefined ? undefined : setTimeout(() => run.abort(new TaskTimeout(this.timeout!)), this.timeout);
     const ctx: TaskContext = {
       id: task.id,
       name: task.name,
@@ -232,18 +249,16 @@ export class Worker {
     };
     let outcome: { value: unknown } | { error: unknown };
     try {
-      // The handler races its own signal: a timed-out attempt fails now even if the handler ignores the signal.
-      const value = await Promise.race([Promise.resolve().then(() => handler(task.data, ctx)), aborted(controller.signal)]);
-      outcome = { value };
+      outcome = { value: await Promise.race([Promise.resolve().then(() => handler(task.data, ctx)), interrupted]) };
     } catch (error) {
       outcome = { error: controller.signal.aborted ? controller.signal.reason : error };
     } finally {
       clearTimeout(timer);
       endTimer();
-      this.metrics.active.dec(labels);
+      m.active.dec();
     }
     try {
-      if (!run.handedBack) await this.settle(task, labels, 'error' in outcome ? outcome.error : undefined, outcome);
+      if (!run.handedBack) await this.settle(task, m, outcome);
     } finally {
       this.running.delete(task);
       finish();
@@ -251,18 +266,14 @@ export class Worker {
   }
 
   /** Finishes a task per its outcome, counting it; a result JSON cannot carry fails the attempt. */
-  private async settle(
-    task: Task<unknown>,
-    labels: { queue: string; task: string },
-    error: unknown,
-    outcome?: { value: unknown } | { error: unknown },
-  ): Promise<void> {
+  private async settle(task: Task<unknown>, m: TaskMetrics, outcome: { value: unknown } | { error: unknown }): Promise<void> {
     try {
-      if (outcome && 'value' in outcome) {
+      let error = 'error' in outcome ? outcome.error : undefined;
+      if ('value' in outcome) {
         try {
           await task.done(outcome.value);
           this.done++;
-          this.metrics.completed.inc(labels);
+          m.completed.inc();
           return;
         } catch (e) {
           if ((e as AsyncqError).code !== 'BAD_PAYLOAD') throw e;
@@ -272,8 +283,11 @@ export class Worker {
       const final = task.attempt >= task.attempts || (error as Error)?.name === 'UnrecoverableError';
       await task.fail(error);
       this.failed++;
-      this.metrics.failed.inc({ ...labels, final: String(final) });
-      if (!final) this.metrics.retried.inc(labels);
+      if (final) m.failedFinal.inc();
+      else {
+        m.failedRetrying.inc();
+        m.retried.inc();
+      }
     } catch (e) {
       // The lease was lost or Redis failed: the task is redelivered to some worker; keep running.
       if (!(e instanceof AsyncqError)) throw e;
@@ -318,9 +332,5 @@ export class Worker {
       process.off('SIGINT', onSignal);
     };
   }
-}
-
-function aborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
 }
 
