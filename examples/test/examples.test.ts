@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -8,17 +8,38 @@ const run = promisify(execFile);
 const here = (p: string): string => new URL(p, import.meta.url).pathname;
 
 describe('README and examples', () => {
-  it("the README's quick start is examples/src/quick-start.ts, which CI compiles", () => {
+  it('every code block the README quotes from a file is that file, which CI compiles', () => {
     const readme = readFileSync(here('../../README.md'), 'utf8');
-    const block = /<!-- quick-start -->\s*```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(block, 'README.md needs a ```ts block after <!-- quick-start -->').toBeDefined();
-    expect(block).toBe(readFileSync(here('../src/quick-start.ts'), 'utf8'));
+    const quoted = [...readme.matchAll(/<!-- file: (\S+) -->\s*```ts\n([\s\S]*?)```/g)];
+    expect(quoted.map((m) => m[1])).toEqual(
+      expect.arrayContaining(['examples/src/quick-start.ts', 'examples/src/email-producer.ts', 'examples/src/email-worker.ts']),
+    );
+    for (const [, path, block] of quoted) expect(block, path).toBe(readFileSync(here(`../../${path}`), 'utf8'));
   });
 
   it('the quick start runs against Redis', async () => {
     track({ close: async () => {} }, 'thumbnails');
     const { stdout } = await run('node', [here('../dist/quick-start.js')], { env: { ...process.env, REDIS_URL: redisUrl() }, timeout: 20_000 });
     expect(stdout).toContain('resizing https://example.com/cat.png');
+  });
+
+  it('the email worker and producer from the README run as processes', async () => {
+    track({ close: async () => {} }, 'emails');
+    const env = { ...process.env, REDIS_URL: redisUrl() };
+    const worker = spawn('node', [here('../dist/email-worker.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let workerErr = '';
+    worker.stderr.on('data', (d: Buffer) => (workerErr += d.toString()));
+    const exited = new Promise<number | null>((r) => worker.on('exit', r));
+    try {
+      const { stdout } = await run('node', [here('../dist/email-producer.js')], { env, timeout: 30_000 });
+      expect(stdout).toMatch(/^sent msg-\S+$/m);
+      expect(stdout).toContain('enqueued 3/3');
+      const metrics = await (await fetch('http://127.0.0.1:9464/metrics')).text();
+      expect(metrics).toMatch(/asyncq_tasks_completed_total\{queue="emails",task="send-email"\} 4/);
+    } finally {
+      worker.kill('SIGTERM');
+    }
+    expect(await exited, workerErr).toBe(0);
   });
 
   it('the core demo runs two consumer processes and a producer to its summary', async () => {

@@ -36,6 +36,12 @@ interface HeldJob {
 
 type RedisTask<T> = TaskHandle<T, HeldJob>;
 
+/** A task fetched ahead by `done()`, kept for this handle's next get until `until`. */
+interface Prefetched {
+  held: HeldJob;
+  until: number;
+}
+
 /** Room reserved for puts under one token (no token on an unbounded queue). */
 interface Room {
   token: string | undefined;
@@ -102,9 +108,12 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
   private signals?: QueueSignals;
   private worker?: BullWorker;
   private workerClient?: Redis;
+  private consumerReady = false;
 
   private readonly getters: Waiter<RedisTask<T>>[] = [];
   private readonly quickFetches = new Set<Promise<void>>();
+  /** done() calls in flight that fetch the next task. */
+  private readonly completing = new Set<Promise<unknown>>();
   private readonly blockingFetches = new Set<Promise<void>>();
   private fetchesInFlight = 0;
   private blockingFetch = false;
@@ -112,7 +121,8 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
   private drained = false;
   private probing = false;
   /** Tasks fetched by `done()` that no get has claimed yet, oldest first. */
-  private readonly prefetched: { held: HeldJob; timer: NodeJS.Timeout }[] = [];
+  private readonly prefetched: Prefetched[] = [];
+  private prefetchSweeper?: NodeJS.Timeout;
   private readonly putters: { waiter: Waiter<Room>; count: number }[] = [];
   private roomLoopRunning = false;
   private readonly joiners: Waiter<void>[] = [];
@@ -316,7 +326,7 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
 
   async getTask(opts?: WaitOptions): Promise<Task<T>> {
     this.checkOpen();
-    await this.startConsumer();
+    if (!this.consumerReady) await this.startConsumer();
     const ready = this.takePrefetched();
     if (ready) return ready;
     return abortableWait<RedisTask<T>>('get', opts, (waiter) => {
@@ -462,10 +472,14 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
     if (fetchNext) this.fetchesInFlight++;
     let next: unknown;
     try {
-      const completing = held.ref.job.moveToCompleted(result ?? null, held.ref.token, fetchNext);
+      const completing = held.ref.job.moveToCompleted(result ?? null, held.ref.token, fetchNext) as Promise<unknown>;
       // close() waits for it: the task it may bring must be handed back before the connections go.
-      if (fetchNext) this.track(this.quickFetches, completing.then(() => {}, () => {}));
-      next = await completing;
+      if (fetchNext) this.completing.add(completing);
+      try {
+        next = await completing;
+      } finally {
+        this.completing.delete(completing);
+      }
     } catch (e) {
       throw this.finishError(held, e);
     } finally {
@@ -489,20 +503,28 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
       waiter.resolve(this.hold(job, token));
       return;
     }
-    const entry = { held: { job, token }, timer: setTimeout(() => this.releasePrefetched(entry), PREFETCH_GRACE_MS) };
+    const entry = { held: { job, token }, until: Date.now() + PREFETCH_GRACE_MS };
     this.prefetched.push(entry);
-    if (this.closed) this.releasePrefetched(entry);
+    if (this.closed) void this.releasePrefetched(entry);
+    // One sweeper for all of them, rather than a timer per task on the hot path.
+    this.prefetchSweeper ??= setInterval(() => this.sweepPrefetched(), PREFETCH_GRACE_MS).unref();
+  }
+
+  private sweepPrefetched(): void {
+    const now = Date.now();
+    for (const entry of [...this.prefetched]) if (entry.until <= now) void this.releasePrefetched(entry);
+    if (this.prefetched.length === 0) {
+      clearInterval(this.prefetchSweeper);
+      this.prefetchSweeper = undefined;
+    }
   }
 
   private takePrefetched(): RedisTask<T> | undefined {
     const entry = this.prefetched.shift();
-    if (!entry) return undefined;
-    clearTimeout(entry.timer);
-    return this.hold(entry.held.job, entry.held.token);
+    return entry && this.hold(entry.held.job, entry.held.token);
   }
 
-  private releasePrefetched(entry: { held: HeldJob; timer: NodeJS.Timeout }): Promise<void> {
-    clearTimeout(entry.timer);
+  private releasePrefetched(entry: Prefetched): Promise<void> {
     removeFrom(this.prefetched, entry);
     const p = this.handBack(entry.held);
     this.track(this.quickFetches, p);
@@ -767,8 +789,11 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
     for (const waiters of this.resultWaiters.values()) for (const w of waiters) w.reject(err);
     this.resultWaiters.clear();
     clearInterval(this.renewTimer);
+    clearInterval(this.prefetchSweeper);
     // Quick fetches in flight may still bring a task; they hand it back themselves since the handle is closed.
-    while (this.quickFetches.size > 0) await Promise.allSettled([...this.quickFetches]);
+    while (this.quickFetches.size + this.completing.size > 0) {
+      await Promise.allSettled([...this.quickFetches, ...this.completing]);
+    }
     await Promise.all([
       ...this.held.values().map((t) => this.handBack(t.ref)),
       ...[...this.prefetched].map((e) => this.releasePrefetched(e)),
@@ -837,6 +862,7 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
     await worker.waitUntilReady();
     // Manual fetching: BullMQ only looks for crashed consumers' tasks if asked to.
     await worker.startStalledCheckTimer();
+    this.consumerReady = true;
   });
 
   private connectionName(): string {

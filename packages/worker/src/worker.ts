@@ -45,15 +45,55 @@ export interface WorkerOptions {
   stalledInterval?: number;
 }
 
-/** A task this worker runs now. */
-interface Running {
-  task: Task<unknown>;
-  controller: AbortController;
+/**
+ * A task this worker runs now. Its AbortController is only made when the handler reads
+ * `ctx.signal` (most never do), keeping the per-task path short.
+ */
+class RunningTask {
   /** Set when the worker stopped it to hand it back: then the attempt does not count as failed. */
-  handedBack: boolean;
-  finished: Promise<void>;
-  /** Aborts ctx.signal and ends the attempt now. */
-  abort(reason: unknown): void;
+  handedBack = false;
+  /** Why the attempt was ended early (timeout or stop), if it was. */
+  abortReason: unknown;
+  readonly context: TaskContext;
+  private controller?: AbortController;
+  private interrupt?: (reason: unknown) => void;
+  private timer?: NodeJS.Timeout;
+
+  constructor(task: Task<unknown>) {
+    const self = this;
+    this.context = {
+      id: task.id,
+      name: task.name,
+      attempt: task.attempt,
+      attempts: task.attempts,
+      get signal(): AbortSignal {
+        self.controller ??= new AbortController();
+        if (self.abortReason !== undefined) self.controller.abort(self.abortReason);
+        return self.controller.signal;
+      },
+      progress: (value) => task.progress(value),
+      log: (...args) => task.log(format(...args)),
+    };
+  }
+
+  /** Aborts ctx.signal and ends a timed attempt now. */
+  abort(reason: unknown): void {
+    if (this.abortReason !== undefined) return;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+    this.interrupt?.(reason);
+  }
+
+  /** Resolves with the handler's result, or rejects once `ms` pass (aborting ctx.signal). */
+  within<R>(result: R | Promise<R>, ms: number): Promise<R> {
+    const interrupted = new Promise<never>((_, reject) => (this.interrupt = reject));
+    this.timer = setTimeout(() => this.abort(new TaskTimeout(ms)), ms);
+    return Promise.race([result, interrupted]);
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
 }
 
 /** Thrown into `ctx.signal` when an attempt runs past the worker's `timeout`. */
@@ -95,7 +135,9 @@ export class Worker {
   private readonly timeout: number | undefined;
   private readonly graceMs: number;
   private readonly opts: WorkerOptions;
-  private readonly running = new Map<Task<unknown>, Running>();
+  private readonly running = new Set<RunningTask>();
+  /** Resolves stop()'s wait once no task runs. */
+  private whenIdle?: () => void;
   private readonly stopTaking = new AbortController();
   private readonly startedAt = Date.now();
   private done = 0;
@@ -176,7 +218,10 @@ export class Worker {
   private async stop(graceMs: number): Promise<void> {
     this.stopTaking.abort();
     clearInterval(this.heartbeat);
-    const allFinished = Promise.all([...this.running.values()].map((r) => r.finished));
+    const allFinished = new Promise<void>((resolve) => {
+      this.whenIdle = resolve;
+      if (this.running.size === 0) resolve();
+    });
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       allFinished,
@@ -186,7 +231,7 @@ export class Worker {
       }),
     ]);
     clearTimeout(timer);
-    for (const r of this.running.values()) {
+    for (const r of this.running) {
       r.handedBack = true;
       r.abort(new WorkerStopping());
     }
@@ -218,50 +263,29 @@ export class Worker {
       await this.settle(task, m, { error: new UnrecoverableError(`no handler for task "${task.name}"; this worker handles ${this.handledNames()}`) });
       return;
     }
-    const controller = new AbortController();
-    let finish = (): void => {};
-    let interrupt = (_reason: unknown): void => {};
-    // The handler races this: a timed-out or handed-back attempt ends now even if the handler ignores ctx.signal.
-    const interrupted = new Promise<never>((_, reject) => (interrupt = reject));
-    const run: Running = {
-      task,
-      controller,
-      handedBack: false,
-      finished: new Promise((r) => (finish = r)),
-      abort: (reason) => {
-        controller.abort(reason);
-        interrupt(reason);
-      },
-    };
-    this.running.set(task, run);
+    const run = new RunningTask(task);
+    this.running.add(run);
     m.wait.observe(Math.max(0, Date.now() - task.readyAt) / 1000);
     m.active.inc();
     const endTimer = m.duration.startTimer();
-    const timer = this.timeout === undefined ? undefined : setTimeout(() => run.abort(new TaskTimeout(this.timeout!)), this.timeout);
-    const ctx: TaskContext = {
-      id: task.id,
-      name: task.name,
-      attempt: task.attempt,
-      attempts: task.attempts,
-      signal: controller.signal,
-      progress: (value) => task.progress(value),
-      log: (...args) => task.log(format(...args)),
-    };
     let outcome: { value: unknown } | { error: unknown };
     try {
-      outcome = { value: await Promise.race([Promise.resolve().then(() => handler(task.data, ctx)), interrupted]) };
+      const result = handler(task.data, run.context);
+      // With a timeout the handler races it, so a timed-out attempt ends even if the handler ignores
+      // ctx.signal; without one, a stopping worker hands the task back without waiting for it.
+      outcome = { value: this.timeout === undefined ? await result : await run.within(result, this.timeout) };
     } catch (error) {
-      outcome = { error: controller.signal.aborted ? controller.signal.reason : error };
+      outcome = { error: run.abortReason ?? error };
     } finally {
-      clearTimeout(timer);
+      run.clear();
       endTimer();
       m.active.dec();
     }
     try {
       if (!run.handedBack) await this.settle(task, m, outcome);
     } finally {
-      this.running.delete(task);
-      finish();
+      this.running.delete(run);
+      if (this.running.size === 0) this.whenIdle?.();
     }
   }
 
