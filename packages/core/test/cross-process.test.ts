@@ -30,9 +30,10 @@ describe('Queue across real processes', () => {
 
     const done = consumer.all('done');
     expect(done.map((e) => e.id).sort()).toEqual([...ids].sort());
-    const redelivered = done.find((e) => e.id === heldId)!;
-    expect(redelivered).toBeDefined();
-    expect(joined.at).toBeGreaterThanOrEqual(redelivered.at);
+    expect(done.some((e) => e.id === heldId)).toBe(true);
+    // join resolved only after the redelivered task was being finished (clock read before done()).
+    const finishing = consumer.all('finishing').find((e) => e.id === heldId)!;
+    expect(joined.at).toBeGreaterThanOrEqual(finishing.at);
     expect(await q.counts()).toMatchObject({ completed: 20, active: 0, unfinished: 0 });
   });
 
