@@ -1,6 +1,15 @@
 /**
+ * `@asyncq/cli`: the `asyncq` command line, and its parts as functions.
+ *
+ * @example
+ * ```ts
+ * import { main } from '@asyncq/cli';
+ * process.exitCode = await main(['stats', '--redis-url', 'redis://127.0.0.1:6379']);
+ * ```
+ *
  * @packageDocumentation
- * `@asyncq/cli` is not implemented yet: it is planned (see the project's open
- * issues) and exports nothing today. Use `@asyncq/core` directly.
  */
-export {};
+export { main } from './cli.js';
+export { FleetSupervisor, type FleetOptions } from './fleet-supervisor.js';
+export { queueMetricsRegistry } from './commands/metrics.js';
+export { processContext, type CliContext, type GlobalOptions } from './cli-context.js';

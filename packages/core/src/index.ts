@@ -38,6 +38,7 @@ export { defineTask, type TaskDefinition } from './task-definition.js';
 export { assertJsonSafe } from './payload.js';
 export { checkInt } from './options.js';
 export { queueKeys, type QueueKeys } from './queue-keys.js';
+export { listQueues } from './list-queues.js';
 export { startEmbeddedRedis, type EmbeddedRedis, type EmbeddedRedisOptions } from './embedded-redis.js';
 export type {
   AsyncQueue,
@@ -55,4 +56,7 @@ export type {
   Task,
   WaitOptions,
   WorkerInfo,
+  FleetInfo,
+  TaskState,
+  TaskSummary,
 } from './types.js';

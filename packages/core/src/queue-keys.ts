@@ -22,6 +22,14 @@ export interface QueueKeys {
   readonly workers: string;
   /** Worker heartbeats: id -> expiry. */
   readonly heartbeats: string;
+  /** The desired number of workers (`asyncq scale`). */
+  readonly desired: string;
+  /** Live fleet supervisors: id -> JSON info. */
+  readonly fleets: string;
+  /** Fleet heartbeats: id -> expiry. */
+  readonly fleetBeats: string;
+  /** A job's lock key (its value is the holder's token). */
+  lock(id: string): string;
   /** Pub/sub channel for wake-ups between handles (room, drained, shutdown, reopen). */
   readonly channel: string;
 }
@@ -44,6 +52,10 @@ export function queueKeys(prefix: string, name: string): QueueKeys {
     reservations: `${base}:aq:reservations`,
     workers: `${base}:aq:workers`,
     heartbeats: `${base}:aq:heartbeats`,
+    desired: `${base}:aq:desired`,
+    fleets: `${base}:aq:fleets`,
+    fleetBeats: `${base}:aq:fleet-beats`,
+    lock: (id: string) => `${base}:${id}:lock`,
     channel: `${base}:aq:signals`,
   };
 }

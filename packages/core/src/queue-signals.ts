@@ -9,7 +9,8 @@ export type Signal =
   | 'want-result'
   | `done:${string}`
   | 'shutdown'
-  | 'reopen';
+  | 'reopen'
+  | 'scale';
 
 /** How long a "want-room", "want-join" or "want-result" keeps a consumer publishing; waiters repeat it at least every second. */
 const INTEREST_MS = 3000;

@@ -22,8 +22,11 @@ import type {
   QueueOrder,
   ShutdownOptions,
   Task,
+  TaskState,
+  TaskSummary,
   WaitOptions,
   WorkerInfo,
+  FleetInfo,
 } from './types.js';
 
 /** The BullMQ job and the lock token this handle holds it with. */
@@ -726,30 +729,108 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
     return (await this.bull!.getJobCounts(...(states as Parameters<BullQueue['getJobCounts']>))) as Record<string, number>;
   }
 
-  // ---- worker registry ----------------------------------------------------------
+  // ---- worker and fleet registry, scaling -------------------------------------------
+
+  /** The id of this handle: the prefix of the lock tokens of tasks it holds. */
+  get handle(): string {
+    return this.handleId;
+  }
 
   /**
    * Registers a worker (or refreshes its heartbeat and counters). Used by `@asyncq/worker`; a
    * worker that stops beating for `ttlMs` drops out of {@link Queue.listWorkers}.
    */
   async registerWorker(info: WorkerInfo, ttlMs = WORKER_TTL_MS): Promise<void> {
-    this.checkOpen();
-    await this.start();
-    await this.scripts!.workerBeat(info.id, JSON.stringify(info), ttlMs);
+    await this.ready();
+    await this.scripts!.beat('workers', info.id, JSON.stringify(info), ttlMs);
   }
 
   /** Removes a worker from the registry (it stopped). */
   async unregisterWorker(id: string): Promise<void> {
-    this.checkOpen();
-    await this.start();
-    await this.scripts!.workerLeave(id);
+    await this.ready();
+    await this.scripts!.leave('workers', id);
   }
 
   /** The live workers of this queue, by their last heartbeat. */
   async listWorkers(): Promise<WorkerInfo[]> {
+    await this.ready();
+    return parseInfos<WorkerInfo>(await this.scripts!.list('workers'));
+  }
+
+  /** Registers a fleet supervisor (or refreshes it); it drops out after `ttlMs` without a beat. */
+  async registerFleet(info: FleetInfo, ttlMs = WORKER_TTL_MS): Promise<void> {
+    await this.ready();
+    await this.scripts!.beat('fleets', info.id, JSON.stringify(info), ttlMs);
+  }
+
+  /** Removes a fleet supervisor from the registry. */
+  async unregisterFleet(id: string): Promise<void> {
+    await this.ready();
+    await this.scripts!.leave('fleets', id);
+  }
+
+  /** The live fleet supervisors of this queue, oldest first. */
+  async listFleets(): Promise<FleetInfo[]> {
+    await this.ready();
+    return parseInfos<FleetInfo>(await this.scripts!.list('fleets'));
+  }
+
+  /** Sets how many workers every fleet serving this queue should run between them, and tells them. */
+  async setDesiredWorkers(n: number): Promise<void> {
+    checkInt('desired workers', n, 0, 0, 10_000);
+    await this.ready();
+    await this.client!.set(this.keys.desired, String(n));
+    await this.client!.publish(this.keys.channel, 'scale');
+  }
+
+  /** The desired number of workers set by {@link Queue.setDesiredWorkers}, or undefined. */
+  async desiredWorkers(): Promise<number | undefined> {
+    await this.ready();
+    const v = await this.client!.get(this.keys.desired);
+    return v === null ? undefined : Number(v);
+  }
+
+  /** Calls `fn` whenever the desired worker count is changed, until the returned function is called. */
+  async onScale(fn: () => void): Promise<() => void> {
+    this.checkOpen();
+    await this.startSignals();
+    return this.signals!.on((s) => {
+      if (s === 'scale') fn();
+    });
+  }
+
+  /** Tasks in `state`, newest first for finished ones, with the holder of each active one. */
+  async tasks(state: TaskState, start = 0, end = 99): Promise<TaskSummary[]> {
+    await this.ready();
+    const bullState = state === 'waiting' ? ['wait', 'prioritized', 'paused'] : [state];
+    const jobs = (await this.bull!.getJobs(bullState as Parameters<BullQueue['getJobs']>[0], start, end, state === 'waiting' || state === 'delayed')).filter(
+      (j): j is Job => Boolean(j),
+    );
+    const holders = state === 'active' && jobs.length > 0 ? await this.client!.mget(...jobs.map((j) => this.keys.lock(j.id!))) : [];
+    return jobs.map((j, i) => ({
+      id: j.id!,
+      name: j.name,
+      data: j.data,
+      state,
+      attemptsMade: j.attemptsMade,
+      timestamp: j.timestamp,
+      ...(j.failedReason ? { error: j.failedReason } : {}),
+      ...(state === 'completed' ? { result: j.returnvalue } : {}),
+      ...(holders[i] ? { holder: holders[i]! } : {}),
+    }));
+  }
+
+  /** Moves every failed task back to waiting for another round of attempts; resolves to how many. */
+  async retryFailed(): Promise<number> {
+    await this.ready();
+    const n = await this.bull!.getFailedCount();
+    if (n > 0) await this.bull!.retryJobs({ state: 'failed', count: 1000 });
+    return n;
+  }
+
+  private async ready(): Promise<void> {
     this.checkOpen();
     await this.start();
-    return (await this.scripts!.workerList()).map((j) => JSON.parse(j) as WorkerInfo).sort((a, b) => a.startedAt - b.startedAt);
   }
 
   // ---- shutdown and lifecycle ------------------------------------------------
@@ -902,6 +983,10 @@ function settle(outcome: { value: unknown } | { error: Error }): unknown {
 function settleWaiter(w: Waiter<unknown>, outcome: { value: unknown } | { error: Error }): void {
   if ('error' in outcome) w.reject(outcome.error);
   else w.resolve(outcome.value);
+}
+
+function parseInfos<I extends { startedAt: number; id: string }>(json: string[]): I[] {
+  return json.map((j) => JSON.parse(j) as I).sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 function sum(c: Record<string, number>): number {

@@ -32,6 +32,9 @@ function loadSources(): ScriptSource[] {
 
 type Call = (...args: (string | number)[]) => Promise<unknown>;
 
+/** The two registries that share `workers-2.lua`. */
+export type RegistryKind = 'workers' | 'fleets';
+
 /**
  * asyncq's own Lua scripts on one client, with typed calls. ioredis sends
  * them by SHA and falls back to the source once per connection.
@@ -88,19 +91,23 @@ export class QueueScripts {
     await this.call('asyncqSetShutdown')(this.keys.state, this.keys.reservations, this.keys.channel, mode);
   }
 
-  /** Registers or refreshes a worker's heartbeat. See `workers-2.lua`. */
-  async workerBeat(id: string, infoJson: string, ttlMs: number): Promise<void> {
-    await this.call('asyncqWorkers')(this.keys.workers, this.keys.heartbeats, 'beat', id, infoJson, ttlMs);
+  /** Registers or refreshes a worker's (or fleet's) heartbeat. See `workers-2.lua`. */
+  async beat(kind: RegistryKind, id: string, infoJson: string, ttlMs: number): Promise<void> {
+    await this.call('asyncqWorkers')(...this.registry(kind), 'beat', id, infoJson, ttlMs);
   }
 
-  /** Removes a worker from the registry. */
-  async workerLeave(id: string): Promise<void> {
-    await this.call('asyncqWorkers')(this.keys.workers, this.keys.heartbeats, 'leave', id);
+  /** Removes a worker (or fleet) from its registry. */
+  async leave(kind: RegistryKind, id: string): Promise<void> {
+    await this.call('asyncqWorkers')(...this.registry(kind), 'leave', id);
   }
 
-  /** The JSON infos of live workers, dropping those whose heartbeat expired. */
-  async workerList(): Promise<string[]> {
-    return (await this.call('asyncqWorkers')(this.keys.workers, this.keys.heartbeats, 'list')) as string[];
+  /** The JSON infos of live workers (or fleets), dropping those whose heartbeat expired. */
+  async list(kind: RegistryKind): Promise<string[]> {
+    return (await this.call('asyncqWorkers')(...this.registry(kind), 'list')) as string[];
+  }
+
+  private registry(kind: RegistryKind): [string, string] {
+    return kind === 'workers' ? [this.keys.workers, this.keys.heartbeats] : [this.keys.fleets, this.keys.fleetBeats];
   }
 
   /** The shutdown mode, or null when open. */

@@ -131,6 +131,41 @@ export interface WorkerInfo {
   failed: number;
   /** ms since the epoch; a worker whose heartbeat is older than its TTL drops out of the list. */
   lastHeartbeat: number;
+  /** The id of the worker's queue handle: the prefix of the lock tokens of the tasks it holds. */
+  handle?: string;
+}
+
+/** A fleet supervisor (`asyncq fleet`) as it registers itself in Redis. */
+export interface FleetInfo {
+  id: string;
+  host: string;
+  pid: number;
+  queue: string;
+  /** Worker processes it runs now. */
+  workers: number;
+  startedAt: number;
+  lastHeartbeat: number;
+}
+
+/** The states a task can be listed in. */
+export type TaskState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed';
+
+/** A task as listed by `Queue.tasks`, for inspection. */
+export interface TaskSummary {
+  id: string;
+  name: string;
+  data: unknown;
+  state: TaskState;
+  /** Attempts made so far. */
+  attemptsMade: number;
+  /** Put time, ms since the epoch. */
+  timestamp: number;
+  /** The last error message, for failed (or retrying) tasks. */
+  error?: string;
+  /** The result, for completed tasks. */
+  result?: unknown;
+  /** For active tasks: the lock token of the handle holding it (its prefix is `WorkerInfo.handle`). */
+  holder?: string;
 }
 
 /**

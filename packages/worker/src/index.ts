@@ -20,6 +20,6 @@
 export { Worker, TaskTimeout, WorkerStopping, type WorkerOptions } from './worker.js';
 export { defineHandlers, implement, type Handler, type HandlerMap, type Handlers, type TaskContext } from './handlers.js';
 export { loadHandlers } from './load-handlers.js';
-export { WorkerMetrics } from './worker-metrics.js';
+export { WorkerMetrics, serveMetrics, type MetricsServer, type TaskMetrics } from './worker-metrics.js';
 export { runWorkerProcess, type WorkerProcessOptions } from './run-worker-process.js';
 export { UnrecoverableError } from '@asyncq/core';

@@ -98,36 +98,46 @@ export class WorkerMetrics {
     return created;
   }
 
-  /**
-   * Serves `/metrics` (Prometheus text) and `/healthz` on `host:port` (port 0 picks a free one).
-   * Resolves to the bound port and a function that stops the server.
-   */
-  async serve(port: number, host: string, health: () => object): Promise<{ port: number; close: () => Promise<void> }> {
-    const server: Server = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (req.method === 'GET' && path === '/metrics') {
-        this.registry.metrics().then(
-          (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
-          (e: unknown) => res.writeHead(500).end(String(e)),
-        );
-      } else if (req.method === 'GET' && path === '/healthz') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', ...health() }));
-      } else {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
-      }
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
-    });
-    const bound = (server.address() as { port: number }).port;
-    return {
-      port: bound,
-      close: () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    };
+  /** Serves this registry: see {@link serveMetrics}. */
+  serve(port: number, host: string, health: () => object): Promise<MetricsServer> {
+    return serveMetrics(this.registry, port, host, health);
   }
+}
+
+/** A running metrics server. */
+export interface MetricsServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `/metrics` (Prometheus text from `registry`) and `/healthz` (JSON: status ok plus
+ * `health()`) on `host:port`; port 0 picks a free one.
+ */
+export async function serveMetrics(registry: Registry, port: number, host: string, health: () => object): Promise<MetricsServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/metrics') {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (e: unknown) => res.writeHead(500).end(String(e)),
+      );
+    } else if (req.method === 'GET' && path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', ...health() }));
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -338,6 +338,7 @@ export class Worker {
       done: this.done,
       failed: this.failed,
       lastHeartbeat: now,
+      handle: this.queue.handle,
     };
     return this.queue.registerWorker(info, 3 * (this.opts.heartbeatMs ?? 5000));
   }

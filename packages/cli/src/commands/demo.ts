@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import type { Argv, CommandModule } from 'yargs';
+import { Queue, startEmbeddedRedis, type EmbeddedRedis } from '@asyncq/core';
+import { Producer } from '@asyncq/producer';
+import { wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { FleetSupervisor } from '../fleet-supervisor.js';
+import { ProgressLine } from '../progress-line.js';
+
+interface DemoArgs extends GlobalOptions {
+  workers: number;
+  tasks: number;
+}
+
+const HANDLERS = new URL('../demo/demo-handlers.js', import.meta.url).pathname;
+
+/**
+ * The first thing to run: on a private redis-server (unless --redis-url or REDIS_URL names one), a
+ * fleet of worker processes, a producer putting tasks that sleep 50-500 ms, live progress, join,
+ * and a summary. Cleans up after itself.
+ */
+export async function demo(argv: DemoArgs, ctx: CliContext): Promise<void> {
+  const workers = wholeNumber('--workers', argv.workers, 1);
+  const total = wholeNumber('--tasks', argv.tasks, 1);
+  let embedded: EmbeddedRedis | undefined;
+  const url = argv.redisUrl ?? process.env.REDIS_URL ?? (embedded = await startEmbeddedRedis()).url;
+  if (embedded) ctx.out(`started a private redis-server at ${url}`);
+  const name = `demo-${randomBytes(3).toString('hex')}`;
+  const fleet = new FleetSupervisor({ handlers: HANDLERS, queue: name, workers, concurrency: 16, redisUrl: url, prefix: argv.prefix, log: () => {} });
+  const producer = new Producer({ queue: name, connection: url, prefix: argv.prefix });
+  const q = new Queue(name, { connection: url, prefix: argv.prefix });
+  try {
+    await fleet.start();
+    const items = Array.from({ length: total }, () => ({ name: 'sleep', data: { ms: 50 + Math.floor(Math.random() * 451) } }));
+    const workMs = items.reduce((a, i) => a + i.data.ms, 0);
+    ctx.out(`queue ${name}: ${workers} worker processes (concurrency 16 each), ${total} tasks of 50-500 ms`);
+    const t0 = performance.now();
+    await producer.enqueueMany(items);
+    const progress = new ProgressLine(ctx, 'done');
+    let lastPlain = 0;
+    const ticker = setInterval(() => {
+      void q.counts().then((c) => {
+        const done = total - c.unfinished;
+        progress.update(done, total, `  ${c.active} running, ${fleet.size} workers`);
+        if (!ctx.tty && Date.now() - lastPlain >= 2000) {
+          lastPlain = Date.now();
+          ctx.out(`${done}/${total} done, ${c.active} running`);
+        }
+      }, () => {});
+    }, 250);
+    await q.join();
+    clearInterval(ticker);
+    progress.done();
+    const s = (performance.now() - t0) / 1000;
+    ctx.out(`${workers} workers did ${total.toLocaleString('en-US')} tasks (${Math.round(workMs / 1000)} s of work) in ${s.toFixed(1)} s`);
+  } finally {
+    await fleet.stop();
+    await producer.close();
+    await q.close();
+    await embedded?.stop();
+  }
+}
+
+export function demoCommand(ctx: CliContext): CommandModule<GlobalOptions, DemoArgs> {
+  return {
+    command: 'demo',
+    describe: 'see asyncq work: a private Redis, a fleet, a producer, live progress and a summary',
+    builder: (y: Argv<GlobalOptions>) =>
+      y
+        .option('workers', { alias: 'w', type: 'number', default: 4 })
+        .option('tasks', { alias: 't', type: 'number', default: 1000 }) as unknown as Argv<DemoArgs>,
+    handler: wrapHandler(ctx, demo),
+  };
+}

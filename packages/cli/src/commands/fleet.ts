@@ -1,0 +1,57 @@
+import { resolve } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { loadHandlers } from '@asyncq/worker';
+import { connectionOf, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { FleetSupervisor } from '../fleet-supervisor.js';
+
+interface FleetArgs extends GlobalOptions {
+  handlers: string;
+  queue: string;
+  workers: number;
+  concurrency: number;
+  grace: number;
+}
+
+/** Runs a fleet of worker processes until SIGTERM/SIGINT, then stops them gracefully. */
+export async function fleet(argv: FleetArgs, ctx: CliContext): Promise<void> {
+  const handlers = resolve(argv.handlers);
+  await loadHandlers(handlers); // a bad module is one clear line here, not a crash loop later
+  const supervisor = new FleetSupervisor({
+    handlers,
+    queue: argv.queue,
+    workers: wholeNumber('--workers', argv.workers, 0),
+    concurrency: wholeNumber('--concurrency', argv.concurrency, 1),
+    redisUrl: String(connectionOf(argv)),
+    prefix: argv.prefix,
+    graceMs: wholeNumber('--grace', argv.grace, 0),
+    log: (line) => ctx.err(line),
+  });
+  await supervisor.start();
+  ctx.out(`fleet ${supervisor.id} serves ${argv.queue}; asyncq scale ${argv.queue} <n> changes its size live`);
+  await new Promise<void>((done) => {
+    const stop = (): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      ctx.err(`fleet ${supervisor.id}: stopping its ${supervisor.size} workers`);
+      void supervisor.stop().then(done);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
+
+export function fleetCommand(ctx: CliContext): CommandModule<GlobalOptions, FleetArgs> {
+  return {
+    command: 'fleet <handlers>',
+    describe: 'keep worker processes alive for a queue, restart crashed ones, follow asyncq scale',
+    builder: (y: Argv<GlobalOptions>) =>
+      y
+        .positional('handlers', { type: 'string', demandOption: true, describe: 'handler module' })
+        .option('queue', { alias: 'q', type: 'string', demandOption: true })
+        .option('workers', { alias: 'w', type: 'number', default: 1, describe: 'worker processes, until asyncq scale sets a count' })
+        .option('concurrency', { alias: 'c', type: 'number', default: 16, describe: 'tasks at once per worker' })
+        .option('grace', { type: 'number', default: 10_000, describe: 'ms each worker gets to finish on stop' })
+        .example('$0 fleet ./handlers.js -q emails -w 4', '') as unknown as Argv<FleetArgs>,
+    handler: wrapHandler(ctx, fleet),
+  };
+}

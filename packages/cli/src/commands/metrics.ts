@@ -1,0 +1,86 @@
+import { Gauge, Registry } from 'prom-client';
+import type { Argv, CommandModule } from 'yargs';
+import { listQueues, Queue } from '@asyncq/core';
+import { serveMetrics } from '@asyncq/worker';
+import { connectionOf, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+
+interface MetricsArgs extends GlobalOptions {
+  port: number;
+  host: string;
+  queue?: string[];
+}
+
+const STATES = ['waiting', 'delayed', 'active', 'completed', 'failed'] as const;
+
+/**
+ * Queue-level gauges for Prometheus, read from Redis on every scrape: tasks by state, live
+ * workers, unfinished tasks, and a drain-time estimate (unfinished / the rate at which live workers
+ * finished tasks since the previous scrape) that KEDA or an HPA can scale on.
+ */
+export function queueMetricsRegistry(argv: GlobalOptions & { queue?: string[] }): { registry: Registry; close: () => Promise<void> } {
+  const connection = connectionOf(argv);
+  const registry = new Registry();
+  const handles = new Map<string, Queue>();
+  const lastDone = new Map<string, { done: number; at: number }>();
+  const queueOf = (name: string): Queue => {
+    let q = handles.get(name);
+    if (!q) handles.set(name, (q = new Queue(name, { connection, prefix: argv.prefix })));
+    return q;
+  };
+  const tasks = new Gauge({ name: 'asyncq_queue_tasks', help: 'Tasks by state.', labelNames: ['queue', 'state'], registers: [registry] });
+  const workers = new Gauge({ name: 'asyncq_workers', help: 'Live workers (by heartbeat).', labelNames: ['queue'], registers: [registry] });
+  const unfinished = new Gauge({ name: 'asyncq_queue_unfinished', help: 'Tasks not finished: waiting, delayed and running.', labelNames: ['queue'], registers: [registry] });
+  const drain = new Gauge({
+    name: 'asyncq_queue_drain_seconds',
+    help: 'Estimated seconds to finish the unfinished tasks at the recent completion rate (+Inf when nothing completes).',
+    labelNames: ['queue'],
+    registers: [registry],
+    // One collect fills every gauge: prom-client calls collect() of each metric on a scrape.
+    collect: async () => {
+      const names = argv.queue?.length ? argv.queue : await listQueues(connection, argv.prefix);
+      for (const name of names) {
+        const q = queueOf(name);
+        const [c, live] = await Promise.all([q.counts(), q.listWorkers()]);
+        for (const s of STATES) tasks.set({ queue: name, state: s }, c[s]);
+        workers.set({ queue: name }, live.length);
+        unfinished.set({ queue: name }, c.unfinished);
+        const done = live.reduce((a, w) => a + w.done, 0);
+        const now = Date.now();
+        const prev = lastDone.get(name);
+        lastDone.set(name, { done, at: now });
+        const rate = prev && now > prev.at ? Math.max(0, done - prev.done) / ((now - prev.at) / 1000) : 0;
+        drain.set({ queue: name }, c.unfinished === 0 ? 0 : rate > 0 ? c.unfinished / rate : Infinity);
+      }
+    },
+  });
+  return { registry, close: async () => void (await Promise.all([...handles.values()].map((q) => q.close()))) };
+}
+
+export async function metrics(argv: MetricsArgs, ctx: CliContext): Promise<void> {
+  const { registry, close } = queueMetricsRegistry(argv);
+  await registry.metrics(); // reach Redis once before serving: an unreachable one fails here
+  const server = await serveMetrics(registry, wholeNumber('--port', argv.port, 0), argv.host, () => ({}));
+  ctx.out(`asyncq metrics on http://${argv.host}:${server.port}/metrics`);
+  await new Promise<void>((done) => {
+    const stop = (): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      void server.close().then(close).then(done);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
+
+export function metricsCommand(ctx: CliContext): CommandModule<GlobalOptions, MetricsArgs> {
+  return {
+    command: 'metrics',
+    describe: 'serve queue-level gauges for Prometheus (tasks by state, workers, unfinished, drain time)',
+    builder: (y: Argv<GlobalOptions>) =>
+      y
+        .option('port', { alias: 'p', type: 'number', default: 9465 })
+        .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to bind (0.0.0.0 in a container)' })
+        .option('queue', { alias: 'q', type: 'string', array: true, describe: 'queues to export (default: all found)' }) as unknown as Argv<MetricsArgs>,
+    handler: wrapHandler(ctx, metrics),
+  };
+}

@@ -1,0 +1,88 @@
+import { createReadStream, existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Argv, CommandModule } from 'yargs';
+import { Producer } from '@asyncq/producer';
+import { CliError, connectionOf, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { ProgressLine } from '../progress-line.js';
+
+interface PutArgs extends GlobalOptions {
+  queue: string;
+  json?: string;
+  file?: string;
+  name: string;
+  priority?: number;
+  delay?: number;
+  attempts?: number;
+}
+
+/**
+ * Enqueues one JSON item, or every line of an NDJSON file (or stdin with `-`). A file is read and
+ * checked whole before anything is enqueued: a bad line refuses it with its line number.
+ */
+export async function put(argv: PutArgs, ctx: CliContext): Promise<void> {
+  if ((argv.json === undefined) === (argv.file === undefined)) {
+    throw new CliError('give one JSON item or --file <x.ndjson | ->, e.g. asyncq put emails \'{"to":"a@b.c"}\'');
+  }
+  const opts = { priority: argv.priority, delay: argv.delay, attempts: argv.attempts };
+  const items = argv.json !== undefined ? [parseJson(argv.json, 'the item')] : await readNdjson(argv.file!);
+  const producer = new Producer({ queue: argv.queue, connection: connectionOf(argv), prefix: argv.prefix });
+  try {
+    if (argv.json !== undefined) {
+      const ref = await producer.enqueue(argv.name, items[0], opts);
+      ctx.out(ref.id);
+      return;
+    }
+    const t0 = performance.now();
+    const progress = new ProgressLine(ctx, 'enqueued');
+    await producer.enqueueMany(
+      items.map((data) => ({ name: argv.name, data, opts })),
+      { onProgress: (n, total) => progress.update(n, total) },
+    );
+    progress.done();
+    const s = (performance.now() - t0) / 1000;
+    ctx.out(`enqueued ${items.length} tasks into ${argv.queue} in ${s.toFixed(1)} s (${Math.round(items.length / Math.max(s, 0.001))}/s)`);
+  } finally {
+    await producer.close();
+  }
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CliError(`${what} is not JSON (${(e as Error).message}); quote it for the shell, e.g. '{"to":"a@b.c"}'`);
+  }
+}
+
+async function readNdjson(path: string): Promise<unknown[]> {
+  if (path !== '-' && !existsSync(path)) throw new CliError(`file ${path} does not exist; give an NDJSON file (one JSON item per line) or - for stdin`);
+  const lines = createInterface({ input: path === '-' ? process.stdin : createReadStream(path), crlfDelay: Infinity });
+  const items: unknown[] = [];
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    if (line.trim() === '') continue;
+    items.push(parseJson(line, `line ${n} of ${path === '-' ? 'stdin' : path} (nothing was enqueued)`));
+  }
+  if (items.length === 0) throw new CliError(`${path === '-' ? 'stdin' : path} has no items; nothing was enqueued`);
+  return items;
+}
+
+export function putCommand(ctx: CliContext): CommandModule<GlobalOptions, PutArgs> {
+  return {
+    command: 'put <queue> [json]',
+    describe: 'enqueue a JSON item, or an NDJSON file (checked whole first: a bad line enqueues nothing)',
+    builder: (y: Argv<GlobalOptions>) =>
+      y
+        .positional('queue', { type: 'string', demandOption: true, describe: 'queue name' })
+        .positional('json', { type: 'string', describe: 'the item, as JSON' })
+        .option('file', { alias: 'f', type: 'string', describe: 'NDJSON file, one item per line; - for stdin' })
+        .option('name', { alias: 'n', type: 'string', default: 'task', describe: 'task name (picks the handler)' })
+        .option('priority', { type: 'number', describe: 'lower runs first' })
+        .option('delay', { type: 'number', describe: 'ms before the task is ready' })
+        .option('attempts', { type: 'number', describe: 'tries before it fails for good' })
+        .example('$0 put emails \'{"to":"a@b.c"}\'', 'one task')
+        .example('$0 put emails --file batch.ndjson', 'many, with a progress bar') as unknown as Argv<PutArgs>,
+    handler: wrapHandler(ctx, put),
+  };
+}

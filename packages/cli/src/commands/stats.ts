@@ -1,0 +1,48 @@
+import type { Argv, CommandModule } from 'yargs';
+import { listQueues, Queue } from '@asyncq/core';
+import { connectionOf, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+
+interface StatsArgs extends GlobalOptions {
+  queues?: string[];
+  json?: boolean;
+}
+
+/** Counts, live workers and desired workers of the named queues (default: every queue found). */
+export async function stats(argv: StatsArgs, ctx: CliContext): Promise<void> {
+  const connection = connectionOf(argv);
+  const names = argv.queues?.length ? argv.queues : await listQueues(connection, argv.prefix);
+  const rows = [];
+  for (const name of names) {
+    const q = new Queue(name, { connection, prefix: argv.prefix });
+    try {
+      const [c, workers, desired] = await Promise.all([q.counts(), q.listWorkers(), q.desiredWorkers()]);
+      rows.push({ queue: name, ...c, workers: workers.length, desired: desired ?? null });
+    } finally {
+      await q.close();
+    }
+  }
+  if (argv.json) {
+    ctx.out(JSON.stringify(rows));
+    return;
+  }
+  if (rows.length === 0) {
+    ctx.out(`no queues under prefix "${argv.prefix}"`);
+    return;
+  }
+  const head = ['queue', 'waiting', 'delayed', 'active', 'completed', 'failed', 'unfinished', 'workers'];
+  const table = [head, ...rows.map((r) => [r.queue, r.waiting, r.delayed, r.active, r.completed, r.failed, r.unfinished, r.workers].map(String))];
+  const widths = head.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  for (const row of table) ctx.out(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+}
+
+export function statsCommand(ctx: CliContext): CommandModule<GlobalOptions, StatsArgs> {
+  return {
+    command: 'stats [queues..]',
+    describe: 'task counts and live workers per queue',
+    builder: (y: Argv<GlobalOptions>) =>
+      y
+        .positional('queues', { type: 'string', array: true, describe: 'queue names (default: all)' })
+        .option('json', { type: 'boolean', describe: 'one JSON array' }) as unknown as Argv<StatsArgs>,
+    handler: wrapHandler(ctx, stats),
+  };
+}
