@@ -27,7 +27,7 @@ export function processContext(): CliContext {
 
 /** Configuration precedence: the --redis-url flag, then ASYNCQ_REDIS_URL (yargs' env), then REDIS_URL. */
 export function connectionOf(argv: GlobalOptions): ConnectionOption {
-  return argv.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  return argv.redisUrl || process.env.REDIS_URL || 'redis://127.0.0.1:6379'; // an empty value counts as unset
 }
 
 /** A user mistake the CLI reports as one line, with the exit code to leave. */

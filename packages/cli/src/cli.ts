@@ -16,6 +16,7 @@ import { workerCommand } from './commands/worker.js';
  */
 export async function main(args: string[], ctx: CliContext = processContext()): Promise<number> {
   let usageError: string | undefined;
+  class UsageMistake extends Error {}
   const cli = yargs(args)
     .scriptName('asyncq')
     .env('ASYNCQ')
@@ -40,17 +41,18 @@ export async function main(args: string[], ctx: CliContext = processContext()): 
     .wrap(Math.min(100, process.stdout.columns ?? 80))
     .exitProcess(false)
     .fail((msg, err) => {
-      // A yargs usage mistake: one line, and how to get help. Errors from handlers are handled there.
-      if (err) throw err;
-      usageError = msg;
+      // A usage mistake must stop yargs (returning would let it run the handler anyway).
+      throw err ?? new UsageMistake(msg);
     });
   try {
     await cli.parseAsync();
   } catch (e) {
-    usageError ??= (e as Error).message;
+    usageError = (e as Error).message;
   }
   if (usageError !== undefined) {
-    const line = usageError.split('\n')[0]!;
+    let line = usageError.split('\n')[0]!;
+    const mistyped = /^Did you mean (\S+)\?/.exec(line);
+    if (mistyped) line = `unknown command "${args.find((a) => !a.startsWith('-'))}"`;
     const hint = line.includes('--help') ? '' : ` (${suggestion(args) ?? 'asyncq --help shows the commands and their flags'})`;
     ctx.err(`asyncq: ${line}${hint}`);
     return 1;

@@ -22,7 +22,7 @@ export async function demo(argv: DemoArgs, ctx: CliContext): Promise<void> {
   const workers = wholeNumber('--workers', argv.workers, 1);
   const total = wholeNumber('--tasks', argv.tasks, 1);
   let embedded: EmbeddedRedis | undefined;
-  const url = argv.redisUrl ?? process.env.REDIS_URL ?? (embedded = await startEmbeddedRedis()).url;
+  const url = argv.redisUrl || process.env.REDIS_URL || (embedded = await startEmbeddedRedis()).url;
   if (embedded) ctx.out(`started a private redis-server at ${url}`);
   const name = `demo-${randomBytes(3).toString('hex')}`;
   const fleet = new FleetSupervisor({ handlers: HANDLERS, queue: name, workers, concurrency: 16, redisUrl: url, prefix: argv.prefix, log: () => {} });

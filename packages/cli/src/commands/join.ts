@@ -34,7 +34,7 @@ export async function join(argv: JoinArgs, ctx: CliContext): Promise<void> {
     if (!(e instanceof WaitAborted)) throw e;
     const c = await q.counts();
     const workers = await q.listWorkers();
-    ctx.out(`${argv.queue}: ${c.unfinished} tasks still unfinished after ${argv.timeout} s (${c.waiting} waiting, ${c.delayed} delayed, ${c.active} running)`);
+    ctx.out(`${argv.queue}: ${c.unfinished} task${c.unfinished === 1 ? '' : 's'} still unfinished after ${argv.timeout} s (${c.waiting} waiting, ${c.delayed} delayed, ${c.active} running)`);
     for (const t of await q.tasks('active', 0, 49)) ctx.out(`  ${t.id} (${t.name}) held by ${holderOf(t.holder, workers)}`);
     ctx.exitCode = 2;
   } finally {

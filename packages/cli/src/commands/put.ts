@@ -20,6 +20,9 @@ interface PutArgs extends GlobalOptions {
  * checked whole before anything is enqueued: a bad line refuses it with its line number.
  */
 export async function put(argv: PutArgs, ctx: CliContext): Promise<void> {
+  // yargs-parser turns a lone "-" into "" (or true), for `--file -` and for `put q -` alike: both mean stdin.
+  const json = argv.json as unknown;
+  if (argv.file === '' || json === '' || json === true || json === '-') argv = { ...argv, json: undefined, file: '-' };
   if ((argv.json === undefined) === (argv.file === undefined)) {
     throw new CliError('give one JSON item or --file <x.ndjson | ->, e.g. asyncq put emails \'{"to":"a@b.c"}\'');
   }
@@ -40,7 +43,7 @@ export async function put(argv: PutArgs, ctx: CliContext): Promise<void> {
     );
     progress.done();
     const s = (performance.now() - t0) / 1000;
-    ctx.out(`enqueued ${items.length} tasks into ${argv.queue} in ${s.toFixed(1)} s (${Math.round(items.length / Math.max(s, 0.001))}/s)`);
+    ctx.out(`enqueued ${items.length} task${items.length === 1 ? '' : 's'} into ${argv.queue} in ${s.toFixed(1)} s (${Math.round(items.length / Math.max(s, 0.001))}/s)`);
   } finally {
     await producer.close();
   }
@@ -82,7 +85,8 @@ export function putCommand(ctx: CliContext): CommandModule<GlobalOptions, PutArg
         .option('delay', { type: 'number', describe: 'ms before the task is ready' })
         .option('attempts', { type: 'number', describe: 'tries before it fails for good' })
         .example('$0 put emails \'{"to":"a@b.c"}\'', 'one task')
-        .example('$0 put emails --file batch.ndjson', 'many, with a progress bar') as unknown as Argv<PutArgs>,
+        .example('$0 put emails --file batch.ndjson', 'many, with a progress bar')
+        .example('cat batch.ndjson | $0 put emails -', 'many, from stdin') as unknown as Argv<PutArgs>,
     handler: wrapHandler(ctx, put),
   };
 }

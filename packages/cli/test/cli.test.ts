@@ -1,0 +1,217 @@
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { Queue } from '@asyncq/core';
+import { eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+import { runCli, startCli } from './cli-process.js';
+
+const HANDLERS = new URL('../../worker/test/fixtures/handlers.mjs', import.meta.url).pathname;
+
+function queue(name: string): Queue {
+  return track(new Queue(name, { connection: redisUrl() }), name);
+}
+
+function tmpFile(name: string, text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'asyncq-cli-')), name);
+  writeFileSync(path, text);
+  return path;
+}
+
+/** One line on stderr, no stack trace. */
+function oneLine(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  expect(lines, stderr).toHaveLength(1);
+  expect(stderr).not.toMatch(/\n\s+at /);
+  return lines[0]!;
+}
+
+describe('asyncq CLI', () => {
+  describe('user mistakes: one line, a hint, exit 1', () => {
+    it('help lists every command; no command, an unknown one, a missing argument or flag all say what to do', async () => {
+      const help = await runCli(['--help']);
+      expect(help.code).toBe(0);
+      for (const c of ['worker', 'fleet', 'scale', 'put', 'join', 'stats', 'inspect', 'retry', 'shutdown', 'reopen', 'metrics', 'demo']) {
+        expect(help.stdout).toContain(`asyncq ${c}`);
+      }
+      const cases: [string[], RegExp][] = [
+        [[], /name a command; asyncq --help lists them/],
+        [['wrkr'], /unknown command "wrkr" \(did you mean asyncq worker\?\)/],
+        [['put'], /Not enough non-option arguments/],
+        [['stats', '--bogus'], /Unknown argument: bogus/],
+        [['worker', HANDLERS], /Missing required argument: queue/],
+        [['scale', 'q', '-3'], /the worker count must be a whole number >= 0, got -3/],
+        [['put', 'q', '{oops'], /the item is not JSON .*; quote it for the shell/],
+        [['put', 'q', '--file', '/no/such.ndjson'], /file \/no\/such\.ndjson does not exist/],
+        [['worker', '/no/handlers.mjs', '-q', 'q'], /handler module \/no\/handlers\.mjs not found/],
+        [['retry', 'q'], /say which tasks to retry: asyncq retry <queue> --failed/],
+      ];
+      for (const [args, message] of cases) {
+        const r = await runCli(args);
+        expect(r.code, args.join(' ')).toBe(1);
+        expect(oneLine(r.stderr)).toMatch(message);
+      }
+    });
+
+    it('an unreachable Redis is one line within 5 s, naming host and port', async () => {
+      const srv = createServer();
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+      const port = (srv.address() as { port: number }).port;
+      await new Promise((r) => srv.close(r));
+      const r = await runCli(['stats', '--redis-url', `redis://:secret@127.0.0.1:${port}`]);
+      expect(r.code).toBe(1);
+      expect(oneLine(r.stderr)).toMatch(new RegExp(`cannot reach Redis at 127\\.0\\.0\\.1:${port}`));
+      expect(r.stderr).not.toContain('secret');
+      expect(r.ms).toBeLessThan(5000);
+    });
+  });
+
+  it('put one item, a file and stdin; a bad line refuses the whole file; stats and inspect show them', async () => {
+    const name = uniqueName('put');
+    const q = queue(name);
+    const one = await runCli(['put', name, '{"to":"a@b.c"}', '--name', 'send']);
+    expect(one.code).toBe(0);
+    expect(one.stdout.trim()).toMatch(/^\d+$/);
+    const file = tmpFile('batch.ndjson', Array.from({ length: 50 }, (_, i) => JSON.stringify({ i })).join('\n') + '\n');
+    const many = await runCli(['put', name, '--file', file]);
+    expect(many.code).toBe(0);
+    expect(many.stdout).toMatch(new RegExp(`enqueued 50 tasks into ${name} in [\\d.]+ s`));
+    const stdin = await runCli(['put', name, '--file', '-'], { input: '{"i":"x"}\n{"i":"y"}\n' });
+    expect(stdin.stdout).toMatch(/enqueued 2 tasks/);
+    const bad = tmpFile('bad.ndjson', '{"ok":1}\n{"ok":2}\nnot json\n');
+    const refused = await runCli(['put', name, '--file', bad]);
+    expect(refused.code).toBe(1);
+    expect(oneLine(refused.stderr)).toMatch(/line 3 of .*bad\.ndjson \(nothing was enqueued\) is not JSON/);
+    expect(await q.qsize()).toBe(53);
+
+    const stats = await runCli(['stats', name]);
+    expect(stats.code).toBe(0);
+    expect(stats.stdout).toMatch(new RegExp(`${name}\\s+53\\s+0\\s+0\\s+0\\s+0\\s+53\\s+0`));
+    const json = JSON.parse((await runCli(['stats', name, '--json'])).stdout) as { queue: string; waiting: number }[];
+    expect(json).toEqual([expect.objectContaining({ queue: name, waiting: 53, unfinished: 53 })]);
+    const listed = await runCli(['stats']);
+    expect(listed.stdout).toContain(name);
+    const inspect = await runCli(['inspect', name, '--limit', '3']);
+    expect(inspect.stdout).toContain('53 waiting');
+    expect(inspect.stdout).toContain('send {"to":"a@b.c"}');
+  });
+
+  it('a worker runs tasks until SIGTERM; join exits 0 once they are done', async () => {
+    const name = uniqueName('work');
+    const q = queue(name);
+    const worker = startCli(['worker', HANDLERS, '-q', name, '-c', '4', '--metrics-port', '0']);
+    await worker.waitFor(new RegExp(`worker \\S+ runs ${name} with concurrency 4; metrics on 127\\.0\\.0\\.1:\\d+/metrics`));
+    for (let i = 0; i < 8; i++) await runCli(['put', name, '{"ms":20}', '--name', 'sleep']);
+    const joined = await runCli(['join', name, '--timeout', '20']);
+    expect(joined.code).toBe(0);
+    expect(joined.stdout).toContain(`${name}: every task is finished`);
+    expect((await q.counts()).completed).toBe(8);
+    worker.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+  });
+
+  it('join --timeout exits 2 and lists the outstanding task with the worker holding it', async () => {
+    const name = uniqueName('stall');
+    const q = queue(name);
+    const worker = startCli(['worker', HANDLERS, '-q', name]);
+    await worker.waitFor(/runs/);
+    const id = (await q.put({ ms: 60_000 }, { name: 'sleep' }));
+    await eventually(async () => expect((await q.counts()).active).toBe(1));
+    const r = await runCli(['join', name, '--timeout', '1']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain(`${name}: 1 task still unfinished after 1 s`);
+    expect(r.stdout).toMatch(new RegExp(`${id} \\(sleep\\) held by worker \\S+:${worker.proc.pid} `));
+  });
+
+  it('inspect --failed shows errors, retry --failed brings them back; shutdown refuses puts until reopen', async () => {
+    const name = uniqueName('ops');
+    const q = queue(name);
+    await q.put({}, { name: 'fail' });
+    const worker = startCli(['worker', HANDLERS, '-q', name]);
+    await eventually(async () => expect((await q.counts()).failed).toBe(1));
+    worker.kill('SIGTERM');
+    await worker.exited;
+    const inspect = await runCli(['inspect', name, '--failed']);
+    expect(inspect.stdout).toMatch(/fail \{\} attempts=1\n\s+error: always fails/);
+    expect((await runCli(['retry', name, '--failed'])).stdout).toContain(`${name}: moved 1 failed task back to waiting`);
+    expect(await q.counts()).toMatchObject({ failed: 0, waiting: 1 });
+
+    expect((await runCli(['shutdown', name])).code).toBe(0);
+    const refused = await runCli(['put', name, '1']);
+    expect(refused.code).toBe(1);
+    expect(oneLine(refused.stderr)).toMatch(/is shut down; call reopen\(\) to accept tasks again/);
+    expect((await runCli(['reopen', name])).stdout).toContain('open again');
+    expect((await runCli(['put', name, '1'])).code).toBe(0);
+  });
+
+  it('fleet keeps its workers alive and follows scale up and down; two fleets share the count', async () => {
+    const name = uniqueName('fleet');
+    const q = queue(name);
+    const workers = async (): Promise<number> => (await q.listWorkers()).length;
+    const a = startCli(['fleet', HANDLERS, '-q', name, '-w', '2', '-c', '2', '--grace', '1000']);
+    await a.waitFor(/fleet \S+ serves/);
+    await eventually(async () => expect(await workers()).toBe(2), 10_000);
+
+    expect((await runCli(['scale', name, '3'])).stdout).toContain(`${name}: desired workers set to 3; 1 running fleet will share them`);
+    await eventually(async () => expect(await workers()).toBe(3), 5000);
+
+    // A worker killed under the fleet comes back.
+    const victim = (await q.listWorkers())[0]!;
+    process.kill(victim.pid, 'SIGKILL');
+    await a.waitFor(/a worker was killed by SIGKILL; restarting it/);
+    await eventually(async () => {
+      const live = await q.listWorkers();
+      expect(live.map((w) => w.pid)).not.toContain(victim.pid);
+      expect(live).toHaveLength(3);
+    }, 15_000);
+
+    const b = startCli(['fleet', HANDLERS, '-q', name, '-w', '1', '-c', '2', '--grace', '1000']);
+    await b.waitFor(/fleet \S+ serves/);
+    await runCli(['scale', name, '5']);
+    await eventually(async () => {
+      const fleets = await q.listFleets();
+      expect(fleets.map((f) => f.workers).sort()).toEqual([2, 3]);
+      expect(await workers()).toBe(5);
+    }, 10_000);
+
+    await runCli(['scale', name, '1']);
+    await eventually(async () => expect(await workers()).toBe(1), 10_000);
+    a.kill('SIGTERM');
+    b.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+    expect(await b.exited).toBe(0);
+    expect(await workers()).toBe(0);
+  }, 60_000);
+
+  it('metrics serves queue gauges: tasks by state, workers, unfinished and a drain estimate', async () => {
+    const name = uniqueName('metrics');
+    const q = queue(name);
+    for (let i = 0; i < 3; i++) await q.put(i);
+    await q.put(9, { delay: 60_000 });
+    const exporter = startCli(['metrics', '--port', '0', '--queue', name]);
+    const [, port] = await exporter.waitFor(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/);
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(text).toContain(`asyncq_queue_tasks{queue="${name}",state="waiting"} 3`);
+    expect(text).toContain(`asyncq_queue_tasks{queue="${name}",state="delayed"} 1`);
+    expect(text).toContain(`asyncq_workers{queue="${name}"} 0`);
+    expect(text).toContain(`asyncq_queue_unfinished{queue="${name}"} 4`);
+    expect(text).toContain(`asyncq_queue_drain_seconds{queue="${name}"} +Inf`);
+    exporter.kill('SIGTERM');
+    expect(await exporter.exited).toBe(0);
+  });
+
+  it('demo runs a fleet, a producer and join on a private Redis, to its summary', async () => {
+    const r = await runCli(['demo'], { env: { REDIS_URL: '' }, timeout: 90_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/started a private redis-server at redis:\/\/127\.0\.0\.1:\d+/);
+    expect(r.stdout).toMatch(/4 workers did 1,000 tasks \(\d+ s of work\) in [\d.]+ s/);
+  }, 100_000);
+
+  it('prints a shell completion script', async () => {
+    const r = await runCli(['completion']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('asyncq');
+    await sleep(0);
+  });
+});
