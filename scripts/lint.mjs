@@ -26,7 +26,7 @@ const allowed = {
   core: ['bullmq', 'ioredis'],
   producer: ['@asyncq/core', 'prom-client'],
   worker: ['@asyncq/core', 'prom-client'],
-  cli: ['@asyncq/core', '@asyncq/producer', '@asyncq/worker', 'yargs', 'log-update', 'picocolors', 'prom-client'],
+  cli: ['@asyncq/core', '@asyncq/producer', '@asyncq/worker', 'yargs', 'log-update', 'picocolors', 'prom-client', 'asciichart'],
 };
 
 for (const [pkg, deps] of Object.entries(allowed)) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Makes a fresh clone runnable on a machine with only Node >= 20 and npm:
 // pnpm (the version pinned in package.json), the locked dependencies,
-// redis-server when no REDIS_URL is set and none is installed, and the build.
+// redis-server (when no REDIS_URL is set) and tmux when missing, and the build.
 // Idempotent and quick when everything is already there. --quiet prints only what it does.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -35,21 +35,27 @@ if (!existsSync(marker) || statSync(`${root}pnpm-lock.yaml`).mtimeMs > statSync(
   run('pnpm', ['install', '--frozen-lockfile']);
 }
 
-if (!process.env.REDIS_URL && !has('redis-server')) {
+// redis-server for the demo and tests (unless REDIS_URL names a Redis); tmux, in which the tests
+// drive `asyncq watch` as a person would.
+const missing = [];
+if (!process.env.REDIS_URL && !has('redis-server')) missing.push(['redis-server', 'redis']);
+if (!has('tmux', ['-V'])) missing.push(['tmux', 'tmux']);
+if (missing.length > 0) {
   const asRoot = process.getuid?.() === 0;
+  const names = missing.map(([debian]) => debian);
   if (has('apt-get') && (asRoot || has('sudo', ['-n', 'true']))) {
-    say('installing redis-server with apt-get (set REDIS_URL to use a Redis you already run)');
+    say(`installing ${names.join(' and ')} with apt-get (set REDIS_URL to use a Redis you already run)`);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     const apt = (...args) => (asRoot ? run('apt-get', args, { env }) : run('sudo', ['-n', 'apt-get', ...args], { env }));
     apt('update', '-qq');
-    apt('install', '-y', '-qq', 'redis-server');
+    apt('install', '-y', '-qq', ...names);
   } else if (has('brew')) {
-    say('installing redis with Homebrew');
-    run('brew', ['install', 'redis']);
+    say(`installing ${missing.map(([, brew]) => brew).join(' and ')} with Homebrew`);
+    run('brew', ['install', ...missing.map(([, brew]) => brew)]);
   } else {
-    fail('no redis-server found: install Redis (apt-get install redis-server, brew install redis) or set REDIS_URL');
+    fail(`missing ${names.join(' and ')}: install ${names.join(' and ')} (apt-get install ${names.join(' ')}, brew install ${missing.map(([, b]) => b).join(' ')})${names.includes('redis-server') ? ', or set REDIS_URL' : ''}`);
   }
-  // The Debian package starts a system service; asyncq's demo and tests start their own private server.
+  // The Debian package starts a system Redis; asyncq's demo and tests start their own private server.
 }
 
 if (!quiet) say('building');

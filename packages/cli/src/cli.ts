@@ -8,6 +8,7 @@ import { metricsCommand } from './commands/metrics.js';
 import { putCommand } from './commands/put.js';
 import { queueOpsCommands } from './commands/queue-ops.js';
 import { statsCommand } from './commands/stats.js';
+import { watchCommand } from './commands/watch.js';
 import { workerCommand } from './commands/worker.js';
 
 /**
@@ -26,6 +27,7 @@ export async function main(args: string[], ctx: CliContext = processContext()): 
     .command(fleetCommand(ctx))
     .command(putCommand(ctx))
     .command(joinCommand(ctx))
+    .command(watchCommand(ctx))
     .command(statsCommand(ctx))
     .command(inspectCommand(ctx))
     .command(queueOpsCommands(ctx) as never)
@@ -60,7 +62,7 @@ export async function main(args: string[], ctx: CliContext = processContext()): 
   return ctx.exitCode;
 }
 
-const COMMANDS = ['worker', 'fleet', 'put', 'join', 'stats', 'inspect', 'retry', 'shutdown', 'reopen', 'scale', 'metrics', 'demo', 'completion'];
+const COMMANDS = ['worker', 'fleet', 'watch', 'put', 'join', 'stats', 'inspect', 'retry', 'shutdown', 'reopen', 'scale', 'metrics', 'demo', 'completion'];
 
 /** "did you mean" for a mistyped command name. */
 function suggestion(args: string[]): string | undefined {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,7 @@ import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Queue } from '@asyncq/core';
 import { eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
-import { runCli, startCli } from './cli-process.js';
+import { BIN, runCli, startCli } from './cli-process.js';
 
 const HANDLERS = new URL('../../worker/test/fixtures/handlers.mjs', import.meta.url).pathname;
 
@@ -199,6 +200,58 @@ describe('asyncq CLI', () => {
     expect(text).toContain(`asyncq_queue_drain_seconds{queue="${name}"} +Inf`);
     exporter.kill('SIGTERM');
     expect(await exporter.exited).toBe(0);
+  });
+
+  describe('watch', () => {
+    it('--json prints one parseable object per queue per interval; an unknown queue is one line', async () => {
+      const name = uniqueName('watch');
+      const q = queue(name);
+      for (let i = 0; i < 4; i++) await q.put(i);
+      const r = await runCli(['watch', name, '--json', '-n', '2', '-i', '200']);
+      expect(r.code, r.stderr).toBe(0);
+      const samples = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { queue: string; counts: { waiting: number }; workers: unknown[] });
+      expect(samples).toHaveLength(2);
+      expect(samples[1]).toMatchObject({ queue: name, counts: { waiting: 4, unfinished: 4 }, workers: [] });
+      const unknown = await runCli(['watch', 'no-such-queue-here']);
+      expect(unknown.code).toBe(1);
+      expect(oneLine(unknown.stderr)).toMatch(/no queue named "no-such-queue-here" \(known: .*\); a queue exists once a task was put/);
+    });
+
+    it('in a terminal shows rates, depth, workers and a chart, and q restores the terminal', async () => {
+      const name = uniqueName('tty');
+      const q = queue(name);
+      const worker = startCli(['worker', HANDLERS, '-q', name, '-c', '4']);
+      await worker.waitFor(/runs/);
+      await q.putMany(Array.from({ length: 200 }, () => ({ item: { ms: 20 }, opts: { name: 'sleep' } })));
+      const session = `asyncq-${name}`;
+      const tmux = (...a: string[]) => execFileSync('tmux', a, { encoding: 'utf8' });
+      const script = `REDIS_URL=${redisUrl()} ${process.execPath} ${BIN} watch ${name} -i 300; echo EXIT=$?; stty -a; sleep 30`;
+      tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '40', script);
+      try {
+        let screen = '';
+        await eventually(() => {
+          screen = tmux('capture-pane', '-p', '-t', session);
+          expect(screen).toMatch(/done\/s over the last \d+ samples/);
+        }, 15_000);
+        expect(screen).toContain(name);
+        expect(screen).toMatch(/enqueued\/s\s+[\d.,]+\s+done\/s\s+[\d.,]+\s+failed\/s/);
+        expect(screen).toMatch(/waiting \d+ {2}delayed \d+ {2}active \d+ {2}unfinished \d+/);
+        expect(screen).toMatch(/wait p50 \S+ p99 \S+ {3}run p50 \S+ p99 \S+ {3}workers 1/);
+        expect(screen).toMatch(new RegExp(`:${worker.proc.pid}\\s+c=4`));
+        expect(screen.split('\n').every((l) => l.length <= 80)).toBe(true);
+        tmux('send-keys', '-t', session, 'q');
+        await eventually(() => {
+          screen = tmux('capture-pane', '-p', '-J', '-S', '-', '-t', session);
+          expect(screen).toContain('EXIT=0');
+        }, 5000);
+        const tty = screen.slice(screen.indexOf('EXIT=0'));
+        // Back in cooked mode: line editing and echo on again.
+        expect(tty).toMatch(/(^|\s)icanon(\s|;|$)/m);
+        expect(tty).toMatch(/(^|\s)echo(\s|;|$)/m);
+      } finally {
+        execFileSync('tmux', ['kill-session', '-t', session]);
+      }
+    });
   });
 
   it('demo runs a fleet, a producer and join on a private Redis, to its summary', async () => {

@@ -28,6 +28,8 @@ export interface QueueKeys {
   readonly fleets: string;
   /** Fleet heartbeats: id -> expiry. */
   readonly fleetBeats: string;
+  /** BullMQ's id counter: how many tasks were ever put with an automatic id. */
+  readonly idCounter: string;
   /** A job's lock key (its value is the holder's token). */
   lock(id: string): string;
   /** Pub/sub channel for wake-ups between handles (room, drained, shutdown, reopen). */
@@ -55,6 +57,7 @@ export function queueKeys(prefix: string, name: string): QueueKeys {
     desired: `${base}:aq:desired`,
     fleets: `${base}:aq:fleets`,
     fleetBeats: `${base}:aq:fleet-beats`,
+    idCounter: `${base}:id`,
     lock: (id: string) => `${base}:${id}:lock`,
     channel: `${base}:aq:signals`,
   };

@@ -820,6 +820,22 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
     }));
   }
 
+  /** How many tasks were ever put with an automatic id (a monotonic counter: its rate is the put rate). */
+  async totalPut(): Promise<number> {
+    await this.ready();
+    return Number((await this.client!.get(this.keys.idCounter)) ?? 0);
+  }
+
+  /** Wait (ready to started) and run (started to finished) times in ms of the last `n` completed tasks. */
+  async recentTimings(n = 100): Promise<{ wait: number[]; run: number[] }> {
+    await this.ready();
+    const jobs = (await this.bull!.getJobs(['completed'], 0, n - 1, false)).filter((j): j is Job => Boolean(j?.processedOn && j.finishedOn));
+    return {
+      wait: jobs.map((j) => Math.max(0, j.processedOn! - j.timestamp - (j.opts.delay ?? 0))),
+      run: jobs.map((j) => j.finishedOn! - j.processedOn!),
+    };
+  }
+
   /** Moves every failed task back to waiting for another round of attempts; resolves to how many. */
   async retryFailed(): Promise<number> {
     await this.ready();
