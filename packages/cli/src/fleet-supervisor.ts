@@ -20,6 +20,23 @@ export interface FleetOptions {
   checkEveryMs?: number;
   /** Reports what the fleet does, one line each. */
   log: (line: string) => void;
+  /** Size the fleet from the backlog: see {@link AutoscaleOptions}. */
+  autoscale?: AutoscaleOptions;
+  /** Heartbeat of the worker processes, ms (their done counters feed the autoscaler). @defaultValue 5000 */
+  workerHeartbeatMs?: number;
+}
+
+/**
+ * Autoscaling: the desired worker count follows the backlog and the measured rate per worker, so
+ * that the unfinished tasks would drain within `drainTargetS`, bounded by `min` and `max`. It grows
+ * at once and shrinks only after the lower count held for `cooldownS`, so it does not flap. Only the
+ * oldest fleet of a queue decides; every fleet follows the count it sets.
+ */
+export interface AutoscaleOptions {
+  min: number;
+  max: number;
+  drainTargetS: number;
+  cooldownS: number;
 }
 
 interface Slot {
@@ -54,6 +71,10 @@ export class FleetSupervisor {
   private timer?: NodeJS.Timeout;
   private offScale?: () => void;
   private lastStderr = '';
+  /** Finished-task totals of the queue's workers over the last half minute: the autoscaler's rate. */
+  private readonly finishedSamples: { at: number; total: number }[] = [];
+  private lowSince?: number;
+  private lastScaleAt = 0;
 
   constructor(private readonly opts: FleetOptions) {
     this.queue = new Queue(opts.queue, { connection: opts.redisUrl as ConnectionOption, prefix: opts.prefix });
@@ -68,7 +89,10 @@ export class FleetSupervisor {
     await this.beat();
     this.offScale = await this.queue.onScale(() => void this.rebalance().catch(() => {}));
     await this.rebalance();
-    this.timer = setInterval(() => void this.beat().then(() => this.rebalance()).catch(() => {}), this.opts.checkEveryMs ?? 2000);
+    this.timer = setInterval(
+      () => void this.beat().then(() => this.autoscaleStep()).then(() => this.rebalance()).catch(() => {}),
+      this.opts.checkEveryMs ?? 2000,
+    );
   }
 
   /** Stops every worker gracefully (SIGTERM: they finish or hand back their tasks) and leaves the registry. */
@@ -95,6 +119,44 @@ export class FleetSupervisor {
     this.converge();
   }
 
+  /** One autoscaling decision, by the oldest fleet only. */
+  private async autoscaleStep(): Promise<void> {
+    const auto = this.opts.autoscale;
+    if (!auto || this.stopping) return;
+    const fleets = await this.queue.listFleets();
+    if (fleets[0]?.id !== this.id) return;
+    const [counts, workers, current] = await Promise.all([this.queue.counts(), this.queue.listWorkers(), this.queue.desiredWorkers()]);
+    const now = Date.now();
+    const total = workers.reduce((a, w) => a + w.done + w.failed, 0);
+    this.finishedSamples.push({ at: now, total });
+    while (this.finishedSamples.length > 2 && this.finishedSamples[0]!.at < now - 30_000) this.finishedSamples.shift();
+    const first = this.finishedSamples[0]!;
+    const rate = now > first.at ? Math.max(0, total - first.total) / ((now - first.at) / 1000) : 0;
+    const perWorker = workers.length > 0 ? rate / workers.length : 0;
+    const have = current ?? this.opts.workers;
+    let want: number;
+    if (counts.unfinished === 0) want = auto.min;
+    else if (perWorker > 0) want = Math.ceil(counts.unfinished / (perWorker * auto.drainTargetS));
+    else want = have + 1; // a backlog and no measured rate yet: grow one step at a time
+    want = Math.min(auto.max, Math.max(auto.min, want));
+    if (want > have) {
+      this.lowSince = undefined;
+      if (now - this.lastScaleAt < (this.opts.checkEveryMs ?? 2000)) return;
+    } else if (want < have) {
+      this.lowSince ??= now;
+      if (now - this.lowSince < auto.cooldownS * 1000) return;
+    } else {
+      this.lowSince = undefined;
+      if (current !== undefined) return;
+    }
+    this.lastScaleAt = now;
+    this.lowSince = undefined;
+    this.opts.log(
+      `autoscale: ${counts.unfinished} unfinished, ${perWorker.toFixed(1)} tasks/s per worker, drain target ${auto.drainTargetS} s: ${have} -> ${want} workers`,
+    );
+    await this.queue.setDesiredWorkers(want);
+  }
+
   private converge(): void {
     if (this.stopping) return;
     while (this.size + this.pendingRestarts < this.target) this.spawnWorker();
@@ -105,6 +167,7 @@ export class FleetSupervisor {
   private spawnWorker(): void {
     const args = [BIN, 'worker', this.opts.handlers, '-q', this.opts.queue, '-c', String(this.opts.concurrency), '--redis-url', this.opts.redisUrl, '--prefix', this.opts.prefix];
     if (this.opts.graceMs !== undefined) args.push('--grace', String(this.opts.graceMs));
+    if (this.opts.workerHeartbeatMs !== undefined) args.push('--heartbeat', String(this.opts.workerHeartbeatMs));
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     const slot: Slot = { child, startedAt: Date.now(), retiring: false };
     this.slots.add(slot);

@@ -185,6 +185,23 @@ describe('asyncq CLI', () => {
     expect(await workers()).toBe(0);
   }, 60_000);
 
+  it('fleet --autoscale grows under a backlog and shrinks when idle', async () => {
+    const name = uniqueName('auto');
+    const q = queue(name);
+    const bad = await runCli(['fleet', HANDLERS, '-q', name, '--autoscale', '5,2']);
+    expect(bad.code).toBe(1);
+    expect(oneLine(bad.stderr)).toMatch(/--autoscale takes min,max worker counts with min <= max/);
+    await q.putMany(Array.from({ length: 300 }, () => ({ item: { ms: 100 }, opts: { name: 'sleep' } })));
+    const fleet = startCli(['fleet', HANDLERS, '-q', name, '-w', '1', '-c', '2', '--grace', '500', '--autoscale', '1,4', '--drain-target', '2', '--cooldown', '2']);
+    await fleet.waitFor(/autoscale: \d+ unfinished, .* 1 -> [2-4] workers/, 20_000);
+    await eventually(async () => expect((await q.listWorkers()).length).toBe(4), 20_000);
+    await q.join({ timeout: 60_000 });
+    await fleet.waitFor(/autoscale: 0 unfinished, .* 4 -> 1 workers/, 20_000);
+    await eventually(async () => expect((await q.listWorkers()).length).toBe(1), 15_000);
+    fleet.kill('SIGTERM');
+    expect(await fleet.exited).toBe(0);
+  }, 90_000);
+
   it('metrics serves queue gauges: tasks by state, workers, unfinished and a drain estimate', async () => {
     const name = uniqueName('metrics');
     const q = queue(name);

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { loadHandlers } from '@asyncq/worker';
-import { connectionOf, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { CliError, connectionOf, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { FleetSupervisor } from '../fleet-supervisor.js';
 
 interface FleetArgs extends GlobalOptions {
@@ -10,6 +10,17 @@ interface FleetArgs extends GlobalOptions {
   workers: number;
   concurrency: number;
   grace: number;
+  autoscale?: string;
+  drainTarget: number;
+  cooldown: number;
+}
+
+function minMax(value: string): { min: number; max: number } {
+  const m = /^(\d+),(\d+)$/.exec(value.trim());
+  if (!m || Number(m[1]) > Number(m[2]) || Number(m[2]) < 1) {
+    throw new CliError(`--autoscale takes min,max worker counts with min <= max and max >= 1, e.g. --autoscale 1,8; got ${JSON.stringify(value)}`);
+  }
+  return { min: Number(m[1]), max: Number(m[2]) };
 }
 
 /** Runs a fleet of worker processes until SIGTERM/SIGINT, then stops them gracefully. */
@@ -25,6 +36,12 @@ export async function fleet(argv: FleetArgs, ctx: CliContext): Promise<void> {
     prefix: argv.prefix,
     graceMs: wholeNumber('--grace', argv.grace, 0),
     log: (line) => ctx.err(line),
+    ...(argv.autoscale === undefined
+      ? {}
+      : {
+          autoscale: { ...minMax(argv.autoscale), drainTargetS: wholeNumber('--drain-target', argv.drainTarget, 1), cooldownS: wholeNumber('--cooldown', argv.cooldown, 0) },
+          workerHeartbeatMs: 1000, // the autoscaler reads the workers' done counters from their heartbeats
+        }),
   });
   await supervisor.start();
   ctx.out(`fleet ${supervisor.id} serves ${argv.queue}; asyncq scale ${argv.queue} <n> changes its size live`);
@@ -51,6 +68,10 @@ export function fleetCommand(ctx: CliContext): CommandModule<GlobalOptions, Flee
         .option('workers', { alias: 'w', type: 'number', default: 1, describe: 'worker processes, until asyncq scale sets a count' })
         .option('concurrency', { alias: 'c', type: 'number', default: 16, describe: 'tasks at once per worker' })
         .option('grace', { type: 'number', default: 10_000, describe: 'ms each worker gets to finish on stop' })
+        .option('autoscale', { type: 'string', describe: 'min,max: size the fleet from the backlog and the measured rate' })
+        .option('drain-target', { type: 'number', default: 60, describe: 'with --autoscale: seconds the backlog should take to drain' })
+        .option('cooldown', { type: 'number', default: 30, describe: 'with --autoscale: seconds a lower count must hold before shrinking' })
+        .example('$0 fleet ./handlers.js -q emails --autoscale 1,8', 'grow under a backlog, shrink when idle')
         .example('$0 fleet ./handlers.js -q emails -w 4', '') as unknown as Argv<FleetArgs>,
     handler: wrapHandler(ctx, fleet),
   };

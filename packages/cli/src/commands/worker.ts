@@ -9,6 +9,7 @@ interface WorkerArgs extends GlobalOptions {
   metricsPort?: number;
   timeout?: number;
   grace: number;
+  heartbeat: number;
 }
 
 /** One worker process: runs the handler module's handlers until SIGTERM/SIGINT (or the queue is shut down). */
@@ -22,6 +23,7 @@ export async function worker(argv: WorkerArgs, ctx: CliContext): Promise<void> {
     metricsPort: argv.metricsPort,
     timeout: argv.timeout,
     graceMs: wholeNumber('--grace', argv.grace, 0),
+    heartbeatMs: wholeNumber('--heartbeat', argv.heartbeat, 10),
     onStarted: ({ id, metricsPort }) =>
       ctx.out(`worker ${id} runs ${argv.queue} with concurrency ${argv.concurrency}${metricsPort === undefined ? '' : `; metrics on 127.0.0.1:${metricsPort}/metrics`}`),
   });
@@ -39,6 +41,7 @@ export function workerCommand(ctx: CliContext): CommandModule<GlobalOptions, Wor
         .option('metrics-port', { type: 'number', describe: 'serve /metrics and /healthz on 127.0.0.1:<port>' })
         .option('timeout', { type: 'number', describe: 'ms per attempt before ctx.signal aborts it' })
         .option('grace', { type: 'number', default: 10_000, describe: 'ms running tasks get to finish on SIGTERM' })
+        .option('heartbeat', { type: 'number', default: 5000, describe: 'ms between registry heartbeats' })
         .example('$0 worker ./handlers.js -q emails -c 16', '') as unknown as Argv<WorkerArgs>,
     handler: wrapHandler(ctx, worker),
   };
