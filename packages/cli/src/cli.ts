@@ -21,7 +21,7 @@ export async function main(args: string[], ctx: CliContext = processContext()): 
   const cli = yargs(args)
     .scriptName('asyncq')
     .env('ASYNCQ')
-    .option('redis-url', { type: 'string', describe: 'Redis to use (else ASYNCQ_REDIS_URL, else REDIS_URL, else redis://127.0.0.1:6379)' })
+    .option('redis-url', { type: 'string', describe: 'Redis URL (default: $ASYNCQ_REDIS_URL, $REDIS_URL)' })
     .option('prefix', { type: 'string', default: 'asyncq', describe: 'Redis key prefix' })
     .command(workerCommand(ctx))
     .command(fleetCommand(ctx))
@@ -36,11 +36,10 @@ export async function main(args: string[], ctx: CliContext = processContext()): 
     .demandCommand(1, 'name a command; asyncq --help lists them')
     .recommendCommands()
     .strict()
-    .completion('completion', 'print a shell completion script (asyncq completion >> ~/.bashrc)')
+    .completion('completion', 'print a bash/zsh completion script')
     .help()
     .alias('h', 'help')
     .version(false)
-    .wrap(Math.min(100, process.stdout.columns ?? 80))
     .exitProcess(false)
     .fail((msg, err) => {
       // A usage mistake must stop yargs (returning would let it run the handler anyway).

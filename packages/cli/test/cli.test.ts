@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -277,6 +277,11 @@ describe('asyncq CLI', () => {
     expect(r.stdout).toMatch(/started a private redis-server at redis:\/\/127\.0\.0\.1:\d+/);
     expect(r.stdout).toMatch(/4 workers did 1,000 tasks \(\d+ s of work\) in [\d.]+ s/);
   }, 100_000);
+
+  it('docs/cli.md is what the commands say in --help (pnpm docs:cli regenerates it)', () => {
+    const generated = execFileSync(process.execPath, [new URL('../../../scripts/cli-reference.mjs', import.meta.url).pathname], { encoding: 'utf8' });
+    expect(readFileSync(new URL('../../../docs/cli.md', import.meta.url), 'utf8')).toBe(generated);
+  });
 
   it('prints a shell completion script', async () => {
     const r = await runCli(['completion']);

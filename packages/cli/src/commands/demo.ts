@@ -63,7 +63,7 @@ export async function demo(argv: DemoArgs, ctx: CliContext): Promise<void> {
 export function demoCommand(ctx: CliContext): CommandModule<GlobalOptions, DemoArgs> {
   return {
     command: 'demo',
-    describe: 'see asyncq work: a private Redis, a fleet, a producer, live progress and a summary',
+    describe: 'see asyncq work, end to end',
     builder: (y: Argv<GlobalOptions>) =>
       y
         .option('workers', { alias: 'w', type: 'number', default: 4 })

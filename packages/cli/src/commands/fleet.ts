@@ -60,18 +60,18 @@ export async function fleet(argv: FleetArgs, ctx: CliContext): Promise<void> {
 export function fleetCommand(ctx: CliContext): CommandModule<GlobalOptions, FleetArgs> {
   return {
     command: 'fleet <handlers>',
-    describe: 'keep worker processes alive for a queue, restart crashed ones, follow asyncq scale',
+    describe: 'run and scale worker processes for a queue',
     builder: (y: Argv<GlobalOptions>) =>
       y
         .positional('handlers', { type: 'string', demandOption: true, describe: 'handler module' })
         .option('queue', { alias: 'q', type: 'string', demandOption: true })
-        .option('workers', { alias: 'w', type: 'number', default: 1, describe: 'worker processes, until asyncq scale sets a count' })
+        .option('workers', { alias: 'w', type: 'number', default: 1, describe: 'worker processes (until asyncq scale)' })
         .option('concurrency', { alias: 'c', type: 'number', default: 16, describe: 'tasks at once per worker' })
-        .option('grace', { type: 'number', default: 10_000, describe: 'ms each worker gets to finish on stop' })
-        .option('autoscale', { type: 'string', describe: 'min,max: size the fleet from the backlog and the measured rate' })
-        .option('drain-target', { type: 'number', default: 60, describe: 'with --autoscale: seconds the backlog should take to drain' })
-        .option('cooldown', { type: 'number', default: 30, describe: 'with --autoscale: seconds a lower count must hold before shrinking' })
-        .example('$0 fleet ./handlers.js -q emails --autoscale 1,8', 'grow under a backlog, shrink when idle')
+        .option('grace', { type: 'number', default: 10_000, describe: 'ms workers get to finish on stop' })
+        .option('autoscale', { type: 'string', describe: 'min,max: follow the backlog' })
+        .option('drain-target', { type: 'number', default: 60, describe: 'seconds to drain the backlog in' })
+        .option('cooldown', { type: 'number', default: 30, describe: 'seconds before shrinking' })
+        .example('$0 fleet ./handlers.js -q emails --autoscale 1,8', 'follow the backlog')
         .example('$0 fleet ./handlers.js -q emails -w 4', '') as unknown as Argv<FleetArgs>,
     handler: wrapHandler(ctx, fleet),
   };

@@ -36,7 +36,7 @@ export async function inspect(argv: InspectArgs, ctx: CliContext): Promise<void>
 export function inspectCommand(ctx: CliContext): CommandModule<GlobalOptions, InspectArgs> {
   return {
     command: 'inspect <queue>',
-    describe: 'list tasks in a state (--failed: dead letters with their errors)',
+    describe: 'list tasks in a state, failed ones with errors',
     builder: (y: Argv<GlobalOptions>) =>
       y
         .positional('queue', { type: 'string', demandOption: true })

@@ -52,7 +52,7 @@ function holderOf(token: string | undefined, workers: WorkerInfo[]): string {
 export function joinCommand(ctx: CliContext): CommandModule<GlobalOptions, JoinArgs> {
   return {
     command: 'join <queue>',
-    describe: 'wait until every task is finished; exit 2 on --timeout, listing what is outstanding',
+    describe: 'wait until every task is finished',
     builder: (y: Argv<GlobalOptions>) =>
       y
         .positional('queue', { type: 'string', demandOption: true })

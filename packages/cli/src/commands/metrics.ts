@@ -75,12 +75,12 @@ export async function metrics(argv: MetricsArgs, ctx: CliContext): Promise<void>
 export function metricsCommand(ctx: CliContext): CommandModule<GlobalOptions, MetricsArgs> {
   return {
     command: 'metrics',
-    describe: 'serve queue-level gauges for Prometheus (tasks by state, workers, unfinished, drain time)',
+    describe: 'serve queue gauges for Prometheus',
     builder: (y: Argv<GlobalOptions>) =>
       y
         .option('port', { alias: 'p', type: 'number', default: 9465 })
-        .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to bind (0.0.0.0 in a container)' })
-        .option('queue', { alias: 'q', type: 'string', array: true, describe: 'queues to export (default: all found)' }) as unknown as Argv<MetricsArgs>,
+        .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to bind (0.0.0.0 in containers)' })
+        .option('queue', { alias: 'q', type: 'string', array: true, describe: 'queues to export (default: all)' }) as unknown as Argv<MetricsArgs>,
     handler: wrapHandler(ctx, metrics),
   };
 }

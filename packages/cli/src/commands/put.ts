@@ -74,19 +74,20 @@ async function readNdjson(path: string): Promise<unknown[]> {
 export function putCommand(ctx: CliContext): CommandModule<GlobalOptions, PutArgs> {
   return {
     command: 'put <queue> [json]',
-    describe: 'enqueue a JSON item, or an NDJSON file (checked whole first: a bad line enqueues nothing)',
+    describe: 'enqueue a JSON item or an NDJSON file',
     builder: (y: Argv<GlobalOptions>) =>
       y
         .positional('queue', { type: 'string', demandOption: true, describe: 'queue name' })
         .positional('json', { type: 'string', describe: 'the item, as JSON' })
-        .option('file', { alias: 'f', type: 'string', describe: 'NDJSON file, one item per line; - for stdin' })
+        .option('file', { alias: 'f', type: 'string', describe: 'NDJSON file; - for stdin' })
         .option('name', { alias: 'n', type: 'string', default: 'task', describe: 'task name (picks the handler)' })
         .option('priority', { type: 'number', describe: 'lower runs first' })
         .option('delay', { type: 'number', describe: 'ms before the task is ready' })
         .option('attempts', { type: 'number', describe: 'tries before it fails for good' })
         .example('$0 put emails \'{"to":"a@b.c"}\'', 'one task')
         .example('$0 put emails --file batch.ndjson', 'many, with a progress bar')
-        .example('cat batch.ndjson | $0 put emails -', 'many, from stdin') as unknown as Argv<PutArgs>,
+        .example('cat batch.ndjson | $0 put emails -', 'many, from stdin')
+        .epilogue('A file is read and checked whole before anything is enqueued: a bad line refuses the file, naming the line, with nothing enqueued.') as unknown as Argv<PutArgs>,
     handler: wrapHandler(ctx, put),
   };
 }

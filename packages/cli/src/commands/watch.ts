@@ -160,12 +160,12 @@ export async function watch(argv: WatchArgs, ctx: CliContext): Promise<void> {
 export function watchCommand(ctx: CliContext): CommandModule<GlobalOptions, WatchArgs> {
   return {
     command: 'watch <queues..>',
-    describe: 'live view: rates, depth, latency, workers and a throughput chart (--json for scripts)',
+    describe: 'live view of queues (--json for scripts)',
     builder: (y: Argv<GlobalOptions>) =>
       y
         .positional('queues', { type: 'string', array: true, demandOption: true })
         .option('interval', { alias: 'i', type: 'number', default: 1000, describe: 'ms between refreshes' })
-        .option('json', { type: 'boolean', describe: 'one JSON object per queue per interval' })
+        .option('json', { type: 'boolean', describe: 'a JSON object per queue and interval' })
         .option('count', { alias: 'n', type: 'number', describe: 'stop after this many intervals' })
         .example('$0 watch emails thumbnails', '') as unknown as Argv<WatchArgs>,
     handler: wrapHandler(ctx, watch),

@@ -35,12 +35,12 @@ export function workerCommand(ctx: CliContext): CommandModule<GlobalOptions, Wor
     describe: 'run one worker process for a queue',
     builder: (y: Argv<GlobalOptions>) =>
       y
-        .positional('handlers', { type: 'string', demandOption: true, describe: 'handler module (.js/.mjs) whose default export is defineHandlers({...})' })
+        .positional('handlers', { type: 'string', demandOption: true, describe: 'handler module (.js or .mjs)' })
         .option('queue', { alias: 'q', type: 'string', demandOption: true, describe: 'queue name' })
         .option('concurrency', { alias: 'c', type: 'number', default: 1, describe: 'tasks at once' })
-        .option('metrics-port', { type: 'number', describe: 'serve /metrics and /healthz on 127.0.0.1:<port>' })
-        .option('timeout', { type: 'number', describe: 'ms per attempt before ctx.signal aborts it' })
-        .option('grace', { type: 'number', default: 10_000, describe: 'ms running tasks get to finish on SIGTERM' })
+        .option('metrics-port', { type: 'number', describe: 'serve /metrics, /healthz on this port' })
+        .option('timeout', { type: 'number', describe: 'ms per attempt (then ctx.signal aborts)' })
+        .option('grace', { type: 'number', default: 10_000, describe: 'ms tasks get to finish on SIGTERM' })
         .option('heartbeat', { type: 'number', default: 5000, describe: 'ms between registry heartbeats' })
         .example('$0 worker ./handlers.js -q emails -c 16', '') as unknown as Argv<WorkerArgs>,
     handler: wrapHandler(ctx, worker),

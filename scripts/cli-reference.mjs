@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// Prints docs/cli.md: the `--help` of every asyncq command, so the reference is what the CLI says.
+// `pnpm docs:cli` regenerates it; a test fails when it is out of date.
+import { execFileSync } from 'node:child_process';
+
+const bin = new URL('../packages/cli/dist/bin.js', import.meta.url).pathname;
+const help = (...args) =>
+  execFileSync(process.execPath, [bin, ...args, '--help'], { encoding: 'utf8', env: { ...process.env, COLUMNS: '100' } })
+    .trimEnd()
+    .replaceAll(/\$0|node \S+bin\.js/g, 'asyncq');
+const commands = ['worker', 'fleet', 'scale', 'watch', 'put', 'join', 'stats', 'inspect', 'retry', 'shutdown', 'reopen', 'metrics', 'demo'];
+const out = ['# asyncq command reference', '', 'Generated from `asyncq <command> --help` by `pnpm docs:cli`.', '', '```', help(), '```'];
+for (const c of commands) out.push('', `## asyncq ${c}`, '', '```', help(c), '```');
+console.log(out.join('\n'));
