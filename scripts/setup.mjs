@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Makes a fresh clone runnable on a machine with only Node >= 20 and npm:
 // pnpm (the version pinned in package.json), the locked dependencies,
-// redis-server (when no REDIS_URL is set) and tmux when missing, and the build.
+// redis-server (when no REDIS_URL is set), and the tools the tests use (tmux, prometheus,
+// docker-compose) when missing, and the build.
 // Idempotent and quick when everything is already there. --quiet prints only what it does.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -35,11 +36,13 @@ if (!existsSync(marker) || statSync(`${root}pnpm-lock.yaml`).mtimeMs > statSync(
   run('pnpm', ['install', '--frozen-lockfile']);
 }
 
-// redis-server for the demo and tests (unless REDIS_URL names a Redis); tmux, in which the tests
-// drive `asyncq watch` as a person would.
+// redis-server for the demo and tests (unless REDIS_URL names a Redis); for the tests also tmux
+// (they drive `asyncq watch` in it), prometheus/promtool and docker-compose (they check docker/).
 const missing = [];
 if (!process.env.REDIS_URL && !has('redis-server')) missing.push(['redis-server', 'redis']);
 if (!has('tmux', ['-V'])) missing.push(['tmux', 'tmux']);
+if (!has('promtool') || !has('prometheus')) missing.push(['prometheus', 'prometheus']);
+if (!has('docker-compose', ['version'])) missing.push(['docker-compose', 'docker-compose']);
 if (missing.length > 0) {
   const asRoot = process.getuid?.() === 0;
   const names = missing.map(([debian]) => debian);

@@ -1,4 +1,4 @@
-import { Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { Argv, CommandModule } from 'yargs';
 import { listQueues, Queue } from '@asyncq/core';
 import { serveMetrics } from '@asyncq/worker';
@@ -22,11 +22,18 @@ export function queueMetricsRegistry(argv: GlobalOptions & { queue?: string[] })
   const registry = new Registry();
   const handles = new Map<string, Queue>();
   const lastDone = new Map<string, { done: number; at: number }>();
+  const lastPut = new Map<string, number>();
   const queueOf = (name: string): Queue => {
     let q = handles.get(name);
     if (!q) handles.set(name, (q = new Queue(name, { connection, prefix: argv.prefix })));
     return q;
   };
+  const enqueued = new Counter({
+    name: 'asyncq_queue_enqueued_total',
+    help: 'Tasks put into the queue (automatic ids), counted from Redis: the enqueue rate without producer metrics.',
+    labelNames: ['queue'],
+    registers: [registry],
+  });
   const tasks = new Gauge({ name: 'asyncq_queue_tasks', help: 'Tasks by state.', labelNames: ['queue', 'state'], registers: [registry] });
   const workers = new Gauge({ name: 'asyncq_workers', help: 'Live workers (by heartbeat).', labelNames: ['queue'], registers: [registry] });
   const unfinished = new Gauge({ name: 'asyncq_queue_unfinished', help: 'Tasks not finished: waiting, delayed and running.', labelNames: ['queue'], registers: [registry] });
@@ -40,7 +47,9 @@ export function queueMetricsRegistry(argv: GlobalOptions & { queue?: string[] })
       const names = argv.queue?.length ? argv.queue : await listQueues(connection, argv.prefix);
       for (const name of names) {
         const q = queueOf(name);
-        const [c, live] = await Promise.all([q.counts(), q.listWorkers()]);
+        const [c, live, put] = await Promise.all([q.counts(), q.listWorkers(), q.totalPut()]);
+        enqueued.inc({ queue: name }, Math.max(0, put - (lastPut.get(name) ?? 0)));
+        lastPut.set(name, put);
         for (const s of STATES) tasks.set({ queue: name, state: s }, c[s]);
         workers.set({ queue: name }, live.length);
         unfinished.set({ queue: name }, c.unfinished);

@@ -7,6 +7,7 @@ interface WorkerArgs extends GlobalOptions {
   queue: string;
   concurrency: number;
   metricsPort?: number;
+  metricsHost: string;
   timeout?: number;
   grace: number;
   heartbeat: number;
@@ -21,11 +22,12 @@ export async function worker(argv: WorkerArgs, ctx: CliContext): Promise<void> {
     prefix: argv.prefix,
     concurrency: wholeNumber('--concurrency', argv.concurrency, 1),
     metricsPort: argv.metricsPort,
+    metricsHost: argv.metricsHost,
     timeout: argv.timeout,
     graceMs: wholeNumber('--grace', argv.grace, 0),
     heartbeatMs: wholeNumber('--heartbeat', argv.heartbeat, 10),
     onStarted: ({ id, metricsPort }) =>
-      ctx.out(`worker ${id} runs ${argv.queue} with concurrency ${argv.concurrency}${metricsPort === undefined ? '' : `; metrics on 127.0.0.1:${metricsPort}/metrics`}`),
+      ctx.out(`worker ${id} runs ${argv.queue} with concurrency ${argv.concurrency}${metricsPort === undefined ? '' : `; metrics on ${argv.metricsHost}:${metricsPort}/metrics`}`),
   });
 }
 
@@ -39,6 +41,7 @@ export function workerCommand(ctx: CliContext): CommandModule<GlobalOptions, Wor
         .option('queue', { alias: 'q', type: 'string', demandOption: true, describe: 'queue name' })
         .option('concurrency', { alias: 'c', type: 'number', default: 1, describe: 'tasks at once' })
         .option('metrics-port', { type: 'number', describe: 'serve /metrics, /healthz on this port' })
+        .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'address for it (0.0.0.0 in containers)' })
         .option('timeout', { type: 'number', describe: 'ms per attempt (then ctx.signal aborts)' })
         .option('grace', { type: 'number', default: 10_000, describe: 'ms tasks get to finish on SIGTERM' })
         .option('heartbeat', { type: 'number', default: 5000, describe: 'ms between registry heartbeats' })

@@ -1,0 +1,156 @@
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { Queue } from '@asyncq/core';
+import { queueMetricsRegistry } from '@asyncq/cli';
+import { Producer } from '@asyncq/producer';
+import { defineHandlers, serveMetrics, Worker, WorkerMetrics } from '@asyncq/worker';
+import { redisUrl, track, uniqueName } from '../../test/helpers.js';
+
+const run = promisify(execFile);
+const DOCKER = new URL('..', import.meta.url).pathname;
+const read = (path: string): string => readFileSync(join(DOCKER, path), 'utf8');
+
+describe('docker/ files', () => {
+  it('promtool accepts the Prometheus config and the alert rules, and their unit tests pass', async () => {
+    await run('promtool', ['check', 'config', join(DOCKER, 'prometheus/prometheus.yml')]);
+    await run('promtool', ['check', 'rules', join(DOCKER, 'prometheus/alerts.yml')]);
+    const { stdout } = await run('promtool', ['test', 'rules', join(DOCKER, 'prometheus/alerts.test.yml')]);
+    expect(stdout).toContain('SUCCESS');
+    const groups = (parse(read('prometheus/alerts.yml')) as { groups: { rules: { alert: string }[] }[] }).groups;
+    const alerts = groups.flatMap((g) => g.rules.map((r) => r.alert));
+    expect(alerts).toEqual(['AsyncqNoWorkers', 'AsyncqQueueNotDraining', 'AsyncqHighFailureRatio', 'AsyncqWorkerDown']);
+    const tested = (parse(read('prometheus/alerts.test.yml')) as { tests: { alert_rule_test: { alertname: string }[] }[] }).tests.flatMap((t) =>
+      t.alert_rule_test.map((a) => a.alertname),
+    );
+    for (const a of alerts) expect(tested, `${a} has a unit test`).toContain(a);
+  });
+
+  it('docker-compose validates the compose file; workers scale without host ports and are found by DNS', async () => {
+    await run('docker-compose', ['-f', join(DOCKER, 'compose.yaml'), 'config', '-q']);
+    const compose = parse(read('compose.yaml')) as { services: Record<string, { ports?: unknown; command?: string[] }> };
+    expect(Object.keys(compose.services).sort()).toEqual(['grafana', 'metrics', 'producer', 'prometheus', 'redis', 'worker']);
+    expect(compose.services.worker!.ports).toBeUndefined();
+    expect(compose.services.redis!.command).toContain('--appendonly');
+    const prom = parse(read('prometheus/prometheus.yml')) as { scrape_configs: { job_name: string; dns_sd_configs?: { names: string[] }[] }[] };
+    expect(prom.scrape_configs.find((s) => s.job_name === 'asyncq-workers')!.dns_sd_configs![0]!.names).toEqual(['worker']);
+  });
+
+  it('the Dockerfile passes dockerfilelint: multi-stage, non-root, production dependencies only', () => {
+    const out = execFileSync(new URL('../../node_modules/.bin/dockerfilelint', import.meta.url).pathname, [join(DOCKER, 'Dockerfile')], { encoding: 'utf8' });
+    expect(out).toContain('Issues: None found');
+    const dockerfile = read('Dockerfile');
+    expect(dockerfile.match(/^FROM node:20-slim/gm)).toHaveLength(2);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toContain('deploy --prod');
+  });
+
+  it('the Kubernetes manifests parse, and the termination grace covers the worker grace', () => {
+    const docs = ['k8s/worker.yaml', 'k8s/exporter.yaml', 'k8s/keda-scaledobject.yaml'].flatMap((f) =>
+      parseAllDocuments(read(f)).map((d) => d.toJS() as { kind: string; spec: Record<string, any> }),
+    );
+    expect(docs.map((d) => d.kind)).toEqual(['Deployment', 'Deployment', 'Service', 'ScaledObject']);
+    const pod = docs[0]!.spec.template.spec;
+    const args: string[] = pod.containers[0].args;
+    const graceMs = Number(args[args.indexOf('--grace') + 1]);
+    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(graceMs);
+    expect(docs[3]!.spec.triggers[0].type).toBe('prometheus');
+  });
+
+  it('every metric the dashboard, the alerts and KEDA use is one the code exports', async () => {
+    // The live registries: a worker's, a producer's counter, and the exporter's.
+    const names = new Set<string>();
+    for (const m of await new WorkerMetrics(new Registry()).registry.getMetricsAsJSON()) names.add(m.name);
+    const producerRegistry = new Registry();
+    const name = uniqueName('names');
+    const producer = track(new Producer({ queue: name, connection: redisUrl(), registry: producerRegistry }), name);
+    await producer.enqueue('x', 1);
+    for (const m of await producerRegistry.getMetricsAsJSON()) names.add(m.name);
+    const exporter = queueMetricsRegistry({ prefix: 'asyncq', redisUrl: redisUrl(), queue: [name] });
+    track({ close: exporter.close }, name);
+    for (const m of await exporter.registry.getMetricsAsJSON()) names.add(m.name);
+
+    const used = new Set<string>();
+    for (const file of ['grafana/dashboards/asyncq.json', 'prometheus/alerts.yml', 'k8s/keda-scaledobject.yaml']) {
+      for (const [m] of read(file).matchAll(/asyncq_[a-z_]+/g)) used.add(m.replace(/_(bucket|count|sum)$/, ''));
+    }
+    expect(used.size).toBeGreaterThan(8);
+    for (const m of used) expect(names, `${m} is exported`).toContain(m);
+  });
+});
+
+describe('Prometheus end to end', () => {
+  it('a real Prometheus scrapes a worker and the exporter and has the values the work produced', async () => {
+    const name = uniqueName('prom');
+    const q = track(new Queue(name, { connection: redisUrl() }), name);
+    const worker = new Worker(name, defineHandlers({ job: async () => 'ok' }), { connection: redisUrl(), handleSignals: false, metricsPort: 0 });
+    track({ close: () => worker.close({ graceMs: 0 }) }, name);
+    void worker.run();
+    await worker.started;
+    const exporter = queueMetricsRegistry({ prefix: 'asyncq', redisUrl: redisUrl(), queue: [name] });
+    const exporterServer = await serveMetrics(exporter.registry, 0, '127.0.0.1', () => ({}));
+    track({ close: async () => (await exporterServer.close(), await exporter.close()) }, name);
+
+    await q.putMany(Array.from({ length: 12 }, (_, i) => ({ item: i, opts: { name: 'job' } })));
+    await q.join({ timeout: 10_000 });
+
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'asyncq-prom-'));
+    writeFileSync(
+      join(dir, 'prometheus.yml'),
+      [
+        'global: { scrape_interval: 1s, evaluation_interval: 1s }',
+        'scrape_configs:',
+        `  - { job_name: worker, static_configs: [{ targets: ["127.0.0.1:${worker.metricsPort}"] }] }`,
+        `  - { job_name: exporter, static_configs: [{ targets: ["127.0.0.1:${exporterServer.port}"] }] }`,
+      ].join('\n'),
+    );
+    const prometheus = spawn(
+      'prometheus',
+      [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
+      { stdio: 'ignore' },
+    );
+    try {
+      const query = async (expr: string): Promise<number | undefined> => {
+        const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(expr)}`).catch(() => undefined);
+        if (!res?.ok) return undefined;
+        const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
+        const v = body.data.result[0]?.value[1];
+        return v === undefined ? undefined : Number(v);
+      };
+      const until = Date.now() + 30_000;
+      let completed: number | undefined;
+      let queued: number | undefined;
+      while (Date.now() < until) {
+        completed = await query(`asyncq_tasks_completed_total{queue="${name}",task="job"}`);
+        queued = await query(`asyncq_queue_tasks{queue="${name}",state="completed"}`);
+        if (completed === 12 && queued === 12) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(completed).toBe(12);
+      expect(queued).toBe(12);
+      expect(await query(`asyncq_queue_unfinished{queue="${name}"}`)).toBe(0);
+      expect(await query(`asyncq_task_duration_seconds_count{queue="${name}",task="job"}`)).toBe(12);
+    } finally {
+      prometheus.kill('SIGTERM');
+      await new Promise((r) => prometheus.once('exit', r));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
