@@ -10,8 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { Queue as BullQueue, Worker as BullWorker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { Queue, startEmbeddedRedis } from '@asyncq/core';
+import { cleanup, fmt, median, quantile, redisOptions } from './bench-redis.js';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -137,29 +137,10 @@ async function benchJoinWakeup(url: string): Promise<{ p50: number; p99: number 
   return { p50: quantile(samples, 0.5), p99: quantile(samples, 0.99) };
 }
 
-function redisOptions(url: string): { host: string; port: number; db: number } {
-  const u = new URL(url);
-  return { host: u.hostname, port: Number(u.port || 6379), db: Number(u.pathname.slice(1) || 0) };
-}
 
-async function cleanup(url: string, pattern: string): Promise<void> {
-  const r = new Redis(url);
-  const keys = await r.keys(pattern);
-  for (let i = 0; i < keys.length; i += 500) await r.del(...keys.slice(i, i + 500));
-  await r.quit();
-}
 
-function median(xs: number[]): number {
-  return quantile([...xs].sort((a, b) => a - b), 0.5);
-}
 
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-}
 
-function fmt(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
 
 main().catch((e: unknown) => {
   console.error(e instanceof Error ? e.message : e);

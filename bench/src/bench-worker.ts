@@ -7,8 +7,8 @@
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Queue as BullQueue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { startEmbeddedRedis } from '@asyncq/core';
+import { cleanup, fmt, median, redisOptions } from './bench-redis.js';
 import { Producer } from '@asyncq/producer';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 50_000);
@@ -118,29 +118,14 @@ async function asyncqEnqueueMany(url: string): Promise<number> {
   return (TASKS / ms) * 1000;
 }
 
-function redisOptions(url: string): { host: string; port: number } {
-  const u = new URL(url);
-  return { host: u.hostname, port: Number(u.port || 6379) };
-}
 
-async function cleanup(url: string, pattern: string): Promise<void> {
-  const r = new Redis(url);
-  const keys = await r.keys(pattern);
-  for (let i = 0; i < keys.length; i += 500) await r.del(...keys.slice(i, i + 500));
-  await r.quit();
-}
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /** The run with the median throughput. */
 function medianRun(runs: Run[]): Run {
   return [...runs].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(runs.length / 2)]!;
 }
 
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
 main().catch((e: unknown) => {

@@ -68,3 +68,16 @@ export function wholeNumber(what: string, value: unknown, min = 0): number {
   if (!Number.isInteger(n) || n < min) throw new CliError(`${what} must be a whole number >= ${min}, got ${JSON.stringify(value)}`);
   return n;
 }
+
+/** Resolves after the first SIGTERM or SIGINT, once `stop` has run: long-running commands end this way. */
+export function untilStopSignal(stop: () => Promise<void>): Promise<void> {
+  return new Promise<void>((done) => {
+    const onSignal = (): void => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      void stop().then(done);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { loadHandlers } from '@asyncq/worker';
-import { CliError, connectionOf, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { CliError, connectionOf, untilStopSignal, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { FleetSupervisor } from '../fleet-supervisor.js';
 
 interface FleetArgs extends GlobalOptions {
@@ -45,15 +45,9 @@ export async function fleet(argv: FleetArgs, ctx: CliContext): Promise<void> {
   });
   await supervisor.start();
   ctx.out(`fleet ${supervisor.id} serves ${argv.queue}; asyncq scale ${argv.queue} <n> changes its size live`);
-  await new Promise<void>((done) => {
-    const stop = (): void => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      ctx.err(`fleet ${supervisor.id}: stopping its ${supervisor.size} workers`);
-      void supervisor.stop().then(done);
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
+  await untilStopSignal(() => {
+    ctx.err(`fleet ${supervisor.id}: stopping its ${supervisor.size} workers`);
+    return supervisor.stop();
   });
 }
 

@@ -2,7 +2,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { Argv, CommandModule } from 'yargs';
 import { listQueues, Queue } from '@asyncq/core';
 import { serveMetrics } from '@asyncq/worker';
-import { connectionOf, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { connectionOf, untilStopSignal, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 
 interface MetricsArgs extends GlobalOptions {
   port: number;
@@ -70,14 +70,9 @@ export async function metrics(argv: MetricsArgs, ctx: CliContext): Promise<void>
   await registry.metrics(); // reach Redis once before serving: an unreachable one fails here
   const server = await serveMetrics(registry, wholeNumber('--port', argv.port, 0), argv.host, () => ({}));
   ctx.out(`asyncq metrics on http://${argv.host}:${server.port}/metrics`);
-  await new Promise<void>((done) => {
-    const stop = (): void => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      void server.close().then(close).then(done);
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
+  await untilStopSignal(async () => {
+    await server.close();
+    await close();
   });
 }
 
