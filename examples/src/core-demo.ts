@@ -62,6 +62,7 @@ async function main(): Promise<void> {
     );
     if (done !== TASKS) throw new Error(`expected ${TASKS} tasks done, got ${done}`);
   } finally {
+    if (!embedded) await q.destroy({ force: true }).catch(() => {}); // leave nothing behind in your Redis
     await q.close();
     await embedded?.stop();
   }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Queue } from '@asyncq/core';
-import { eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+import { adminClient, eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
 import { BIN, runCli, startCli } from './cli-process.js';
 
 const HANDLERS = new URL('../../worker/test/fixtures/handlers.mjs', import.meta.url).pathname;
@@ -277,6 +277,14 @@ describe('asyncq CLI', () => {
     expect(r.stdout).toMatch(/started a private redis-server at redis:\/\/127\.0\.0\.1:\d+/);
     expect(r.stdout).toMatch(/4 workers did 1,000 tasks \(\d+ s of work\) in [\d.]+ s/);
   }, 100_000);
+
+  it('demo on a Redis the user named removes its queue afterwards', async () => {
+    const r = await runCli(['demo', '--tasks', '100', '--workers', '2'], { timeout: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/2 workers did 100 tasks/);
+    const name = /queue (demo-[0-9a-f]+):/.exec(r.stdout)![1]!;
+    expect(await adminClient().keys(`asyncq:{${name}}:*`)).toEqual([]);
+  }, 70_000);
 
   it('docs/cli.md is what the commands say in --help (pnpm docs:cli regenerates it)', () => {
     const generated = execFileSync(process.execPath, [new URL('../../../scripts/cli-reference.mjs', import.meta.url).pathname], { encoding: 'utf8' });

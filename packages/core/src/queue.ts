@@ -820,6 +820,31 @@ export class Queue<T = unknown> implements AsyncQueue<T>, TaskFinisher<T> {
     }));
   }
 
+  /**
+   * Deletes the queue and everything in it (tasks in every state, results, the registry, the
+   * shutdown flag), for every process. Refused while workers are registered or tasks run, unless
+   * `force`. Resolves to how many keys were removed.
+   */
+  async destroy(opts: { force?: boolean } = {}): Promise<number> {
+    await this.ready();
+    if (!opts.force) {
+      const [workers, counts] = await Promise.all([this.listWorkers(), this.counts()]);
+      if (workers.length > 0 || counts.active > 0) {
+        throw new ConfigError(
+          `queue "${this.name}" has ${workers.length} live workers and ${counts.active} running tasks; stop them first, or pass { force: true }`,
+        );
+      }
+    }
+    let removed = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.client!.scan(cursor, 'MATCH', `${this.prefix}:{${this.name}}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) removed += await this.client!.unlink(...keys);
+    } while (cursor !== '0');
+    return removed;
+  }
+
   /** How many tasks were ever put with an automatic id (a monotonic counter: its rate is the put rate). */
   async totalPut(): Promise<number> {
     await this.ready();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Queue, type WorkerInfo } from '@asyncq/core';
-import { redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+import { adminClient, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
 
 function info(id: string, queue: string): WorkerInfo {
   const now = Date.now();
@@ -20,5 +20,22 @@ describe('worker registry', () => {
     const live = await q.listWorkers();
     expect(live.map((w) => w.id)).toEqual(['c']);
     expect(live[0]).toMatchObject({ queue: name, concurrency: 4, done: 7 });
+  });
+});
+
+describe('destroy', () => {
+  it('refuses while a worker is registered, and with force removes every key of the queue', async () => {
+    const name = uniqueName('destroy');
+    const q = track(new Queue<number>(name, { connection: redisUrl(), maxsize: 5 }), name);
+    await q.put(1);
+    await q.put(2, { delay: 60_000 });
+    await q.getTask();
+    await q.taskDone();
+    await q.registerWorker(info('w', name), 60_000);
+    await expect(q.destroy()).rejects.toThrow(/has 1 live workers and 0 running tasks; stop them first, or pass \{ force: true \}/);
+    expect(await adminClient().keys(`asyncq:{${name}}:*`)).not.toHaveLength(0);
+    expect(await q.destroy({ force: true })).toBeGreaterThan(3);
+    expect(await adminClient().keys(`asyncq:{${name}}:*`)).toEqual([]);
+    expect(await q.counts()).toMatchObject({ waiting: 0, delayed: 0, completed: 0, unfinished: 0 });
   });
 });

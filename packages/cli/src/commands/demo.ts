@@ -4,7 +4,8 @@ import { Queue, startEmbeddedRedis, type EmbeddedRedis } from '@asyncq/core';
 import { Producer } from '@asyncq/producer';
 import { wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { FleetSupervisor } from '../fleet-supervisor.js';
-import { ProgressLine } from '../progress-line.js';
+import logUpdate from 'log-update';
+import { QueueWatcher, renderView } from './watch.js';
 
 interface DemoArgs extends GlobalOptions {
   workers: number;
@@ -15,8 +16,8 @@ const HANDLERS = new URL('../demo/demo-handlers.js', import.meta.url).pathname;
 
 /**
  * The first thing to run: on a private redis-server (unless --redis-url or REDIS_URL names one), a
- * fleet of worker processes, a producer putting tasks that sleep 50-500 ms, live progress, join,
- * and a summary. Cleans up after itself.
+ * fleet of worker processes, a producer putting tasks that sleep 50-500 ms, the watch view on a
+ * terminal (a plain progress line otherwise), join, and a summary. Cleans up after itself.
  */
 export async function demo(argv: DemoArgs, ctx: CliContext): Promise<void> {
   const workers = wholeNumber('--workers', argv.workers, 1);
@@ -25,36 +26,49 @@ export async function demo(argv: DemoArgs, ctx: CliContext): Promise<void> {
   const url = argv.redisUrl || process.env.REDIS_URL || (embedded = await startEmbeddedRedis()).url;
   if (embedded) ctx.out(`started a private redis-server at ${url}`);
   const name = `demo-${randomBytes(3).toString('hex')}`;
-  const fleet = new FleetSupervisor({ handlers: HANDLERS, queue: name, workers, concurrency: 16, redisUrl: url, prefix: argv.prefix, log: () => {} });
+  const fleet = new FleetSupervisor({
+    handlers: HANDLERS,
+    queue: name,
+    workers,
+    concurrency: 16,
+    redisUrl: url,
+    prefix: argv.prefix,
+    workerHeartbeatMs: 1000, // the view's per-worker rates come from heartbeats; a demo is short
+    log: () => {},
+  });
   const producer = new Producer({ queue: name, connection: url, prefix: argv.prefix });
   const q = new Queue(name, { connection: url, prefix: argv.prefix });
   try {
     await fleet.start();
     const items = Array.from({ length: total }, () => ({ name: 'sleep', data: { ms: 50 + Math.floor(Math.random() * 451) } }));
     const workMs = items.reduce((a, i) => a + i.data.ms, 0);
-    ctx.out(`queue ${name}: ${workers} worker processes (concurrency 16 each), ${total} tasks of 50-500 ms`);
+    ctx.out(`queue ${name}: ${workers} workers (concurrency 16 each), ${total} tasks of 50-500 ms`);
     const t0 = performance.now();
     await producer.enqueueMany(items);
-    const progress = new ProgressLine(ctx, 'done');
+    // On a terminal, the watch view; otherwise a plain progress line every 2 s.
+    const watcher = new QueueWatcher(q);
     let lastPlain = 0;
     const ticker = setInterval(() => {
+      if (ctx.tty) {
+        void watcher.sample().then((sample) => logUpdate(renderView([sample], [watcher.history], 'asyncq demo')), () => {});
+        return;
+      }
       void q.counts().then((c) => {
-        const done = total - c.unfinished;
-        progress.update(done, total, `  ${c.active} running, ${fleet.size} workers`);
-        if (!ctx.tty && Date.now() - lastPlain >= 2000) {
-          lastPlain = Date.now();
-          ctx.out(`${done}/${total} done, ${c.active} running`);
-        }
+        if (Date.now() - lastPlain < 2000) return;
+        lastPlain = Date.now();
+        ctx.out(`${total - c.unfinished}/${total} done, ${c.active} running`);
       }, () => {});
-    }, 250);
+    }, ctx.tty ? 1000 : 250);
     await q.join();
     clearInterval(ticker);
-    progress.done();
+    if (ctx.tty) logUpdate.done();
     const s = (performance.now() - t0) / 1000;
     ctx.out(`${workers} workers did ${total.toLocaleString('en-US')} tasks (${Math.round(workMs / 1000)} s of work) in ${s.toFixed(1)} s`);
   } finally {
     await fleet.stop();
     await producer.close();
+    // A private Redis goes away with everything in it; on a Redis the user named, remove the demo's queue.
+    if (!embedded) await q.destroy({ force: true }).catch(() => {});
     await q.close();
     await embedded?.stop();
   }

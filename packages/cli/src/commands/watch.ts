@@ -27,7 +27,7 @@ export interface QueueSample {
 }
 
 /** Turns successive reads of a queue into rates: puts from BullMQ's id counter, finishes from unfinished counts. */
-class QueueWatcher {
+export class QueueWatcher {
   private last?: { at: number; put: number; unfinished: number; failed: number; done: Map<string, number> };
   readonly history: number[] = [];
 
@@ -78,8 +78,9 @@ const num = (n: number): string => (n >= 100 ? Math.round(n).toLocaleString('en-
 const ms = (n: number | null): string => (n === null ? '-' : n >= 1000 ? `${(n / 1000).toFixed(1)}s` : `${Math.round(n)}ms`);
 
 /** The terminal view of one interval: fits 80 columns. */
-export function renderView(samples: QueueSample[], histories: number[][]): string {
-  const out: string[] = [pc.bold(`asyncq watch  ${new Date().toLocaleTimeString()}  (q or Ctrl-C quits)`)];
+export function renderView(samples: QueueSample[], histories: number[][], heading = 'asyncq watch'): string {
+  const quit = heading === 'asyncq watch' ? '  (q or Ctrl-C quits)' : '';
+  const out: string[] = [pc.bold(`${heading}  ${new Date().toLocaleTimeString()}${quit}`)];
   samples.forEach((s, i) => {
     const c = s.counts;
     out.push('');
