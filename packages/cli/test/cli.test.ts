@@ -185,6 +185,18 @@ describe('asyncq CLI', () => {
     expect(await workers()).toBe(0);
   }, 60_000);
 
+  it('fleet restarts crashing workers with growing delays and reports a crash loop', async () => {
+    const name = uniqueName('crash');
+    const q = queue(name);
+    await q.putMany(Array.from({ length: 8 }, () => ({ item: {}, opts: { name: 'crash' } })));
+    const fleet = startCli(['fleet', HANDLERS, '-q', name, '-w', '1', '-c', '1']);
+    await fleet.waitFor(/a worker exited with code 3; restarting it in 0\.5 s/, 15_000);
+    await fleet.waitFor(/a worker exited with code 3; restarting it in 1 s/, 15_000);
+    await fleet.waitFor(/worker processes keep crashing \(5 in 60 s; the last exited with code 3\); restarting in 8 s/, 30_000);
+    fleet.kill('SIGTERM');
+    expect(await fleet.exited).toBe(0);
+  }, 60_000);
+
   it('fleet --autoscale grows under a backlog and shrinks when idle', async () => {
     const name = uniqueName('auto');
     const q = queue(name);

@@ -171,7 +171,7 @@ describe('Worker', () => {
 
   it('loads handler modules by path, with one clear line for each mistake', async () => {
     const handlers = await loadHandlers(`${FIXTURES}handlers.mjs`);
-    expect(Object.keys(handlers)).toEqual(['sleep', 'noop', 'fail', 'unrecoverable']);
+    expect(Object.keys(handlers)).toEqual(['sleep', 'noop', 'crash', 'fail', 'unrecoverable']);
     await expect(loadHandlers(`${FIXTURES}missing.mjs`)).rejects.toThrow(/handler module .*missing\.mjs not found/);
     await expect(loadHandlers(`${FIXTURES}no-default.mjs`)).rejects.toThrow(/no-default\.mjs has no default export: export default defineHandlers/);
     await expect(loadHandlers(`${FIXTURES}wrong-shape.mjs`)).rejects.toThrow(/default export of .*wrong-shape\.mjs is a number, not handlers/);
