@@ -24,6 +24,10 @@ export interface FleetOptions {
   autoscale?: AutoscaleOptions;
   /** Heartbeat of the worker processes, ms (their done counters feed the autoscaler). @defaultValue 5000 */
   workerHeartbeatMs?: number;
+  /** Worker i (the lowest free slot) serves metrics on this port + i. @defaultValue no metrics ports */
+  metricsPortBase?: number;
+  /** Address the workers' metrics servers bind to. @defaultValue '127.0.0.1' */
+  metricsHost?: string;
 }
 
 /**
@@ -40,6 +44,8 @@ export interface AutoscaleOptions {
 }
 
 interface Slot {
+  /** The lowest number no other live worker has: its metrics port is metricsPortBase + index. */
+  index: number;
   child: ChildProcess;
   startedAt: number;
   retiring: boolean;
@@ -168,8 +174,14 @@ export class FleetSupervisor {
     const args = [BIN, 'worker', this.opts.handlers, '-q', this.opts.queue, '-c', String(this.opts.concurrency), '--redis-url', this.opts.redisUrl, '--prefix', this.opts.prefix];
     if (this.opts.graceMs !== undefined) args.push('--grace', String(this.opts.graceMs));
     if (this.opts.workerHeartbeatMs !== undefined) args.push('--heartbeat', String(this.opts.workerHeartbeatMs));
+    const taken = new Set([...this.slots].map((s) => s.index));
+    let index = 0;
+    while (taken.has(index)) index++;
+    if (this.opts.metricsPortBase !== undefined) {
+      args.push('--metrics-port', String(this.opts.metricsPortBase + index), '--metrics-host', this.opts.metricsHost ?? '127.0.0.1');
+    }
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    const slot: Slot = { child, startedAt: Date.now(), retiring: false };
+    const slot: Slot = { index, child, startedAt: Date.now(), retiring: false };
     this.slots.add(slot);
     child.stderr!.on('data', (d: Buffer) => {
       const lines = d.toString().trim().split('\n');

@@ -185,6 +185,22 @@ describe('asyncq CLI', () => {
     expect(await workers()).toBe(0);
   }, 60_000);
 
+  it('fleet --metrics-port-base gives each worker its own metrics port', async () => {
+    const name = uniqueName('ports');
+    const q = queue(name);
+    const base = await twoFreePorts();
+    const fleet = startCli(['fleet', HANDLERS, '-q', name, '-w', '2', '-c', '1', '--metrics-port-base', String(base)]);
+    await eventually(async () => expect(await q.listWorkers()).toHaveLength(2), 15_000);
+    for (const port of [base, base + 1]) {
+      await eventually(async () => {
+        const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { queue: string };
+        expect(health.queue).toBe(name);
+      }, 5000);
+    }
+    fleet.kill('SIGTERM');
+    expect(await fleet.exited).toBe(0);
+  });
+
   it('fleet restarts crashing workers with growing delays and reports a crash loop', async () => {
     const name = uniqueName('crash');
     const q = queue(name);
@@ -310,3 +326,20 @@ describe('asyncq CLI', () => {
     await sleep(0);
   });
 });
+
+/** A port p such that p and p + 1 are both free on 127.0.0.1 now. */
+async function twoFreePorts(): Promise<number> {
+  const listen = (port: number): Promise<import('node:net').Server | undefined> =>
+    new Promise((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(undefined));
+      srv.listen(port, '127.0.0.1', () => resolve(srv));
+    });
+  for (let tries = 0; tries < 50; tries++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const servers = [await listen(base), await listen(base + 1)];
+    await Promise.all(servers.map((s) => s && new Promise((r) => s.close(r))));
+    if (servers.every(Boolean)) return base;
+  }
+  throw new Error('no two free ports found');
+}

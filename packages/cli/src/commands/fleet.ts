@@ -13,6 +13,8 @@ interface FleetArgs extends GlobalOptions {
   autoscale?: string;
   drainTarget: number;
   cooldown: number;
+  metricsPortBase?: number;
+  metricsHost: string;
 }
 
 function minMax(value: string): { min: number; max: number } {
@@ -36,6 +38,7 @@ export async function fleet(argv: FleetArgs, ctx: CliContext): Promise<void> {
     prefix: argv.prefix,
     graceMs: wholeNumber('--grace', argv.grace, 0),
     log: (line) => ctx.err(line),
+    ...(argv.metricsPortBase === undefined ? {} : { metricsPortBase: wholeNumber('--metrics-port-base', argv.metricsPortBase, 1), metricsHost: argv.metricsHost }),
     ...(argv.autoscale === undefined
       ? {}
       : {
@@ -62,6 +65,8 @@ export function fleetCommand(ctx: CliContext): CommandModule<GlobalOptions, Flee
         .option('workers', { alias: 'w', type: 'number', default: 1, describe: 'worker processes (until asyncq scale)' })
         .option('concurrency', { alias: 'c', type: 'number', default: 16, describe: 'tasks at once per worker' })
         .option('grace', { type: 'number', default: 10_000, describe: 'ms workers get to finish on stop' })
+        .option('metrics-port-base', { type: 'number', describe: 'worker i serves /metrics on this port + i' })
+        .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'address for them (0.0.0.0 in containers)' })
         .option('autoscale', { type: 'string', describe: 'min,max: follow the backlog' })
         .option('drain-target', { type: 'number', default: 60, describe: 'seconds to drain the backlog in' })
         .option('cooldown', { type: 'number', default: 30, describe: 'seconds before shrinking' })
