@@ -319,6 +319,20 @@ describe('asyncq CLI', () => {
     expect(readFileSync(new URL('../../../docs/cli.md', import.meta.url), 'utf8')).toBe(generated);
   });
 
+  it('stops quietly when the reader of its output goes away (asyncq ... | head)', async () => {
+    const name = uniqueName('pipe');
+    const q = queue(name);
+    await q.putMany(Array.from({ length: 3000 }, (_, i) => ({ item: i })));
+    const errFile = tmpFile('stderr.txt', '');
+    // Thousands of lines, far past what the pipe buffers once head has gone.
+    const out = execFileSync('sh', ['-c', `${process.execPath} ${BIN} inspect ${name} --limit 3000 2>${errFile} | head -n 1`], {
+      encoding: 'utf8',
+      env: { ...process.env, REDIS_URL: redisUrl() },
+    });
+    expect(out).toMatch(new RegExp(`^${name}: 3000 waiting`));
+    expect(readFileSync(errFile, 'utf8')).toBe('');
+  });
+
   it('prints a shell completion script', async () => {
     const r = await runCli(['completion']);
     expect(r.code).toBe(0);
