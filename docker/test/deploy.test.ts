@@ -1,5 +1,5 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +50,49 @@ describe('docker/ files', () => {
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toContain('deploy --prod');
   });
+
+  it("the Dockerfile's build stage, run here without Docker, yields an app that runs a worker", async () => {
+    // The build stage's own COPY sources and RUN commands, read from the Dockerfile so they cannot drift.
+    const dockerfile = read('Dockerfile');
+    const stage = dockerfile.slice(0, dockerfile.indexOf('\nFROM ', dockerfile.indexOf('FROM ') + 1));
+    const sources = [...stage.matchAll(/^COPY (.+) \S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
+    const runs = [...stage.matchAll(/^RUN ((?:.*\\\n)*.*)$/gm)]
+      .map((m) => m[1]!.replace(/\\\n\s*/g, ' '))
+      .filter((cmd) => !cmd.startsWith('npm install --global pnpm')); // pnpm is here already
+    expect(sources).toEqual(expect.arrayContaining(['package.json', 'pnpm-lock.yaml', 'packages']));
+    const ignored = read('../.dockerignore').split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(ignored).toEqual(expect.arrayContaining(['**/node_modules', '**/dist']));
+
+    const work = mkdtempSync(join(tmpdir(), 'asyncq-image-'));
+    const src = join(work, 'src');
+    const app = join(work, 'app');
+    try {
+      for (const path of sources) {
+        cpSync(join(DOCKER, '..', path), join(src, path), {
+          recursive: true,
+          filter: (p) => !/(^|\/)(node_modules|dist|\.git)(\/|$)|\.tsbuildinfo$/.test(p),
+        });
+      }
+      for (const cmd of runs) execFileSync('sh', ['-c', cmd.replaceAll(' /app', ` ${app}`)], { cwd: src, stdio: 'ignore' });
+
+      const name = uniqueName('image');
+      const q = track(new Queue(name, { connection: redisUrl() }), name);
+      const worker = spawn(process.execPath, [join(app, 'dist/bin.js'), 'worker', join(app, 'dist/demo/demo-handlers.js'), '-q', name, '-c', '4'], {
+        env: { ...process.env, REDIS_URL: redisUrl(), NODE_ENV: 'production' },
+        stdio: 'ignore',
+      });
+      try {
+        await q.putMany(Array.from({ length: 10 }, () => ({ item: { ms: 10 }, opts: { name: 'sleep' } })));
+        await q.join({ timeout: 20_000 });
+        expect((await q.counts()).completed).toBe(10);
+      } finally {
+        worker.kill('SIGTERM');
+        await new Promise((r) => worker.once('exit', r));
+      }
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it('the Kubernetes manifests parse, and the termination grace covers the worker grace', () => {
     const docs = ['k8s/worker.yaml', 'k8s/exporter.yaml', 'k8s/keda-scaledobject.yaml'].flatMap((f) =>
