@@ -77,12 +77,13 @@ export class WorkerMetrics {
     });
   }
 
-  private readonly children = new Map<string, TaskMetrics>();
+  private readonly children = new Map<string, Map<string, TaskMetrics>>();
 
   /** The metrics of one queue and task name, label sets resolved once (the per-task path stays cheap). */
   forTask(queue: string, task: string): TaskMetrics {
-    const key = `${queue}\u0000${task}`;
-    const known = this.children.get(key);
+    let byTask = this.children.get(queue);
+    if (!byTask) this.children.set(queue, (byTask = new Map()));
+    const known = byTask.get(task);
     if (known) return known;
     const labels = { queue, task };
     const created: TaskMetrics = {
@@ -94,7 +95,7 @@ export class WorkerMetrics {
       wait: this.wait.labels(labels),
       active: this.active.labels(labels),
     };
-    this.children.set(key, created);
+    byTask.set(task, created);
     return created;
   }
 

@@ -59,21 +59,15 @@ class RunningTask {
   private interrupt?: (reason: unknown) => void;
   private timer?: NodeJS.Timeout;
 
-  constructor(task: Task<unknown>) {
-    const self = this;
-    this.context = {
-      id: task.id,
-      name: task.name,
-      attempt: task.attempt,
-      attempts: task.attempts,
-      get signal(): AbortSignal {
-        self.controller ??= new AbortController();
-        if (self.abortReason !== undefined) self.controller.abort(self.abortReason);
-        return self.controller.signal;
-      },
-      progress: (value) => task.progress(value),
-      log: (...args) => task.log(format(...args)),
-    };
+  constructor(readonly task: Task<unknown>) {
+    this.context = new HandlerContext(this);
+  }
+
+  /** ctx.signal, made on first read. */
+  signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    if (this.abortReason !== undefined) this.controller.abort(this.abortReason);
+    return this.controller.signal;
   }
 
   /** Aborts ctx.signal and ends a timed attempt now. */
@@ -93,6 +87,35 @@ class RunningTask {
 
   clear(): void {
     clearTimeout(this.timer);
+  }
+}
+
+/** What a handler sees as `ctx`: the task's facts, with the running task out of reach (`#run`). */
+class HandlerContext implements TaskContext {
+  readonly id: string;
+  readonly name: string;
+  readonly attempt: number;
+  readonly attempts: number;
+  readonly #run: RunningTask;
+
+  constructor(run: RunningTask) {
+    this.#run = run;
+    this.id = run.task.id;
+    this.name = run.task.name;
+    this.attempt = run.task.attempt;
+    this.attempts = run.task.attempts;
+  }
+
+  get signal(): AbortSignal {
+    return this.#run.signal();
+  }
+
+  progress(value: number | object): Promise<void> {
+    return this.#run.task.progress(value);
+  }
+
+  log(...args: unknown[]): Promise<void> {
+    return this.#run.task.log(format(...args));
   }
 }
 

@@ -92,6 +92,9 @@ describe('Worker', () => {
     const { q } = setup(
       {
         work: async (_d, ctx) => {
+          // ctx is the documented surface only: nothing of the worker's internals leaks into handlers.
+          expect(Object.keys(ctx).sort()).toEqual(['attempt', 'attempts', 'id', 'name']);
+          expect(typeof ctx.progress).toBe('function');
           peak = Math.max(peak, ++active);
           await ctx.progress(50);
           await ctx.log('working on', ctx.id);
