@@ -112,3 +112,15 @@ function errorDetail(e: unknown): string {
   const err = e as { code?: string; message?: string };
   return err.code ?? err.message ?? String(e);
 }
+
+/**
+ * A connected command client for `connection`, failing with {@link RedisUnreachable} within
+ * `connectTimeout`. Pass it as the `connection` of many handles so they share one connection (it
+ * is then the caller's to close); a client given in is checked and returned as it is.
+ */
+export async function connectRedis(connection?: ConnectionOption, opts: { connectTimeout?: number; name?: string } = {}): Promise<Redis> {
+  const target = resolveConnection(connection);
+  const client = target.shared ?? openClient(target, 'command', opts.name ?? 'asyncq');
+  await connectWithin(client, target, opts.connectTimeout ?? 5000);
+  return client;
+}

@@ -20,10 +20,6 @@ export class HeldTasks<H extends { readonly id: string }> {
     return this.byId.delete(task.id);
   }
 
-  has(task: H): boolean {
-    return this.byId.get(task.id) === task;
-  }
-
   values(): H[] {
     return [...this.byId.values()];
   }

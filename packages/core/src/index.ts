@@ -39,6 +39,7 @@ export { assertJsonSafe } from './payload.js';
 export { checkInt } from './options.js';
 export { queueKeys, type QueueKeys } from './queue-keys.js';
 export { listQueues } from './list-queues.js';
+export { connectRedis } from './connection.js';
 export { startEmbeddedRedis, type EmbeddedRedis, type EmbeddedRedisOptions } from './embedded-redis.js';
 export type {
   AsyncQueue,

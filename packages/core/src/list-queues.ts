@@ -1,15 +1,14 @@
-import { connectWithin, openClient, resolveConnection } from './connection.js';
+import { connectRedis } from './connection.js';
 import type { ConnectionOption } from './types.js';
 
 /**
  * The names of the queues under `prefix` in a Redis (every queue that ever had a task), sorted.
- * Scans keys in batches, so it is safe on a large Redis.
+ * Scans keys in batches, so it is safe on a large Redis. A client given as `connection` is used
+ * and left open.
  */
 export async function listQueues(connection?: ConnectionOption, prefix = 'asyncq', connectTimeout = 5000): Promise<string[]> {
-  const target = resolveConnection(connection);
-  const client = target.shared ?? openClient(target, 'command', 'asyncq:list-queues');
+  const client = await connectRedis(connection, { connectTimeout, name: 'asyncq:list-queues' });
   try {
-    await connectWithin(client, target, connectTimeout);
     const names = new Set<string>();
     let cursor = '0';
     do {
@@ -22,6 +21,6 @@ export async function listQueues(connection?: ConnectionOption, prefix = 'asyncq
     } while (cursor !== '0');
     return [...names].sort();
   } finally {
-    if (client !== target.shared) client.disconnect();
+    if (client !== connection) client.disconnect();
   }
 }

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Argv, CommandModule } from 'yargs';
-import { listQueues, Queue } from '@asyncq/core';
+import { connectRedis, listQueues, Queue } from '@asyncq/core';
 import { serveMetrics } from '@asyncq/worker';
 import { connectionOf, untilStopSignal, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 
@@ -18,14 +18,20 @@ const STATES = ['waiting', 'delayed', 'active', 'completed', 'failed'] as const;
  * finished tasks since the previous scrape) that KEDA or an HPA can scale on.
  */
 export function queueMetricsRegistry(argv: GlobalOptions & { queue?: string[] }): { registry: Registry; close: () => Promise<void> } {
-  const connection = connectionOf(argv);
+  // One connection, made at the first scrape, shared by every queue's handle.
+  let connecting: ReturnType<typeof connectRedis> | undefined;
+  const connection = (): ReturnType<typeof connectRedis> => {
+    connecting ??= connectRedis(connectionOf(argv), { name: 'asyncq:metrics' });
+    connecting.catch(() => (connecting = undefined)); // a later scrape tries again
+    return connecting;
+  };
   const registry = new Registry();
   const handles = new Map<string, Queue>();
   const lastDone = new Map<string, { done: number; at: number }>();
   const lastPut = new Map<string, number>();
-  const queueOf = (name: string): Queue => {
+  const queueOf = async (name: string): Promise<Queue> => {
     let q = handles.get(name);
-    if (!q) handles.set(name, (q = new Queue(name, { connection, prefix: argv.prefix })));
+    if (!q) handles.set(name, (q = new Queue(name, { connection: await connection(), prefix: argv.prefix })));
     return q;
   };
   const enqueued = new Counter({
@@ -44,9 +50,9 @@ export function queueMetricsRegistry(argv: GlobalOptions & { queue?: string[] })
     registers: [registry],
     // One collect fills every gauge: prom-client calls collect() of each metric on a scrape.
     collect: async () => {
-      const names = argv.queue?.length ? argv.queue : await listQueues(connection, argv.prefix);
+      const names = argv.queue?.length ? argv.queue : await listQueues(await connection(), argv.prefix);
       for (const name of names) {
-        const q = queueOf(name);
+        const q = await queueOf(name);
         const [c, live, put] = await Promise.all([q.counts(), q.listWorkers(), q.totalPut()]);
         enqueued.inc({ queue: name }, Math.max(0, put - (lastPut.get(name) ?? 0)));
         lastPut.set(name, put);
@@ -62,7 +68,13 @@ export function queueMetricsRegistry(argv: GlobalOptions & { queue?: string[] })
       }
     },
   });
-  return { registry, close: async () => void (await Promise.all([...handles.values()].map((q) => q.close()))) };
+  return {
+    registry,
+    close: async () => {
+      await Promise.all([...handles.values()].map((q) => q.close()));
+      if (connecting) (await connecting.catch(() => undefined))?.disconnect();
+    },
+  };
 }
 
 export async function metrics(argv: MetricsArgs, ctx: CliContext): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { listQueues, Queue } from '@asyncq/core';
+import { connectRedis, listQueues, Queue } from '@asyncq/core';
 import { connectionOf, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 
 interface StatsArgs extends GlobalOptions {
@@ -9,17 +9,22 @@ interface StatsArgs extends GlobalOptions {
 
 /** Counts, live workers and desired workers of the named queues (default: every queue found). */
 export async function stats(argv: StatsArgs, ctx: CliContext): Promise<void> {
-  const connection = connectionOf(argv);
-  const names = argv.queues?.length ? argv.queues : await listQueues(connection, argv.prefix);
+  // One connection for every queue, however many there are.
+  const connection = await connectRedis(connectionOf(argv), { name: 'asyncq:stats' });
   const rows = [];
-  for (const name of names) {
-    const q = new Queue(name, { connection, prefix: argv.prefix });
-    try {
-      const [c, workers, desired] = await Promise.all([q.counts(), q.listWorkers(), q.desiredWorkers()]);
-      rows.push({ queue: name, ...c, workers: workers.length, desired: desired ?? null });
-    } finally {
-      await q.close();
+  try {
+    const names = argv.queues?.length ? argv.queues : await listQueues(connection, argv.prefix);
+    for (const name of names) {
+      const q = new Queue(name, { connection, prefix: argv.prefix });
+      try {
+        const [c, workers, desired] = await Promise.all([q.counts(), q.listWorkers(), q.desiredWorkers()]);
+        rows.push({ queue: name, ...c, workers: workers.length, desired: desired ?? null });
+      } finally {
+        await q.close();
+      }
     }
+  } finally {
+    connection.disconnect();
   }
   if (argv.json) {
     ctx.out(JSON.stringify(rows));
