@@ -3,7 +3,9 @@
 // - dependencies point down: cli -> {producer, worker} -> core; core imports no prom-client, yargs or sibling;
 // - no deep imports into another package's src, and no relative path into another package;
 // - no TypeScript enum; no .only/.skip left in tests;
-// - every Lua script opens with a KEYS/ARGV header, and the key count in its file name is the one it uses.
+// - every Lua script opens with a KEYS/ARGV header, and the key count in its file name is the one it uses;
+// - no source file over 300 lines; only packages/core/src/redis/** imports bullmq or ioredis values;
+//   only queue-keys.ts builds key strings; only queue-signals.ts publishes.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -23,7 +25,7 @@ function files(dir, ext) {
 }
 
 const allowed = {
-  core: ['bullmq', 'ioredis'],
+  core: ['bullmq', 'ioredis', 'cluster-key-slot'],
   producer: ['@asyncq/core', 'prom-client'],
   worker: ['@asyncq/core', 'prom-client'],
   cli: ['@asyncq/core', '@asyncq/producer', '@asyncq/worker', 'yargs', 'log-update', 'picocolors', 'prom-client', 'asciichart'],
@@ -57,6 +59,12 @@ for (const file of files(root, ['.test.ts'])) {
 
 for (const file of files(join(root, 'packages/core/lua'), ['.lua'])) {
   const src = readFileSync(file, 'utf8');
+  if (file.includes('/lua/lib/')) {
+    // Helpers inserted into scripts: a header saying what they are, and no keys of their own.
+    if (!/^--\[\[[\s\S]*?\]\]/.test(src)) report(file, 'must open with a --[[ ... ]] header saying what it holds');
+    if (/KEYS\[\d+\]/.test(src)) report(file, 'a helper library must take keys as arguments, not read KEYS');
+    continue;
+  }
   const m = /-(\d+)\.lua$/.exec(file);
   if (!m) {
     report(file, 'name must be <name>-<numberOfKeys>.lua');
@@ -68,6 +76,30 @@ for (const file of files(join(root, 'packages/core/lua'), ['.lua'])) {
   }
   const used = Math.max(0, ...[...src.matchAll(/KEYS\[(\d+)\]/g)].map((k) => Number(k[1])));
   if (used !== Number(m[1])) report(file, `file name says ${m[1]} keys but the script uses KEYS[${used}]`);
+}
+
+// The shape of the code the first review asked for (issue 9): small files, Redis clients only in
+// core's redis/ folder, one builder of keys and one publisher.
+const MAX_LINES = 300;
+for (const file of files(join(root, 'packages'), ['.ts'])) {
+  if (!/\/packages\/[^/]+\/src\//.test(file)) continue;
+  const text = readFileSync(file, 'utf8');
+  const lines = text.split('\n').length;
+  if (lines > MAX_LINES) report(file, `${lines} lines: split it into parts of at most ${MAX_LINES}`);
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  const inCoreRedis = file.includes('/packages/core/src/redis/');
+  for (const [, typeOnly, spec] of code.matchAll(/import\s+(type\s+)?[^'"]*?from\s*['"]([^'"]+)['"]/g)) {
+    if ((spec === 'ioredis' || spec === 'bullmq') && !typeOnly && !inCoreRedis) {
+      report(file, `imports ${spec} values: only packages/core/src/redis/** talks to Redis (type imports are fine)`);
+    }
+  }
+  const literals = code.match(/'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`/g) ?? [];
+  if (!file.endsWith('/redis/queue-keys.ts') && literals.some((l) => /:\{(\$\{[^}]*\}|[\w#.*-]+)\}/.test(l))) {
+    report(file, 'builds a Redis key (a ":{tag}" hash tag): only packages/core/src/redis/queue-keys.ts builds key strings');
+  }
+  if (!file.endsWith('/redis/queue-signals.ts') && /\.s?publish\(/.test(code)) {
+    report(file, 'publishes on a channel: only packages/core/src/redis/queue-signals.ts publishes');
+  }
 }
 
 if (problems.length > 0) {

@@ -5,7 +5,7 @@
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Queue, startEmbeddedRedis, type EmbeddedRedis } from '@asyncq/core';
+import { Queue, QueueAdmin, startEmbeddedRedis, type EmbeddedRedis } from '@asyncq/core';
 
 const TASKS = 200;
 const MAXSIZE = 20;
@@ -62,7 +62,12 @@ async function main(): Promise<void> {
     );
     if (done !== TASKS) throw new Error(`expected ${TASKS} tasks done, got ${done}`);
   } finally {
-    if (!embedded) await q.destroy({ force: true }).catch(() => {}); // leave nothing behind in your Redis
+    // Leave nothing behind in your Redis.
+    if (!embedded) {
+      const admin = new QueueAdmin(q.name, { connection: url });
+      await admin.destroy({ force: true }).catch(() => {});
+      await admin.close();
+    }
     await q.close();
     await embedded?.stop();
   }

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Queue, type ConnectionOption, type FleetInfo } from '@asyncq/core';
+import { QueueAdmin, WorkerRegistry, type ConnectionOption, type FleetInfo } from '@asyncq/core';
 
 /** Options of a {@link FleetSupervisor}. */
 export interface FleetOptions {
@@ -67,7 +67,8 @@ const CRASH_WINDOW_MS = 60_000;
  */
 export class FleetSupervisor {
   readonly id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 6)}`;
-  private readonly queue: Queue;
+  private readonly registry: WorkerRegistry;
+  private readonly admin: QueueAdmin;
   private readonly slots = new Set<Slot>();
   private readonly crashes: number[] = [];
   private readonly startedAt = Date.now();
@@ -83,7 +84,8 @@ export class FleetSupervisor {
   private lastScaleAt = 0;
 
   constructor(private readonly opts: FleetOptions) {
-    this.queue = new Queue(opts.queue, { connection: opts.redisUrl as ConnectionOption, prefix: opts.prefix });
+    this.registry = new WorkerRegistry(opts.queue, { connection: opts.redisUrl as ConnectionOption, prefix: opts.prefix });
+    this.admin = new QueueAdmin(opts.queue, { connection: opts.redisUrl as ConnectionOption, prefix: opts.prefix });
   }
 
   /** Worker processes running now. */
@@ -93,7 +95,7 @@ export class FleetSupervisor {
 
   async start(): Promise<void> {
     await this.beat();
-    this.offScale = await this.queue.onScale(() => void this.rebalance().catch(() => {}));
+    this.offScale = await this.registry.onScale(() => void this.rebalance().catch(() => {}));
     await this.rebalance();
     this.timer = setInterval(
       () => void this.beat().then(() => this.autoscaleStep()).then(() => this.rebalance()).catch(() => {}),
@@ -107,15 +109,16 @@ export class FleetSupervisor {
     clearInterval(this.timer);
     this.offScale?.();
     await Promise.all([...this.slots].map((s) => this.retire(s)));
-    await this.queue.unregisterFleet(this.id).catch(() => {});
-    await this.queue.close();
+    await this.registry.leaveFleet(this.id).catch(() => {});
+    await this.registry.close();
+    await this.admin.close();
   }
 
   /** This fleet's share: the desired count split over live fleets ordered by start, earliest first. */
   private async rebalance(): Promise<void> {
     if (this.stopping) return;
-    const desired = (await this.queue.desiredWorkers()) ?? this.opts.workers;
-    const fleets = await this.queue.listFleets();
+    const desired = (await this.registry.desired()) ?? this.opts.workers;
+    const fleets = await this.registry.listFleets();
     const ids = fleets.map((f) => f.id);
     if (!ids.includes(this.id)) ids.push(this.id);
     const i = ids.indexOf(this.id);
@@ -129,9 +132,9 @@ export class FleetSupervisor {
   private async autoscaleStep(): Promise<void> {
     const auto = this.opts.autoscale;
     if (!auto || this.stopping) return;
-    const fleets = await this.queue.listFleets();
+    const fleets = await this.registry.listFleets();
     if (fleets[0]?.id !== this.id) return;
-    const [counts, workers, current] = await Promise.all([this.queue.counts(), this.queue.listWorkers(), this.queue.desiredWorkers()]);
+    const [counts, workers, current] = await Promise.all([this.admin.counts(), this.registry.list(), this.registry.desired()]);
     const now = Date.now();
     const total = workers.reduce((a, w) => a + w.done + w.failed, 0);
     this.finishedSamples.push({ at: now, total });
@@ -160,7 +163,7 @@ export class FleetSupervisor {
     this.opts.log(
       `autoscale: ${counts.unfinished} unfinished, ${perWorker.toFixed(1)} tasks/s per worker, drain target ${auto.drainTargetS} s: ${have} -> ${want} workers`,
     );
-    await this.queue.setDesiredWorkers(want);
+    await this.registry.setDesired(want);
   }
 
   private converge(): void {
@@ -237,6 +240,6 @@ export class FleetSupervisor {
       startedAt: this.startedAt,
       lastHeartbeat: Date.now(),
     };
-    return this.queue.registerFleet(info, 3 * (this.opts.checkEveryMs ?? 2000));
+    return this.registry.beatFleet(info, 3 * (this.opts.checkEveryMs ?? 2000));
   }
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { Queue } from '@asyncq/core';
+import { Queue, WorkerRegistry } from '@asyncq/core';
 import { adminClient, eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
 import { BIN, runCli, startCli } from './cli-process.js';
 
@@ -12,6 +12,20 @@ const HANDLERS = new URL('../../worker/test/fixtures/handlers.mjs', import.meta.
 
 function queue(name: string): Queue {
   return track(new Queue(name, { connection: redisUrl() }), name);
+}
+
+const registries = new Map<string, WorkerRegistry>();
+/** The worker registry of queue `name`, one per test and queue, closed after the test. */
+function registry(name: string): WorkerRegistry {
+  let r = registries.get(name);
+  if (!r) {
+    registries.set(name, (r = track(new WorkerRegistry(name, { connection: redisUrl() }), name)));
+    r.close = ((close) => async () => {
+      registries.delete(name);
+      await close();
+    })(r.close.bind(r));
+  }
+  return r;
 }
 
 function tmpFile(name: string, text: string): string {
@@ -149,7 +163,7 @@ describe('asyncq CLI', () => {
   it('fleet keeps its workers alive and follows scale up and down; two fleets share the count', async () => {
     const name = uniqueName('fleet');
     const q = queue(name);
-    const workers = async (): Promise<number> => (await q.listWorkers()).length;
+    const workers = async (): Promise<number> => (await registry(name).list()).length;
     const a = startCli(['fleet', HANDLERS, '-q', name, '-w', '2', '-c', '2', '--grace', '1000']);
     await a.waitFor(/fleet \S+ serves/);
     await eventually(async () => expect(await workers()).toBe(2), 10_000);
@@ -158,11 +172,11 @@ describe('asyncq CLI', () => {
     await eventually(async () => expect(await workers()).toBe(3), 5000);
 
     // A worker killed under the fleet comes back.
-    const victim = (await q.listWorkers())[0]!;
+    const victim = (await registry(name).list())[0]!;
     process.kill(victim.pid, 'SIGKILL');
     await a.waitFor(/a worker was killed by SIGKILL; restarting it/);
     await eventually(async () => {
-      const live = await q.listWorkers();
+      const live = await registry(name).list();
       expect(live.map((w) => w.pid)).not.toContain(victim.pid);
       expect(live).toHaveLength(3);
     }, 15_000);
@@ -171,7 +185,7 @@ describe('asyncq CLI', () => {
     await b.waitFor(/fleet \S+ serves/);
     await runCli(['scale', name, '5']);
     await eventually(async () => {
-      const fleets = await q.listFleets();
+      const fleets = await registry(name).listFleets();
       expect(fleets.map((f) => f.workers).sort()).toEqual([2, 3]);
       expect(await workers()).toBe(5);
     }, 10_000);
@@ -190,7 +204,7 @@ describe('asyncq CLI', () => {
     const q = queue(name);
     const base = await twoFreePorts();
     const fleet = startCli(['fleet', HANDLERS, '-q', name, '-w', '2', '-c', '1', '--metrics-port-base', String(base)]);
-    await eventually(async () => expect(await q.listWorkers()).toHaveLength(2), 15_000);
+    await eventually(async () => expect(await registry(name).list()).toHaveLength(2), 15_000);
     for (const port of [base, base + 1]) {
       await eventually(async () => {
         const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { queue: string };
@@ -222,10 +236,10 @@ describe('asyncq CLI', () => {
     await q.putMany(Array.from({ length: 300 }, () => ({ item: { ms: 100 }, opts: { name: 'sleep' } })));
     const fleet = startCli(['fleet', HANDLERS, '-q', name, '-w', '1', '-c', '2', '--grace', '500', '--autoscale', '1,4', '--drain-target', '2', '--cooldown', '2']);
     await fleet.waitFor(/autoscale: \d+ unfinished, .* 1 -> [2-4] workers/, 20_000);
-    await eventually(async () => expect((await q.listWorkers()).length).toBe(4), 20_000);
+    await eventually(async () => expect((await registry(name).list()).length).toBe(4), 20_000);
     await q.join({ timeout: 60_000 });
     await fleet.waitFor(/autoscale: 0 unfinished, .* 4 -> 1 workers/, 20_000);
-    await eventually(async () => expect((await q.listWorkers()).length).toBe(1), 15_000);
+    await eventually(async () => expect((await registry(name).list()).length).toBe(1), 15_000);
     fleet.kill('SIGTERM');
     expect(await fleet.exited).toBe(0);
   }, 90_000);

@@ -60,12 +60,15 @@ export class QueueClosed extends AsyncqError {
   }
 }
 
-/** A held task's lease was lost (the process stalled past the lock duration) and the task may have gone to another consumer. */
+/**
+ * A held task is no longer this handle's: its lease expired (the process stalled past `lease`) or
+ * its record vanished from Redis, so it may have gone to another consumer. Finishing it does nothing.
+ */
 export class LeaseLost extends AsyncqError {
   constructor(queue: string, id: string, cause?: unknown) {
     super(
       'LEASE_LOST',
-      `task ${id} of queue "${queue}" is no longer held by this handle (its lease expired and it was handed out again); raise lockDuration if tasks block the event loop that long`,
+      `task ${id} of queue "${queue}" is no longer held by this handle (its lease expired, or Redis lost it); raise the lease option if handlers block the event loop that long`,
       { cause },
     );
   }
@@ -122,5 +125,29 @@ export class TaskFailed extends AsyncqError {
 export class TaskNotFound extends AsyncqError {
   constructor(queue: string, id: string) {
     super('TASK_NOT_FOUND', `queue "${queue}" has no task ${JSON.stringify(id)} (never put, or finished and no longer kept; raise keepCompleted to keep more)`);
+  }
+}
+
+/**
+ * Redis answered but refused: a wrong password or user, a database number it does not have, or
+ * an ACL that forbids a command asyncq needs. Retrying will not help; the message says what to fix.
+ */
+export class RedisRefused extends AsyncqError {
+  constructor(message: string, cause?: unknown) {
+    super('REDIS_REFUSED', message, { cause });
+  }
+}
+
+/**
+ * The queue's data vanished from Redis while this handle waited on it (Redis restarted without
+ * persistence, or the queue was deleted): the tasks that were unfinished cannot be accounted for,
+ * so `join` reports it instead of resolving as if they had finished.
+ */
+export class QueueDataLost extends AsyncqError {
+  constructor(queue: string, unfinished: number) {
+    super(
+      'QUEUE_DATA_LOST',
+      `queue "${queue}" lost its data in Redis (restarted without persistence, or deleted) while ${unfinished} task${unfinished === 1 ? ' was' : 's were'} unfinished; they may not have run: put them again if they must`,
+    );
   }
 }

@@ -17,7 +17,9 @@
  * @packageDocumentation
  */
 export { Queue, PriorityQueue, LifoQueue } from './queue.js';
-export { LocalQueue } from './local-queue.js';
+export { LocalQueue } from './local/local-queue.js';
+export { QueueAdmin, type QueueAdminOptions, type AdminCounts, type QueueState, type QueueTotals, type TaskDetails } from './redis/queue-admin.js';
+export { WorkerRegistry, type WorkerRegistryOptions } from './redis/worker-registry.js';
 export {
   AsyncqError,
   QueueEmpty,
@@ -30,20 +32,23 @@ export {
   ConfigError,
   PayloadError,
   RedisUnreachable,
+  RedisRefused,
+  QueueDataLost,
   UnrecoverableError,
   TaskFailed,
   TaskNotFound,
 } from './errors.js';
 export { defineTask, type TaskDefinition } from './task-definition.js';
-export { assertJsonSafe } from './payload.js';
-export { checkInt } from './options.js';
-export { queueKeys, type QueueKeys } from './queue-keys.js';
-export { listQueues } from './list-queues.js';
-export { connectRedis } from './connection.js';
+export { assertJsonSafe, describeError, safeMessage, type ErrorFacts } from './payload.js';
+export { checkInt, checkTimeout, checkQueueName, MAX_TIMER_MS } from './options.js';
+export { queueKeys, partitionTags, type QueueKeys } from './redis/queue-keys.js';
+export { listQueues, discoverQueues, type FoundQueue } from './redis/list-queues.js';
+export { connectRedis, redactUrl, isTransient, type RedisClient } from './redis/connection.js';
 export { startEmbeddedRedis, type EmbeddedRedis, type EmbeddedRedisOptions } from './embedded-redis.js';
+export type { AsyncQueue, QueueCapabilities, Task } from './async-queue.js';
 export type {
-  AsyncQueue,
   BackoffOptions,
+  ClusterConnection,
   ConnectionOption,
   FailedTask,
   LocalQueueOptions,
@@ -54,7 +59,7 @@ export type {
   QueueOptions,
   QueueOrder,
   ShutdownOptions,
-  Task,
+  UrlConnection,
   WaitOptions,
   WorkerInfo,
   FleetInfo,

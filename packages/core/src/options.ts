@@ -4,13 +4,23 @@ import type { BackoffOptions, PutOptions, QueueOrder } from './types.js';
 /** The largest priority asyncq accepts (BullMQ's range, shifted so that 0 is allowed). */
 export const MAX_PRIORITY = 2_097_150;
 
+/** The longest delay a Node timer can take at once (about 24.8 days); longer waits are chained. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const ORDERS: readonly QueueOrder[] = ['fifo', 'lifo', 'priority'];
+
+/**
+ * Characters a queue name may not contain: ':' and braces (they would break the key layout and its
+ * hash tag), '#' (it marks the partitions of a partitioned queue), glob characters (a name must
+ * never match another queue's keys in a SCAN), whitespace and control characters.
+ */
+const BAD_NAME = /[:{}#*?[\]\\\s\x00-\x1f\x7f]/;
 
 /** Throws unless `name` can name a queue (it becomes part of Redis keys and a hash tag). */
 export function checkQueueName(name: unknown): string {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 200 || /[:{}\s]/.test(name)) {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 200 || BAD_NAME.test(name)) {
     throw new ConfigError(
-      `invalid queue name ${JSON.stringify(name)}: use 1-200 characters without ':', '{', '}' or whitespace, e.g. "thumbnails"`,
+      `invalid queue name ${safeJson(name)}: use 1-200 characters without ':', '{', '}', '#', glob characters (* ? [ ] \\), whitespace or control characters, e.g. "thumbnails"`,
     );
   }
   return name;
@@ -21,7 +31,19 @@ export function checkInt(what: string, value: unknown, fallback: number, min = 0
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `a whole number >= ${min}` : `a whole number from ${min} to ${max}`;
-    throw new ConfigError(`${what} must be ${range}, got ${JSON.stringify(value) ?? String(value)}`);
+    throw new ConfigError(`${what} must be ${range}, got ${safeJson(value)}`);
+  }
+  return value;
+}
+
+/**
+ * A wait's `timeout` in ms: `undefined` or `Infinity` mean no timeout; otherwise a number >= 0.
+ * Timeouts longer than a Node timer can hold are waited in steps, never cut short.
+ */
+export function checkTimeout(what: string, value: unknown): number | undefined {
+  if (value === undefined || value === Infinity) return undefined;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new ConfigError(`${what} must be a number of ms >= 0 (or Infinity for none), got ${safeJson(value)}`);
   }
   return value;
 }
@@ -30,7 +52,7 @@ export function checkInt(what: string, value: unknown, fallback: number, min = 0
 export function checkOrder(order: unknown): QueueOrder {
   if (order === undefined) return 'fifo';
   if (!ORDERS.includes(order as QueueOrder)) {
-    throw new ConfigError(`order must be one of ${ORDERS.map((o) => `'${o}'`).join(', ')}, got ${JSON.stringify(order)}`);
+    throw new ConfigError(`order must be one of ${ORDERS.map((o) => `'${o}'`).join(', ')}, got ${safeJson(order)}`);
   }
   return order as QueueOrder;
 }
@@ -64,43 +86,64 @@ export interface CheckedPut {
   attempts: number;
   backoff: BackoffOptions | undefined;
   id: string | undefined;
+  /** Ordering key of a partitioned queue: tasks with the same key share a partition. */
+  key: string | undefined;
 }
 
 /** Validates a put's options; throws {@link ConfigError} naming the bad one. */
 export function checkPutOptions(order: QueueOrder, item: unknown, opts: PutOptions | undefined): CheckedPut {
+  if (opts !== undefined && (opts === null || typeof opts !== 'object')) {
+    throw new ConfigError(`put options must be an object, got ${safeJson(opts)}`);
+  }
   const name = opts?.name ?? 'task';
   if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
-    throw new ConfigError(`name must be a string of 1-200 characters, got ${JSON.stringify(name)}`);
+    throw new ConfigError(`name must be a string of 1-200 characters, got ${safeJson(name)}`);
   }
   const priority = resolvePriority(order, item, opts);
-  const delay = checkInt('delay', opts?.delay, 0);
+  const delay = checkInt('delay', opts?.delay, 0, 0, 10 * 365 * 24 * 3600 * 1000);
   const attempts = checkInt('attempts', opts?.attempts, 1, 1, 1_000_000);
-  let backoff: BackoffOptions | undefined;
-  const b = opts?.backoff;
-  if (typeof b === 'number') backoff = { type: 'fixed', delay: checkInt('backoff', b, 0) };
-  else if (b !== undefined) {
-    if (b === null || typeof b !== 'object' || (b.type !== 'fixed' && b.type !== 'exponential')) {
-      throw new ConfigError(`backoff must be a number of ms or { type: 'fixed' | 'exponential', delay }, got ${JSON.stringify(b)}`);
-    }
-    backoff = { type: b.type, delay: checkInt('backoff.delay', b.delay, 0) };
-    if (b.jitter !== undefined) {
-      if (typeof b.jitter !== 'number' || !(b.jitter >= 0 && b.jitter <= 1)) {
-        throw new ConfigError(`backoff.jitter must be a number from 0 to 1, got ${JSON.stringify(b.jitter)}`);
-      }
-      backoff.jitter = b.jitter;
-    }
-  }
+  const backoff = checkBackoff(opts?.backoff);
   const id = opts?.id;
-  if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.includes(':') || /^-?\d+$/.test(id))) {
-    throw new ConfigError(`id must be a non-empty string that is not an integer and has no ':', got ${JSON.stringify(id)}`);
+  if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > 200 || id.includes(':') || /^-?\d+(\.\d+)?$/.test(id))) {
+    throw new ConfigError(`id must be a string of 1-200 characters that is not a number and has no ':', got ${safeJson(id)}`);
   }
-  return { name, priority, delay, attempts, backoff, id };
+  const key = opts?.key;
+  if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 200)) {
+    throw new ConfigError(`key must be a string of 1-200 characters, got ${safeJson(key)}`);
+  }
+  return { name, priority, delay, attempts, backoff, id, key };
 }
 
-/** The delay before retry number `attempt` (1 for the first retry), as BullMQ computes it. */
+function checkBackoff(b: unknown): BackoffOptions | undefined {
+  if (b === undefined) return undefined;
+  if (typeof b === 'number') return { type: 'fixed', delay: checkInt('backoff', b, 0, 0, MAX_TIMER_MS) };
+  const o = b as Partial<BackoffOptions> | null;
+  if (o === null || typeof o !== 'object' || (o.type !== 'fixed' && o.type !== 'exponential')) {
+    throw new ConfigError(`backoff must be a number of ms or { type: 'fixed' | 'exponential', delay }, got ${safeJson(b)}`);
+  }
+  const backoff: BackoffOptions = { type: o.type, delay: checkInt('backoff.delay', o.delay, 0, 0, MAX_TIMER_MS) };
+  if (o.jitter !== undefined) {
+    if (typeof o.jitter !== 'number' || !(o.jitter >= 0 && o.jitter <= 1)) {
+      throw new ConfigError(`backoff.jitter must be a number from 0 to 1, got ${safeJson(o.jitter)}`);
+    }
+    backoff.jitter = o.jitter;
+  }
+  return backoff;
+}
+
+/** The delay before retry number `attempt` (1 for the first retry), as BullMQ computes it, capped at a timer's range. */
 export function backoffDelay(backoff: BackoffOptions | undefined, attempt: number): number {
   if (!backoff) return 0;
   const base = backoff.type === 'fixed' ? backoff.delay : backoff.delay * 2 ** (attempt - 1);
   const jitter = backoff.jitter ?? 0;
-  return Math.round(jitter > 0 ? base * (1 - jitter) + Math.random() * base * jitter : base);
+  return Math.min(MAX_TIMER_MS, Math.round(jitter > 0 ? base * (1 - jitter) + Math.random() * base * jitter : base));
+}
+
+/** JSON for a value in an error message, whatever it is (a BigInt, a cycle, a Proxy). */
+export function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return typeof value;
+  }
 }

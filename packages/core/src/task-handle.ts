@@ -1,6 +1,6 @@
-import type { Task } from './types.js';
+import type { Task } from './async-queue.js';
 
-/** What a backend does with a task it handed out. */
+/** What a backend does with a task it handed out: a part of the backend, not the queue object itself. */
 export interface TaskFinisher<T> {
   complete(task: TaskHandle<T>, result: unknown): Promise<void>;
   failAttempt(task: TaskHandle<T>, error: unknown): Promise<void>;
@@ -30,7 +30,7 @@ export class TaskHandle<T, R = unknown> implements Task<T> {
   constructor(
     facts: TaskFacts<T>,
     private readonly finisher: TaskFinisher<T>,
-    /** The backend's record of the task (a BullMQ job and its lock token, or a local entry). */
+    /** The backend's record of the task (where Redis holds it, or a local entry). */
     readonly ref: R,
   ) {
     this.id = facts.id;
@@ -56,10 +56,4 @@ export class TaskHandle<T, R = unknown> implements Task<T> {
   log(line: string): Promise<void> {
     return this.finisher.log(this, line);
   }
-}
-
-/** Reads an error's message and stack from anything thrown. */
-export function describeError(error: unknown): { message: string; stack?: string; name: string } {
-  if (error instanceof Error) return { message: error.message, stack: error.stack, name: error.name };
-  return { message: typeof error === 'string' ? error : JSON.stringify(error) ?? String(error), name: 'Error' };
 }

@@ -1,4 +1,4 @@
-import type { Redis, RedisOptions } from 'ioredis';
+import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 
 /**
  * The order in which `get` hands out ready tasks.
@@ -36,9 +36,14 @@ export interface PutOptions {
    * Must not contain `:` and must not be an integer.
    */
   id?: string;
+  /**
+   * Ordering key of a partitioned queue: tasks with the same key go to the same partition, so
+   * they keep their order among themselves. Without it (and without `id`), puts go round robin.
+   */
+  key?: string;
   /** Abort a `put` that is waiting for room. */
   signal?: AbortSignal;
-  /** Give up waiting for room after this many ms (throws `WaitAborted` with code `TIMEOUT`). */
+  /** Give up waiting for room after this many ms (throws `WaitAborted` with code `TIMEOUT`); `Infinity` waits for ever. */
   timeout?: number;
 }
 
@@ -46,7 +51,7 @@ export interface PutOptions {
 export interface WaitOptions {
   /** Abort the wait; nothing is lost or duplicated. */
   signal?: AbortSignal;
-  /** Give up after this many ms (throws `WaitAborted` with code `TIMEOUT`). */
+  /** Give up after this many ms (throws `WaitAborted` with code `TIMEOUT`); `Infinity` waits for ever. */
   timeout?: number;
 }
 
@@ -73,33 +78,6 @@ export interface QueueCounts {
   failed: number;
   /** Not finished: what `join` waits for (waiting + delayed + active). */
   unfinished: number;
-}
-
-/** A task held by the handle that got it, until `done` or `fail`. */
-export interface Task<T> {
-  /** The task id (also what `put` returned). */
-  readonly id: string;
-  /** The task's name (`put`'s `name` option). */
-  readonly name: string;
-  /** When the task became ready (ms since the epoch): put time plus its delay. */
-  readonly readyAt: number;
-  /** The item that was put. */
-  readonly data: T;
-  /** 1 for the first try, then one more after each failed attempt. */
-  readonly attempt: number;
-  /** How many attempts the task may have in all. */
-  readonly attempts: number;
-  /** Finish the task successfully, keeping `result` (JSON) with it. */
-  done(result?: unknown): Promise<void>;
-  /**
-   * Fail this attempt: the task is retried per its `attempts`/`backoff`, else kept as a dead
-   * letter. An error named `UnrecoverableError` skips the remaining attempts.
-   */
-  fail(error: unknown): Promise<void>;
-  /** Record progress (a number, e.g. percent, or a JSON object) where producers and tools can read it. */
-  progress(value: number | object): Promise<void>;
-  /** Append a line to the task's log, kept with the task. */
-  log(line: string): Promise<void>;
 }
 
 /** One item of `putMany`. */
@@ -131,8 +109,14 @@ export interface WorkerInfo {
   failed: number;
   /** ms since the epoch; a worker whose heartbeat is older than its TTL drops out of the list. */
   lastHeartbeat: number;
-  /** The id of the worker's queue handle: the prefix of the lock tokens of the tasks it holds. */
+  /** The id of the worker's queue handle: the prefix of the lease ids its tasks are held under. */
   handle?: string;
+  /** Tasks running now. */
+  running?: number;
+  /** The tasks running now (at most a few), for operators. */
+  current?: { id: string; name: string; startedAt: number }[];
+  /** The worker package version. */
+  version?: string;
 }
 
 /** A fleet supervisor (`asyncq fleet`) as it registers itself in Redis. */
@@ -164,16 +148,33 @@ export interface TaskSummary {
   error?: string;
   /** The result, for completed tasks. */
   result?: unknown;
-  /** For active tasks: the lock token of the handle holding it (its prefix is `WorkerInfo.handle`). */
+  /** For active tasks: the lease the task is held under (its prefix is the holder's `WorkerInfo.handle`). */
   holder?: string;
+  /** The partition it is in, for a partitioned queue. */
+  partition?: number;
 }
 
 /**
- * Where Redis is: a URL (`redis://user:pass@host:6379/0`, `rediss://` for
- * TLS), ioredis options, or an ioredis instance (which asyncq then shares and
- * never closes).
+ * Where Redis is:
+ * - a URL: `redis://user:pass@host:6379/0`, `rediss://` for TLS (URL-encode special characters
+ *   in the password);
+ * - ioredis options, including a Sentinel group: `{ sentinels: [{ host, port }], name: 'mymaster' }`;
+ * - a URL with more ioredis options: `{ url: 'rediss://host:6380', tls: { ca } }`;
+ * - a Redis Cluster: `{ cluster: [{ host, port }, ...], clusterOptions? }`;
+ * - an ioredis `Redis` or `Cluster` instance, which asyncq then shares and never closes.
  */
-export type ConnectionOption = string | RedisOptions | Redis;
+export type ConnectionOption = string | RedisOptions | UrlConnection | ClusterConnection | Redis | Cluster;
+
+/** A URL plus ioredis options that a URL cannot say (a TLS CA, timeouts). */
+export interface UrlConnection extends RedisOptions {
+  url: string;
+}
+
+/** A Redis Cluster to connect to: some of its nodes, and ioredis cluster options. */
+export interface ClusterConnection {
+  cluster: (ClusterNode | string)[];
+  clusterOptions?: ClusterOptions;
+}
 
 /** Options of a Redis-backed {@link Queue}. */
 export interface QueueOptions {
@@ -185,9 +186,19 @@ export interface QueueOptions {
   order?: QueueOrder;
   /** Prefix of every Redis key. @defaultValue 'asyncq' */
   prefix?: string;
-  /** How long a held task's lease lasts; it is renewed every half of this while the process lives. @defaultValue 30000 */
-  lockDuration?: number;
-  /** How often leases of crashed consumers are looked for. @defaultValue 30000 */
+  /**
+   * Spread the queue over this many partitions, each in its own hash slot (so over the masters of
+   * a Redis Cluster); `join`, `maxsize` and `shutdown` still hold for the queue as a whole.
+   * Every handle of a queue must use the same count. @defaultValue 1
+   */
+  partitions?: number;
+  /**
+   * How long, in ms, the tasks a handle holds stay its own without a renewal. A live handle renews
+   * them every third of this; when its process dies they go back to the queue after at most this
+   * plus `stalledInterval`. Raise it if handlers block the event loop for longer. @defaultValue 7000
+   */
+  lease?: number;
+  /** How often, in ms, an idle consumer looks for tasks of crashed consumers (busy ones look on every fetch). @defaultValue 2000 */
   stalledInterval?: number;
   /** How many times a task may lose its consumer before it fails for good. @defaultValue 5 */
   maxStalls?: number;
@@ -195,8 +206,23 @@ export interface QueueOptions {
   keepCompleted?: number;
   /** How many failed tasks to keep as dead letters. @defaultValue 10000 */
   keepFailed?: number;
-  /** How long to wait for Redis before failing with `RedisUnreachable`. @defaultValue 5000 */
+  /** How many `log` lines to keep per task. @defaultValue 1000 */
+  keepLogs?: number;
+  /** How many error stacks to keep per task (one per failed attempt). @defaultValue 10 */
+  keepStacks?: number;
+  /** Largest item, as JSON, that `put` accepts. @defaultValue 1048576 (1 MiB) */
+  maxPayloadBytes?: number;
+  /** Largest result, as JSON, that `done` accepts. @defaultValue 1048576 (1 MiB) */
+  maxResultBytes?: number;
+  /** Most bytes of error message and stack kept per failed attempt. @defaultValue 16384 */
+  maxErrorBytes?: number;
+  /** How long to wait for Redis at the first connection before failing with `RedisUnreachable`. @defaultValue 5000 */
   connectTimeout?: number;
+  /**
+   * How long one command may wait for Redis (through reconnects) before failing with
+   * `RedisUnreachable`; waits (`get`, `join`, ...) keep retrying through an outage. @defaultValue 20000
+   */
+  commandTimeout?: number;
 }
 
 /** Options of an in-process {@link LocalQueue}. */
@@ -209,6 +235,12 @@ export interface LocalQueueOptions {
   keepCompleted?: number;
   /** How many failed tasks to keep as dead letters. @defaultValue 10000 */
   keepFailed?: number;
+  /** Largest item, as JSON, that `put` accepts. @defaultValue 1048576 (1 MiB) */
+  maxPayloadBytes?: number;
+  /** Largest result, as JSON, that `done` accepts. @defaultValue 1048576 (1 MiB) */
+  maxResultBytes?: number;
+  /** Most bytes of error message and stack kept per failed attempt. @defaultValue 16384 */
+  maxErrorBytes?: number;
 }
 
 /** A dead letter: a task that failed for good. */
@@ -223,53 +255,3 @@ export interface FailedTask<T = unknown> {
   stack?: string;
 }
 
-/**
- * The interface shared by {@link Queue} (Redis) and {@link LocalQueue}
- * (in-process): asyncio.Queue semantics, with every method async.
- */
-export interface AsyncQueue<T> {
-  /** The queue's name. */
-  readonly name: string;
-  /** The bound used by this handle's `put` (0 is unbounded). */
-  readonly maxsize: number;
-  /** Add an item, waiting while the queue is full. Resolves to the task id. */
-  put(item: T, opts?: PutOptions): Promise<string>;
-  /**
-   * Add many items in batches of one round trip each, waiting for room when bounded. Every item is
-   * checked before any is added: a bad one refuses the whole call. Resolves to the task ids in order.
-   */
-  putMany(items: Iterable<PutManyItem<T>>, opts?: PutManyOptions): Promise<string[]>;
-  /** Add an item or throw `QueueFull` at once. */
-  putNowait(item: T, opts?: Omit<PutOptions, 'signal' | 'timeout'>): Promise<string>;
-  /** Take the next ready item, waiting until there is one. This handle holds the task until `taskDone`. */
-  get(opts?: WaitOptions): Promise<T>;
-  /** Take the next ready item or throw `QueueEmpty` at once. */
-  getNowait(): Promise<T>;
-  /** Like `get`, but resolves to the {@link Task} handle. */
-  getTask(opts?: WaitOptions): Promise<Task<T>>;
-  /** Finish a held task: the oldest one this handle got, or the one given. */
-  taskDone(taskOrId?: Task<T> | string): Promise<void>;
-  /**
-   * Wait for task `id` to finish: resolves to what `done(result)` kept, or throws `TaskFailed`
-   * with the remote error once it failed for good.
-   */
-  result(id: string, opts?: WaitOptions): Promise<unknown>;
-  /** Resolve once every task put by anyone is finished (done, or failed for good). */
-  join(opts?: WaitOptions): Promise<void>;
-  /** Ready tasks not yet got. */
-  qsize(): Promise<number>;
-  /** True when no task is ready. */
-  empty(): Promise<boolean>;
-  /** True when `put` would wait. */
-  full(): Promise<boolean>;
-  /** Counts by state. */
-  counts(): Promise<QueueCounts>;
-  /** The dead letters, newest first. */
-  failedTasks(start?: number, end?: number): Promise<FailedTask<T>[]>;
-  /** Shut the queue down (Python 3.13 semantics), cluster-wide for a Redis queue. */
-  shutdown(opts?: ShutdownOptions): Promise<void>;
-  /** Accept puts again after a shutdown. */
-  reopen(): Promise<void>;
-  /** Release resources; tasks held and not done go back to the queue at once. */
-  close(): Promise<void>;
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Queue, type WorkerInfo } from '@asyncq/core';
+import { Queue, QueueAdmin, WorkerRegistry, type WorkerInfo } from '@asyncq/core';
 import { adminClient, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
 
 function info(id: string, queue: string): WorkerInfo {
@@ -10,14 +10,14 @@ function info(id: string, queue: string): WorkerInfo {
 describe('worker registry', () => {
   it('lists registered workers, drops one that leaves and one whose heartbeat stops', async () => {
     const name = uniqueName('reg');
-    const q = track(new Queue(name, { connection: redisUrl() }), name);
-    await q.registerWorker(info('a', name), 60_000);
-    await q.registerWorker(info('b', name), 300);
-    await q.registerWorker({ ...info('c', name), done: 7 }, 60_000);
-    expect((await q.listWorkers()).map((w) => w.id).sort()).toEqual(['a', 'b', 'c']);
-    await q.unregisterWorker('a');
+    const q = track(new WorkerRegistry(name, { connection: redisUrl() }), name);
+    await q.beat(info('a', name), 60_000);
+    await q.beat(info('b', name), 300);
+    await q.beat({ ...info('c', name), done: 7 }, 60_000);
+    expect((await q.list()).map((w) => w.id).sort()).toEqual(['a', 'b', 'c']);
+    await q.leave('a');
     await sleep(400); // b stopped beating
-    const live = await q.listWorkers();
+    const live = await q.list();
     expect(live.map((w) => w.id)).toEqual(['c']);
     expect(live[0]).toMatchObject({ queue: name, concurrency: 4, done: 7 });
   });
@@ -27,14 +27,16 @@ describe('destroy', () => {
   it('refuses while a worker is registered, and with force removes every key of the queue', async () => {
     const name = uniqueName('destroy');
     const q = track(new Queue<number>(name, { connection: redisUrl(), maxsize: 5 }), name);
+    const admin = track(new QueueAdmin(name, { connection: redisUrl() }), name);
+    const registry = track(new WorkerRegistry(name, { connection: redisUrl() }), name);
     await q.put(1);
     await q.put(2, { delay: 60_000 });
     await q.getTask();
     await q.taskDone();
-    await q.registerWorker(info('w', name), 60_000);
-    await expect(q.destroy()).rejects.toThrow(/has 1 live workers and 0 running tasks; stop them first, or pass \{ force: true \}/);
+    await registry.beat(info('w', name), 60_000);
+    await expect(admin.destroy()).rejects.toThrow(/has 1 live workers and 0 running tasks; stop them first, or pass \{ force: true \}/);
     expect(await adminClient().keys(`asyncq:{${name}}:*`)).not.toHaveLength(0);
-    expect(await q.destroy({ force: true })).toBeGreaterThan(3);
+    expect(await admin.destroy({ force: true })).toBeGreaterThan(3);
     expect(await adminClient().keys(`asyncq:{${name}}:*`)).toEqual([]);
     expect(await q.counts()).toMatchObject({ waiting: 0, delayed: 0, completed: 0, unfinished: 0 });
   });

@@ -17,7 +17,9 @@
  *
  * @packageDocumentation
  */
-export { Worker, TaskTimeout, WorkerStopping, type WorkerOptions } from './worker.js';
+export { Worker } from './worker.js';
+export type { WorkerOptions } from './worker-options.js';
+export { TaskTimeout, WorkerStopping } from './running-task.js';
 export { defineHandlers, implement, type Handler, type HandlerMap, type Handlers, type TaskContext } from './handlers.js';
 export { loadHandlers } from './load-handlers.js';
 export { WorkerMetrics, serveMetrics, type MetricsServer, type TaskMetrics } from './worker-metrics.js';

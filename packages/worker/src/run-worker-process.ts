@@ -1,8 +1,9 @@
 import { loadHandlers } from './load-handlers.js';
-import { Worker, type WorkerOptions } from './worker.js';
+import { Worker } from './worker.js';
+import type { WorkerOptions } from './worker-options.js';
 
 /** What a worker process is started with (the CLI's `asyncq worker` passes its flags here). */
-export interface WorkerProcessOptions extends Omit<WorkerOptions, 'handleSignals' | 'registry'> {
+export interface WorkerProcessOptions extends Omit<WorkerOptions, 'handleSignals' | 'registry' | 'queue' | 'workerRegistry'> {
   /** Path of the handler module. */
   handlers: string;
   /** Queue name. */

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
-import { format } from 'node:util';
 import {
   AsyncqError,
   checkInt,
@@ -9,129 +8,17 @@ import {
   QueueShutDown,
   UnrecoverableError,
   WaitAborted,
+  WorkerRegistry,
+  type AsyncQueue,
   type ConnectionOption,
   type Task,
   type WorkerInfo,
 } from '@asyncq/core';
 import type { Registry } from 'prom-client';
-import { checkHandlers, type Handler, type Handlers, type TaskContext } from './handlers.js';
+import { checkHandlers, type Handler, type Handlers } from './handlers.js';
+import { RunningTask, WorkerStopping } from './running-task.js';
+import type { WorkerOptions } from './worker-options.js';
 import { WorkerMetrics, type TaskMetrics } from './worker-metrics.js';
-
-/** Options of a {@link Worker}. */
-export interface WorkerOptions {
-  /** Where Redis is. @defaultValue `process.env.REDIS_URL` or `redis://127.0.0.1:6379` */
-  connection?: ConnectionOption;
-  /** Tasks run at once. @defaultValue 1 */
-  concurrency?: number;
-  /** Per-attempt time limit in ms: past it `ctx.signal` is aborted and the attempt fails. @defaultValue none */
-  timeout?: number;
-  /** How long `close()` (and SIGTERM/SIGINT) lets running tasks finish before handing them back. @defaultValue 10000 */
-  graceMs?: number;
-  /** Serve `/metrics` and `/healthz` on this port (0 picks a free one). @defaultValue no server */
-  metricsPort?: number;
-  /** Address the metrics server binds to. @defaultValue '127.0.0.1' */
-  metricsHost?: string;
-  /** A prom-client registry to register the worker's metrics in. @defaultValue a new one with the default process metrics */
-  registry?: Registry;
-  /** `run()` stops gracefully on SIGTERM and SIGINT; a second SIGINT stops at once. @defaultValue true */
-  handleSignals?: boolean;
-  /** How often the worker refreshes its entry in the registry (it drops out after 3 missed beats). @defaultValue 5000 */
-  heartbeatMs?: number;
-  /** Redis key prefix. @defaultValue 'asyncq' */
-  prefix?: string;
-  /** Lease of a running task, renewed while the worker lives. @defaultValue 30000 */
-  lockDuration?: number;
-  /** How often tasks of crashed workers are looked for. @defaultValue 30000 */
-  stalledInterval?: number;
-}
-
-/**
- * A task this worker runs now. Its AbortController is only made when the handler reads
- * `ctx.signal` (most never do), keeping the per-task path short.
- */
-class RunningTask {
-  /** Set when the worker stopped it to hand it back: then the attempt does not count as failed. */
-  handedBack = false;
-  /** Why the attempt was ended early (timeout or stop), if it was. */
-  abortReason: unknown;
-  readonly context: TaskContext;
-  private controller?: AbortController;
-  private interrupt?: (reason: unknown) => void;
-  private timer?: NodeJS.Timeout;
-
-  constructor(readonly task: Task<unknown>) {
-    this.context = new HandlerContext(this);
-  }
-
-  /** ctx.signal, made on first read. */
-  signal(): AbortSignal {
-    this.controller ??= new AbortController();
-    if (this.abortReason !== undefined) this.controller.abort(this.abortReason);
-    return this.controller.signal;
-  }
-
-  /** Aborts ctx.signal and ends a timed attempt now. */
-  abort(reason: unknown): void {
-    if (this.abortReason !== undefined) return;
-    this.abortReason = reason;
-    this.controller?.abort(reason);
-    this.interrupt?.(reason);
-  }
-
-  /** Resolves with the handler's result, or rejects once `ms` pass (aborting ctx.signal). */
-  within<R>(result: R | Promise<R>, ms: number): Promise<R> {
-    const interrupted = new Promise<never>((_, reject) => (this.interrupt = reject));
-    this.timer = setTimeout(() => this.abort(new TaskTimeout(ms)), ms);
-    return Promise.race([result, interrupted]);
-  }
-
-  clear(): void {
-    clearTimeout(this.timer);
-  }
-}
-
-/** What a handler sees as `ctx`: the task's facts, with the running task out of reach (`#run`). */
-class HandlerContext implements TaskContext {
-  readonly id: string;
-  readonly name: string;
-  readonly attempt: number;
-  readonly attempts: number;
-  readonly #run: RunningTask;
-
-  constructor(run: RunningTask) {
-    this.#run = run;
-    this.id = run.task.id;
-    this.name = run.task.name;
-    this.attempt = run.task.attempt;
-    this.attempts = run.task.attempts;
-  }
-
-  get signal(): AbortSignal {
-    return this.#run.signal();
-  }
-
-  progress(value: number | object): Promise<void> {
-    return this.#run.task.progress(value);
-  }
-
-  log(...args: unknown[]): Promise<void> {
-    return this.#run.task.log(format(...args));
-  }
-}
-
-/** Thrown into `ctx.signal` when an attempt runs past the worker's `timeout`. */
-export class TaskTimeout extends AsyncqError {
-  constructor(ms: number) {
-    super('TASK_TIMEOUT', `task ran past its timeout of ${ms} ms`);
-  }
-}
-
-/** The abort reason of tasks a stopping worker hands back to the queue. */
-export class WorkerStopping extends AsyncqError {
-  constructor() {
-    super('WORKER_STOPPING', 'the worker is stopping; the task goes back to the queue');
-  }
-}
 
 /**
  * Runs handlers for a queue's tasks with concurrency, per-task timeouts, retries (from each task's
@@ -152,7 +39,8 @@ export class Worker {
   readonly id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   readonly queueName: string;
   readonly metrics: WorkerMetrics;
-  private readonly queue: Queue<unknown>;
+  private readonly queue: AsyncQueue<unknown>;
+  private readonly registry: WorkerRegistry | undefined;
   private readonly handlers: Handlers;
   private readonly concurrency: number;
   private readonly timeout: number | undefined;
@@ -180,12 +68,13 @@ export class Worker {
     if (opts.metricsPort !== undefined) checkInt('metricsPort', opts.metricsPort, 0, 0, 65_535);
     checkInt('heartbeatMs', opts.heartbeatMs, 5000, 10);
     this.opts = opts;
-    this.queue = new Queue(queue, {
-      connection: opts.connection,
-      prefix: opts.prefix,
-      lockDuration: opts.lockDuration,
-      stalledInterval: opts.stalledInterval,
-    });
+    this.queue =
+      opts.queue ??
+      new Queue(queue, { connection: opts.connection, prefix: opts.prefix, lease: opts.lease, stalledInterval: opts.stalledInterval });
+    this.registry =
+      opts.workerRegistry === false
+        ? undefined
+        : (opts.workerRegistry ?? (opts.queue ? undefined : new WorkerRegistry(queue, { connection: opts.connection, prefix: opts.prefix })));
     this.queueName = this.queue.name;
     this.metrics = new WorkerMetrics(opts.registry);
     this.started = new Promise((resolve) => (this.markStarted = resolve));
@@ -258,9 +147,10 @@ export class Worker {
       r.handedBack = true;
       r.abort(new WorkerStopping());
     }
-    await this.queue.unregisterWorker(this.id).catch(() => {});
+    await this.registry?.leave(this.id).catch(() => {});
     // Closing the queue hands every task still held back to the head of the queue.
     await this.queue.close();
+    await this.registry?.close();
     await this.metricsServer?.close();
     this.removeSignalHandlers?.();
   }
@@ -349,7 +239,8 @@ export class Worker {
     return typeof this.handlers === 'function' ? 'every task' : Object.keys(this.handlers).map((n) => `"${n}"`).join(', ');
   }
 
-  private beat(): Promise<void> {
+  private async beat(): Promise<void> {
+    if (!this.registry) return;
     const now = Date.now();
     const info: WorkerInfo = {
       id: this.id,
@@ -361,9 +252,11 @@ export class Worker {
       done: this.done,
       failed: this.failed,
       lastHeartbeat: now,
-      handle: this.queue.handle,
+      handle: (this.queue as { handle?: string }).handle,
+      running: this.running.size,
+      current: [...this.running].slice(0, 5).map((r) => ({ id: r.task.id, name: r.task.name, startedAt: r.startedAt })),
     };
-    return this.queue.registerWorker(info, 3 * (this.opts.heartbeatMs ?? 5000));
+    return this.registry.beat(info, 3 * (this.opts.heartbeatMs ?? 5000));
   }
 
   private installSignalHandlers(): void {

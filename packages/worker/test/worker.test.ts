@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LocalQueue, Queue, UnrecoverableError } from '@asyncq/core';
+import { LocalQueue, Queue, UnrecoverableError, WorkerRegistry } from '@asyncq/core';
 import { defineHandlers, loadHandlers, Worker } from '@asyncq/worker';
 import { eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
 
@@ -145,13 +145,14 @@ describe('Worker', () => {
     await worker.started;
     await q.put(1, { name: 'ok' });
     await q.join({ timeout: 5000 });
+    const registry = track(new WorkerRegistry(name, { connection: redisUrl() }), name);
     await eventually(async () => {
-      const [w] = await q.listWorkers();
+      const [w] = await registry.list();
       expect(w).toMatchObject({ id: worker.id, queue: name, concurrency: 3, pid: process.pid, done: 1, failed: 0 });
     });
     await worker.close();
     await running;
-    expect(await q.listWorkers()).toEqual([]);
+    expect(await registry.list()).toEqual([]);
   });
 
   it('stops by itself once the queue is shut down and empty', async () => {

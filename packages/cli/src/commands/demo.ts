@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Argv, CommandModule } from 'yargs';
-import { Queue, startEmbeddedRedis, type EmbeddedRedis } from '@asyncq/core';
+import { connectRedis, startEmbeddedRedis, type EmbeddedRedis } from '@asyncq/core';
+import { openReader } from '../queue-reader.js';
 import { Producer } from '@asyncq/producer';
 import { wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { FleetSupervisor } from '../fleet-supervisor.js';
@@ -37,7 +38,8 @@ export async function demo(argv: DemoArgs, ctx: CliContext): Promise<void> {
     log: () => {},
   });
   const producer = new Producer({ queue: name, connection: url, prefix: argv.prefix });
-  const q = new Queue(name, { connection: url, prefix: argv.prefix });
+  const client = await connectRedis(url, { name: `asyncq:${name}` });
+  const reader = openReader(name, client, argv.prefix);
   try {
     await fleet.start();
     const items = Array.from({ length: total }, () => ({ name: 'sleep', data: { ms: 50 + Math.floor(Math.random() * 451) } }));
@@ -46,20 +48,20 @@ export async function demo(argv: DemoArgs, ctx: CliContext): Promise<void> {
     const t0 = performance.now();
     await producer.enqueueMany(items);
     // On a terminal, the watch view; otherwise a plain progress line every 2 s.
-    const watcher = new QueueWatcher(q);
+    const watcher = new QueueWatcher(reader);
     let lastPlain = 0;
     const ticker = setInterval(() => {
       if (ctx.tty) {
         void watcher.sample().then((sample) => logUpdate(renderView([sample], [watcher.history], 'asyncq demo')), () => {});
         return;
       }
-      void q.counts().then((c) => {
+      void reader.admin.counts().then((c) => {
         if (Date.now() - lastPlain < 2000) return;
         lastPlain = Date.now();
         ctx.out(`${total - c.unfinished}/${total} done, ${c.active} running`);
       }, () => {});
     }, ctx.tty ? 1000 : 250);
-    await q.join();
+    await producer.join();
     clearInterval(ticker);
     if (ctx.tty) logUpdate.done();
     const s = (performance.now() - t0) / 1000;
@@ -68,8 +70,9 @@ export async function demo(argv: DemoArgs, ctx: CliContext): Promise<void> {
     await fleet.stop();
     await producer.close();
     // A private Redis goes away with everything in it; on a Redis the user named, remove the demo's queue.
-    if (!embedded) await q.destroy({ force: true }).catch(() => {});
-    await q.close();
+    if (!embedded) await reader.admin.destroy({ force: true }).catch(() => {});
+    await reader.close();
+    client.disconnect();
     await embedded?.stop();
   }
 }

@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
-import { Queue, type TaskState } from '@asyncq/core';
+import { connectRedis, type TaskState } from '@asyncq/core';
+import { openReader } from '../queue-reader.js';
 import { connectionOf, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 
 interface InspectArgs extends GlobalOptions {
@@ -13,14 +14,15 @@ interface InspectArgs extends GlobalOptions {
 /** Lists a queue's tasks in one state (failed ones with their errors). */
 export async function inspect(argv: InspectArgs, ctx: CliContext): Promise<void> {
   const state: TaskState = argv.failed ? 'failed' : (argv.state ?? 'waiting');
-  const q = new Queue(argv.queue, { connection: connectionOf(argv), prefix: argv.prefix });
+  const client = await connectRedis(connectionOf(argv), { name: `asyncq:${argv.queue}` });
+  const q = openReader(argv.queue, client, argv.prefix);
   try {
-    const tasks = await q.tasks(state, 0, argv.limit - 1);
+    const tasks = await q.admin.tasks(state, 0, argv.limit - 1);
     if (argv.json) {
       ctx.out(JSON.stringify(tasks));
       return;
     }
-    const c = await q.counts();
+    const c = await q.admin.counts();
     ctx.out(`${argv.queue}: ${c.waiting} waiting, ${c.delayed} delayed, ${c.active} active, ${c.completed} completed, ${c.failed} failed; ${state}:`);
     if (tasks.length === 0) ctx.out('  (none)');
     for (const t of tasks) {
@@ -30,6 +32,7 @@ export async function inspect(argv: InspectArgs, ctx: CliContext): Promise<void>
     }
   } finally {
     await q.close();
+    client.disconnect();
   }
 }
 

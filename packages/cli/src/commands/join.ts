@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { Queue, WaitAborted, type WorkerInfo } from '@asyncq/core';
+import { Queue, WorkerRegistry, QueueAdmin, WaitAborted, type WorkerInfo } from '@asyncq/core';
 import { CliError, connectionOf, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { ProgressLine } from '../progress-line.js';
 
@@ -33,9 +33,11 @@ export async function join(argv: JoinArgs, ctx: CliContext): Promise<void> {
     progress.done();
     if (!(e instanceof WaitAborted)) throw e;
     const c = await q.counts();
-    const workers = await q.listWorkers();
+    const registry = new WorkerRegistry(argv.queue, { connection: connectionOf(argv), prefix: argv.prefix });
+    const admin = new QueueAdmin(argv.queue, { connection: connectionOf(argv), prefix: argv.prefix });
+    const workers = await registry.list().finally(() => registry.close());
     ctx.out(`${argv.queue}: ${c.unfinished} task${c.unfinished === 1 ? '' : 's'} still unfinished after ${argv.timeout} s (${c.waiting} waiting, ${c.delayed} delayed, ${c.active} running)`);
-    for (const t of await q.tasks('active', 0, 49)) ctx.out(`  ${t.id} (${t.name}) held by ${holderOf(t.holder, workers)}`);
+    for (const t of await admin.tasks('active', 0, 49).finally(() => admin.close())) ctx.out(`  ${t.id} (${t.name}) held by ${holderOf(t.holder, workers)}`);
     ctx.exitCode = 2;
   } finally {
     clearInterval(ticker);
@@ -45,8 +47,8 @@ export async function join(argv: JoinArgs, ctx: CliContext): Promise<void> {
 
 function holderOf(token: string | undefined, workers: WorkerInfo[]): string {
   if (!token) return 'nobody (its lease expired: it goes back to the queue at the next stalled check)';
-  const w = workers.find((x) => x.handle && token.startsWith(`${x.handle}:`));
-  return w ? `worker ${w.host}:${w.pid} (${w.id})` : `handle ${token.split(':')[0]} (not a registered worker, or one that stopped beating)`;
+  const w = workers.find((x) => x.handle && token.startsWith(`${x.handle}.`));
+  return w ? `worker ${w.host}:${w.pid} (${w.id})` : `handle ${token.split('.')[0]} (not a registered worker, or one that stopped beating)`;
 }
 
 export function joinCommand(ctx: CliContext): CommandModule<GlobalOptions, JoinArgs> {

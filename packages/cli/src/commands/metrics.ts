@@ -1,6 +1,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Argv, CommandModule } from 'yargs';
-import { connectRedis, listQueues, Queue } from '@asyncq/core';
+import { connectRedis, listQueues } from '@asyncq/core';
+import { openReader, type QueueReader } from '../queue-reader.js';
 import { serveMetrics } from '@asyncq/worker';
 import { connectionOf, untilStopSignal, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 
@@ -26,12 +27,12 @@ export function queueMetricsRegistry(argv: GlobalOptions & { queue?: string[] })
     return connecting;
   };
   const registry = new Registry();
-  const handles = new Map<string, Queue>();
+  const handles = new Map<string, QueueReader>();
   const lastDone = new Map<string, { done: number; at: number }>();
   const lastPut = new Map<string, number>();
-  const queueOf = async (name: string): Promise<Queue> => {
+  const queueOf = async (name: string): Promise<QueueReader> => {
     let q = handles.get(name);
-    if (!q) handles.set(name, (q = new Queue(name, { connection: await connection(), prefix: argv.prefix })));
+    if (!q) handles.set(name, (q = openReader(name, await connection(), argv.prefix)));
     return q;
   };
   const enqueued = new Counter({
@@ -53,7 +54,7 @@ export function queueMetricsRegistry(argv: GlobalOptions & { queue?: string[] })
       const names = argv.queue?.length ? argv.queue : await listQueues(await connection(), argv.prefix);
       for (const name of names) {
         const q = await queueOf(name);
-        const [c, live, put] = await Promise.all([q.counts(), q.listWorkers(), q.totalPut()]);
+        const [c, live, put] = await Promise.all([q.admin.counts(), q.registry.list(), q.admin.totals().then((t) => t.added)]);
         enqueued.inc({ queue: name }, Math.max(0, put - (lastPut.get(name) ?? 0)));
         lastPut.set(name, put);
         for (const s of STATES) tasks.set({ queue: name, state: s }, c[s]);

@@ -1,13 +1,13 @@
 import type { Argv, CommandModule } from 'yargs';
-import { Queue } from '@asyncq/core';
+import { QueueAdmin, WorkerRegistry } from '@asyncq/core';
 import { CliError, connectionOf, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 
 interface QueueArgs extends GlobalOptions {
   queue: string;
 }
 
-async function withQueue<R>(argv: QueueArgs, fn: (q: Queue) => Promise<R>): Promise<R> {
-  const q = new Queue(argv.queue, { connection: connectionOf(argv), prefix: argv.prefix });
+async function withQueue<R>(argv: QueueArgs, fn: (q: QueueAdmin) => Promise<R>): Promise<R> {
+  const q = new QueueAdmin(argv.queue, { connection: connectionOf(argv), prefix: argv.prefix });
   try {
     return await fn(q);
   } finally {
@@ -37,10 +37,11 @@ export async function reopen(argv: QueueArgs, ctx: CliContext): Promise<void> {
 /** `asyncq scale <queue> <n>`: every fleet serving the queue converges to n workers between them. */
 export async function scale(argv: QueueArgs & { n: number }, ctx: CliContext): Promise<void> {
   const n = wholeNumber('the worker count', argv.n, 0);
-  const fleets = await withQueue(argv, async (q) => {
-    await q.setDesiredWorkers(n);
-    return q.listFleets();
-  });
+  const registry = new WorkerRegistry(argv.queue, { connection: connectionOf(argv), prefix: argv.prefix });
+  const fleets = await (async () => {
+    await registry.setDesired(n);
+    return registry.listFleets();
+  })().finally(() => registry.close());
   ctx.out(`${argv.queue}: desired workers set to ${n}; ${fleets.length} running fleet${fleets.length === 1 ? '' : 's'} will share them`);
 }
 

@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
-import { connectRedis, listQueues, Queue } from '@asyncq/core';
+import { connectRedis, listQueues } from '@asyncq/core';
+import { openReader } from '../queue-reader.js';
 import { connectionOf, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 
 interface StatsArgs extends GlobalOptions {
@@ -15,9 +16,9 @@ export async function stats(argv: StatsArgs, ctx: CliContext): Promise<void> {
   try {
     const names = argv.queues?.length ? argv.queues : await listQueues(connection, argv.prefix);
     for (const name of names) {
-      const q = new Queue(name, { connection, prefix: argv.prefix });
+      const q = openReader(name, connection, argv.prefix);
       try {
-        const [c, workers, desired] = await Promise.all([q.counts(), q.listWorkers(), q.desiredWorkers()]);
+        const [{ paused: _paused, ...c }, workers, desired] = await Promise.all([q.admin.counts(), q.registry.list(), q.registry.desired()]);
         rows.push({ queue: name, ...c, workers: workers.length, desired: desired ?? null });
       } finally {
         await q.close();

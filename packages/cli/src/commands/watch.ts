@@ -3,7 +3,8 @@ import asciichart from 'asciichart';
 import logUpdate from 'log-update';
 import pc from 'picocolors';
 import type { Argv, CommandModule } from 'yargs';
-import { listQueues, Queue, type QueueCounts, type WorkerInfo } from '@asyncq/core';
+import { connectRedis, listQueues, type QueueCounts, type WorkerInfo } from '@asyncq/core';
+import { openReader, type QueueReader } from '../queue-reader.js';
 import { CliError, connectionOf, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 
 interface WatchArgs extends GlobalOptions {
@@ -31,10 +32,16 @@ export class QueueWatcher {
   private last?: { at: number; put: number; unfinished: number; failed: number; done: Map<string, number> };
   readonly history: number[] = [];
 
-  constructor(readonly q: Queue) {}
+  constructor(readonly q: QueueReader) {}
 
   async sample(): Promise<QueueSample> {
-    const [counts, put, workers, timings] = await Promise.all([this.q.counts(), this.q.totalPut(), this.q.listWorkers(), this.q.recentTimings(100)]);
+    const [{ paused: _paused, ...counts }, totals, workers, timings] = await Promise.all([
+      this.q.admin.counts(),
+      this.q.admin.totals(),
+      this.q.registry.list(),
+      this.q.admin.recentTimings(100),
+    ]);
+    const put = totals.added;
     const at = Date.now();
     const prev = this.last;
     const dt = prev ? Math.max((at - prev.at) / 1000, 0.001) : 0;
@@ -112,7 +119,8 @@ export async function watch(argv: WatchArgs, ctx: CliContext): Promise<void> {
     const some = known.length > 8 ? `${known.slice(0, 8).join(', ')} and ${known.length - 8} more (asyncq stats lists them)` : known.join(', ') || 'none yet';
     throw new CliError(`no queue named ${unknown.map((q) => `"${q}"`).join(', ')} (known: ${some}); a queue exists once a task was put`);
   }
-  const watchers = argv.queues.map((name) => new QueueWatcher(new Queue(name, { connection, prefix: argv.prefix })));
+  const client = await connectRedis(connection, { name: 'asyncq:watch' });
+  const watchers = argv.queues.map((name) => new QueueWatcher(openReader(name, client, argv.prefix)));
   const live = ctx.tty && !argv.json;
   let stopped = false;
   let wake = (): void => {};
@@ -155,6 +163,7 @@ export async function watch(argv: WatchArgs, ctx: CliContext): Promise<void> {
       }
     }
     await Promise.all(watchers.map((w) => w.q.close()));
+    client.disconnect();
   }
 }
 

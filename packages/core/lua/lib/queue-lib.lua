@@ -1,0 +1,116 @@
+--[[
+  Helpers shared by asyncq's scripts, inserted where a script says
+  "-- @include queue-lib". Every key they touch shares the queue's hash tag
+  with the script's declared keys, so they stay within one cluster slot.
+]]
+local rcall = redis.call
+
+-- Redis's clock, in ms: one clock for every process, whatever their skew.
+local function nowMs()
+  local t = rcall("TIME")
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- What join waits for: ready, delayed, held and (BullMQ) waiting-children tasks.
+local function unfinishedCount(wait, paused, prioritized, delayed, active, waitingChildren)
+  return rcall("LLEN", wait) + rcall("LLEN", paused) + rcall("ZCARD", prioritized)
+    + rcall("ZCARD", delayed) + rcall("LLEN", active) + rcall("ZCARD", waitingChildren)
+end
+
+-- What maxsize bounds: ready and delayed tasks.
+local function pendingCount(wait, paused, prioritized, delayed)
+  return rcall("LLEN", wait) + rcall("LLEN", paused) + rcall("ZCARD", prioritized) + rcall("ZCARD", delayed)
+end
+
+-- Publishes on the queue's channel only while some handle announced interest
+-- (the flag key), so a queue nobody waits on pays one EXISTS and no PUBLISH.
+local function signalIfWanted(flagKey, pub, channel, message)
+  if rcall("EXISTS", flagKey) == 1 then
+    rcall(pub, channel, message)
+    return true
+  end
+  return false
+end
+
+local function removeJobKeys(prefix, id)
+  rcall("DEL", prefix .. id, prefix .. id .. ":logs")
+end
+
+-- Keeps the newest `keep` ids of a finished set (score = finish time) and deletes the rest.
+local function trimFinished(setKey, prefix, keep)
+  local excess = rcall("ZCARD", setKey) - keep
+  if excess > 0 then
+    local old = rcall("ZPOPMIN", setKey, excess)
+    for i = 1, #old, 2 do
+      removeJobKeys(prefix, old[i])
+    end
+  end
+end
+
+-- Moves job `id` among the ready tasks, in BullMQ's layout: a priority goes to
+-- the prioritized ZSET (score priority * 2^32 + counter, or counter 0 to be next
+-- of its class), else the wait list (LPUSH is the back, RPUSH the front).
+local function makeReady(prefix, wait, prioritized, pc, id, front, lifo)
+  local priority = tonumber(rcall("HGET", prefix .. id, "priority")) or 0
+  if priority > 0 then
+    local seq = 0
+    if not front then
+      seq = rcall("INCR", pc) % 0x100000000
+    end
+    rcall("ZADD", prioritized, priority * 0x100000000 + seq, id)
+  elseif front or lifo then
+    rcall("RPUSH", wait, id)
+  else
+    rcall("LPUSH", wait, id)
+  end
+end
+
+-- BullMQ's delayed score: the due time in ms times 0x1000 plus an order within that ms.
+local function delayedScore(delayed, dueAt)
+  local low = dueAt * 0x1000
+  local high = low + 0xfff
+  local last = rcall("ZREVRANGEBYSCORE", delayed, high, low, "WITHSCORES", "LIMIT", 0, 1)
+  if last[2] then
+    return math.min(tonumber(last[2]) + 1, high)
+  end
+  return low
+end
+
+-- Marks job `id` failed for good: kept in the failed set (a dead letter) up to `keep`.
+local function failForGood(prefix, failed, stats, id, reason, now, keep)
+  rcall("HSET", prefix .. id, "failedReason", reason, "finishedOn", now)
+  rcall("HINCRBY", stats, "failed", 1)
+  if keep > 0 then
+    rcall("ZADD", failed, now, id)
+    trimFinished(failed, prefix, keep)
+  else
+    removeJobKeys(prefix, id)
+  end
+end
+
+-- Returns the tasks of an expired lease to the queue (to the front, as BullMQ's
+-- stalled checker does), counting a stall on each; past maxStalls a task fails for good.
+-- Returns how many tasks became ready again.
+local function reclaimLease(prefix, keys, leaseId, maxStalls, keepFailed, lifo, now)
+  local heldKey = prefix .. "aq:held:" .. leaseId
+  local ids = rcall("SMEMBERS", heldKey)
+  local ready = 0
+  for _, id in ipairs(ids) do
+    if rcall("LREM", keys.active, -1, id) > 0 then
+      if rcall("EXISTS", prefix .. id) == 1 then
+        local stalls = rcall("HINCRBY", prefix .. id, "stc", 1)
+        if stalls > maxStalls then
+          failForGood(prefix, keys.failed, keys.stats, id,
+            "the task lost its consumer " .. stalls .. " times (maxStalls " .. maxStalls .. ")", now, keepFailed)
+        else
+          makeReady(prefix, keys.wait, keys.prioritized, keys.pc, id, true, lifo)
+          ready = ready + 1
+        end
+      end
+    end
+  end
+  rcall("DEL", heldKey)
+  rcall("ZREM", keys.leases, leaseId)
+  rcall("HINCRBY", keys.stats, "reclaimed", #ids)
+  return ready
+end

@@ -1,0 +1,281 @@
+import { abortableWait, type Waiter } from '../abortable-wait.js';
+import type { AsyncQueue, QueueCapabilities, Task } from '../async-queue.js';
+import { QueueClosed, QueueEmpty, QueueFull, QueueShutDown, TaskNotFound } from '../errors.js';
+import { HeldTasks } from '../held-tasks.js';
+import { backoffDelay, checkInt, checkOrder } from '../options.js';
+import { describeError, encodeJson } from '../payload.js';
+import { preparePut, preparePutMany, type PreparedPut, type PutLimits } from '../put-checks.js';
+import { TaskHandle, type TaskFinisher } from '../task-handle.js';
+import type {
+  FailedTask,
+  LocalQueueOptions,
+  PutManyItem,
+  PutManyOptions,
+  PutOptions,
+  QueueCounts,
+  QueueOrder,
+  ShutdownOptions,
+  WaitOptions,
+} from '../types.js';
+import { KeyedWaiters, unwrap, WaiterList } from '../waiters.js';
+import { LocalStore, type Entry } from './local-store.js';
+
+type LocalTask<T> = TaskHandle<T, Entry<T>>;
+
+/**
+ * An in-process queue with exactly the interface and semantics of the Redis
+ * {@link Queue}: maxsize, orders, delays, retries, dead letters, join and
+ * shutdown. Use it in tests and in single-process programs.
+ *
+ * @example
+ * ```ts
+ * const q = new LocalQueue<number>({ maxsize: 10 });
+ * await q.put(1);
+ * const n = await q.get();
+ * await q.taskDone();
+ * await q.join();
+ * ```
+ */
+export class LocalQueue<T = unknown> implements AsyncQueue<T> {
+  readonly name: string;
+  readonly maxsize: number;
+  readonly order: QueueOrder;
+  readonly capabilities: QueueCapabilities = { shared: false };
+  private readonly limits: PutLimits;
+  private readonly maxResultBytes: number;
+  private readonly maxErrorBytes: number;
+  private readonly store: LocalStore<T>;
+  private readonly held: HeldTasks<LocalTask<T>>;
+  private readonly finisher: TaskFinisher<T>;
+  private readonly getters = new WaiterList<LocalTask<T>>();
+  private readonly putters: { entry: Entry<T>; waiter: Waiter<string> }[] = [];
+  private readonly joiners = new WaiterList<void>();
+  private readonly results = new KeyedWaiters<unknown>();
+  private shutdownMode: 'graceful' | 'immediate' | undefined;
+  private closed = false;
+
+  constructor(opts: LocalQueueOptions & { name?: string } = {}) {
+    this.name = opts.name ?? 'local';
+    this.maxsize = checkInt('maxsize', opts.maxsize, 0);
+    this.order = checkOrder(opts.order);
+    this.limits = { order: this.order, maxPayloadBytes: checkInt('maxPayloadBytes', opts.maxPayloadBytes, 1024 * 1024, 1) };
+    this.maxResultBytes = checkInt('maxResultBytes', opts.maxResultBytes, 1024 * 1024, 1);
+    this.maxErrorBytes = checkInt('maxErrorBytes', opts.maxErrorBytes, 16 * 1024, 256);
+    const keepCompleted = checkInt('keepCompleted', opts.keepCompleted, 1000);
+    const keepFailed = checkInt('keepFailed', opts.keepFailed, 10_000);
+    this.store = new LocalStore<T>(this.order, keepCompleted, keepFailed, () => this.dispatch());
+    this.held = new HeldTasks(this.name);
+    this.finisher = {
+      complete: (task, result) => this.complete(task, result),
+      failAttempt: (task, error) => this.failAttempt(task, error),
+      progress: async (task, value) => {
+        this.checkOpen();
+        this.held.pick(task).ref.progress = JSON.parse(encodeJson(value, 'progress', this.maxResultBytes, 'maxResultBytes')) as object;
+      },
+      log: async (task, line) => {
+        this.checkOpen();
+        this.held.pick(task).ref.logs.push(String(line));
+      },
+    };
+  }
+
+  async put(item: T, opts?: PutOptions): Promise<string> {
+    return this.putPrepared(preparePut(this.limits, item, opts), opts);
+  }
+
+  private async putPrepared(p: PreparedPut, opts: WaitOptions | undefined): Promise<string> {
+    const entry = this.prepare(p);
+    if (this.store.isDuplicate(entry)) return entry.id;
+    if (!this.isFull()) return this.store.insert(entry);
+    return abortableWait<string>('put', opts, (waiter) => {
+      const slot = { entry, waiter };
+      this.putters.push(slot);
+      return () => {
+        const i = this.putters.indexOf(slot);
+        if (i >= 0) this.putters.splice(i, 1);
+      };
+    });
+  }
+
+  async putNowait(item: T, opts?: Omit<PutOptions, 'signal' | 'timeout'>): Promise<string> {
+    const entry = this.prepare(preparePut(this.limits, item, opts));
+    if (this.store.isDuplicate(entry)) return entry.id;
+    if (this.isFull()) throw new QueueFull(this.name, this.maxsize);
+    return this.store.insert(entry);
+  }
+
+  async putMany(items: Iterable<PutManyItem<T>>, opts?: PutManyOptions): Promise<string[]> {
+    this.checkOpen();
+    const batchSize = checkInt('batchSize', opts?.batchSize, 1000, 1, 10_000);
+    const prepared = preparePutMany(this.limits, items);
+    const ids: string[] = [];
+    for (const p of prepared) {
+      ids.push(await this.putPrepared(p, opts));
+      if (ids.length % batchSize === 0 || ids.length === prepared.length) opts?.onProgress?.(ids.length, prepared.length);
+    }
+    return ids;
+  }
+
+  async result(id: string, opts?: WaitOptions): Promise<unknown> {
+    this.checkOpen();
+    const outcome = this.store.outcome(id);
+    if (outcome) return unwrap(outcome);
+    if (!this.store.knows(id)) throw new TaskNotFound(this.name, id);
+    return abortableWait<unknown>('result', opts, (waiter) => this.results.add(id, waiter));
+  }
+
+  async get(opts?: WaitOptions): Promise<T> {
+    return (await this.getTask(opts)).data;
+  }
+
+  async getNowait(): Promise<T> {
+    this.checkOpen();
+    const entry = this.store.popReady();
+    if (entry) return this.hold(entry).data;
+    throw this.isShutDownAndEmpty() ? new QueueShutDown(this.name) : new QueueEmpty(this.name);
+  }
+
+  async getTask(opts?: WaitOptions): Promise<Task<T>> {
+    this.checkOpen();
+    const entry = this.store.popReady();
+    if (entry) return this.hold(entry);
+    if (this.isShutDownAndEmpty()) throw new QueueShutDown(this.name);
+    return abortableWait<LocalTask<T>>('get', opts, (waiter) => this.getters.push(waiter));
+  }
+
+  async taskDone(taskOrId?: Task<T> | string): Promise<void> {
+    this.checkOpen();
+    await this.complete(this.held.pick(taskOrId), undefined);
+  }
+
+  async join(opts?: WaitOptions): Promise<void> {
+    this.checkOpen();
+    if (this.store.unfinished === 0) return;
+    return abortableWait<void>('join', opts, (waiter) => this.joiners.push(waiter));
+  }
+
+  async qsize(): Promise<number> {
+    return this.store.readySize;
+  }
+
+  async empty(): Promise<boolean> {
+    return this.store.readySize === 0;
+  }
+
+  async full(): Promise<boolean> {
+    return this.isFull();
+  }
+
+  async counts(): Promise<QueueCounts> {
+    const s = this.store;
+    return { waiting: s.readySize, delayed: s.delayedSize, active: this.held.size, completed: s.completedCount, failed: s.failed(0, -1).length, unfinished: s.unfinished };
+  }
+
+  async failedTasks(start = 0, end = -1): Promise<FailedTask<T>[]> {
+    return this.store.failed(start, end);
+  }
+
+  async shutdown(opts?: ShutdownOptions): Promise<void> {
+    this.checkOpen();
+    if (opts?.immediate) {
+      this.shutdownMode = 'immediate';
+      this.store.discardPending();
+      this.wakeJoiners();
+    } else this.shutdownMode ??= 'graceful';
+    for (const p of this.putters.splice(0)) p.waiter.reject(new QueueShutDown(this.name));
+    if (this.isShutDownAndEmpty()) this.getters.rejectAll(new QueueShutDown(this.name));
+  }
+
+  async reopen(): Promise<void> {
+    this.checkOpen();
+    this.shutdownMode = undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    // Held tasks go back to the front of the queue, as a Redis consumer's do.
+    for (const task of this.held.values()) {
+      this.held.delete(task);
+      this.store.returnToFront(task.ref);
+    }
+    this.closed = true;
+    this.store.clearTimers();
+    const err = new QueueClosed(this.name);
+    this.getters.rejectAll(err);
+    this.joiners.rejectAll(err);
+    this.results.rejectAll(err);
+    for (const p of this.putters.splice(0)) p.waiter.reject(err);
+  }
+
+  private async complete(task: TaskHandle<T>, result: unknown): Promise<void> {
+    this.checkOpen();
+    const value = result === undefined ? null : (JSON.parse(encodeJson(result, 'result', this.maxResultBytes, 'maxResultBytes')) as unknown);
+    const held = this.held.take(task);
+    this.store.complete(held.ref, value);
+    this.results.settle(held.id, { value });
+    this.wakeJoiners();
+  }
+
+  private async failAttempt(task: TaskHandle<T>, error: unknown): Promise<void> {
+    this.checkOpen();
+    const err = describeError(error, this.maxErrorBytes);
+    const entry = this.held.take(task).ref;
+    entry.attemptsMade++;
+    if (entry.attemptsMade < entry.opts.attempts && err.name !== 'UnrecoverableError') {
+      this.store.schedule(entry, backoffDelay(entry.opts.backoff, entry.attemptsMade));
+      return;
+    }
+    this.store.failForGood(entry, err);
+    const outcome = this.store.outcome(entry.id);
+    if (outcome) this.results.settle(entry.id, outcome);
+    this.wakeJoiners();
+  }
+
+  private prepare(p: PreparedPut): Entry<T> {
+    this.checkOpen();
+    if (this.shutdownMode) throw new QueueShutDown(this.name);
+    return this.store.entry(p.json, p.opts);
+  }
+
+  private wakeJoiners(): void {
+    if (this.store.unfinished === 0) this.joiners.drain((j) => j.resolve());
+  }
+
+  private isFull(): boolean {
+    return this.maxsize > 0 && this.store.readySize + this.store.delayedSize >= this.maxsize;
+  }
+
+  private isShutDownAndEmpty(): boolean {
+    return this.shutdownMode !== undefined && this.store.readySize === 0 && this.store.delayedSize === 0;
+  }
+
+  /** Hands ready tasks to waiting getters, then lets waiting putters in while there is room. */
+  private dispatch(): void {
+    while (this.getters.length > 0 && this.store.readySize > 0) {
+      const g = this.getters.shift();
+      if (!g) break;
+      g.resolve(this.hold(this.store.popReady()!));
+    }
+    while (this.putters.length > 0 && !this.isFull()) {
+      const { entry, waiter } = this.putters.shift()!;
+      waiter.resolve(this.store.isDuplicate(entry) ? entry.id : this.store.insert(entry));
+    }
+    if (this.isShutDownAndEmpty()) this.getters.rejectAll(new QueueShutDown(this.name));
+  }
+
+  private hold(entry: Entry<T>): LocalTask<T> {
+    const task = new TaskHandle<T, Entry<T>>(
+      { id: entry.id, name: entry.opts.name, data: entry.data, attempt: entry.attemptsMade + 1, attempts: entry.opts.attempts, readyAt: entry.readyAt },
+      this.finisher,
+      entry,
+    );
+    this.held.add(task);
+    // Taking a task makes room, which may let a waiting put in.
+    if (this.putters.length > 0) queueMicrotask(() => this.dispatch());
+    return task;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new QueueClosed(this.name);
+  }
+}

@@ -1,0 +1,183 @@
+import type { Job, Queue as BullQueue } from 'bullmq';
+import { ConfigError } from '../errors.js';
+import { checkInt } from '../options.js';
+import type { AdminReads } from './admin-reads.js';
+import type { RedisClient } from './connection.js';
+import { locate } from './partitions.js';
+import { queueKeys, type QueueKeys } from './queue-keys.js';
+import { publishSignal } from './queue-signals.js';
+import type { RedisSession } from './redis-session.js';
+import { WorkerRegistry } from './worker-registry.js';
+
+/**
+ * The operations of {@link QueueAdmin}: retry, promote, remove, pause, purge, clean, shutdown and
+ * destroy. The cold paths run BullMQ's own scripts on its layout, then wake asyncq's consumers.
+ */
+export class AdminActions {
+  constructor(
+    private readonly name: string,
+    private readonly session: () => Promise<RedisSession>,
+    private readonly bull: () => Promise<BullQueue[]>,
+    private readonly reads: AdminReads,
+  ) {}
+
+  private async keys(): Promise<{ s: RedisSession; parts: readonly QueueKeys[] }> {
+    const s = await this.session();
+    return { s, parts: s.config.partitions };
+  }
+
+  /** Moves every failed task back to waiting for another round of attempts; resolves to how many. */
+  async retryFailed(): Promise<number> {
+    const { s, parts } = await this.keys();
+    const bull = await this.bull();
+    let n = 0;
+    for (const [p, k] of parts.entries()) {
+      const count = await s.client.zcard(k.failed);
+      if (count === 0) continue;
+      await bull[p]!.retryJobs({ state: 'failed', count: 1000 });
+      n += count;
+      await this.signal(p, 'task');
+    }
+    return n;
+  }
+
+  /** Moves one failed (or completed) task back to waiting; false when there is no such finished task. */
+  async retry(id: string): Promise<boolean> {
+    return this.onJob(id, ['failed', 'completed'], async (job, p) => {
+      await job.retry((await job.isFailed()) ? 'failed' : 'completed');
+      await this.signal(p, 'task');
+    });
+  }
+
+  /** Makes a delayed task ready now; false when there is no such delayed task. */
+  async promote(id: string): Promise<boolean> {
+    return this.onJob(id, ['delayed'], async (job, p) => {
+      await job.promote();
+      await this.signal(p, 'task');
+    });
+  }
+
+  /** Removes a task that is not running (a running one must finish or fail first); false when there is none. */
+  async remove(id: string): Promise<boolean> {
+    return this.onJob(id, ['waiting', 'prioritized', 'delayed', 'completed', 'failed', 'paused', 'wait'], async (job) => {
+      await job.remove();
+    });
+  }
+
+  /** Stops delivery: gets wait, puts still go in, running tasks finish. */
+  async pause(): Promise<void> {
+    for (const q of await this.bull()) await q.pause();
+  }
+
+  /** Resumes delivery after `pause`. */
+  async resume(): Promise<void> {
+    const { parts } = await this.keys();
+    for (const q of await this.bull()) await q.resume();
+    for (const p of parts.keys()) await this.signal(p, 'resume');
+  }
+
+  /**
+   * Removes every task in the given states (waiting, delayed, failed, completed; never running
+   * ones) and resolves to how many. Purged waiting and delayed tasks count as finished for join.
+   */
+  async purge(states: readonly ('waiting' | 'delayed' | 'failed' | 'completed')[]): Promise<number> {
+    const { s, parts } = await this.keys();
+    const bull = await this.bull();
+    let n = 0;
+    for (const [p, k] of parts.entries()) {
+      const before = await s.scripts.count(k, 0);
+      if (states.includes('waiting')) {
+        n += before.wait + before.paused + before.prioritized;
+        // BullMQ's drain removes waiting tasks, and delayed ones too when asked.
+        await bull[p]!.drain(states.includes('delayed'));
+        if (states.includes('delayed')) n += before.delayed;
+      } else if (states.includes('delayed')) {
+        n += (await bull[p]!.clean(0, 0, 'delayed')).length;
+      }
+      for (const st of ['failed', 'completed'] as const) if (states.includes(st)) n += (await bull[p]!.clean(0, 0, st)).length;
+    }
+    return n;
+  }
+
+  /** Removes finished (or other) tasks older than `olderThanMs`, at most `limit`; resolves to how many. */
+  async clean(olderThanMs: number, state: 'completed' | 'failed' | 'delayed' | 'wait', limit = 0): Promise<number> {
+    checkInt('olderThanMs', olderThanMs, 0);
+    let n = 0;
+    for (const q of await this.bull()) n += (await q.clean(olderThanMs, limit, state)).length;
+    return n;
+  }
+
+  /** Shuts the queue down everywhere (Python 3.13 semantics), or with `immediate` also discards waiting and delayed tasks. */
+  async shutdown(opts: { immediate?: boolean } = {}): Promise<void> {
+    await applyShutdown(await this.session(), opts.immediate ? 'immediate' : 'graceful');
+  }
+
+  /** Accepts puts again after a shutdown. */
+  async reopen(): Promise<void> {
+    await applyShutdown(await this.session(), 'reopen');
+  }
+
+  /**
+   * Deletes the queue and everything in it (tasks in every state, results, the registry, the
+   * shutdown flag), for every process. Refused while workers are registered or tasks run, unless
+   * `force`. Resolves to how many keys were removed.
+   */
+  async destroy(opts: { force?: boolean } = {}): Promise<number> {
+    const { s, parts } = await this.keys();
+    if (!opts.force) {
+      const registry = new WorkerRegistry(this.name, { connection: s.client, prefix: parts[0]!.prefix });
+      const [workers, counts] = await Promise.all([registry.list(), this.reads.counts()]);
+      await registry.close();
+      if (workers.length > 0 || counts.active > 0) {
+        throw new ConfigError(
+          `queue "${this.name}" has ${workers.length} live workers and ${counts.active} running tasks; stop them first, or pass { force: true }`,
+        );
+      }
+    }
+    let removed = 0;
+    const patterns = [...parts.map((k) => k.pattern), queueKeys(parts[0]!.prefix, this.name).pattern];
+    for (const pattern of new Set(patterns)) removed += await unlinkMatching(s.client, pattern);
+    return removed;
+  }
+
+  private async signal(partition: number, signal: 'task' | 'resume'): Promise<void> {
+    const s = await this.session();
+    await publishSignal(s.client, s.config.partitions[partition]!, signal, s.sharded);
+  }
+
+  /** Runs `fn` on the BullMQ job named `id` if it is in one of `states`; false otherwise. */
+  private async onJob(id: string, states: string[], fn: (job: Job, partition: number) => Promise<void>): Promise<boolean> {
+    const { parts } = await this.keys();
+    const { partition, jobId } = locate(id, parts.length);
+    const bull = (await this.bull())[partition]!;
+    const job = await bull.getJob(jobId);
+    if (!job) return false;
+    if (!states.includes(await job.getState())) return false;
+    await fn(job, partition);
+    return true;
+  }
+}
+
+/** Sets the shutdown flag on every partition; an immediate one discards in batches until nothing is left. */
+export async function applyShutdown(s: RedisSession, mode: 'graceful' | 'immediate' | 'reopen'): Promise<void> {
+  for (const k of s.config.partitions) {
+    for (let left = await s.scripts.shutdown(k, mode, 5000); left > 0; left = await s.scripts.shutdown(k, mode, 5000));
+  }
+}
+
+/** SCAN with an escaped pattern (on every master of a cluster) and UNLINK what matches. */
+async function unlinkMatching(client: RedisClient, pattern: string): Promise<number> {
+  const c = client as { isCluster?: boolean; nodes?: (role: 'master') => RedisClient[] };
+  const nodes = c.isCluster && c.nodes ? c.nodes('master') : [client];
+  let removed = 0;
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) removed += await node.unlink(key);
+    } while (cursor !== '0');
+  }
+  return removed;
+}
+

@@ -1,0 +1,271 @@
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { AsyncqError, ConfigError, RedisRefused, RedisUnreachable } from '../errors.js';
+import type { ConnectionOption } from '../types.js';
+
+/** A client asyncq talks to: one Redis (or a Sentinel-managed master), or a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
+
+/** Where a handle's connections go, resolved once from the `connection` option. */
+export interface RedisTarget {
+  readonly kind: 'standalone' | 'sentinel' | 'cluster';
+  /** Options for one server's connections (standalone, Sentinel, and each node of a cluster). */
+  readonly options: RedisOptions;
+  /** For a cluster: its seed nodes and cluster options. */
+  readonly cluster?: { nodes: (ClusterNode | string)[]; options: ClusterOptions };
+  /** A client the caller passed in: shared, never closed by asyncq. */
+  readonly shared?: RedisClient;
+  /** Where it is, for messages: host:port, a Sentinel group or cluster nodes; never a password. */
+  readonly describe: string;
+}
+
+const DEFAULT_URL = 'redis://127.0.0.1:6379';
+
+/**
+ * Resolves the `connection` option: an ioredis Redis or Cluster instance, cluster nodes, ioredis
+ * options (Sentinel included), a URL (with more options), else `REDIS_URL`, else localhost.
+ */
+export function resolveConnection(opt: ConnectionOption | undefined): RedisTarget {
+  if (isClient(opt)) return fromClient(opt);
+  if (opt === undefined || typeof opt === 'string') return fromUrl(opt || process.env.REDIS_URL || DEFAULT_URL, {});
+  if (typeof opt !== 'object' || opt === null) {
+    throw new ConfigError(`connection must be a redis:// URL, ioredis options, { cluster: [...] } or an ioredis client, got ${typeof opt}`);
+  }
+  if ('cluster' in opt) {
+    const nodes = opt.cluster;
+    if (!Array.isArray(nodes) || nodes.length === 0) {
+      throw new ConfigError('connection.cluster must list at least one node, e.g. { cluster: [{ host: "10.0.0.1", port: 6379 }] }');
+    }
+    const options = { ...(opt.clusterOptions?.redisOptions ?? {}) };
+    return { kind: 'cluster', options, cluster: { nodes, options: opt.clusterOptions ?? {} }, describe: `cluster ${nodes.map(nodeName).join(',')}` };
+  }
+  if ('url' in opt && typeof opt.url === 'string') {
+    const { url, ...rest } = opt;
+    return fromUrl(url, rest);
+  }
+  const o = opt as RedisOptions;
+  if (o.sentinels?.length) {
+    return { kind: 'sentinel', options: { ...o }, describe: `sentinel group "${o.name ?? 'mymaster'}" via ${o.sentinels.map(nodeName).join(',')}` };
+  }
+  return { kind: 'standalone', options: { ...o }, describe: o.path ?? `${o.host ?? '127.0.0.1'}:${o.port ?? 6379}` };
+}
+
+/** True for an ioredis Redis or Cluster instance, from this copy of ioredis or another. */
+function isClient(opt: unknown): opt is RedisClient {
+  if (opt instanceof Redis || opt instanceof Cluster) return true;
+  const o = opt as Partial<Redis> | null;
+  return typeof o === 'object' && o !== null && typeof o.duplicate === 'function' && typeof o.disconnect === 'function' && typeof o.connect === 'function';
+}
+
+function fromClient(client: RedisClient): RedisTarget {
+  if ((client as Cluster).isCluster) {
+    const cluster = client as Cluster;
+    // ioredis keeps the seed nodes private; a subscriber of asyncq's own needs them.
+    const nodes = (cluster as unknown as { startupNodes: (ClusterNode | string)[] }).startupNodes;
+    return {
+      kind: 'cluster',
+      options: { ...(cluster.options.redisOptions ?? {}) },
+      cluster: { nodes, options: { ...cluster.options } },
+      shared: client,
+      describe: `cluster ${nodes.map(nodeName).join(',')}`,
+    };
+  }
+  const o = (client as Redis).options;
+  if (o.sentinels?.length) {
+    return { kind: 'sentinel', options: { ...o }, shared: client, describe: `sentinel group "${o.name}" via ${o.sentinels.map(nodeName).join(',')}` };
+  }
+  return { kind: 'standalone', options: { ...o }, shared: client, describe: o.path ?? `${o.host ?? '127.0.0.1'}:${o.port ?? 6379}` };
+}
+
+function nodeName(n: ClusterNode | string | { host?: string; port?: number }): string {
+  if (typeof n === 'string') return n;
+  if (typeof n === 'number') return `127.0.0.1:${n}`;
+  return `${n.host ?? '127.0.0.1'}:${n.port ?? 6379}`;
+}
+
+function fromUrl(url: string, extra: RedisOptions): RedisTarget {
+  const auth = authorityOf(url);
+  if (auth && /[/?#]/.test(auth)) {
+    throw new ConfigError(
+      `the password in connection URL ${redactUrl(url)} contains '/', '?' or '#': URL-encode it (e.g. '/' as %2F) or pass ioredis options { host, port, password }`,
+    );
+  }
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConfigError(`connection URL ${JSON.stringify(redactUrl(url))} is not a URL; use redis://host:6379 or rediss://host:6380`);
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
+    throw new ConfigError(`connection URL must start with redis:// or rediss://, got ${u.protocol}//`);
+  }
+  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
+  if (!Number.isInteger(db) || db < 0) throw new ConfigError(`connection URL database must be a number, got ${u.pathname.slice(1)}`);
+  const host = u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
+  const port = u.port ? Number(u.port) : 6379;
+  const options: RedisOptions = {
+    host,
+    port,
+    db,
+    ...(u.username ? { username: decode(u.username, 'user name', url) } : {}),
+    ...(u.password ? { password: decode(u.password, 'password', url) } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+    ...extra,
+  };
+  if (u.protocol === 'rediss:' && extra.tls) options.tls = { ...extra.tls };
+  return { kind: 'standalone', options, describe: `${host}:${port}` };
+}
+
+function decode(part: string, what: string, url: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new ConfigError(`the ${what} in connection URL ${redactUrl(url)} has a '%' that is not URL encoding: write a literal '%' as %25`);
+  }
+}
+
+/** The user:password part of a URL, read by hand (a password may hold characters URL parsing trips on). */
+function authorityOf(url: string): string | undefined {
+  const start = url.indexOf('://');
+  const at = url.lastIndexOf('@');
+  return start >= 0 && at > start ? url.slice(start + 3, at) : undefined;
+}
+
+/** A URL safe to print: whatever comes before the last '@' of the authority becomes `***`. */
+export function redactUrl(url: string): string {
+  const start = url.indexOf('://');
+  const at = url.lastIndexOf('@');
+  return start >= 0 && at > start ? `${url.slice(0, start + 3)}***${url.slice(at)}` : url;
+}
+
+/**
+ * Opens a client of asyncq's own. Commands wait through reconnects (a Redis that restarts, a
+ * failover) for up to `commandTimeout` and then fail with a clear error, rather than failing in the
+ * first half second of a reconnect or hanging for ever.
+ */
+export function openClient(target: RedisTarget, role: 'command' | 'subscriber', name: string, commandTimeout: number): RedisClient {
+  const perServer: RedisOptions = {
+    ...target.options,
+    lazyConnect: true,
+    connectionName: name,
+    maxRetriesPerRequest: null,
+    // Measured with pnpm bench: auto-pipelining holds each command for a tick; asyncq batches instead.
+    enableAutoPipelining: false,
+    retryStrategy: (times) => Math.min(times * 100, 1000),
+    ...(role === 'command' ? { commandTimeout } : {}),
+  };
+  if (target.cluster) {
+    const client = new Cluster(target.cluster.nodes, {
+      retryDelayOnFailover: 200,
+      retryDelayOnClusterDown: 300,
+      retryDelayOnTryAgain: 200,
+      maxRedirections: 64,
+      slotsRefreshTimeout: 2000,
+      ...target.cluster.options,
+      lazyConnect: true,
+      enableOfflineQueue: true,
+      shardedSubscribers: role === 'subscriber',
+      redisOptions: perServer,
+      clusterRetryStrategy: (times) => Math.min(times * 200, 2000),
+    });
+    client.on('error', () => {});
+    return client;
+  }
+  const client = new Redis(perServer);
+  // Connection errors are reported where they matter (connectWithin, a failed command); without a
+  // listener ioredis would also print each one.
+  client.on('error', () => {});
+  return client;
+}
+
+/**
+ * Connects `client` (or checks a shared one) and fails with {@link RedisUnreachable} on a
+ * connection error or after `timeoutMs`, or with {@link RedisRefused} when Redis answers but
+ * refuses (a wrong password, a database it does not have).
+ */
+export async function connectWithin(client: RedisClient, target: RedisTarget, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') return;
+  let timer: NodeJS.Timeout | undefined;
+  let onError: ((e: Error) => void) | undefined;
+  const failure = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RedisUnreachable(target.describe, `no answer within ${timeoutMs} ms`)), timeoutMs);
+    onError = (e: Error) => reject(toAsyncqError(e, target) ?? new RedisUnreachable(target.describe, errorDetail(e), e));
+    client.on('error', onError);
+  });
+  const ready =
+    client.status === 'wait' ? client.connect() : new Promise<void>((resolve) => client.once('ready', () => resolve()));
+  try {
+    await Promise.race([ready, failure]);
+  } catch (e) {
+    if (client !== target.shared) client.disconnect();
+    throw toAsyncqError(e, target) ?? new RedisUnreachable(target.describe, errorDetail(e), e);
+  } finally {
+    clearTimeout(timer);
+    if (onError) client.off('error', onError);
+    failure.catch(() => {});
+  }
+}
+
+/**
+ * The asyncq error for a Redis failure: refusals become {@link RedisRefused}, lost connections and
+ * timeouts {@link RedisUnreachable}; `undefined` for anything else (a script or data error).
+ */
+export function toAsyncqError(e: unknown, target: RedisTarget): AsyncqError | undefined {
+  if (e instanceof AsyncqError) return e;
+  const msg = String((e as Error)?.message ?? e);
+  if (/WRONGPASS|NOAUTH|invalid password|AUTH.*without any password/i.test(msg)) {
+    return new RedisRefused(
+      `Redis at ${target.describe} refused the password (${firstWord(msg)}): check the user and password in the URL or REDIS_URL`,
+      e,
+    );
+  }
+  if (/DB index is out of range|invalid DB index/i.test(msg)) {
+    return new RedisRefused(`Redis at ${target.describe} has no such database (${msg.trim()}): use a database number it has, e.g. /0`, e);
+  }
+  if (/NOPERM/i.test(msg)) {
+    return new RedisRefused(
+      `Redis at ${target.describe} refused a command asyncq needs (${msg.trim()}): grant the user the ACL in asyncq's README ("Redis permissions")`,
+      e,
+    );
+  }
+  if (isTransient(e)) return new RedisUnreachable(target.describe, errorDetail(e), e);
+  return undefined;
+}
+
+/**
+ * True for failures that a later retry can get past: a lost or refused connection, a timeout, a
+ * Redis still loading its data, a cluster mid-failover.
+ */
+export function isTransient(e: unknown): boolean {
+  if (e instanceof RedisUnreachable) return true;
+  const err = e as { code?: string; message?: string; name?: string };
+  if (err?.name === 'MaxRetriesPerRequestError') return true;
+  if (err?.code && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|ENETUNREACH)$/.test(err.code)) return true;
+  return /Command timed out|Connection is closed|Stream isn't writeable|connect ETIMEDOUT|LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|Failed to refresh slots|None of startup nodes is available|Connection in subscriber mode/i.test(
+    String(err?.message ?? ''),
+  );
+}
+
+function firstWord(msg: string): string {
+  return msg.trim().split(/\s/)[0] ?? msg;
+}
+
+function errorDetail(e: unknown): string {
+  const err = e as { code?: string; message?: string };
+  if (/Command timed out/.test(err?.message ?? '')) return 'no answer in time';
+  return err?.code ?? err?.message ?? String(e);
+}
+
+/**
+ * A connected command client for `connection`, failing with {@link RedisUnreachable} within
+ * `connectTimeout`. Pass it as the `connection` of many handles so they share one connection (it
+ * is then the caller's to close); a client given in is checked and returned as it is.
+ */
+export async function connectRedis(
+  connection?: ConnectionOption,
+  opts: { connectTimeout?: number; commandTimeout?: number; name?: string } = {},
+): Promise<RedisClient> {
+  const target = resolveConnection(connection);
+  const client = target.shared ?? openClient(target, 'command', opts.name ?? 'asyncq', opts.commandTimeout ?? 20_000);
+  await connectWithin(client, target, opts.connectTimeout ?? 5000);
+  return client;
+}

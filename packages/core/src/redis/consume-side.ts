@@ -1,0 +1,39 @@
+import { Completion } from './completion.js';
+import { Consumer } from './consumer.js';
+import { Exchange, type ExchangeConsumer } from './exchange.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import type { RedisSession } from './redis-session.js';
+
+/** The parts of a handle that consume, wired together once connected. */
+export interface ConsumeSide<T> {
+  readonly consumer: Consumer<T>;
+  readonly completion: Completion<T>;
+  /** Finishes what is in flight, hands every held task back at once, and stops. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the consume side of a handle: its leases, one exchange per partition (the batched round
+ * trip of acknowledgements and reservations), completion, and the consumer that routes reserved
+ * tasks to gets. The exchange reports to the consumer, and the consumer hands out tasks that
+ * completion finishes: the closures below close that loop once every part exists.
+ */
+export function buildConsumeSide<T>(session: RedisSession): ConsumeSide<T> {
+  const leases = new LeaseKeeper<T>(session, (p) => consumer.leaseLost(p));
+  const relay: ExchangeConsumer = {
+    demand: (q, acks) => consumer.demand(q, acks),
+    offer: (q, wanted, reply) => consumer.offer(q, wanted, reply),
+    reservationFailed: (q, e) => consumer.reservationFailed(q, e),
+  };
+  const exchanges: Exchange[] = session.config.partitions.map((_, p) => new Exchange(session, p, leases as LeaseKeeper<unknown>, relay));
+  const completion = new Completion<T>(session, leases, exchanges);
+  const consumer: Consumer<T> = new Consumer<T>(session, leases, exchanges, completion);
+  return {
+    consumer,
+    completion,
+    close: async () => {
+      completion.close();
+      await consumer.close();
+    },
+  };
+}

@@ -1,0 +1,175 @@
+import { LeaseLost } from '../errors.js';
+import type { QueueKeys } from './queue-keys.js';
+import type { LeaseKeeper } from './lease-keeper.js';
+import type { RedisSession } from './redis-session.js';
+import type { ConsumeReply, FailItem } from './scripts.js';
+
+/** What a flush asks the consumer for, and tells it back. */
+export interface ExchangeConsumer {
+  /** How many tasks to reserve now: for waiting gets, and fetched ahead for gets about to come. */
+  demand(partition: number, acks: number): { wanted: number; speculative: number };
+  /** The reply of a reservation (tasks and what the queue looked like), to route to gets. */
+  offer(partition: number, wanted: number, reply: ConsumeReply): void;
+  /** A reservation failed (Redis unreachable): the consumer retries later. */
+  reservationFailed(partition: number, error: unknown): void;
+}
+
+interface Pending<I> {
+  item: I;
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+/** Most acknowledgements (or failures) per round trip. */
+const BATCH = 500;
+
+/**
+ * One partition's round trips for a consumer handle: acknowledgements of finished tasks are
+ * gathered for the current turn of the event loop and sent together, with the next reservation in
+ * the same call (`consume-17.lua`); failed attempts go alongside (`fail-13.lua`). One exchange
+ * is in flight per partition at a time, so calls under the handle's lease never race each other;
+ * what arrives meanwhile rides on the next one.
+ */
+export class Exchange {
+  private acks: Pending<[string, string]>[] = [];
+  private fails: Pending<FailItem>[] = [];
+  private wanted = false;
+  private scheduled = false;
+  private inFlight?: Promise<void>;
+
+  constructor(
+    private readonly session: RedisSession,
+    private readonly partition: number,
+    private readonly leases: LeaseKeeper<unknown>,
+    private readonly consumer: ExchangeConsumer,
+  ) {}
+
+  private get keys(): QueueKeys {
+    return this.session.config.partitions[this.partition]!;
+  }
+
+  /** Finishes a held task with its result (JSON); resolves once Redis has it. */
+  ack(id: string, resultJson: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.acks.push({ item: [id, resultJson], resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Fails an attempt of a held task; resolves once Redis has it. */
+  fail(item: FailItem): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.fails.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** The consumer has gets to serve from this partition: reserve at the next flush. */
+  request(): void {
+    this.wanted = true;
+    this.schedule();
+  }
+
+  /** Resolves once nothing is pending or in flight (before a handle hands its tasks back on close). */
+  async settle(): Promise<void> {
+    while (this.inFlight || this.scheduled || this.acks.length + this.fails.length > 0) {
+      if (!this.inFlight && !this.scheduled) this.schedule();
+      await (this.inFlight ?? new Promise((r) => setImmediate(r)));
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.inFlight = this.flush().finally(() => {
+        this.inFlight = undefined;
+        if (this.acks.length + this.fails.length > 0 || this.wanted) this.schedule();
+      });
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const acks = this.acks.splice(0, BATCH);
+    const fails = this.fails.splice(0, BATCH);
+    const wantedBefore = this.wanted;
+    this.wanted = false;
+    const { wanted, speculative } = this.consumer.demand(this.partition, acks.length);
+    const calls: Promise<void>[] = [];
+    if (fails.length > 0) calls.push(this.sendFails(fails));
+    if (acks.length > 0 || wanted + speculative > 0) calls.push(this.sendConsume(acks, wanted, speculative));
+    else if (wantedBefore) this.consumer.offer(this.partition, 0, emptyReply());
+    await Promise.all(calls);
+  }
+
+  private async sendConsume(acks: Pending<[string, string]>[], wanted: number, speculative: number): Promise<void> {
+    const c = this.session.config;
+    const lease = this.leases.lease(this.partition);
+    let reply: ConsumeReply;
+    try {
+      reply = await this.session.scripts.consume(this.keys, {
+        lease,
+        leaseMs: c.lease,
+        holding: this.leases.holding(this.partition),
+        wanted,
+        speculative,
+        keepCompleted: c.keepCompleted,
+        keepFailed: c.keepFailed,
+        maxStalls: c.maxStalls,
+        lifo: c.order === 'lifo',
+        interestMs: 3 * c.stalledInterval,
+        acks: acks.map((a) => a.item),
+      });
+    } catch (e) {
+      for (const a of acks) a.reject(e);
+      if (wanted + speculative > 0) this.consumer.reservationFailed(this.partition, e);
+      return;
+    }
+    if (!reply.leaseHeld) {
+      // Every task under the lease went back to the queue while this handle could not renew it.
+      this.leases.lost(this.partition);
+      for (const a of acks) a.reject(new LeaseLost(c.name, a.item[0]));
+      if (wanted + speculative > 0) this.consumer.offer(this.partition, wanted, emptyReply(true));
+      return;
+    }
+    this.leases.refreshed(this.partition);
+    const lost = new Set(reply.lost);
+    this.leases.removed(this.partition, acks.length);
+    for (const a of acks) {
+      if (lost.has(a.item[0])) a.reject(new LeaseLost(c.name, a.item[0]));
+      else a.resolve();
+    }
+    if (wanted + speculative > 0) this.consumer.offer(this.partition, wanted, reply);
+  }
+
+  private async sendFails(fails: Pending<FailItem>[]): Promise<void> {
+    const c = this.session.config;
+    let lost: Set<string>;
+    try {
+      lost = new Set(
+        await this.session.scripts.fail(this.keys, {
+          lease: this.leases.lease(this.partition),
+          leaseMs: c.lease,
+          keepFailed: c.keepFailed,
+          lifo: c.order === 'lifo',
+          keepStacks: c.keepStacks,
+          items: fails.map((f) => f.item),
+        }),
+      );
+    } catch (e) {
+      for (const f of fails) f.reject(e);
+      return;
+    }
+    this.leases.removed(this.partition, fails.length);
+    for (const f of fails) {
+      if (lost.has(f.item.id)) f.reject(new LeaseLost(c.name, f.item.id));
+      else f.resolve();
+    }
+  }
+}
+
+/** A reply with nothing reserved: the consumer sees the partition as drained for now. */
+function emptyReply(leaseLost = false): ConsumeReply {
+  return { leaseHeld: !leaseLost, lost: [], tasks: [], nextDue: 0, shutdown: '', pending: 0, paused: false };
+}

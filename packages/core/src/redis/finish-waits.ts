@@ -1,0 +1,193 @@
+import { abortableWait } from '../abortable-wait.js';
+import { QueueClosed, QueueDataLost, TaskFailed, TaskNotFound } from '../errors.js';
+import type { WaitOptions } from '../types.js';
+import { KeyedWaiters, unwrap, WaiterList, type Outcome } from '../waiters.js';
+import { isTransient } from './connection.js';
+import { locate, publicId } from './partitions.js';
+import type { QueueConfig } from './queue-config.js';
+import { recheckDelay } from './queue-signals.js';
+import type { RedisSession } from './redis-session.js';
+import type { CountReply, OutcomeReply } from './scripts.js';
+
+/**
+ * The waits for work to finish: `join` (every task of the queue) and `result` (one task). Each
+ * counts in Redis, announces itself so that consumers signal it (`drained`, `done:<id>`), and
+ * re-checks slowly in case a signal was lost. Both ride out a Redis outage; `join` reports a Redis
+ * that came back without the queue's data (its epoch changed) instead of resolving as if the lost
+ * tasks had finished.
+ */
+export class FinishWaits {
+  private readonly joiners = new WaiterList<void>();
+  private readonly results = new KeyedWaiters<unknown>();
+  private joinLoop = false;
+  private resultLoop = false;
+  private closed = false;
+
+  constructor(
+    private readonly config: QueueConfig,
+    private readonly session: () => Promise<RedisSession>,
+  ) {}
+
+  async join(opts?: WaitOptions): Promise<void> {
+    this.checkOpen();
+    const s = await this.session();
+    await s.signals();
+    return abortableWait<void>('join', opts, (waiter) => {
+      const off = this.joiners.push(waiter);
+      void this.runJoin(s);
+      return off;
+    });
+  }
+
+  async result(id: string, opts?: WaitOptions): Promise<unknown> {
+    this.checkOpen();
+    const s = await this.session();
+    const first = await this.outcome(s, id, 0);
+    if (first) return unwrap(first);
+    await s.signals();
+    return abortableWait<unknown>('result', opts, (waiter) => {
+      const off = this.results.add(id, waiter);
+      void this.runResults(s);
+      return off;
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    const err = new QueueClosed(this.config.name);
+    this.joiners.rejectAll(err);
+    this.results.rejectAll(err);
+  }
+
+  /**
+   * Counts unfinished tasks (announcing the joiners) until there are none, waiting for "drained" in
+   * between. On a partitioned queue, "none" must be seen twice in a row with no task added to any
+   * partition in between, which proves a moment when every partition was empty at once.
+   */
+  private async runJoin(s: RedisSession): Promise<void> {
+    if (this.joinLoop) return;
+    this.joinLoop = true;
+    const signals = await s.signals();
+    const epochs: (string | undefined)[] = this.config.partitions.map(() => undefined);
+    let previous: number[] | undefined;
+    let unfinished = 0;
+    let round = 0;
+    try {
+      while (this.joiners.length > 0 && !this.closed) {
+        let counts: CountReply[];
+        try {
+          counts = await Promise.all(this.config.partitions.map((k) => s.scripts.count(k, 3 * this.config.stalledInterval)));
+        } catch (e) {
+          if (!isTransient(e)) throw e;
+          // Redis is away: joiners keep waiting through the blip.
+          await signals.next(['drained'], recheckDelay(round++, this.config.stalledInterval));
+          continue;
+        }
+        counts.forEach((c, p) => {
+          const seen = epochs[p];
+          if (seen === undefined) epochs[p] = c.epoch;
+          else if (seen !== '' && c.epoch !== seen) throw new QueueDataLost(this.config.name, unfinished);
+        });
+        const left = counts.map(unfinishedOf);
+        unfinished = left.reduce((a, b) => a + b, 0);
+        if (unfinished === 0) {
+          const added = counts.map((c) => c.added);
+          if (counts.length === 1 || (previous && added.every((a, i) => a === previous![i]))) break;
+          previous = added;
+          continue;
+        }
+        previous = undefined;
+        await signals.next(['drained'], recheckDelay(round++, this.config.stalledInterval));
+      }
+      this.joiners.drain((w) => w.resolve());
+    } catch (e) {
+      this.joiners.rejectAll(e);
+    } finally {
+      this.joinLoop = false;
+    }
+  }
+
+  /** Checks waited-for tasks on every "done:<id>" and on the slow safety re-check. */
+  private async runResults(s: RedisSession): Promise<void> {
+    if (this.resultLoop) return;
+    this.resultLoop = true;
+    const signals = await s.signals();
+    const finished = new Set<string>();
+    let wake = (): void => {};
+    const k = this.config.partitions.length;
+    const stop = signals.on((sig, p) => {
+      if (!sig.startsWith('done:')) return;
+      const id = publicId(p, sig.slice(5), k);
+      if (this.results.has(id)) {
+        finished.add(id);
+        wake();
+      }
+    });
+    try {
+      let round = 0;
+      let ids = this.results.keys();
+      while (this.results.size > 0 && !this.closed) {
+        for (const id of ids) {
+          const outcome = await this.outcome(s, id, 3 * this.config.stalledInterval).catch(() => undefined);
+          if (outcome) this.results.settle(id, outcome);
+        }
+        if (this.results.size === 0) break;
+        if (finished.size === 0) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, recheckDelay(round++, this.config.stalledInterval));
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wake = () => {};
+        }
+        // Woken by "done:<id>": check just those; on the safety re-check, all of them.
+        ids = finished.size > 0 ? [...finished] : this.results.keys();
+        finished.clear();
+      }
+    } finally {
+      stop();
+      this.resultLoop = false;
+    }
+  }
+
+  /** How task `id` ended, or undefined while it is unfinished (then, with `announceMs`, announcing the wait). */
+  private async outcome(s: RedisSession, id: string, announceMs: number): Promise<Outcome | undefined> {
+    const { partition, jobId } = locate(id, this.config.partitions.length);
+    return toOutcome(this.config.name, id, await s.scripts.outcome(this.config.partitions[partition]!, jobId, announceMs));
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new QueueClosed(this.config.name);
+  }
+}
+
+/** What join waits for in one partition. */
+export function unfinishedOf(c: CountReply): number {
+  return c.wait + c.paused + c.prioritized + c.delayed + c.active + c.waitingChildren;
+}
+
+function toOutcome(queue: string, id: string, o: OutcomeReply): Outcome | undefined {
+  switch (o.state) {
+    case 'pending':
+      return undefined;
+    case 'missing':
+      return { error: new TaskNotFound(queue, id) };
+    case 'completed':
+      return { value: parseOr(o.returnvalue, o.returnvalue) };
+    case 'failed': {
+      const stacks = parseOr(o.stacktrace, []) as unknown;
+      const last = Array.isArray(stacks) && typeof stacks.at(-1) === 'string' ? (stacks.at(-1) as string) : undefined;
+      return { error: new TaskFailed(id, o.reason, last) };
+    }
+  }
+}
+
+function parseOr(json: string, fallback: unknown): unknown {
+  try {
+    return JSON.parse(json);
+  } catch {
+    return fallback;
+  }
+}

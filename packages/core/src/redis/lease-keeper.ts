@@ -1,0 +1,110 @@
+import type { BackoffOptions } from '../types.js';
+import { HeldTasks } from '../held-tasks.js';
+import type { TaskHandle } from '../task-handle.js';
+import type { RedisSession } from './redis-session.js';
+
+/** Where Redis holds a task this handle got: its partition and the lease it is held under. */
+export interface HeldJob {
+  readonly partition: number;
+  /** The job's id in its partition (the task id, less a partition prefix). */
+  readonly jobId: string;
+  readonly lease: string;
+  /** The task's retry policy, read from its BullMQ options. */
+  readonly attempts: number;
+  readonly backoff: BackoffOptions | undefined;
+  /** Set when the lease it was held under was lost: finishing it then does nothing. */
+  lost: boolean;
+}
+
+/** A task of a Redis queue, as this handle holds it. */
+export type RedisTask<T> = TaskHandle<T, HeldJob>;
+
+/**
+ * Keeps this handle's leases: one per partition it holds tasks in, renewed every third of the
+ * lease while it holds any, so that no other consumer is handed a task this one still works on,
+ * and so that a dead process loses all of them at once. In the spirit of BullMQ's LockManager, but
+ * one lease per handle instead of a lock per task.
+ */
+export class LeaseKeeper<T> {
+  /** Tasks handed to the user and not finished, oldest first. */
+  readonly held: HeldTasks<RedisTask<T>>;
+  /** Per partition: tasks under the lease in Redis as far as this handle knows (held, stashed, being finished). */
+  private readonly counts: number[];
+  private readonly gens: number[];
+  private readonly lastRefresh: number[];
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly session: RedisSession,
+    private readonly onLost: (partition: number) => void,
+  ) {
+    const k = session.config.partitions.length;
+    this.held = new HeldTasks(session.config.name);
+    this.counts = new Array<number>(k).fill(0);
+    this.gens = new Array<number>(k).fill(0);
+    this.lastRefresh = new Array<number>(k).fill(0);
+  }
+
+  /** The lease id this handle holds tasks of `partition` under now. */
+  lease(partition: number): string {
+    return `${this.session.config.handleId}.${this.gens[partition]}`;
+  }
+
+  /** True while Redis should know this handle's lease on `partition` (a missing one then means it was lost). */
+  holding(partition: number): boolean {
+    return (this.counts[partition] ?? 0) > 0;
+  }
+
+  /** `n` more tasks are held under the partition's lease (a reservation came back). */
+  added(partition: number, n: number): void {
+    this.counts[partition] = (this.counts[partition] ?? 0) + n;
+    this.lastRefresh[partition] = Date.now();
+    if (n > 0) this.timer ??= setInterval(() => this.renew(), Math.max(50, Math.floor(this.session.config.lease / 3))).unref();
+  }
+
+  /** `n` tasks left the partition's lease (finished, failed, handed back). */
+  removed(partition: number, n: number): void {
+    this.counts[partition] = Math.max(0, (this.counts[partition] ?? 0) - n);
+  }
+
+  /** A script call under the lease just pushed its expiry forward. */
+  refreshed(partition: number): void {
+    this.lastRefresh[partition] = Date.now();
+  }
+
+  /** The lease on `partition` is gone: every task held under it is lost, and the next ones use a new lease. */
+  lost(partition: number): void {
+    for (const t of this.held.values()) {
+      if (t.ref.partition === partition && t.ref.lease === this.lease(partition)) t.ref.lost = true;
+    }
+    this.gens[partition] = (this.gens[partition] ?? 0) + 1;
+    this.counts[partition] = 0;
+    this.onLost(partition);
+  }
+
+  private renew(): void {
+    const { lease, partitions } = this.session.config;
+    const now = Date.now();
+    if (this.counts.every((c) => c === 0)) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+      return;
+    }
+    partitions.forEach((keys, p) => {
+      if ((this.counts[p] ?? 0) === 0 || now - (this.lastRefresh[p] ?? 0) < lease / 3) return;
+      const id = this.lease(p);
+      this.session.scripts.renew(keys, id, lease).then(
+        (ok) => {
+          if (ok) this.lastRefresh[p] = Date.now();
+          else if (this.lease(p) === id && (this.counts[p] ?? 0) > 0) this.lost(p);
+        },
+        () => {}, // a Redis hiccup: the next round tries again, well within the lease
+      );
+    });
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,30 @@
+import calculateSlot from 'cluster-key-slot';
+
+/**
+ * How a partitioned queue names its tasks: partition i's job n is `i.n` to the user (job ids are
+ * per partition); a dedup id (never a number) and an ordering key pick their partition by hash,
+ * so the same id or key always lands in the same partition. An unpartitioned queue uses BullMQ's
+ * ids as they are.
+ */
+export function partitionOfKey(key: string, partitions: number): number {
+  return partitions === 1 ? 0 : calculateSlot(key) % partitions;
+}
+
+/** The id the user sees for job `jobId` of `partition`. */
+export function publicId(partition: number, jobId: string, partitions: number): string {
+  return partitions > 1 && /^\d+$/.test(jobId) ? `${partition}.${jobId}` : jobId;
+}
+
+/** Where the task named `id` lives: its partition and its job id there. */
+export function locate(id: string, partitions: number): { partition: number; jobId: string } {
+  if (partitions === 1) return { partition: 0, jobId: id };
+  const m = /^(\d+)\.(\d+)$/.exec(id);
+  if (m && Number(m[1]) < partitions) return { partition: Number(m[1]), jobId: m[2]! };
+  return { partition: partitionOfKey(id, partitions), jobId: id };
+}
+
+/** Partition p's share of a queue's maxsize: shares differ by at most one and add up to maxsize. */
+export function quota(maxsize: number, partition: number, partitions: number): number {
+  if (maxsize === 0) return 0;
+  return Math.floor(maxsize / partitions) + (partition < maxsize % partitions ? 1 : 0);
+}

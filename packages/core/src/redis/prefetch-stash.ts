@@ -1,0 +1,69 @@
+import type { LeaseKeeper, RedisTask } from './lease-keeper.js';
+import type { RedisSession } from './redis-session.js';
+
+/**
+ * How long a task fetched ahead (with an acknowledgement, for the get a consumer loop is about to
+ * make) waits for that get before it goes back to the front of the queue.
+ */
+const GRACE_MS = 50;
+
+/**
+ * Tasks a handle reserved ahead of its gets, oldest first. A consumer loop claims them at once;
+ * one that stops getting does not keep them from other consumers for longer than a moment.
+ */
+export class PrefetchStash<T> {
+  private readonly entries: { task: RedisTask<T>; until: number }[] = [];
+  private sweeper?: NodeJS.Timeout;
+
+  constructor(
+    private readonly session: RedisSession,
+    private readonly leases: LeaseKeeper<T>,
+  ) {}
+
+  get length(): number {
+    return this.entries.length;
+  }
+
+  push(task: RedisTask<T>, now: number): void {
+    this.entries.push({ task, until: now + GRACE_MS });
+    this.sweeper ??= setInterval(() => this.sweep(), GRACE_MS).unref();
+  }
+
+  take(): RedisTask<T> | undefined {
+    return this.entries.shift()?.task;
+  }
+
+  /** Forgets the tasks of a partition whose lease was lost: they are no longer this handle's. */
+  drop(partition: number): void {
+    for (let i = this.entries.length - 1; i >= 0; i--) if (this.entries[i]!.task.ref.partition === partition) this.entries.splice(i, 1);
+  }
+
+  /** Forgets everything (they go back with the lease, on close). */
+  clear(): void {
+    this.entries.length = 0;
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  /** Tasks fetched ahead that no get claimed in time go back to the front of the queue. */
+  private sweep(): void {
+    const now = Date.now();
+    const expired = this.entries.filter((e) => e.until <= now);
+    if (expired.length > 0) {
+      this.entries.splice(0, this.entries.length, ...this.entries.filter((e) => e.until > now));
+      const { partitions, order } = this.session.config;
+      partitions.forEach((keys, p) => {
+        const mine = expired.filter((e) => e.task.ref.partition === p && e.task.ref.lease === this.leases.lease(p));
+        if (mine.length === 0) return;
+        void this.session.scripts.handBack(keys, this.leases.lease(p), order === 'lifo', mine.map((e) => e.task.ref.jobId)).then(
+          () => this.leases.removed(p, mine.length),
+          () => {}, // still under the lease: it goes back with the lease, on close or when it expires
+        );
+      });
+    }
+    if (this.entries.length === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+}

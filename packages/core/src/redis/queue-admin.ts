@@ -1,0 +1,198 @@
+import { Queue as BullQueue } from 'bullmq';
+import { lazily } from '../lazy.js';
+import { checkQueueName } from '../options.js';
+import type { ConnectionOption, FailedTask, TaskState, TaskSummary } from '../types.js';
+import { AdminActions } from './admin-actions.js';
+import { AdminReads, type AdminCounts, type QueueState, type QueueTotals, type TaskDetails } from './admin-reads.js';
+import { connectRedis, type RedisClient } from './connection.js';
+import { resolveQueueConfig } from './queue-config.js';
+import { layoutKey } from './queue-keys.js';
+import { RedisSession } from './redis-session.js';
+
+export type { AdminCounts, QueueState, QueueTotals, TaskDetails } from './admin-reads.js';
+
+/** Options of a {@link QueueAdmin}. */
+export interface QueueAdminOptions {
+  /** Where Redis is; an ioredis client given here is shared and left open. @defaultValue `REDIS_URL` or localhost */
+  connection?: ConnectionOption;
+  /** Redis key prefix. @defaultValue 'asyncq' */
+  prefix?: string;
+  /** How long to wait for Redis at the first call. @defaultValue 5000 */
+  connectTimeout?: number;
+}
+
+/**
+ * Reads and operates on a queue without consuming it: counts, tasks, dead letters, totals,
+ * timings, retry, remove, promote, pause, purge, clean, destroy. It opens one command connection
+ * (or uses the client given) and no subscriber. Methods that read never write to Redis, so
+ * looking at a queue that does not exist leaves no trace (`exists()` says whether it does).
+ *
+ * @example
+ * ```ts
+ * const admin = new QueueAdmin('emails', { connection: 'redis://127.0.0.1:6379' });
+ * console.log(await admin.counts(), await admin.totals());
+ * await admin.retryFailed();
+ * await admin.close();
+ * ```
+ */
+export class QueueAdmin {
+  readonly name: string;
+  readonly prefix: string;
+  private client?: RedisClient;
+  private readonly reads: AdminReads;
+  private readonly actions: AdminActions;
+
+  constructor(
+    name: string,
+    private readonly opts: QueueAdminOptions = {},
+  ) {
+    this.name = checkQueueName(name);
+    this.prefix = opts.prefix ?? 'asyncq';
+    this.reads = new AdminReads(this.session);
+    this.actions = new AdminActions(this.name, this.session, this.bull, this.reads);
+  }
+
+  /** Connects, and reads how many partitions the queue has. */
+  private readonly session = lazily(async () => {
+    const client = await connectRedis(this.opts.connection, { connectTimeout: this.opts.connectTimeout, name: `asyncq:${this.name}` });
+    if (client !== this.opts.connection) this.client = client;
+    const recorded = await client.get(layoutKey(this.prefix, this.name));
+    const partitions = recorded === null ? 1 : Number(recorded);
+    const config = resolveQueueConfig(this.name, { connection: client, prefix: this.prefix, partitions });
+    return RedisSession.open(config);
+  });
+
+  /** A BullMQ Queue per partition, for BullMQ's own scripts on the cold paths; it never writes queue meta. */
+  private readonly bull = lazily(async () => {
+    const s = await this.session();
+    return s.config.partitions.map((k) => {
+      const q = new BullQueue(k.bullName, { connection: s.client, prefix: this.prefix, skipMetasUpdate: true });
+      q.on('error', () => {}); // surfaced by the failing call instead
+      return q;
+    });
+  });
+
+  /** True when the queue has ever had a task (its BullMQ meta exists). */
+  exists(): Promise<boolean> {
+    return this.reads.exists();
+  }
+
+  /** How many partitions the queue has. */
+  partitions(): Promise<number> {
+    return this.reads.partitions();
+  }
+
+  /** Counts by state for the whole queue. */
+  counts(): Promise<AdminCounts> {
+    return this.reads.counts();
+  }
+
+  /** Counts by state of each partition. */
+  partitionCounts(): Promise<AdminCounts[]> {
+    return this.reads.partitionCounts();
+  }
+
+  /** Shutdown, pause, the maxsize gate and who waits. */
+  state(): Promise<QueueState> {
+    return this.reads.state();
+  }
+
+  /** Monotonic totals: added, completed, failed for good, retried, reclaimed, discarded. */
+  totals(): Promise<QueueTotals> {
+    return this.reads.totals();
+  }
+
+  /** Age in ms of the oldest ready task (0 when none is ready): how far behind the workers are. */
+  oldestWaitingAge(): Promise<number> {
+    return this.reads.oldestWaitingAge();
+  }
+
+  /** Tasks in `state`, newest first for finished ones, with the lease holding each active one. */
+  tasks(state: TaskState, start = 0, end = 99): Promise<TaskSummary[]> {
+    return this.reads.tasks(state, start, end);
+  }
+
+  /** One task with its data, state, result or error, stacks and log lines; undefined when there is none. */
+  task(id: string): Promise<TaskDetails | undefined> {
+    return this.reads.task(id);
+  }
+
+  /** A task's log lines (`ctx.log`), oldest first. */
+  logs(id: string, start = 0, end = -1): Promise<string[]> {
+    return this.reads.logs(id, start, end);
+  }
+
+  /** The dead letters, newest first. */
+  failedTasks<T = unknown>(start = 0, end = -1): Promise<FailedTask<T>[]> {
+    return this.reads.failedTasks<T>(start, end);
+  }
+
+  /** Wait (ready to started) and run (started to finished) times in ms of the last `n` completed tasks. */
+  recentTimings(n = 100): Promise<{ wait: number[]; run: number[] }> {
+    return this.reads.recentTimings(n);
+  }
+
+  /** Moves every failed task back to waiting for another round of attempts; resolves to how many. */
+  retryFailed(): Promise<number> {
+    return this.actions.retryFailed();
+  }
+
+  /** Moves one failed (or completed) task back to waiting; false when there is no such finished task. */
+  retry(id: string): Promise<boolean> {
+    return this.actions.retry(id);
+  }
+
+  /** Makes a delayed task ready now; false when there is no such delayed task. */
+  promote(id: string): Promise<boolean> {
+    return this.actions.promote(id);
+  }
+
+  /** Removes a task that is not running; false when there is none. */
+  remove(id: string): Promise<boolean> {
+    return this.actions.remove(id);
+  }
+
+  /** Stops delivery: gets wait, puts still go in, running tasks finish. */
+  pause(): Promise<void> {
+    return this.actions.pause();
+  }
+
+  /** Resumes delivery after `pause`. */
+  resume(): Promise<void> {
+    return this.actions.resume();
+  }
+
+  /** Removes every task in the given states (never running ones); resolves to how many. */
+  purge(states: readonly ('waiting' | 'delayed' | 'failed' | 'completed')[]): Promise<number> {
+    return this.actions.purge(states);
+  }
+
+  /** Removes tasks in `state` older than `olderThanMs`, at most `limit` (0: all); resolves to how many. */
+  clean(olderThanMs: number, state: 'completed' | 'failed' | 'delayed' | 'wait', limit = 0): Promise<number> {
+    return this.actions.clean(olderThanMs, state, limit);
+  }
+
+  /** Shuts the queue down everywhere, or with `immediate` also discards waiting and delayed tasks. */
+  shutdown(opts: { immediate?: boolean } = {}): Promise<void> {
+    return this.actions.shutdown(opts);
+  }
+
+  /** Accepts puts again after a shutdown. */
+  reopen(): Promise<void> {
+    return this.actions.reopen();
+  }
+
+  /** Deletes the queue and everything in it; refused while workers live or tasks run, unless `force`. */
+  destroy(opts: { force?: boolean } = {}): Promise<number> {
+    return this.actions.destroy(opts);
+  }
+
+  /** Closes the connection (unless it was given) and BullMQ's objects. */
+  async close(): Promise<void> {
+    const bull = await this.bull().catch(() => []);
+    await Promise.all(bull.map((q) => q.close().catch(() => {})));
+    const s = await this.session().catch(() => undefined);
+    await s?.close();
+    if (this.client) await this.client.quit().catch(() => this.client?.disconnect());
+  }
+}
