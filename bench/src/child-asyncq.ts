@@ -56,7 +56,7 @@ async function worker(ctx: ChildContext): Promise<void> {
 async function handle(ctx: ChildContext): Promise<void> {
   const { url, queue, count, concurrency } = ctx.spec;
   const q = new Queue<unknown>(queue, { connection: url });
-  await q.qsize();
+  await q.getNowait().catch(() => {}); // the driver prefills only after "ready": this only connects the consumer
   await ctx.ready();
   let taken = 0;
   const loop = async (): Promise<void> => {
