@@ -1,0 +1,79 @@
+/** Plain BullMQ 6.7's side of each bench role, with the settings asyncq uses by default. */
+import { Queue, Worker, type JobsOptions } from 'bullmq';
+import type { ChildContext } from './child-context.js';
+import { chunk } from './chunk.js';
+import { bullConnection, BULL_PREFIX } from './connections.js';
+
+/** Runs the role the spec names ('handle' is the Worker at the same concurrency). */
+export async function runBullmq(ctx: ChildContext): Promise<void> {
+  switch (ctx.spec.role) {
+    case 'worker':
+    case 'handle':
+      return worker(ctx);
+    case 'put':
+      return add(ctx);
+    case 'bulk':
+      return addBulk(ctx);
+    case 'join-wakeup':
+      throw new Error('BullMQ has no join');
+  }
+}
+
+/** A Worker with a no-op handler, timed until its `completed` event has fired for every task. */
+async function worker(ctx: ChildContext): Promise<void> {
+  const { url, queue, count, concurrency } = ctx.spec;
+  let finish = (): void => {};
+  const finished = new Promise<void>((r) => (finish = r));
+  const w = new Worker(queue, async () => undefined, { connection: bullConnection(url), prefix: BULL_PREFIX, concurrency, autorun: false });
+  w.on('completed', () => {
+    if (++ctx.done === count) finish();
+  });
+  w.on('failed', (job, e) => {
+    throw new Error(`BullMQ job ${job?.id} failed: ${e.message}`);
+  });
+  await w.waitUntilReady();
+  await ctx.ready();
+  void w.run();
+  await finished;
+  ctx.finish();
+  await w.close();
+}
+
+/** `count` queue.add calls, `inFlight` at once. */
+async function add(ctx: ChildContext): Promise<void> {
+  const { url, queue, count, inFlight } = ctx.spec;
+  const q = new Queue(queue, { connection: bullConnection(url), prefix: BULL_PREFIX });
+  await q.waitUntilReady();
+  const opts = jobOptions(ctx);
+  await ctx.ready();
+  let next = 0;
+  const loop = async (): Promise<void> => {
+    while (next < count) {
+      await q.add('task', { i: next++ }, opts);
+      ctx.done++;
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, loop));
+  ctx.finish();
+  await q.close();
+}
+
+/** addBulk in batches of `batch`, one after another. */
+async function addBulk(ctx: ChildContext): Promise<void> {
+  const { url, queue, count, batch } = ctx.spec;
+  const q = new Queue(queue, { connection: bullConnection(url), prefix: BULL_PREFIX });
+  await q.waitUntilReady();
+  const opts = jobOptions(ctx);
+  const batches = chunk(count, batch, (i) => ({ name: 'task', data: { i }, opts }));
+  await ctx.ready();
+  for (const b of batches) {
+    await q.addBulk(b);
+    ctx.done += b.length;
+  }
+  ctx.finish();
+  await q.close();
+}
+
+function jobOptions(ctx: ChildContext): JobsOptions {
+  return { removeOnComplete: ctx.spec.keepCompleted };
+}
