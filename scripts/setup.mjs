@@ -112,7 +112,9 @@ function setup() {
       const packages = missing.flatMap((t) => t.apt);
       say(`installing ${packages.join(' ')} with apt-get: ${missing.map((t) => `${t.name} because ${t.why}`).join('; ')}`);
       const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-      const apt = (...aptArgs) => (asRoot ? run('apt-get', aptArgs, { env }) : run('sudo', ['-n', 'apt-get', ...aptArgs], { env }));
+      // With --quiet only apt-get's errors show: dpkg's line per unpacked package is noise in a CI log.
+      const stdio = ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'];
+      const apt = (...aptArgs) => (asRoot ? run('apt-get', aptArgs, { env, stdio }) : run('sudo', ['-n', 'apt-get', ...aptArgs], { env, stdio }));
       apt('update', '-qq');
       // No recommends: prometheus's would add a node exporter daemon, which no test uses.
       apt('install', '-y', '-qq', '--no-install-recommends', ...packages);
