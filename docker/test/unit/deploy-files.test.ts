@@ -69,5 +69,9 @@ describe('docker/k8s', () => {
     const graceMs = Number(args[args.indexOf('--grace') + 1]);
     expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(graceMs);
     expect(docs[3]!.spec.scaleTargetRef.name, 'KEDA scales the worker Deployment').toBe(docs[0]!.metadata.name);
+    // Probes that follow Redis would restart every worker, and hide the exporter, during a Redis outage.
+    expect(pod.containers[0].livenessProbe.httpGet.path).not.toBe('/healthz');
+    const exporter = docs[1]!.spec.template.spec.containers[0];
+    expect(JSON.stringify([exporter.readinessProbe, exporter.livenessProbe ?? null])).not.toContain('/healthz');
   });
 });
