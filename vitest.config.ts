@@ -17,14 +17,14 @@ export default defineConfig({
     maxWorkers: 2,
     projects: [
       {
-        test: { ...shared, name: 'unit', include: ['packages/*/test/unit/**/*.test.ts', 'test/unit/**/*.test.ts'] },
+        test: { ...shared, name: 'unit', include: ['packages/*/test/unit/**/*.test.ts', 'test/unit/**/*.test.ts', 'docker/test/unit/**/*.test.ts'] },
       },
       {
         test: {
           ...shared,
           name: 'integration',
-          include: ['packages/*/test/**/*.test.ts', 'examples/test/**/*.test.ts', 'docker/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
-          exclude: ['packages/*/test/unit/**', '**/node_modules/**'],
+          include: ['packages/*/test/**/*.test.ts', 'examples/test/**/*.test.ts', 'docker/test/**/*.test.ts', 'bench/test/**/*.test.ts', 'test/*.test.ts'],
+          exclude: ['packages/*/test/unit/**', 'docker/test/unit/**', '**/node_modules/**'],
           globalSetup: ['test/global-setup.ts'],
         },
       },
