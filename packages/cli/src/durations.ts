@@ -1,0 +1,43 @@
+import ms from 'ms';
+import { CliError } from './cli-context.js';
+
+/** How to read one duration flag. */
+export interface DurationSpec {
+  /** The flag as the user typed it, for messages: `--timeout`. */
+  flag: string;
+  /** What a bare number meant before units: kept, with a deprecation line. */
+  bare: 'ms' | 's';
+  /** Smallest allowed, in ms. @defaultValue 0 */
+  min?: number;
+  /** Largest allowed, in ms. @defaultValue 10 years */
+  max?: number;
+  /** Where the deprecation line goes (stderr). */
+  warn?: (line: string) => void;
+}
+
+const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
+
+/**
+ * A duration flag in ms. Every duration accepts units (`500ms`, `30s`, `5m`, `2h`, `1d`); a bare
+ * number keeps the meaning the flag had before units (ms or seconds) and prints one line saying
+ * how to write it. Anything else is a {@link CliError} naming the flag, the value and examples.
+ */
+export function parseDuration(raw: unknown, spec: DurationSpec): number {
+  const min = spec.min ?? 0;
+  const max = spec.max ?? TEN_YEARS_MS;
+  const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
+  let value: number | undefined;
+  if (/^\d+(\.\d+)?$/.test(text)) {
+    value = Number(text) * (spec.bare === 's' ? 1000 : 1);
+    spec.warn?.(`asyncq: ${spec.flag} ${text} is read as ${text} ${spec.bare === 's' ? 's' : 'ms'}; write ${text}${spec.bare} (numbers without a unit are deprecated)`);
+  } else if (/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/i.test(text)) {
+    value = ms(text.replace(/\s+/g, '') as ms.StringValue);
+  }
+  if (value === undefined || !Number.isFinite(value)) {
+    throw new CliError(`${spec.flag} must be a duration such as 500ms, 30s, 5m or 1h, got ${JSON.stringify(raw)}`);
+  }
+  if (value < min || value > max) {
+    throw new CliError(`${spec.flag} must be between ${ms(min, { long: true })} and ${ms(max, { long: true })}, got ${JSON.stringify(raw)}`);
+  }
+  return Math.round(value);
+}

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { parseDuration } from '../../src/durations.js';
+
+describe('parseDuration (no Redis)', () => {
+  it('reads units, and bare numbers in the unit the flag always had, with a deprecation line', () => {
+    const warned: string[] = [];
+    const warn = (l: string): number => warned.push(l);
+    expect(parseDuration('500ms', { flag: '--grace', bare: 'ms' })).toBe(500);
+    expect(parseDuration('30s', { flag: '--grace', bare: 'ms' })).toBe(30_000);
+    expect(parseDuration('5m', { flag: '--timeout', bare: 's' })).toBe(300_000);
+    expect(parseDuration('1d', { flag: '--timeout', bare: 's' })).toBe(86_400_000);
+    expect(parseDuration('2', { flag: '--timeout', bare: 's', warn })).toBe(2000);
+    expect(parseDuration(250, { flag: '--grace', bare: 'ms', warn })).toBe(250);
+    expect(warned).toEqual([
+      'asyncq: --timeout 2 is read as 2 s; write 2s (numbers without a unit are deprecated)',
+      'asyncq: --grace 250 is read as 250 ms; write 250ms (numbers without a unit are deprecated)',
+    ]);
+  });
+
+  it('refuses what is not a duration, or out of range, naming the flag and the value', () => {
+    expect(() => parseDuration('soon', { flag: '--timeout', bare: 's' })).toThrow('--timeout must be a duration such as 500ms, 30s, 5m or 1h, got "soon"');
+    expect(() => parseDuration('-5s', { flag: '--timeout', bare: 's' })).toThrow(/--timeout must be a duration/);
+    expect(() => parseDuration('5s', { flag: '--lease', bare: 'ms', min: 10_000 })).toThrow('--lease must be between 10 seconds and 3650 days, got "5s"');
+  });
+});
