@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions } from 'ioredis';
 import { afterAll, afterEach, inject, onTestFailed } from 'vitest';
 import { Queue, type QueueOptions } from '@asyncq/core';
+import { spawnChild, type TestChild } from '../child-process.js';
 import { HOST, type ClusterAddresses, type MasterInfo, type NodeAddress } from './redis-cluster.js';
 
 /** The shared cluster the global set-up started. */
@@ -363,4 +364,47 @@ export function runCli(args: string[], env: Record<string, string> = {}, timeout
     });
     child.stdin?.end();
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes
+
+const CHILD = new URL('./fixtures/cluster-child.mjs', import.meta.url);
+
+/**
+ * Starts fixtures/cluster-child.mjs in `role` on `queues`, connected with
+ * `connection` (the shared cluster's `{ cluster: nodes }` by default): it is
+ * killed after the test if still running.
+ */
+export function clusterChild(
+  role: 'produce' | 'consume' | 'hold' | 'join',
+  queues: string[],
+  args: (string | number)[] = [],
+  opts: Record<string, unknown> = {},
+  connection: ClusterConnection = { cluster: sharedCluster().nodes },
+): TestChild {
+  return spawnChild(CHILD, [role, queues.join(','), ...args.map(String)], {
+    ASYNCQ_TEST_CONNECTION: JSON.stringify(connection),
+    ASYNCQ_TEST_OPTS: JSON.stringify(opts),
+  });
+}
+
+/** Whether a child is still running (a sampling loop stops when one dies, instead of running out its time). */
+export function isRunning(c: TestChild): boolean {
+  return c.proc.exitCode === null && c.proc.signalCode === null;
+}
+
+/** The data of a task the fixture's producers put. */
+export interface Item {
+  p: string;
+  i: number;
+}
+
+export const itemKey = (d: unknown): string => `${(d as Item).p}:${(d as Item).i}`;
+
+/** Values that occur more than once in `xs`, with how often. */
+export function duplicates(xs: string[]): Map<string, number> {
+  const seen = new Map<string, number>();
+  for (const x of xs) seen.set(x, (seen.get(x) ?? 0) + 1);
+  return new Map([...seen].filter(([, n]) => n > 1));
 }
