@@ -394,6 +394,16 @@ export function isRunning(c: TestChild): boolean {
   return c.proc.exitCode === null && c.proc.signalCode === null;
 }
 
+/**
+ * `p`, or the failure of the first of `children` to exit before it settles
+ * (with that child's stderr): a phase that needs its children alive ends at
+ * once when one dies, instead of running out its own timeout.
+ */
+export function whileRunning<T>(children: TestChild[], p: Promise<T>): Promise<T> {
+  const died = children.map((c) => c.exited.then(() => c.next('(still running)', 1)).then(() => undefined as never));
+  return Promise.race([p, ...died]);
+}
+
 /** The data of a task the fixture's producers put. */
 export interface Item {
   p: string;
@@ -407,4 +417,15 @@ export function duplicates(xs: string[]): Map<string, number> {
   const seen = new Map<string, number>();
   for (const x of xs) seen.set(x, (seen.get(x) ?? 0) + 1);
   return new Map([...seen].filter(([, n]) => n > 1));
+}
+
+/** Whether a promise has settled after `ms`. */
+export async function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let settled = false;
+  p.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await sleep(ms);
+  return settled;
 }
