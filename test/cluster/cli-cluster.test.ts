@@ -30,11 +30,18 @@ describe('asyncq CLI on a Redis Cluster', () => {
 
   it('says in one line what is wrong with a bad --redis-cluster value, and exits non-zero without hanging', async () => {
     const name = uniqueName('clibad');
-    for (const bad of ['nonsense', '127.0.0.1:', 'host:99999']) {
+    // Each bad value, and the part of it the message must quote.
+    for (const [bad, quoted] of [
+      ['nonsense', 'nonsense'],
+      ['127.0.0.1:', '127.0.0.1:'],
+      ['127.0.0.1:99999', '99999'],
+    ] as const) {
       const r = await runCli(['stats', name, '--redis-cluster', bad], {}, 20_000);
       expect(r.code).not.toBe(0);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).not.toMatch(/Unknown argument/); // the flag is known: its value is what is wrong
       expect(r.stderr).toMatch(/redis-cluster/);
+      expect(r.stderr).toContain(quoted);
     }
   });
 });

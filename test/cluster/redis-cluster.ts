@@ -240,21 +240,17 @@ async function waitUntil<T>(what: string, ms: number, check: () => Promise<T | s
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-/** Every redis-server this process started and has not seen exit: killed on exit whatever happens. */
-const running = new Set<ChildProcess>();
+/** Every group this process started and has not stopped: killed on exit whatever happens. */
+const liveGroups = new Set<ServerGroup>();
 let exitHookInstalled = false;
 
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
+  // A test runner may end the process without awaiting an async teardown to its end (it does on
+  // failures): killing and removing synchronously here leaves nothing behind.
   process.once('exit', () => {
-    for (const p of running) {
-      try {
-        p.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    for (const g of liveGroups) g.killNow();
   });
 }
 
@@ -280,18 +276,11 @@ class ServerProcess {
 
   /** Starts the server and resolves once it answers PING; fails with the tail of its log if it exits or stays silent. */
   async start(timeoutMs = 10_000): Promise<void> {
-    installExitHook();
     const proc = spawn('redis-server', this.args, { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = proc;
-    running.add(proc);
     let stderr = '';
     proc.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-    this.exitedPromise = new Promise((resolve) =>
-      proc.once('exit', () => {
-        running.delete(proc);
-        resolve();
-      }),
-    );
+    this.exitedPromise = new Promise((resolve) => proc.once('exit', () => resolve()));
     const spawnError = new Promise<never>((_, reject) => proc.once('error', reject));
     spawnError.catch(() => {});
     this.onPidsChanged();
@@ -319,7 +308,7 @@ class ServerProcess {
     }
   }
 
-  /** SIGKILL by PID (no-op when not running). */
+  /** SIGKILL by PID (no-op when not running); synchronous, so it also works in an exit handler. */
   kill(): void {
     if (this.alive) this.proc!.kill('SIGKILL');
   }
@@ -342,6 +331,11 @@ class ServerGroup {
   private readonly pidFile = join(this.root, 'pids');
   private watchdog: ChildProcess | undefined;
   private stopped = false;
+
+  constructor() {
+    installExitHook();
+    liveGroups.add(this);
+  }
 
   add(port: number, name: string, args: (dir: string) => string[]): ServerProcess {
     const dir = join(this.root, name);
@@ -368,8 +362,6 @@ class ServerGroup {
     ].join('\n');
     this.watchdog = spawn('sh', ['-c', script], { stdio: 'ignore', detached: true });
     this.watchdog.unref();
-    running.add(this.watchdog);
-    this.watchdog.once('exit', () => running.delete(this.watchdog!));
   }
 
   private writePids(): void {
@@ -377,15 +369,19 @@ class ServerGroup {
     writeFileSync(this.pidFile, this.servers.map((s) => s.pid).filter((p) => p !== undefined).join('\n'));
   }
 
-  async stop(): Promise<void> {
+  /** Kills every server and the watchdog by PID and removes the directory, synchronously. */
+  killNow(): void {
     this.stopped = true;
-    await Promise.all(this.servers.map((s) => s.stop()));
-    if (this.watchdog && this.watchdog.exitCode === null && this.watchdog.signalCode === null) {
-      const exited = new Promise((r) => this.watchdog!.once('exit', r));
-      this.watchdog.kill('SIGKILL');
-      await exited;
-    }
+    liveGroups.delete(this);
+    for (const s of this.servers) s.kill();
+    if (this.watchdog && this.watchdog.exitCode === null && this.watchdog.signalCode === null) this.watchdog.kill('SIGKILL');
     rmSync(this.root, { recursive: true, force: true });
+  }
+
+  /** {@link killNow}, then resolves once every server process has exited. */
+  async stop(): Promise<void> {
+    this.killNow();
+    await Promise.all(this.servers.map((s) => s.stop()));
   }
 }
 
