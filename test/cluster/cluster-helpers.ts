@@ -133,8 +133,8 @@ export class MasterAdmin {
     let byTag: Map<string, number>;
     if (masters.length <= 1) byTag = await read();
     else {
-      await Promise.all(masters.map((p) => this.client(p).call('CLIENT', 'PAUSE', 2000, 'WRITE')));
       try {
+        await Promise.all(masters.map((p) => this.client(p).call('CLIENT', 'PAUSE', 2000, 'WRITE')));
         byTag = await read();
       } finally {
         await Promise.all(masters.map((p) => this.client(p).call('CLIENT', 'UNPAUSE')));
