@@ -190,7 +190,8 @@ describe('a partitions: 3 queue on three masters', () => {
     const cluster = openCluster();
     const q = openQueue<unknown>(name, { connection: cluster, ...opts });
 
-    const consumers = Array.from({ length: 4 }, () => clusterChild('consume', [name], [2, 2], opts));
+    // 10 ms of work per task keeps consumers slower than producers, so the bound is really reached.
+    const consumers = Array.from({ length: 4 }, () => clusterChild('consume', [name], [10, 2], opts));
     await Promise.all(consumers.map((c) => c.next('ready', 30_000)));
     // Producers never run out of items (bounded at 100 000): only the shutdown stops them.
     const producers = ['a', 'b', 'c', 'd'].map((p) => clusterChild('produce', [name], [p, 100_000], opts));
