@@ -5,11 +5,11 @@
  * a queue's ready tasks across partitions, and picking queue names by master.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions } from 'ioredis';
 import { afterAll, afterEach, inject, onTestFailed } from 'vitest';
 import { Queue, type QueueOptions } from '@asyncq/core';
 import { spawnChild, type TestChild } from '../child-process.js';
+import { eventually, sleep, uniqueName } from '../helpers.js';
 import { HOST, type ClusterAddresses, type MasterInfo, type NodeAddress } from './redis-cluster.js';
 
 /** The shared cluster the global set-up started. */
@@ -17,14 +17,8 @@ export function sharedCluster(): ClusterAddresses {
   return inject('redisCluster');
 }
 
-/** A fresh queue name for one test. */
-export function uniqueName(label = 'q'): string {
-  return `${label}-${randomBytes(5).toString('hex')}`;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+// One source for these, shared with the single-Redis suite (its hooks do nothing for cluster tests).
+export { eventually, sleep, uniqueName } from '../helpers.js';
 
 /** The `connection` forms the cluster-aware core accepts (ioredis' own spelling for Sentinel). */
 export type ClusterConnection =
@@ -290,20 +284,6 @@ export function openCluster(nodes: NodeAddress[] = sharedCluster().nodes, opts: 
 export async function closeCluster(c: Cluster): Promise<void> {
   await Promise.race([c.quit().catch(() => undefined), sleep(2000)]);
   c.disconnect();
-}
-
-/** Resolves once `check` passes, or throws its last failure after `ms`. */
-export async function eventually(check: () => Promise<void> | void, ms = 5000): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (e) {
-      if (Date.now() > until) throw e;
-      await sleep(50);
-    }
-  }
 }
 
 afterEach(async () => {

@@ -26,7 +26,7 @@ export interface FailoverScenario {
   kill(): Promise<{ killedAt: number; port: number }>;
   /** Waits until a replica has taken over. */
   promoted(): Promise<Promotion>;
-  /** Items the producer puts. @defaultValue 600 */
+  /** Items the producer puts. @defaultValue 400 */
   puts?: number;
   /** Pause between puts, so the run spans the failover. @defaultValue 5 */
   paceMs?: number;
@@ -84,7 +84,7 @@ export async function runFailover(s: FailoverScenario): Promise<FailoverReport> 
   const opts = s.queueOptions;
   const consumer = clusterChild('consume', [s.name], [2, 2], opts, s.connection);
   await consumer.next('ready', 30_000);
-  const producer = clusterChild('produce', [s.name], ['a', s.puts ?? 600, s.paceMs ?? 5], opts, s.connection);
+  const producer = clusterChild('produce', [s.name], ['a', s.puts ?? 400, s.paceMs ?? 5], opts, s.connection);
   const killAfter = s.killAfterPuts ?? 150;
   await whileRunning(
     [producer, consumer],
