@@ -238,7 +238,6 @@ interface Opened {
 const opened: Opened = { closables: [], queues: new Set(), nodes: [], masters: [] };
 let failed = false;
 let sharedAdmin: MasterAdmin | undefined;
-let rawClient: Cluster | undefined;
 
 /** Admin connections to the shared cluster's masters (closed after the file). */
 export function admin(): MasterAdmin {
@@ -246,14 +245,8 @@ export function admin(): MasterAdmin {
   return sharedAdmin;
 }
 
-/** A plain ioredis Cluster client on the shared cluster, for raw checks (closed after the file). */
-export function rawCluster(): Cluster {
-  rawClient ??= new Cluster(sharedCluster().nodes, { redisOptions: { connectionName: 'asyncq-test-raw' } });
-  return rawClient;
-}
-
 /**
- * Registers what a test opened: closed after it, then the queues' connections
+ * Registers what a test opened: closed after it (newest first), then the queues' connections
  * must be gone from every node (a test fails if it leaks one), and their keys
  * are deleted unless the test failed (kept for inspection).
  */
@@ -292,11 +285,19 @@ afterEach(async () => {
   opened.queues = new Set();
   opened.nodes = [];
   opened.masters = [];
-  const results = await Promise.allSettled(closables.map(async (c) => c.close()));
+  // Newest first, one at a time: queues close before the Cluster client they were given.
+  const errors: unknown[] = [];
+  for (const c of closables.reverse()) {
+    try {
+      await c.close();
+    } catch (e) {
+      errors.push(e);
+    }
+  }
   const wasFailed = failed;
   failed = false;
   if (wasFailed) return; // keys and connections stay as they were, for inspection
-  for (const r of results) if (r.status === 'rejected') throw r.reason;
+  if (errors.length > 0) throw errors[0];
   const live = await liveOf(nodes);
   const a = new MasterAdmin(await liveOf(masters));
   try {
@@ -325,8 +326,6 @@ async function liveOf(ports: number[]): Promise<number[]> {
 afterAll(async () => {
   sharedAdmin?.close();
   sharedAdmin = undefined;
-  if (rawClient) await closeCluster(rawClient);
-  rawClient = undefined;
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -434,13 +434,6 @@ export class RedisCluster {
     return { nodes: this.nodes, masters: this.masters() };
   }
 
-  /** The master that owns `slot`, from the last topology read. */
-  masterOfSlot(slot: number): MasterInfo {
-    const m = this.topology.find((x) => x.slots.some(([a, b]) => slot >= a && slot <= b));
-    if (!m) throw new Error(`no master owns slot ${slot}`);
-    return m;
-  }
-
   /** Reads the topology again from a live node. */
   async refresh(): Promise<MasterInfo[]> {
     const port = this.livePorts[0];
