@@ -27,8 +27,8 @@ function files(dir, ext) {
 const allowed = {
   core: ['bullmq', 'ioredis', 'cluster-key-slot'],
   producer: ['@asyncq/core', 'prom-client'],
-  worker: ['@asyncq/core', 'prom-client'],
-  cli: ['@asyncq/core', '@asyncq/producer', '@asyncq/worker', 'yargs', 'log-update', 'picocolors', 'prom-client', 'asciichart'],
+  worker: ['@asyncq/core', 'prom-client', 'pino'],
+  cli: ['@asyncq/core', '@asyncq/producer', '@asyncq/worker', 'yargs', 'log-update', 'picocolors', 'prom-client', 'asciichart', 'ms', 'cli-table3', 'express', '@bull-board/api', '@bull-board/express', 'pino', 'pino-pretty'],
 };
 
 for (const [pkg, deps] of Object.entries(allowed)) {

@@ -30,7 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { Queue, type QueueOptions } from '@asyncq/core';
-import { fmt, median } from './bench-redis.js';
+import { fmtInt as fmt, median } from './stats.js';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
