@@ -178,21 +178,33 @@ export function openClient(target: RedisTarget, role: 'command' | 'subscriber', 
 }
 
 /**
- * Connects `client` (or checks a shared one) and fails with {@link RedisUnreachable} on a
- * connection error or after `timeoutMs`, or with {@link RedisRefused} when Redis answers but
- * refuses (a wrong password, a database it does not have).
+ * Connects `client` (or checks a shared one) and fails with {@link RedisUnreachable} after
+ * `timeoutMs`, or with {@link RedisRefused} when Redis answers but refuses (a wrong password, a
+ * database it does not have). A refused or lost connection to one server fails at once (a wrong
+ * address is told within moments); a Sentinel group or a cluster, built to fail over, and a
+ * `patient` connection of a session already running, are given until the timeout.
  */
-export async function connectWithin(client: RedisClient, target: RedisTarget, timeoutMs: number): Promise<void> {
+export async function connectWithin(client: RedisClient, target: RedisTarget, timeoutMs: number, patient = false): Promise<void> {
   if (client.status === 'ready') return;
+  const waitOut = patient || target.kind !== 'standalone';
   let timer: NodeJS.Timeout | undefined;
   let onError: ((e: Error) => void) | undefined;
+  let last: unknown;
   const failure = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisUnreachable(target.describe, `no answer within ${timeoutMs} ms`)), timeoutMs);
-    onError = (e: Error) => reject(toAsyncqError(e, target) ?? new RedisUnreachable(target.describe, errorDetail(e), e));
+    timer = setTimeout(
+      () => reject(new RedisUnreachable(target.describe, last ? `${errorDetail(last)}, for ${timeoutMs} ms` : `no answer within ${timeoutMs} ms`, last)),
+      timeoutMs,
+    );
+    onError = (e: Error) => {
+      last = e;
+      const refused = toAsyncqError(e, target);
+      if (refused instanceof RedisRefused || !waitOut) reject(refused ?? new RedisUnreachable(target.describe, errorDetail(e), e));
+    };
     client.on('error', onError);
   });
-  const ready =
-    client.status === 'wait' ? client.connect() : new Promise<void>((resolve) => client.once('ready', () => resolve()));
+  // 'ready' rather than connect()'s own promise, which gives up at the first failed attempt.
+  const ready = new Promise<void>((resolve) => client.once('ready', () => resolve()));
+  if (client.status === 'wait') client.connect().catch(() => {}); // failures arrive as 'error' events
   try {
     await Promise.race([ready, failure]);
   } catch (e) {

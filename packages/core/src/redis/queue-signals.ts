@@ -50,8 +50,11 @@ export class QueueSignals {
   /** Subscribes once; resolves when messages will be seen. */
   start(): Promise<void> {
     const channels = [...this.partitionOf.keys()];
+    // Sharded subscriptions go one channel at a time: each partition's channel lives in its own slot.
     this.subscribed ??= (
-      this.sharded ? (this.subscriber as Cluster).ssubscribe(...channels) : (this.subscriber as Redis).subscribe(...channels)
+      this.sharded
+        ? Promise.all(channels.map((c) => (this.subscriber as Cluster).ssubscribe(c)))
+        : (this.subscriber as Redis).subscribe(...channels)
     ).then(() => undefined);
     return this.subscribed;
   }

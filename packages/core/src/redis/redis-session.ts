@@ -46,7 +46,8 @@ export class RedisSession {
   readonly signals = lazily(async () => {
     const subscriber = openClient(this.config.target, 'subscriber', connectionName(this.config), this.config.commandTimeout);
     this.subscriber = subscriber;
-    await connectWithin(subscriber, this.config.target, this.config.connectTimeout);
+    // The session is up: a subscriber that meets a blip waits it out, within the command timeout.
+    await connectWithin(subscriber, this.config.target, this.config.commandTimeout, true);
     const signals = new QueueSignals(subscriber, this.config.partitions.map((k) => k.channel), this.sharded);
     await signals.start();
     if (this.closed) subscriber.disconnect();
