@@ -187,6 +187,14 @@ export class QueueAdmin {
     return this.actions.destroy(opts);
   }
 
+  /**
+   * BullMQ `Queue` objects over this queue's partitions (one for an unpartitioned queue), for tools
+   * built on BullMQ such as bull-board. They never write queue meta; this admin closes them.
+   */
+  bullmq(): Promise<BullQueue[]> {
+    return this.bull();
+  }
+
   /** Closes the connection (unless it was given) and BullMQ's objects. */
   async close(): Promise<void> {
     const bull = await this.bull().catch(() => []);

@@ -95,21 +95,27 @@ export class WorkerRegistry {
 
   /**
    * Sets how many workers every fleet serving the queue should run between them, and tells them;
-   * `undefined` clears it (fleets then follow their own default or autoscaler).
+   * `undefined` clears it (fleets then follow their own default or autoscaler). `by` records who
+   * set it: an autoscaler leaves a count an operator set by hand alone until it is cleared.
    */
-  async setDesired(n: number | undefined): Promise<void> {
+  async setDesired(n: number | undefined, by: 'manual' | 'autoscaler' = 'manual'): Promise<void> {
     const { client } = await this.session();
     if (n === undefined) await client.del(this.keys.desired);
-    else await client.set(this.keys.desired, String(checkInt('desired workers', n, 0, 0, 10_000)));
+    else await client.set(this.keys.desired, `${checkInt('desired workers', n, 0, 0, 10_000)} ${by}`);
     await publishSignal(client, this.keys, 'scale', resolveConnection(client).kind === 'cluster');
   }
 
   /** The desired worker count, or undefined when none is set. */
   async desired(): Promise<number | undefined> {
+    return (await this.desiredState())?.count;
+  }
+
+  /** The desired worker count and who set it, or undefined when none is set. */
+  async desiredState(): Promise<{ count: number; by: 'manual' | 'autoscaler' } | undefined> {
     const { client } = await this.session();
-    const v = await client.get(this.keys.desired);
-    const n = v === null ? NaN : Number(v);
-    return Number.isInteger(n) && n >= 0 ? n : undefined;
+    const [count, by] = ((await client.get(this.keys.desired)) ?? '').split(' ');
+    const n = count ? Number(count) : NaN;
+    return Number.isInteger(n) && n >= 0 ? { count: n, by: by === 'autoscaler' ? 'autoscaler' : 'manual' } : undefined;
   }
 
   /** Calls `fn` whenever the desired worker count changes, until the returned function is called. */
