@@ -3,7 +3,7 @@
   returns the tasks of crashed consumers (expired leases) to the queue,
   promotes due delayed tasks, and reserves up to `wanted + speculative` ready
   tasks under the handle's lease, in BullMQ's layout (wait -> active, job hash
-  fields processedOn, pb, ats, atm, returnvalue, finishedOn).
+  fields processedOn, pb, atm, returnvalue, finishedOn; BullMQ's "ats" is not kept).
 
   A handle holds its tasks under one lease (a ZSET member with an expiry and a
   SET of job ids) instead of a lock key per task: one renewal per handle keeps
@@ -41,7 +41,9 @@
   ARGV[11] maxStalls: times a task may lose its consumer before it fails for good
   ARGV[12] "1" for a LIFO queue
   ARGV[13] ms a consumer stays announced as waiting for tasks when it got fewer than wanted
-  ARGV[14] number of acknowledgements k, then k times: job id, result (JSON)
+  ARGV[14] what else to do now, as letters: "r" reclaim expired leases, "p" promote due delayed
+           tasks, "l" push the lease's expiry forward (the client asks for each only when due)
+  ARGV[15] number of acknowledgements k, then k times: job id, result (JSON), attempts made
 
   Returns { 0 } when the lease was lost (nothing applied), else
   { 1, lost ids, tasks, next delayed due time (ms, 0: none), shutdown mode or "",
@@ -54,7 +56,8 @@ local leaseMs = tonumber(ARGV[5])
 local wanted, speculative = tonumber(ARGV[7]), tonumber(ARGV[8])
 local keepCompleted, keepFailed = tonumber(ARGV[9]), tonumber(ARGV[10])
 local maxStalls, lifo = tonumber(ARGV[11]), ARGV[12] == "1"
-local k = tonumber(ARGV[14])
+local k = tonumber(ARGV[15])
+local todo = ARGV[14]
 local heldKey = prefix .. "aq:held:" .. lease
 local keys = { wait = KEYS[1], active = KEYS[2], prioritized = KEYS[3], failed = KEYS[8],
   leases = KEYS[10], stats = KEYS[11], pc = KEYS[12] }
@@ -69,15 +72,11 @@ local lost = {}
 local acked = 0
 local wantResult = rcall("EXISTS", KEYS[16]) == 1
 for i = 0, k - 1 do
-  local id = ARGV[15 + i * 2]
-  local mine = rcall("SREM", heldKey, id) == 1
-  if mine then
-    rcall("LREM", KEYS[2], -1, id)
-  end
-  if mine and rcall("EXISTS", prefix .. id) == 1 then
+  local id = ARGV[16 + i * 3]
+  -- Held by this lease and still active: a job removed meanwhile (or lost by Redis) is not.
+  if rcall("SREM", heldKey, id) == 1 and rcall("LREM", KEYS[2], -1, id) > 0 then
     if keepCompleted > 0 then
-      rcall("HSET", prefix .. id, "returnvalue", ARGV[16 + i * 2], "finishedOn", now)
-      rcall("HINCRBY", prefix .. id, "atm", 1)
+      rcall("HSET", prefix .. id, "returnvalue", ARGV[17 + i * 3], "finishedOn", now, "atm", ARGV[18 + i * 3])
       rcall("ZADD", KEYS[7], now, id)
     else
       removeJobKeys(prefix, id)
@@ -99,14 +98,19 @@ end
 
 -- Crashed consumers: their leases expired, so their tasks go back to the front.
 local freed = 0
-for _, other in ipairs(rcall("ZRANGEBYSCORE", KEYS[10], "-inf", now, "LIMIT", 0, 10)) do
-  if other ~= lease then
-    freed = freed + reclaimLease(prefix, keys, other, maxStalls, keepFailed, lifo, now)
+if string.find(todo, "r", 1, true) then
+  for _, other in ipairs(rcall("ZRANGEBYSCORE", KEYS[10], "-inf", now, "LIMIT", 0, 10)) do
+    if other ~= lease then
+      freed = freed + reclaimLease(prefix, keys, other, maxStalls, keepFailed, lifo, now)
+    end
   end
 end
 
 -- Due delayed tasks become ready (BullMQ's promotion: to the back, delay reset).
-local due = rcall("ZRANGEBYSCORE", KEYS[4], 0, (now + 1) * 0x1000 - 1, "LIMIT", 0, 1000)
+local due = {}
+if string.find(todo, "p", 1, true) then
+  due = rcall("ZRANGEBYSCORE", KEYS[4], 0, (now + 1) * 0x1000 - 1, "LIMIT", 0, 1000)
+end
 if #due > 0 then
   rcall("ZREM", KEYS[4], unpack(due))
   for _, id in ipairs(due) do
@@ -136,7 +140,6 @@ if not paused then
     else
       rcall("SADD", heldKey, id)
       rcall("HSET", prefix .. id, "processedOn", now, "pb", lease)
-      rcall("HINCRBY", prefix .. id, "ats", 1)
       tasks[#tasks + 1] = id
       for j = 1, 6 do
         tasks[#tasks + 1] = f[j]
@@ -148,7 +151,9 @@ end
 
 -- The lease lives while it holds tasks; an empty one is left to expire (removing it here could race
 -- another call of the same handle that still counts on it).
-if rcall("SCARD", heldKey) > 0 then
+-- A lease is created with its first tasks, then pushed forward only when the client says it is
+-- due ("l"), not on every call.
+if ((got > 0 and ARGV[6] ~= "1") or string.find(todo, "l", 1, true)) and rcall("SCARD", heldKey) > 0 then
   rcall("ZADD", KEYS[10], now + leaseMs, lease)
 end
 

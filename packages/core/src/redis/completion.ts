@@ -35,7 +35,7 @@ export class Completion<T> implements TaskFinisher<T> {
     const json = result === undefined ? 'null' : encodeJson(result, 'result', this.session.config.maxResultBytes, 'maxResultBytes');
     const held = this.take(task);
     try {
-      await this.exchanges[held.ref.partition]!.ack(held.ref.jobId, json);
+      await this.exchanges[held.ref.partition]!.ack(held.ref.jobId, json, held.attempt);
     } catch (e) {
       this.restore(held, e);
       throw e;

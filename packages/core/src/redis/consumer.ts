@@ -32,6 +32,8 @@ export class Consumer<T> implements ExchangeConsumer {
   private readonly requested: boolean[];
   private readonly inFlight: number[];
   private readonly drained: boolean[];
+  /** Partitions that come back from an idle wait: their next reservation also does the chores at once. */
+  private readonly waking: boolean[];
   private readonly nextDue: number[];
   private readonly shutdownMode: string[];
   private readonly pending: number[];
@@ -52,6 +54,7 @@ export class Consumer<T> implements ExchangeConsumer {
     this.requested = new Array<boolean>(k).fill(false);
     this.inFlight = new Array<number>(k).fill(0);
     this.drained = new Array<boolean>(k).fill(false);
+    this.waking = new Array<boolean>(k).fill(true);
     this.nextDue = new Array<number>(k).fill(0);
     this.shutdownMode = new Array<string>(k).fill('');
     this.pending = new Array<number>(k).fill(0);
@@ -80,6 +83,7 @@ export class Consumer<T> implements ExchangeConsumer {
     if (ready) return ready.data;
     // Look at every partition afresh: the answer is about now, not about the last idle round.
     this.drained.fill(false);
+    this.waking.fill(true);
     const task = await abortableWait<RedisTask<T>>('get', undefined, (waiter) => {
       const off = this.getters.push(waiter);
       this.nowait.add(waiter);
@@ -192,7 +196,8 @@ export class Consumer<T> implements ExchangeConsumer {
       if (!this.drained[p]) {
         this.rr = (p + 1) % k;
         this.requested[p] = true;
-        this.exchanges[p]!.request();
+        this.exchanges[p]!.request(this.waking[p]);
+        this.waking[p] = false;
         return;
       }
     }
@@ -219,17 +224,25 @@ export class Consumer<T> implements ExchangeConsumer {
     for (const due of this.nextDue) if (due > 0) delay = Math.min(delay, Math.max(1, due - now + 1));
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
-      this.drained.fill(false);
-      this.pump();
+      this.wake();
     }, delay);
   }
 
   private onSignal(s: Signal, partition: number): void {
-    if (s === 'task' && partition >= 0) this.drained[partition] = false;
-    else if (s === 'shutdown' || s === 'reopen' || s === 'resume' || s === 'reconnected') this.drained.fill(false);
+    if (s === 'task' && partition >= 0) {
+      this.drained[partition] = false;
+      this.waking[partition] = true;
+    } else if (s === 'shutdown' || s === 'reopen' || s === 'resume' || s === 'reconnected') this.drained.fill(false);
     else return;
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
+    this.pump();
+  }
+
+  /** Every partition is looked at afresh (after an idle wait, or for getNowait). */
+  private wake(): void {
+    this.drained.fill(false);
+    this.waking.fill(true);
     this.pump();
   }
 

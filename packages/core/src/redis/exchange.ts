@@ -31,9 +31,12 @@ const BATCH = 500;
  * what arrives meanwhile rides on the next one.
  */
 export class Exchange {
-  private acks: Pending<[string, string]>[] = [];
+  private acks: Pending<[string, string, number]>[] = [];
   private fails: Pending<FailItem>[] = [];
   private wanted = false;
+  private fresh = false;
+  private lastPromote = 0;
+  private lastReap = 0;
   private scheduled = false;
   private inFlight?: Promise<void>;
 
@@ -48,10 +51,10 @@ export class Exchange {
     return this.session.config.partitions[this.partition]!;
   }
 
-  /** Finishes a held task with its result (JSON); resolves once Redis has it. */
-  ack(id: string, resultJson: string): Promise<void> {
+  /** Finishes a held task with its result (JSON) on its `attempt`-th attempt; resolves once Redis has it. */
+  ack(id: string, resultJson: string, attempt: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.acks.push({ item: [id, resultJson], resolve, reject });
+      this.acks.push({ item: [id, resultJson, attempt], resolve, reject });
       this.schedule();
     });
   }
@@ -64,9 +67,13 @@ export class Exchange {
     });
   }
 
-  /** The consumer has gets to serve from this partition: reserve at the next flush. */
-  request(): void {
+  /**
+   * The consumer has gets to serve from this partition: reserve at the next flush. `fresh` after
+   * an idle wait: also promote due delayed tasks and collect crashed consumers' tasks now.
+   */
+  request(fresh = false): void {
     this.wanted = true;
+    if (fresh) this.fresh = true;
     this.schedule();
   }
 
@@ -103,15 +110,36 @@ export class Exchange {
     await Promise.all(calls);
   }
 
-  private async sendConsume(acks: Pending<[string, string]>[], wanted: number, speculative: number): Promise<void> {
+  /** What the call should also do now: reclaim expired leases, promote due delayed tasks, refresh the lease. */
+  private chores(): string {
+    const c = this.session.config;
+    const now = Date.now();
+    let todo = '';
+    if (this.fresh || now - this.lastReap >= c.stalledInterval / 2) {
+      todo += 'r';
+      this.lastReap = now;
+    }
+    // Busy consumers promote a few times a second; one waking from idle, at once.
+    if (this.fresh || now - this.lastPromote >= 100) {
+      todo += 'p';
+      this.lastPromote = now;
+    }
+    if (this.leases.holding(this.partition) && this.leases.refreshAge(this.partition) >= c.lease / 4) todo += 'l';
+    this.fresh = false;
+    return todo;
+  }
+
+  private async sendConsume(acks: Pending<[string, string, number]>[], wanted: number, speculative: number): Promise<void> {
     const c = this.session.config;
     const lease = this.leases.lease(this.partition);
+    const holding = this.leases.holding(this.partition);
+    const todo = this.chores();
     let reply: ConsumeReply;
     try {
       reply = await this.session.scripts.consume(this.keys, {
         lease,
         leaseMs: c.lease,
-        holding: this.leases.holding(this.partition),
+        holding,
         wanted,
         speculative,
         keepCompleted: c.keepCompleted,
@@ -119,6 +147,7 @@ export class Exchange {
         maxStalls: c.maxStalls,
         lifo: c.order === 'lifo',
         interestMs: 3 * c.stalledInterval,
+        todo,
         acks: acks.map((a) => a.item),
       });
     } catch (e) {
@@ -133,7 +162,7 @@ export class Exchange {
       if (wanted + speculative > 0) this.consumer.offer(this.partition, wanted, emptyReply(true));
       return;
     }
-    this.leases.refreshed(this.partition);
+    if (todo.includes('l') || (reply.tasks.length > 0 && !holding)) this.leases.refreshed(this.partition);
     const lost = new Set(reply.lost);
     this.leases.removed(this.partition, acks.length);
     for (const a of acks) {

@@ -67,6 +67,11 @@ export class LeaseKeeper<T> {
     this.counts[partition] = Math.max(0, (this.counts[partition] ?? 0) - n);
   }
 
+  /** ms since the lease on `partition` was last pushed forward. */
+  refreshAge(partition: number): number {
+    return Date.now() - (this.lastRefresh[partition] ?? 0);
+  }
+
   /** A script call under the lease just pushed its expiry forward. */
   refreshed(partition: number): void {
     this.lastRefresh[partition] = Date.now();

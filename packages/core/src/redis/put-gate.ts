@@ -3,57 +3,70 @@ import { QueueClosed, QueueFull, QueueShutDown } from '../errors.js';
 import { checkInt } from '../options.js';
 import { preparePut, preparePutMany, type PreparedPut, type PutLimits } from '../put-checks.js';
 import type { PutManyItem, PutManyOptions, PutOptions, WaitOptions } from '../types.js';
-import { isTransient } from './connection.js';
 import { partitionOfKey, publicId, quota } from './partitions.js';
 import { recheckDelay } from './queue-signals.js';
 import type { QueueConfig } from './queue-config.js';
 import type { RedisSession } from './redis-session.js';
 import type { AddItem } from './scripts.js';
 
-/** A put (or putMany) waiting in this handle's line for room. */
+/** A put (or putMany) in this handle's line. */
 interface Waiting {
   items: PreparedPut[];
   ids: string[];
+  /** Items of it on their way to Redis now. */
+  sending: number;
   batchSize: number;
   onProgress: ((put: number, total: number) => void) | undefined;
   waiter: Waiter<string[]>;
-  /** An add for it is on its way to Redis: an abort then waits for the answer. */
-  busy: boolean;
 }
+
+/** Most items per add call. */
+const BATCH = 1000;
 
 /**
  * The put side of a handle: checks items before anything reaches Redis, then adds them through
- * `add-11.lua`, which applies the shutdown flag and the maxsize gate in the same atomic step, so
- * a put is one round trip. On a partitioned queue, puts go round robin (or by key) and each
- * partition admits up to its share of maxsize; a put that finds its partition full tries the
- * others, so it waits only when the whole queue is at maxsize. Waiting puts are served in order,
- * woken by `room` signals with a slow safety re-check.
+ * `add-11.lua`, which applies the shutdown flag and the maxsize gate in the same atomic step, so a
+ * put is one round trip. Puts wait in one line, in order; every add call takes as many as it can
+ * from the front of the line, so concurrent puts share round trips. A bounded queue has one add in
+ * flight at a time (so a full queue stops the line in order); an unbounded one several, kept in
+ * order by the connection.
+ *
+ * On a partitioned queue, puts go round robin (or by key) and each partition admits up to its
+ * share of maxsize; a batch that finds its partition full tries the others, so puts wait only when
+ * the whole queue is at maxsize. Waiting puts are woken by `room` signals, with a slow re-check.
  */
 export class PutGate {
   private readonly line: Waiting[] = [];
-  private loopRunning = false;
+  private inFlight = 0;
+  private waitingForRoom = false;
+  /** Re-checks for room since the line last moved: quick at first, then every stalledInterval. */
+  private roomRound = 0;
   private rr = 0;
   private closed = false;
   private readonly limits: PutLimits;
+  private readonly maxInFlight: number;
 
   constructor(
     private readonly config: QueueConfig,
     private readonly session: () => Promise<RedisSession>,
   ) {
     this.limits = { order: config.order, maxPayloadBytes: config.maxPayloadBytes };
+    this.maxInFlight = config.maxsize === 0 ? 4 : 1;
   }
 
   async put(item: unknown, opts?: PutOptions): Promise<string> {
     this.checkOpen();
     const prepared = preparePut(this.limits, item, opts);
-    const ids = await this.submit([prepared], opts, 1, undefined);
-    return ids[0]!;
+    return (await this.enqueue([prepared], opts, 1, undefined))[0]!;
   }
 
   async putNowait(item: unknown, opts?: Omit<PutOptions, 'signal' | 'timeout'>): Promise<string> {
     this.checkOpen();
     const prepared = preparePut(this.limits, item, opts);
-    const ids = await this.tryAdd(await this.session(), [prepared], false);
+    const s = await this.session();
+    // Never ahead of puts already waiting in this handle's line.
+    if (this.line.length > 0) throw new QueueFull(this.config.name, this.config.maxsize);
+    const ids = await this.addRun(s, [prepared], false);
     if (ids.length === 0) throw new QueueFull(this.config.name, this.config.maxsize);
     return ids[0]!;
   }
@@ -62,7 +75,8 @@ export class PutGate {
     this.checkOpen();
     const prepared = preparePutMany(this.limits, items);
     const batchSize = checkInt('batchSize', opts?.batchSize, 1000, 1, 10_000);
-    return this.submit(prepared, opts, batchSize, opts?.onProgress);
+    if (prepared.length === 0) return [];
+    return this.enqueue(prepared, opts, batchSize, opts?.onProgress);
   }
 
   /** Puts waiting for room fail with QueueClosed. */
@@ -71,81 +85,100 @@ export class PutGate {
     for (const w of this.line.splice(0)) w.waiter.reject(new QueueClosed(this.config.name));
   }
 
-  /** Adds while there is room; once the queue is full, waits in line. */
-  private async submit(
-    items: PreparedPut[],
-    opts: WaitOptions | undefined,
-    batchSize: number,
-    onProgress: ((put: number, total: number) => void) | undefined,
-  ): Promise<string[]> {
+  private async enqueue(items: PreparedPut[], opts: WaitOptions | undefined, batchSize: number, onProgress: Waiting['onProgress']): Promise<string[]> {
     const s = await this.session();
-    const ids: string[] = [];
-    while (ids.length < items.length && this.line.length === 0) {
-      const got = await this.tryAdd(s, items.slice(ids.length, ids.length + batchSize), false);
-      if (got.length === 0) break;
-      ids.push(...got);
-      onProgress?.(ids.length, items.length);
-    }
-    if (ids.length === items.length) return ids;
-    await s.signals(); // subscribed before announcing, so no "room" can be missed
     return abortableWait<string[]>('put', opts, (waiter) => {
-      const w: Waiting = { items, ids, batchSize, onProgress, waiter, busy: false };
+      const w: Waiting = { items, ids: [], sending: 0, batchSize, onProgress, waiter };
       this.line.push(w);
-      void this.serveLine(s);
+      this.pump(s);
       return () => {
-        if (w.busy) return false;
-        const i = this.line.indexOf(w);
-        if (i >= 0) this.line.splice(i, 1);
+        if (w.sending > 0) return false; // its items are on their way: the answer settles it
+        this.drop(w);
         return true;
       };
     });
   }
 
-  /** Serves the waiting puts in order, one add at a time, woken by "room" signals. */
-  private async serveLine(s: RedisSession): Promise<void> {
-    if (this.loopRunning) return;
-    this.loopRunning = true;
+  /** Sends the next batch from the front of the line, while the in-flight limit allows. */
+  private pump(s: RedisSession): void {
+    while (!this.closed && !this.waitingForRoom && this.inFlight < this.maxInFlight) {
+      const batch = this.nextBatch();
+      if (batch.length === 0) return;
+      this.inFlight++;
+      void this.send(s, batch).finally(() => {
+        this.inFlight--;
+        this.pump(s);
+      });
+    }
+  }
+
+  /** The next items of the line not yet sent, in order, up to BATCH (a putMany sends `batchSize` at a time). */
+  private nextBatch(): { w: Waiting; items: PreparedPut[] }[] {
+    const batch: { w: Waiting; items: PreparedPut[] }[] = [];
+    let n = 0;
+    for (const w of this.line) {
+      const from = w.ids.length + w.sending;
+      if (from >= w.items.length || w.waiter.settled) continue;
+      const take = w.items.slice(from, from + Math.min(w.batchSize, BATCH - n));
+      if (take.length === 0) break;
+      w.sending += take.length;
+      batch.push({ w, items: take });
+      n += take.length;
+      if (n >= BATCH || w.items.length > from + take.length) break; // keep the line's order behind a partial one
+    }
+    return batch;
+  }
+
+  /** One add call for a batch (a few when it spans partitions); what does not fit waits in line for room. */
+  private async send(s: RedisSession, batch: { w: Waiting; items: PreparedPut[] }[]): Promise<void> {
+    const all = batch.flatMap((b) => b.items);
+    let ids: string[] = [];
+    let error: unknown;
+    let full = false;
+    try {
+      while (ids.length < all.length) {
+        const got = await this.addRun(s, all.slice(ids.length), this.maxInFlight === 1);
+        if (got.length === 0) {
+          full = true;
+          break;
+        }
+        ids.push(...got);
+      }
+    } catch (e) {
+      error = e;
+    }
+    for (const { w, items } of batch) {
+      w.sending -= items.length;
+      const mine = ids.splice(0, items.length);
+      if (mine.length > 0) {
+        this.roomRound = 0;
+        w.ids.push(...mine);
+        w.onProgress?.(w.ids.length, w.items.length);
+      }
+      if (w.ids.length === w.items.length) this.finish(w, undefined);
+      else if (error !== undefined) this.finish(w, error);
+      else if (w.waiter.pendingAbort && w.sending === 0) this.finish(w, w.waiter.pendingAbort);
+    }
+    // Shut down: every put waiting in line learns it now.
+    if (error instanceof QueueShutDown) for (const w of [...this.line]) if (w.sending === 0) this.finish(w, error);
+    if (full && !this.closed) await this.waitForRoom(s);
+  }
+
+  /** Resolves a waiter with its ids, or rejects it (its add failed, or its abort arrived meanwhile). */
+  private finish(w: Waiting, error: unknown): void {
+    this.drop(w);
+    if (error === undefined) w.waiter.resolve(w.ids);
+    else w.waiter.reject(error);
+  }
+
+  /** The queue is full: the line waits for a "room" signal (or the slow re-check), then goes on. */
+  private async waitForRoom(s: RedisSession): Promise<void> {
+    this.waitingForRoom = true;
     try {
       const signals = await s.signals();
-      let round = 0;
-      while (this.line.length > 0 && !this.closed) {
-        const head = this.line[0]!;
-        if (head.waiter.settled) {
-          this.line.shift();
-          continue;
-        }
-        head.busy = true;
-        let got: string[] = [];
-        try {
-          got = await this.tryAdd(s, head.items.slice(head.ids.length, head.ids.length + head.batchSize), true);
-        } catch (e) {
-          head.busy = false;
-          if (!isTransient(e)) {
-            // Shut down (or a mistake that will not go away): every waiting put learns it now.
-            for (const w of this.line.splice(0)) w.waiter.reject(e);
-            break;
-          }
-        }
-        head.busy = false;
-        if (got.length > 0) {
-          round = 0;
-          head.ids.push(...got);
-          head.onProgress?.(head.ids.length, head.items.length);
-          if (head.ids.length === head.items.length) {
-            this.line.shift();
-            head.waiter.resolve(head.ids);
-            continue;
-          }
-        }
-        if (head.waiter.pendingAbort) {
-          this.line.shift();
-          head.waiter.reject(head.waiter.pendingAbort);
-          continue;
-        }
-        if (got.length === 0) await signals.next(['room', 'shutdown'], recheckDelay(round++, this.config.stalledInterval));
-      }
+      await signals.next(['room', 'shutdown'], recheckDelay(this.roomRound++, this.config.stalledInterval));
     } finally {
-      this.loopRunning = false;
+      this.waitingForRoom = false;
     }
   }
 
@@ -154,7 +187,7 @@ export class PutGate {
    * turn until one has room. Resolves to the ids added or already there (a prefix of `items`);
    * empty when full. `announce` makes a full partition tell consumers that a put waits for room.
    */
-  private async tryAdd(s: RedisSession, items: PreparedPut[], announce: boolean): Promise<string[]> {
+  private async addRun(s: RedisSession, items: PreparedPut[], announce: boolean): Promise<string[]> {
     const k = this.config.partitions.length;
     const fixed = routeOf(items[0]!, k);
     // A run of items that go to the same place: all to one keyed partition, or all unkeyed.
@@ -175,16 +208,14 @@ export class PutGate {
   private async addTo(s: RedisSession, p: number, items: PreparedPut[], announce: boolean): Promise<string[]> {
     const c = this.config;
     const k = c.partitions.length;
-    const r = await s.scripts.add(
-      c.partitions[p]!,
-      quota(c.maxsize, p, k),
-      s.epoch,
-      c.order === 'lifo',
-      announce ? 3 * c.stalledInterval : 0,
-      items.map((x) => toAddItem(x, c)),
-    );
+    const r = await s.scripts.add(c.partitions[p]!, quota(c.maxsize, p, k), s.epoch, c.order === 'lifo', announce ? 3 * c.stalledInterval : 0, items.map((x) => toAddItem(x, c)));
     if (r.handled < 0) throw new QueueShutDown(c.name);
     return r.ids.map((id) => publicId(p, id, k));
+  }
+
+  private drop(w: Waiting): void {
+    const i = this.line.indexOf(w);
+    if (i >= 0) this.line.splice(i, 1);
   }
 
   private checkOpen(): void {

@@ -1,4 +1,4 @@
-import { Queue as BullQueue } from 'bullmq';
+import type { Queue as BullQueue } from 'bullmq';
 import { lazily } from '../lazy.js';
 import { checkQueueName } from '../options.js';
 import type { ConnectionOption, FailedTask, TaskState, TaskSummary } from '../types.js';
@@ -64,6 +64,8 @@ export class QueueAdmin {
 
   /** A BullMQ Queue per partition, for BullMQ's own scripts on the cold paths; it never writes queue meta. */
   private readonly bull = lazily(async () => {
+    // Loaded only here: consuming and producing never need BullMQ's code (about 15 MB of a process).
+    const { Queue: BullQueue } = await import('bullmq');
     const s = await this.session();
     return s.config.partitions.map((k) => {
       const q = new BullQueue(k.bullName, { connection: s.client, prefix: this.prefix, skipMetasUpdate: true });

@@ -132,15 +132,15 @@ export class QueueScripts {
   /** See `consume-17.lua`. */
   async consume(
     k: QueueKeys,
-    a: { lease: string; leaseMs: number; holding: boolean; wanted: number; speculative: number; keepCompleted: number; keepFailed: number; maxStalls: number; lifo: boolean; interestMs: number; acks: [string, string][] },
+    a: { lease: string; leaseMs: number; holding: boolean; wanted: number; speculative: number; keepCompleted: number; keepFailed: number; maxStalls: number; lifo: boolean; interestMs: number; todo: string; acks: [string, string, number][] },
   ): Promise<ConsumeReply> {
     const args: (string | number)[] = [
       k.wait, k.active, k.prioritized, k.delayed, k.paused, k.meta, k.completed, k.failed, k.state, k.leases, k.stats,
       k.pc, k.wantTask, k.wantRoom, k.wantJoin, k.wantResult, k.waitingChildren,
       k.base, k.channel, this.pub, a.lease, a.leaseMs, a.holding ? 1 : 0, a.wanted, a.speculative, a.keepCompleted,
-      a.keepFailed, a.maxStalls, a.lifo ? 1 : 0, a.interestMs, a.acks.length,
+      a.keepFailed, a.maxStalls, a.lifo ? 1 : 0, a.interestMs, a.todo, a.acks.length,
     ];
-    for (const [id, result] of a.acks) args.push(id, result);
+    for (const [id, result, attempt] of a.acks) args.push(id, result, attempt);
     const r = (await this.call('asyncqConsume', args)) as [number, string[], (string | null)[], number, string, number, number];
     if (r[0] === 0) return { leaseHeld: false, lost: [], tasks: [], nextDue: 0, shutdown: '', pending: 0, paused: false };
     return { leaseHeld: true, lost: r[1], tasks: r[2], nextDue: Number(r[3]), shutdown: r[4], pending: Number(r[5]), paused: r[6] === 1 };
