@@ -73,8 +73,8 @@ local acked = 0
 local wantResult = rcall("EXISTS", KEYS[16]) == 1
 for i = 0, k - 1 do
   local id = ARGV[16 + i * 3]
-  -- Held by this lease and still active: a job removed meanwhile (or lost by Redis) is not.
-  if rcall("SREM", heldKey, id) == 1 and rcall("LREM", KEYS[2], -1, id) > 0 then
+  -- Held by this lease, still active, and still there: a job removed meanwhile (or lost by Redis) is not.
+  if rcall("SREM", heldKey, id) == 1 and rcall("LREM", KEYS[2], -1, id) > 0 and rcall("EXISTS", prefix .. id) == 1 then
     if keepCompleted > 0 then
       rcall("HSET", prefix .. id, "returnvalue", ARGV[17 + i * 3], "finishedOn", now, "atm", ARGV[18 + i * 3])
       rcall("ZADD", KEYS[7], now, id)

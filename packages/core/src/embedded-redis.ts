@@ -11,6 +11,12 @@ export interface EmbeddedRedisOptions {
   binary?: string;
   /** How long to wait for the server to accept connections. @defaultValue 10000 */
   startTimeout?: number;
+  /** A port to listen on (to restart a server where it was). @defaultValue a free one */
+  port?: number;
+  /** More `redis-server` arguments: `--requirepass x`, `--appendonly yes`, TLS settings... */
+  args?: string[];
+  /** A data directory to use (and keep): a restart on the same one finds its data again. @defaultValue a fresh temporary one, removed on stop */
+  dir?: string;
 }
 
 /** A private redis-server started by {@link startEmbeddedRedis}. */
@@ -18,7 +24,9 @@ export interface EmbeddedRedis {
   /** `redis://127.0.0.1:<port>` */
   readonly url: string;
   readonly port: number;
-  /** Stops the server and removes its directory. */
+  /** The server's process id (to stop or pause it from a test). */
+  readonly pid: number;
+  /** Stops the server and removes its directory (unless it was given). */
   stop(): Promise<void>;
 }
 
@@ -31,17 +39,21 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions = {}): Promi
   const binary = opts.binary ?? 'redis-server';
   let lastError: unknown;
   for (let tries = 0; tries < 3; tries++) {
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'asyncq-redis-'));
+    const port = opts.port ?? (await freePort());
+    const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'asyncq-redis-'));
+    const removeDir = (): void => {
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    };
     try {
-      const child = await launch(binary, port, dir, opts.startTimeout ?? 10_000);
+      const child = await launch(binary, port, dir, opts.startTimeout ?? 10_000, opts.args ?? []);
       return {
         url: `redis://127.0.0.1:${port}`,
         port,
-        stop: () => stop(child, dir),
+        pid: child.pid ?? 0,
+        stop: () => stop(child, removeDir),
       };
     } catch (e) {
-      rmSync(dir, { recursive: true, force: true });
+      removeDir();
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new AsyncqError(
           'NO_REDIS_SERVER',
@@ -67,8 +79,8 @@ function freePort(): Promise<number> {
   });
 }
 
-function launch(binary: string, port: number, dir: string, timeoutMs: number): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
+function launch(binary: string, port: number, dir: string, timeoutMs: number, extra: string[]): Promise<ChildProcess> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', ...extra];
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
@@ -95,10 +107,10 @@ function launch(binary: string, port: number, dir: string, timeoutMs: number): P
   });
 }
 
-function stop(child: ChildProcess, dir: string): Promise<void> {
+function stop(child: ChildProcess, removeDir: () => void): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
-      rmSync(dir, { recursive: true, force: true });
+      removeDir();
       resolve();
     };
     if (child.exitCode !== null || child.signalCode !== null) return done();

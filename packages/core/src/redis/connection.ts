@@ -233,6 +233,13 @@ export function toAsyncqError(e: unknown, target: RedisTarget): AsyncqError | un
   if (/DB index is out of range|invalid DB index/i.test(msg)) {
     return new RedisRefused(`Redis at ${target.describe} has no such database (${msg.trim()}): use a database number it has, e.g. /0`, e);
   }
+  const code = String((e as { code?: string })?.code ?? '');
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
+    return new RedisRefused(
+      `cannot trust the TLS certificate of Redis at ${target.describe} (${code}): give its CA with the connection { url, tls: { ca } } (asyncq --redis-ca <file>)`,
+      e,
+    );
+  }
   if (/NOPERM/i.test(msg)) {
     return new RedisRefused(
       `Redis at ${target.describe} refused a command asyncq needs (${msg.trim()}): grant the user the ACL in asyncq's README ("Redis permissions")`,

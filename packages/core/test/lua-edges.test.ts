@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { LeaseLost, Queue, QueueAdmin, QueueEmpty, QueueShutDown, queueKeys, type Task } from '@asyncq/core';
+import { adminClient, eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+
+function open<T>(name: string, opts: Record<string, unknown> = {}): Queue<T> {
+  return track(new Queue<T>(name, { connection: redisUrl(), ...opts }), name);
+}
+
+// The edges of consume-17.lua, add-11.lua and fail-13.lua, driven through the public API with
+// Redis itself inspected (and, for the lease, tampered with) where the edge is about Redis state.
+describe('batched Lua at its edges', () => {
+  it('an empty queue: nothing reserved, nothing written but the consumer\'s announcement', async () => {
+    const name = uniqueName('edge-empty');
+    const q = open<number>(name);
+    await expect(q.getNowait()).rejects.toBeInstanceOf(QueueEmpty);
+    const waiting = q.get({ timeout: 300 }).catch((e: unknown) => e);
+    await eventually(async () => expect(await adminClient().exists(queueKeys('asyncq', name).wantTask)).toBe(1));
+    expect((await waiting as Error).name).toBe('WaitAborted');
+    // No queue was created by looking at it: no meta, no lists, no job counter.
+    const keys = (await adminClient().keys(`asyncq:{${name}}:*`)).sort();
+    expect(keys).toEqual([queueKeys('asyncq', name).wantTask]);
+  });
+
+  it('a batch larger than what is ready: the gets that can be served are, the rest wait for the next puts', async () => {
+    const name = uniqueName('edge-batch');
+    const q = open<number>(name);
+    const producer = open<number>(name);
+    for (const n of [1, 2, 3]) await producer.put(n);
+    const gets = Array.from({ length: 10 }, () => q.get({ timeout: 10_000 }));
+    let served: number[] = [];
+    await eventually(async () => {
+      served = (await Promise.all(gets.map((g) => Promise.race([g, sleep(0).then(() => undefined)])))).filter((x): x is number => x !== undefined);
+      expect(served).toHaveLength(3);
+    });
+    expect(served.sort()).toEqual([1, 2, 3]);
+    expect((await q.counts()).active).toBe(3);
+    await producer.putMany(Array.from({ length: 7 }, (_, i) => ({ item: 4 + i })));
+    expect((await Promise.all(gets)).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    for (let i = 0; i < 10; i++) await q.taskDone();
+    expect(await q.counts()).toMatchObject({ active: 0, completed: 10, unfinished: 0 });
+  });
+
+  it('a shutdown in the middle of a batch: held tasks still finish, the rest are served, then gets stop', async () => {
+    const name = uniqueName('edge-shutdown');
+    const q = open<number>(name);
+    for (let n = 1; n <= 6; n++) await q.put(n);
+    const held: Task<number>[] = [];
+    for (let i = 0; i < 3; i++) held.push(await q.getTask());
+    await q.shutdown();
+    await expect(q.put(7)).rejects.toBeInstanceOf(QueueShutDown);
+    for (const t of held) await t.done();
+    const rest = [await q.get(), await q.get(), await q.get()];
+    expect(rest.sort()).toEqual([4, 5, 6]);
+    await expect(q.get({ timeout: 3000 })).rejects.toBeInstanceOf(QueueShutDown);
+    for (let i = 0; i < 3; i++) await q.taskDone();
+    await q.join({ timeout: 3000 });
+    expect(await q.counts()).toMatchObject({ completed: 6, unfinished: 0 });
+  });
+
+  it('an immediate shutdown in the middle of a batch: waiting tasks are discarded, held ones still count until done', async () => {
+    const name = uniqueName('edge-immediate');
+    const q = open<number>(name);
+    for (let n = 1; n <= 6; n++) await q.put(n);
+    const held = [await q.getTask(), await q.getTask()];
+    await q.shutdown({ immediate: true });
+    expect(await q.counts()).toMatchObject({ waiting: 0, active: 2, unfinished: 2 });
+    const joined = q.join({ timeout: 5000 });
+    for (const t of held) await t.done();
+    await joined;
+    const admin = track(new QueueAdmin(name, { connection: redisUrl() }), name);
+    expect(await admin.totals()).toMatchObject({ added: 6, completed: 2, discarded: 4 });
+  });
+
+  it('a lease expiring in the middle of a batch: another consumer takes the tasks, the first one is told LeaseLost', async () => {
+    const name = uniqueName('edge-lease');
+    const a = open<number>(name, { lease: 60_000 });
+    const b = open<number>(name, { stalledInterval: 100 });
+    for (let n = 1; n <= 4; n++) await a.put(n);
+    const held = [await a.getTask(), await a.getTask(), await a.getTask(), await a.getTask()];
+    const keys = queueKeys('asyncq', name);
+    // As if a's process had stalled past its lease: its entry expires.
+    const [lease] = await adminClient().zrange(keys.leases, 0, 0);
+    await adminClient().zadd(keys.leases, 1, lease!);
+    const taken = [await b.getTask({ timeout: 5000 }), await b.getTask({ timeout: 5000 }), await b.getTask({ timeout: 5000 }), await b.getTask({ timeout: 5000 })];
+    expect(taken.map((t) => t.data).sort()).toEqual([1, 2, 3, 4]);
+    expect(await adminClient().hget(keys.job(taken[0]!.id), 'stc')).toBe('1');
+    await expect(held[0]!.done()).rejects.toBeInstanceOf(LeaseLost);
+    await expect(held[1]!.fail(new Error('late'))).rejects.toBeInstanceOf(LeaseLost);
+    // a is alive: its next task comes under a new lease.
+    for (const t of taken) await t.done();
+    await a.put(5);
+    const next = await a.getTask({ timeout: 5000 });
+    await next.done();
+    await a.join({ timeout: 5000 });
+    expect(await a.counts()).toMatchObject({ completed: 5, failed: 0, active: 0, unfinished: 0 });
+  });
+
+  it('a task whose hash vanished while held is a lost lease, not a crash, and leaves no half-written hash', async () => {
+    const name = uniqueName('edge-vanished');
+    const q = open<number>(name);
+    await q.put(1);
+    const t = await q.getTask();
+    await adminClient().del(queueKeys('asyncq', name).job(t.id));
+    await expect(t.done()).rejects.toBeInstanceOf(LeaseLost);
+    expect(await adminClient().exists(queueKeys('asyncq', name).job(t.id))).toBe(0);
+    expect(await q.counts()).toMatchObject({ active: 0, completed: 0, unfinished: 0 });
+  });
+});
