@@ -41,8 +41,10 @@ if rcall("HGET", KEYS[1], "shutdown") then
   return { -1, 0 }
 end
 local now = nowMs()
-rcall("HSETNX", KEYS[1], "epoch", ARGV[5])
-rcall("HSETNX", KEYS[2], "opts.maxLenEvents", 10000)
+-- The first put ever records the queue's epoch and creates BullMQ's meta (what makes a queue exist).
+if rcall("HSETNX", KEYS[1], "epoch", ARGV[5]) == 1 then
+  rcall("HSETNX", KEYS[2], "opts.maxLenEvents", 10000)
+end
 
 local room = n
 if maxsize > 0 then
@@ -85,7 +87,7 @@ for i = 0, n - 1 do
     if delay > 0 then
       rcall("ZADD", KEYS[7], delayedScore(KEYS[7], now + delay), id)
     else
-      makeReady(prefix, KEYS[4], KEYS[6], KEYS[8], id, false, lifo)
+      pushReady(KEYS[4], KEYS[6], KEYS[8], id, priority, false, lifo)
     end
     added = added + 1
   end

@@ -53,11 +53,10 @@ local function trimFinished(setKey, prefix, keep)
   end
 end
 
--- Moves job `id` among the ready tasks, in BullMQ's layout: a priority goes to
+-- Puts job `id` among the ready tasks, in BullMQ's layout: a priority goes to
 -- the prioritized ZSET (score priority * 2^32 + counter, or counter 0 to be next
 -- of its class), else the wait list (LPUSH is the back, RPUSH the front).
-local function makeReady(prefix, wait, prioritized, pc, id, front, lifo)
-  local priority = tonumber(rcall("HGET", prefix .. id, "priority")) or 0
+local function pushReady(wait, prioritized, pc, id, priority, front, lifo)
   if priority > 0 then
     local seq = 0
     if not front then
@@ -69,6 +68,11 @@ local function makeReady(prefix, wait, prioritized, pc, id, front, lifo)
   else
     rcall("LPUSH", wait, id)
   end
+end
+
+-- The same for a job already stored: its priority is read from its hash.
+local function makeReady(prefix, wait, prioritized, pc, id, front, lifo)
+  pushReady(wait, prioritized, pc, id, tonumber(rcall("HGET", prefix .. id, "priority")) or 0, front, lifo)
 end
 
 -- BullMQ's delayed score: the due time in ms times 0x1000 plus an order within that ms.
