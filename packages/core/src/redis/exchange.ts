@@ -88,7 +88,9 @@ export class Exchange {
   private schedule(): void {
     if (this.scheduled || this.inFlight) return;
     this.scheduled = true;
-    setImmediate(() => {
+    // Sent as soon as the current job is done: what arrives while a call is on its way rides on
+    // the next one, so batches form under load without delaying a lone acknowledgement.
+    queueMicrotask(() => {
       this.scheduled = false;
       this.inFlight = this.flush().finally(() => {
         this.inFlight = undefined;
