@@ -10,6 +10,8 @@ interface DashboardArgs extends GlobalOptions {
   host: string;
   allowActions?: boolean;
   auth?: string;
+  /** ASYNCQ_DASHBOARD_AUTH, as yargs' env prefix reads it. */
+  dashboardAuth?: string;
   interval: string;
 }
 
@@ -25,7 +27,7 @@ export async function dashboard(argv: DashboardArgs, ctx: CliContext): Promise<v
   const port = wholeNumber('--port', argv.port, 0);
   const intervalMs = parseDuration(argv.interval, { flag: '--interval', bare: 's', min: 500, max: 60_000, warn: ctx.err });
   // An empty value counts as unset, as for REDIS_URL.
-  const authText = argv.auth || process.env.ASYNCQ_DASHBOARD_AUTH || undefined;
+  const authText = argv.auth || argv.dashboardAuth || undefined;
   const auth = authText === undefined ? undefined : parseCredentials(authText);
   const actions = Boolean(argv.allowActions);
   const connection = connectionOf(argv);
@@ -46,6 +48,8 @@ export function dashboardCommand(ctx: CliContext): CommandModule<GlobalOptions, 
         .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to bind (0.0.0.0 exposes it: use --auth then)' })
         .option('allow-actions', { type: 'boolean', default: false, describe: 'let users retry, remove and promote tasks (read-only otherwise)' })
         .option('auth', { type: 'string', describe: 'user:password for HTTP basic auth; prefer $ASYNCQ_DASHBOARD_AUTH (argv is visible to ps)' })
+        // Declared so that strict mode accepts ASYNCQ_DASHBOARD_AUTH, which yargs' env prefix turns into this option.
+        .option('dashboard-auth', { type: 'string', hidden: true })
         .option('interval', { type: 'string', default: '2s', describe: 'how often queues are read (500ms to 1m)' }) as unknown as Argv<DashboardArgs>,
     handler: wrapHandler(ctx, dashboard),
   };

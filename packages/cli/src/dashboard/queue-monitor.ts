@@ -10,7 +10,7 @@ export interface QueueMonitorOptions {
   prefix: string;
   /** How often the totals of every queue are read for the throughput series. @defaultValue 2000 */
   intervalMs?: number;
-  /** How often the queues are discovered again (a SCAN). @defaultValue 5000 */
+  /** How often the queues are discovered again (a SCAN of the keyspace, so less often than the totals). @defaultValue 5 × intervalMs */
   discoverMs?: number;
   /** Called after a discovery that found queues appear or vanish (and after the first). */
   onQueues?: (queues: readonly FoundQueue[], readers: ReadonlyMap<string, QueueReader>) => Promise<void>;
@@ -40,7 +40,7 @@ export class QueueMonitor {
 
   private constructor(private readonly opts: QueueMonitorOptions) {
     this.intervalMs = opts.intervalMs ?? 2000;
-    this.discoverMs = opts.discoverMs ?? 5000;
+    this.discoverMs = opts.discoverMs ?? 5 * this.intervalMs;
   }
 
   /** Discovers the queues once (so an unreachable Redis fails here), then keeps watching. */

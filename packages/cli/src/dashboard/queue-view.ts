@@ -45,7 +45,7 @@ export function queueFields(d: QueueDetail): Record<string, string> {
     completed: n(c.completed),
     failed: n(c.failed),
     totals: `${n(d.totals.added)} added, ${n(d.totals.completed)} completed, ${n(d.totals.failed)} failed for good, ${n(d.totals.retried)} retried, ${n(d.totals.reclaimed)} reclaimed, ${n(d.totals.discarded)} discarded`,
-    done: d.donePerSec < 10 ? d.donePerSec.toFixed(1) : n(d.donePerSec),
+    done: d.donePerSec.toFixed(1),
   };
 }
 
