@@ -251,7 +251,7 @@ describe('asyncq dashboard', () => {
     await stop(proc);
   });
 
-  it('says in one line when the port is taken or --auth is malformed', async () => {
+  it('says in one line when the port is taken, Redis is unreachable or --auth is malformed', async () => {
     const busy = createServer();
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
     const port = (busy.address() as { port: number }).port;
@@ -262,6 +262,11 @@ describe('asyncq dashboard', () => {
     } finally {
       await new Promise((r) => busy.close(r));
     }
+    // The port is closed now: no Redis there.
+    const gone = await runCli(['dashboard', '--port', '0', '--redis-url', `redis://:pw@127.0.0.1:${port}`], { timeout: 15_000 });
+    expect(gone.code).toBe(1);
+    expect(gone.stderr.trim()).toMatch(new RegExp(`^asyncq: cannot reach Redis at 127\\.0\\.0\\.1:${port}[^\\n]*$`));
+    expect(gone.stderr).not.toContain('pw');
     const bad = await runCli(['dashboard', '--port', '0', '--auth', 'no-colon-secret']);
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim()).toBe('asyncq: --auth (or ASYNCQ_DASHBOARD_AUTH) must be user:password, both non-empty');

@@ -3,7 +3,6 @@ import { redactUrl } from '@asyncq/core';
 import { connectionOf, untilStopSignal, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { parseDuration } from '../durations.js';
 import { parseCredentials } from '../dashboard/basic-auth.js';
-import { BOARD_PATH, startDashboard } from '../dashboard/dashboard-server.js';
 
 interface DashboardArgs extends GlobalOptions {
   port: number;
@@ -31,6 +30,8 @@ export async function dashboard(argv: DashboardArgs, ctx: CliContext): Promise<v
   const auth = authText === undefined ? undefined : parseCredentials(authText);
   const actions = Boolean(argv.allowActions);
   const connection = connectionOf(argv);
+  // Loaded here, not with the CLI: express and bull-board would slow every other command's start.
+  const { BOARD_PATH, startDashboard } = await import('../dashboard/dashboard-server.js');
   const running = await startDashboard({ connection, prefix: argv.prefix, port, host: argv.host, actions, auth, intervalMs });
   const mode = [actions ? 'actions allowed (retry, remove, promote)' : 'read-only', auth ? `basic auth as ${auth.user}` : 'no auth'].join(', ');
   ctx.out(`asyncq dashboard on ${running.url} (bull-board at ${running.url.replace(/\/$/, '')}${BOARD_PATH}/; ${mode}; Redis ${typeof connection === 'string' ? redactUrl(connection) : 'from options'}, prefix ${argv.prefix})`);

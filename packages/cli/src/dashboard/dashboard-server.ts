@@ -58,7 +58,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
   const actions = opts.actions ?? false;
   const intervalMs = opts.intervalMs ?? 2000;
   const windowMs = opts.windowMs ?? 300_000;
-  const client = await connectRedis(opts.connection, { name: 'asyncq:dashboard' });
+  // A request for a page must not hang for core's default 20 s while Redis is away: answer 503 sooner.
+  const client = await connectRedis(opts.connection, { name: 'asyncq:dashboard', commandTimeout: 5000 });
   const owned = client !== opts.connection;
   let monitor: QueueMonitor | undefined;
   try {

@@ -52,7 +52,7 @@ export function queueFields(d: QueueDetail): Record<string, string> {
 /** The cells of one worker's row: who, load, busy or idle, what it runs, counters, heartbeat. */
 export function workerCells(w: WorkerRow, now: number): string[] {
   const age = (ms: number): string => (ms < 10_000 ? `${(Math.max(0, ms) / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`);
-  const current = w.current.map((t) => `${t.name} ${t.id} (${age(now - t.startedAt)})`).join(', ');
+  const current = w.current.map((t) => `${t.name} #${t.id} (${age(now - t.startedAt)})`).join(', ');
   return [
     `${w.host}:${w.pid}`,
     `${w.running}/${w.concurrency}`,
