@@ -39,6 +39,7 @@ export async function dashboard(argv: DashboardArgs, ctx: CliContext): Promise<v
   await untilStopSignal(() => running.close());
 }
 
+/** The `asyncq dashboard` command, writing to `ctx`. */
 export function dashboardCommand(ctx: CliContext): CommandModule<GlobalOptions, DashboardArgs> {
   return {
     command: 'dashboard',
