@@ -1,5 +1,6 @@
 import yargs from 'yargs';
 import { processContext, type CliContext, type GlobalOptions } from './cli-context.js';
+import { dashboardCommand } from './commands/dashboard.js';
 import { demoCommand } from './commands/demo.js';
 import { fleetCommand } from './commands/fleet.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -33,6 +34,7 @@ export async function main(args: string[], ctx: CliContext = processContext()): 
     .command(queueOpsCommands(ctx) as never)
     .command(metricsCommand(ctx))
     .command(demoCommand(ctx))
+    .command(dashboardCommand(ctx))
     .demandCommand(1, 'name a command; asyncq --help lists them')
     .recommendCommands()
     .strict()

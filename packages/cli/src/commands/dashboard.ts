@@ -1,0 +1,58 @@
+import type { Argv, CommandModule } from 'yargs';
+import { redactUrl } from '@asyncq/core';
+import { connectionOf, untilStopSignal, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { parseDuration } from '../durations.js';
+import { parseCredentials } from '../dashboard/basic-auth.js';
+
+interface DashboardArgs extends GlobalOptions {
+  port: number;
+  host: string;
+  allowActions?: boolean;
+  auth?: string;
+  /** ASYNCQ_DASHBOARD_AUTH, as yargs' env prefix reads it. */
+  dashboardAuth?: string;
+  interval: string;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/**
+ * `asyncq dashboard`: bull-board over every queue plus asyncq's own page (join, maxsize gate,
+ * shutdown, workers against the desired count, drain time, throughput) and a JSON API, until
+ * SIGTERM or SIGINT. Read-only unless `--allow-actions`; basic auth with `--auth` or
+ * `ASYNCQ_DASHBOARD_AUTH` (the environment variable keeps the password out of the process list).
+ */
+export async function dashboard(argv: DashboardArgs, ctx: CliContext): Promise<void> {
+  const port = wholeNumber('--port', argv.port, 0);
+  const intervalMs = parseDuration(argv.interval, { flag: '--interval', bare: 's', min: 500, max: 60_000, warn: ctx.err });
+  // An empty value counts as unset, as for REDIS_URL.
+  const authText = argv.auth || argv.dashboardAuth || undefined;
+  const auth = authText === undefined ? undefined : parseCredentials(authText);
+  const actions = Boolean(argv.allowActions);
+  const connection = connectionOf(argv);
+  // Loaded here, not with the CLI: express and bull-board would slow every other command's start.
+  const { BOARD_PATH, startDashboard } = await import('../dashboard/dashboard-server.js');
+  const running = await startDashboard({ connection, prefix: argv.prefix, port, host: argv.host, actions, auth, intervalMs });
+  const mode = [actions ? 'actions allowed (retry, remove, promote)' : 'read-only', auth ? `basic auth as ${auth.user}` : 'no auth'].join(', ');
+  ctx.out(`asyncq dashboard on ${running.url} (bull-board at ${running.url.replace(/\/$/, '')}${BOARD_PATH}/; ${mode}; Redis ${typeof connection === 'string' ? redactUrl(connection) : 'from options'}, prefix ${argv.prefix})`);
+  if (!auth && !LOOPBACK.test(argv.host)) ctx.err(`asyncq: warning: listening on ${argv.host} without --auth: anyone who reaches this port can read task data`);
+  await untilStopSignal(() => running.close());
+}
+
+/** The `asyncq dashboard` command, writing to `ctx`. */
+export function dashboardCommand(ctx: CliContext): CommandModule<GlobalOptions, DashboardArgs> {
+  return {
+    command: 'dashboard',
+    describe: 'web UI: bull-board over every queue plus asyncq page (join, maxsize, workers, drain time); GET /api/queues as JSON',
+    builder: (y: Argv<GlobalOptions>) =>
+      y
+        .option('port', { alias: 'p', type: 'number', default: 3000, describe: 'port to listen on (0 picks a free one)' })
+        .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to bind (0.0.0.0 exposes it: use --auth then)' })
+        .option('allow-actions', { type: 'boolean', default: false, describe: 'let users retry, remove and promote tasks (read-only otherwise)' })
+        .option('auth', { type: 'string', describe: 'user:password for HTTP basic auth; prefer $ASYNCQ_DASHBOARD_AUTH (argv is visible to ps)' })
+        // Declared so that strict mode accepts ASYNCQ_DASHBOARD_AUTH, which yargs' env prefix turns into this option.
+        .option('dashboard-auth', { type: 'string', hidden: true })
+        .option('interval', { type: 'string', default: '2s', describe: 'how often queues are read (500ms to 1m)' }) as unknown as Argv<DashboardArgs>,
+    handler: wrapHandler(ctx, dashboard),
+  };
+}

@@ -1,0 +1,113 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { FoundQueue } from '@asyncq/core';
+import type { QueueReader } from '../queue-reader.js';
+import { READ_ONLY_MESSAGE, runTaskAction, taskIdOf, type TaskAction } from './task-actions.js';
+
+/** Options of a {@link QueueBoard}. */
+export interface QueueBoardOptions {
+  /** Where bull-board is mounted, e.g. `/board`. */
+  basePath: string;
+  /** Whether retry, remove and promote are allowed (else bull-board runs in its read-only mode). */
+  actions: boolean;
+  /** Where the asyncq page is, linked from bull-board's header. */
+  homePath: string;
+}
+
+/** Which asyncq queue (and partition) a BullMQ queue that bull-board shows belongs to. */
+interface Partition {
+  reader: QueueReader;
+  partition: number;
+  partitions: number;
+}
+
+/** bull-board's three job actions, by the last segment of their route, and what asyncq does for each. */
+const JOB_ROUTES: Record<string, TaskAction> = { retry: 'retry', clean: 'remove', promote: 'promote' };
+
+/**
+ * bull-board over every asyncq queue: one BullMQ queue per partition (core's `QueueAdmin.bullmq()`,
+ * which never writes queue meta), kept in step with the queues the monitor finds. In front of
+ * bull-board's API sits a guard: without `actions` every request that would change something is
+ * refused with 403; with it, a job's retry, remove and promote run through asyncq's admin (which
+ * wakes the queue's consumers), and bull-board's other changes (add, empty, obliterate, pause, edit
+ * data...) stay refused, since they would go around asyncq's bookkeeping of join and maxsize.
+ */
+export class QueueBoard {
+  /** The express app to mount at `basePath`. */
+  readonly app: express.Router = express.Router();
+  private readonly serverAdapter = new ExpressAdapter();
+  private readonly board: ReturnType<typeof createBullBoard>;
+  private byBullName = new Map<string, Partition>();
+
+  constructor(private readonly opts: QueueBoardOptions) {
+    this.serverAdapter.setBasePath(opts.basePath);
+    this.board = createBullBoard({
+      queues: [],
+      serverAdapter: this.serverAdapter,
+      options: {
+        uiConfig: {
+          boardTitle: 'asyncq',
+          miscLinks: [{ text: 'asyncq queues', url: opts.homePath }],
+          hideDocsLink: true,
+          // bull-board finds workers by BullMQ's connection names; asyncq's are on the asyncq page.
+          showWorkers: false,
+        },
+      },
+    });
+    this.app.use('/api', (req, res, next) => void this.guard(req, res, next).catch(next));
+    this.app.use(this.serverAdapter.getRouter() as express.Router);
+  }
+
+  /** Shows exactly `queues` (partitions as queues of their own), reading them through `readers`. */
+  async sync(queues: readonly FoundQueue[], readers: ReadonlyMap<string, QueueReader>): Promise<void> {
+    const adapters: BullMQAdapter[] = [];
+    const byBullName = new Map<string, Partition>();
+    for (const q of queues) {
+      const reader = readers.get(q.name);
+      if (!reader) continue;
+      const parts = await reader.admin.bullmq();
+      parts.forEach((bull, partition) => {
+        byBullName.set(bull.name, { reader, partition, partitions: parts.length });
+        adapters.push(
+          new BullMQAdapter(bull, {
+            readOnlyMode: !this.opts.actions,
+            allowRetries: this.opts.actions,
+            displayName: parts.length > 1 ? `${q.name} #${partition}` : q.name,
+            description: parts.length > 1 ? `partition ${partition} of ${parts.length} of asyncq queue ${q.name}` : `asyncq queue ${q.name}`,
+          }),
+        );
+      });
+    }
+    this.byBullName = byBullName;
+    this.board.replaceQueues(adapters);
+  }
+
+  /** Refuses changes unless allowed; runs the allowed job actions through asyncq. */
+  private async guard(req: Request, res: Response, next: NextFunction): Promise<void> {
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
+    if (!this.opts.actions) {
+      res.status(403).json({ error: { key: 'ERRORS.FORBIDDEN' }, message: READ_ONLY_MESSAGE });
+      return;
+    }
+    const m = /^\/queues\/([^/]+)\/([^/]+)\/([a-z]+)$/.exec(req.path);
+    const action = m && req.method === 'PUT' ? JOB_ROUTES[m[3]!] : undefined;
+    const target = m ? this.byBullName.get(decodeURIComponent(m[1]!)) : undefined;
+    if (!m || !action) {
+      res.status(403).json({
+        error: { key: 'ERRORS.FORBIDDEN' },
+        message: 'the asyncq dashboard only retries, removes and promotes tasks; use the asyncq command for the rest (asyncq pause, purge, clean, delete)',
+      });
+      return;
+    }
+    if (!target) {
+      res.status(404).json({ error: { key: 'ERRORS.QUEUE_NOT_FOUND' } });
+      return;
+    }
+    const id = taskIdOf(decodeURIComponent(m[2]!), target.partition, target.partitions);
+    const outcome = await runTaskAction(target.reader.admin, action, id);
+    if (outcome.ok) res.status(204).end();
+    else res.status(outcome.status).json({ error: { key: action === 'remove' ? 'ERRORS.JOB_IS_ACTIVE' : 'ERRORS.JOB_NOT_FOUND' }, message: outcome.message });
+  }
+}

@@ -1,0 +1,85 @@
+import type { AdminCounts, QueueState, QueueTotals } from '@asyncq/core';
+import type { ThroughputPoint } from './completion-trend.js';
+
+/**
+ * The JSON shapes of the dashboard's API (`GET /api/queues`, `GET /api/queues/:name`), gathered in
+ * one place: what the asyncq page polls, and what scripts may rely on.
+ */
+
+/** Live workers of a queue against the count `asyncq scale` asked for. */
+export interface FleetSummary {
+  /** Workers heart-beating now. */
+  live: number;
+  /** Of those, the ones running at least one task. */
+  busy: number;
+  /** Task slots of the live workers (the sum of their concurrency). */
+  slots: number;
+  /** Tasks the live workers run now. */
+  running: number;
+  /** The desired worker count set with `asyncq scale` or by an autoscaler; null when never set. */
+  desired: number | null;
+  /** Who set `desired`. */
+  desiredBy: 'manual' | 'autoscaler' | null;
+  /** Fleet supervisors (`asyncq fleet`) serving the queue, and the worker processes they run. */
+  supervisors: number;
+  supervisedWorkers: number;
+}
+
+/** One queue as `GET /api/queues` lists it. */
+export interface QueueSummary {
+  name: string;
+  partitions: number;
+  /** When this was read, ms since the epoch. */
+  at: number;
+  counts: AdminCounts;
+  state: QueueState;
+  totals: QueueTotals;
+  workers: FleetSummary;
+  /** Age of the oldest ready task, ms (0 when none is ready). */
+  oldestWaitingMs: number;
+  /** Tasks finished (completed or failed for good) per second, smoothed. */
+  finishRate: number;
+  /** Completed per second over the last interval. */
+  donePerSec: number;
+  /** Estimated seconds to finish every unfinished task: unfinished / finishRate, capped at a day, 0 when idle. */
+  drainSeconds: number;
+}
+
+/** A task a worker is running now. */
+export interface RunningTask {
+  id: string;
+  name: string;
+  startedAt: number;
+}
+
+/** A live worker, for the page. */
+export interface WorkerRow {
+  id: string;
+  host: string;
+  pid: number;
+  concurrency: number;
+  running: number;
+  done: number;
+  failed: number;
+  lastHeartbeat: number;
+  /** The tasks it runs now (a few at most). */
+  current: RunningTask[];
+}
+
+/** One queue with everything the asyncq page shows: `GET /api/queues/:name`. */
+export interface QueueDetail extends QueueSummary {
+  /** Counts of each partition (one entry for an unpartitioned queue). */
+  partitionCounts: AdminCounts[];
+  workerList: WorkerRow[];
+  /** done/s and failed/s per interval over the last minutes, oldest first. */
+  throughput: ThroughputPoint[];
+}
+
+/** The whole of `GET /api/queues`. */
+export interface QueueList {
+  /** The Redis key prefix the queues live under. */
+  prefix: string;
+  /** Whether the dashboard lets users retry, remove and promote tasks. */
+  actions: boolean;
+  queues: QueueSummary[];
+}

@@ -1,0 +1,206 @@
+import { discoverQueues, type FoundQueue, type RedisClient, type WorkerInfo } from '@asyncq/core';
+import { openReader, type QueueReader } from '../queue-reader.js';
+import { CompletionTrend } from './completion-trend.js';
+import type { FleetSummary, QueueDetail, QueueSummary, WorkerRow } from './dashboard-types.js';
+
+/** Options of a {@link QueueMonitor}. */
+export interface QueueMonitorOptions {
+  /** The one connection every queue's reads share; the caller closes it. */
+  connection: RedisClient;
+  prefix: string;
+  /** How often the totals of every queue are read for the throughput series. @defaultValue 2000 */
+  intervalMs?: number;
+  /** How often the queues are discovered again (a SCAN of the keyspace, so less often than the totals). @defaultValue 5 × intervalMs */
+  discoverMs?: number;
+  /** Called after a discovery that found queues appear or vanish (and after the first). */
+  onQueues?: (queues: readonly FoundQueue[], readers: ReadonlyMap<string, QueueReader>) => Promise<void>;
+}
+
+interface Watched {
+  found: FoundQueue;
+  reader: QueueReader;
+  trend: CompletionTrend;
+}
+
+/**
+ * Watches every queue under a prefix for the dashboard: discovers queues periodically (one reader
+ * per queue on the shared connection, closed when the queue vanishes), reads their totals every
+ * interval into a {@link CompletionTrend}, and answers the API's reads. Reads made for requests
+ * are shared for a moment, so many open pages cost Redis no more than one. It only reads.
+ */
+export class QueueMonitor {
+  private readonly watched = new Map<string, Watched>();
+  private readonly cache = new Map<string, { at: number; detail: Promise<QueueDetail> }>();
+  private timer?: NodeJS.Timeout;
+  private ticking?: Promise<void>;
+  private lastDiscovery = 0;
+  private closed = false;
+  private readonly intervalMs: number;
+  private readonly discoverMs: number;
+
+  private constructor(private readonly opts: QueueMonitorOptions) {
+    this.intervalMs = opts.intervalMs ?? 2000;
+    this.discoverMs = opts.discoverMs ?? 5 * this.intervalMs;
+  }
+
+  /** Discovers the queues once (so an unreachable Redis fails here), then keeps watching. */
+  static async start(opts: QueueMonitorOptions): Promise<QueueMonitor> {
+    const m = new QueueMonitor(opts);
+    await m.tick(true);
+    m.schedule();
+    return m;
+  }
+
+  /** The queues watched now, sorted by name. */
+  queues(): FoundQueue[] {
+    return [...this.watched.values()].map((w) => w.found);
+  }
+
+  /** The reads of queue `name`, if it is watched. */
+  reader(name: string): QueueReader | undefined {
+    return this.watched.get(name)?.reader;
+  }
+
+  /** Every queue with its counts, state and totals. */
+  async list(): Promise<QueueSummary[]> {
+    const details = await Promise.all([...this.watched.keys()].map((name) => this.detail(name)));
+    return details.filter((d): d is QueueDetail => d !== undefined).map(summaryOf);
+  }
+
+  /** Everything the page shows about queue `name`; undefined when no such queue is watched. */
+  detail(name: string): Promise<QueueDetail> | undefined {
+    const w = this.watched.get(name);
+    if (!w) return undefined;
+    const now = Date.now();
+    const hit = this.cache.get(name);
+    if (hit && now - hit.at < Math.min(1000, this.intervalMs / 2)) return hit.detail;
+    const detail = readDetail(w);
+    this.cache.set(name, { at: now, detail });
+    detail.catch(() => this.cache.delete(name));
+    return detail;
+  }
+
+  /** Stops watching and closes every reader (not the shared connection). */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.ticking?.catch(() => {});
+    await Promise.all([...this.watched.values()].map((w) => w.reader.close()));
+    this.watched.clear();
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => {
+      this.ticking = this.tick(false)
+        .catch(() => {}) // Redis away for a moment: the API answers 503 meanwhile, and the next tick tries again
+        .finally(() => this.schedule());
+    }, this.intervalMs);
+  }
+
+  /** Discovers when due, then reads every queue's totals into its trend. */
+  private async tick(first: boolean): Promise<void> {
+    const now = Date.now();
+    if (first || now - this.lastDiscovery >= this.discoverMs) {
+      this.lastDiscovery = now;
+      await this.discover(first);
+    }
+    await Promise.all(
+      [...this.watched.values()].map(async (w) => {
+        const totals = await w.reader.admin.totals();
+        w.trend.observe(totals, Date.now());
+      }),
+    );
+  }
+
+  private async discover(first: boolean): Promise<void> {
+    const found = await discoverQueues(this.opts.connection, this.opts.prefix);
+    let changed = first;
+    const seen = new Set(found.map((q) => q.name));
+    for (const [name, w] of this.watched) {
+      if (seen.has(name)) continue;
+      this.watched.delete(name);
+      this.cache.delete(name);
+      await w.reader.close();
+      changed = true;
+    }
+    for (const q of found) {
+      const w = this.watched.get(q.name);
+      if (w && w.found.partitions === q.partitions) continue;
+      if (w) await w.reader.close(); // repartitioned: its BullMQ objects are stale
+      this.watched.set(q.name, { found: q, reader: openReader(q.name, this.opts.connection, this.opts.prefix), trend: w?.trend ?? new CompletionTrend() });
+      changed = true;
+    }
+    if (changed) {
+      // Keep the map in name order, as discovery returns it.
+      const sorted = found.map((q) => [q.name, this.watched.get(q.name)!] as const);
+      this.watched.clear();
+      for (const [name, w] of sorted) this.watched.set(name, w);
+      await this.opts.onQueues?.(found, new Map(sorted.map(([name, w]) => [name, w.reader])));
+    }
+  }
+}
+
+/** Reads one queue from Redis. */
+async function readDetail(w: Watched): Promise<QueueDetail> {
+  const { admin, registry } = w.reader;
+  const [counts, state, totals, workers, desired, fleets, oldestWaitingMs] = await Promise.all([
+    admin.counts(),
+    admin.state(),
+    admin.totals(),
+    registry.list(),
+    registry.desiredState(),
+    registry.listFleets(),
+    admin.oldestWaitingAge(),
+  ]);
+  const partitionCounts = state.partitions > 1 ? await admin.partitionCounts() : [counts];
+  const throughput = w.trend.series();
+  const summary: QueueSummary = {
+    name: w.found.name,
+    partitions: state.partitions,
+    at: Date.now(),
+    counts,
+    state,
+    totals,
+    workers: fleetOf(workers, desired, fleets.length, fleets.reduce((a, f) => a + f.workers, 0)),
+    oldestWaitingMs,
+    finishRate: w.trend.finishRate,
+    donePerSec: throughput.at(-1)?.done ?? 0,
+    drainSeconds: w.trend.drainSeconds(counts.unfinished),
+  };
+  return { ...summary, partitionCounts, workerList: workers.map(rowOf), throughput };
+}
+
+function fleetOf(workers: WorkerInfo[], desired: { count: number; by: 'manual' | 'autoscaler' } | undefined, supervisors: number, supervisedWorkers: number): FleetSummary {
+  const running = (w: WorkerInfo): number => w.running ?? w.current?.length ?? 0;
+  return {
+    live: workers.length,
+    busy: workers.filter((w) => running(w) > 0).length,
+    slots: workers.reduce((a, w) => a + w.concurrency, 0),
+    running: workers.reduce((a, w) => a + running(w), 0),
+    desired: desired?.count ?? null,
+    desiredBy: desired?.by ?? null,
+    supervisors,
+    supervisedWorkers,
+  };
+}
+
+function rowOf(w: WorkerInfo): WorkerRow {
+  return {
+    id: w.id,
+    host: w.host,
+    pid: w.pid,
+    concurrency: w.concurrency,
+    running: w.running ?? w.current?.length ?? 0,
+    done: w.done,
+    failed: w.failed,
+    lastHeartbeat: w.lastHeartbeat,
+    current: (w.current ?? []).map((t) => ({ id: t.id, name: t.name, startedAt: t.startedAt })),
+  };
+}
+
+/** A detail without the parts only the queue's own page needs. */
+function summaryOf(d: QueueDetail): QueueSummary {
+  const { partitionCounts: _p, workerList: _w, throughput: _t, ...summary } = d;
+  return summary;
+}

@@ -1,0 +1,97 @@
+import type { AdminCounts } from '@asyncq/core';
+import type { ThroughputPoint } from './completion-trend.js';
+import type { QueueDetail, WorkerRow } from './dashboard-types.js';
+
+// These functions turn API data into the text the asyncq page shows. The server renders the page
+// with them, and the page's script is given their source (Function.prototype.toString) to update
+// it from the JSON it polls, so both always show the same thing. Hence each is self-contained: no
+// imports, no module-level values, nothing but plain JavaScript once compiled. They return text
+// only; the server HTML-escapes it and the browser sets it as textContent.
+
+/** The page's text for one queue, by field name (`data-f` in the page). */
+export function queueFields(d: QueueDetail): Record<string, string> {
+  const n = (x: number): string => Math.round(x).toLocaleString('en-US');
+  const dur = (s: number): string => {
+    if (s >= 86_400) return '1 day or more';
+    if (s >= 3600) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+    if (s >= 60) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+    return s >= 10 || s === 0 ? `${Math.round(s)} s` : `${s.toFixed(1)} s`;
+  };
+  const c = d.counts;
+  const ready = c.waiting + c.delayed;
+  const w = d.workers;
+  const flags = [d.state.shutdown ? `shut down (${d.state.shutdown})` : '', d.state.paused ? 'paused' : '', d.partitions > 1 ? `${d.partitions} partitions` : '']
+    .filter(Boolean)
+    .join(' · ');
+  return {
+    flags,
+    unfinished: n(c.unfinished),
+    joiners: d.state.joinersWaiting ? 'joiners are waiting' : 'no joiner waiting',
+    ready: n(ready),
+    maxsize: d.state.maxsize > 0 ? n(d.state.maxsize) : 'unbounded',
+    gate: d.state.putsWaiting ? 'full: puts are waiting for room' : d.state.maxsize > 0 && ready >= d.state.maxsize ? 'full' : 'room for puts',
+    shutdown: d.state.shutdown ? `shut down (${d.state.shutdown}): puts fail` : 'open',
+    delivery: d.state.paused ? 'paused: gets wait' : 'delivering',
+    live: n(w.live),
+    busy: `${n(w.busy)} busy, ${n(w.live - w.busy)} idle, ${n(w.running)} of ${n(w.slots)} slots in use`,
+    desired: w.desired === null ? 'not set' : `${n(w.desired)} (${w.desiredBy === 'autoscaler' ? 'autoscaler' : 'asyncq scale'})`,
+    fleets: w.supervisors > 0 ? `${n(w.supervisors)} fleet supervisor${w.supervisors === 1 ? '' : 's'} running ${n(w.supervisedWorkers)}` : 'no fleet supervisor',
+    drain: c.unfinished === 0 ? 'nothing to drain' : d.finishRate > 0 ? dur(d.drainSeconds) : `${dur(d.drainSeconds)}: nothing is finishing`,
+    rate: `${d.finishRate < 10 ? d.finishRate.toFixed(1) : n(d.finishRate)} tasks/s finished (smoothed)`,
+    oldest: ready > 0 ? `oldest ready task waited ${dur(d.oldestWaitingMs / 1000)}` : 'no task ready',
+    waiting: n(c.waiting),
+    delayed: n(c.delayed),
+    active: n(c.active),
+    completed: n(c.completed),
+    failed: n(c.failed),
+    totals: `${n(d.totals.added)} added, ${n(d.totals.completed)} completed, ${n(d.totals.failed)} failed for good, ${n(d.totals.retried)} retried, ${n(d.totals.reclaimed)} reclaimed, ${n(d.totals.discarded)} discarded`,
+    done: d.donePerSec.toFixed(1),
+  };
+}
+
+/** The cells of one worker's row: who, load, busy or idle, what it runs, counters, heartbeat. */
+export function workerCells(w: WorkerRow, now: number): string[] {
+  const age = (ms: number): string => (ms < 10_000 ? `${(Math.max(0, ms) / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`);
+  const current = w.current.map((t) => `${t.name} #${t.id} (${age(now - t.startedAt)})`).join(', ');
+  return [
+    `${w.host}:${w.pid}`,
+    `${w.running}/${w.concurrency}`,
+    w.running > 0 ? 'busy' : 'idle',
+    current || '—',
+    String(w.done),
+    String(w.failed),
+    `${age(now - w.lastHeartbeat)} ago`,
+  ];
+}
+
+/** The cells of partition `i`'s row: its counts by state. */
+export function partitionCells(c: AdminCounts, i: number): string[] {
+  return [`#${i}`, c.waiting, c.delayed, c.active, c.completed, c.failed].map(String);
+}
+
+/**
+ * The polyline points of the throughput chart (`width` × `height`, now at the right edge), its
+ * peak, and the time it spans: the history there is, from 30 s up to `windowMs`, so a young
+ * dashboard shows a chart across the width rather than a sliver at the edge.
+ */
+export function chartPoints(
+  series: ThroughputPoint[],
+  now: number,
+  windowMs: number,
+  width: number,
+  height: number,
+): { done: string; failed: string; peak: number; span: string } {
+  const peak = Math.max(1, ...series.map((p) => Math.max(p.done, p.failed)));
+  const oldest = series.length > 0 ? series[0]!.at : now;
+  const spanMs = Math.min(windowMs, Math.max(30_000, now - oldest));
+  const span = spanMs >= 120_000 ? `${Math.round(spanMs / 60_000)} min` : `${Math.round(spanMs / 1000)} s`;
+  const line = (pick: (p: ThroughputPoint) => number): string =>
+    series
+      .map((p) => {
+        const x = Math.max(0, width - ((now - p.at) / spanMs) * width);
+        const y = height - (pick(p) / peak) * (height - 4);
+        return `${x.toFixed(1)},${y.toFixed(1)}`;
+      })
+      .join(' ');
+  return { done: line((p) => p.done), failed: line((p) => p.failed), peak, span };
+}

@@ -1,0 +1,274 @@
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue, QueueAdmin, WorkerRegistry } from '@asyncq/core';
+import { Producer } from '@asyncq/producer';
+import { defineHandlers, Worker } from '@asyncq/worker';
+import { redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+import { runCli, startCli, type CliProcess } from './cli-process.js';
+
+// Debian's chromium, driven by playwright-core (no browser download): `npm run setup` installs it.
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const SCREENSHOT = new URL('../../../docs/dashboard.png', import.meta.url).pathname;
+
+let browser: Browser | undefined;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`the dashboard tests drive ${CHROMIUM}: install it with npm run setup (apt-get install chromium)`);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+}, 60_000);
+
+// Closed whatever happened in the tests: playwright stops the chromium processes it started.
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** A browser context that reaches nothing but this machine (bull-board's page links a web font). */
+async function context(opts: { httpCredentials?: { username: string; password: string } } = {}): Promise<BrowserContext> {
+  const ctx = await browser!.newContext({ viewport: { width: 1280, height: 860 }, ...opts });
+  await ctx.route((url) => url.hostname !== '127.0.0.1', (route) => route.abort());
+  return ctx;
+}
+
+/** `asyncq dashboard` as a subprocess on a free port; the URL it prints. */
+async function dashboard(args: string[], env: Record<string, string> = {}): Promise<{ proc: CliProcess; url: string }> {
+  const proc = startCli(['dashboard', '--port', '0', '--interval', '500ms', ...args], env);
+  const m = await proc.waitFor(/asyncq dashboard on (http:\/\/127\.0\.0\.1:\d+\/)/, 20_000);
+  return { proc, url: m[1]! };
+}
+
+/** Stops the dashboard as a user would and checks it exits cleanly. */
+async function stop(proc: CliProcess): Promise<void> {
+  proc.kill('SIGTERM');
+  expect(await proc.exited).toBe(0);
+}
+
+describe('asyncq dashboard', () => {
+  it('shows a queue draining live in a real browser, and retries its failed task from bull-board', async () => {
+    const name = uniqueName('thumbnails');
+    const producer = track(new Producer({ connection: redisUrl(), queue: name, maxsize: 200 }), name);
+    const admin = track(new QueueAdmin(name, { connection: redisUrl() }), name);
+    const registry = track(new WorkerRegistry(name, { connection: redisUrl() }), name);
+    const flaky = await producer.enqueue('flaky', { note: '<img src=x onerror=alert(1)>' }, { attempts: 1 });
+    for (let i = 0; i < 90; i++) await producer.enqueue('resize', { i });
+    await registry.setDesired(3);
+
+    const { proc, url } = await dashboard(['--allow-actions']);
+    const ctx = await context();
+    let worker: Worker | undefined;
+    let running: Promise<void> | undefined;
+    try {
+      const page = await ctx.newPage();
+      const dialogs: string[] = [];
+      page.on('dialog', (d) => void (dialogs.push(d.message()), d.dismiss()));
+      await page.goto(url);
+      const section = page.locator('section[data-queue]').filter({ has: page.getByRole('heading', { name, exact: true }) });
+      const field = (f: string): Promise<string | null> => section.locator(`[data-f="${f}"]`).textContent();
+      expect(await field('unfinished')).toBe('91');
+      expect(await field('ready')).toBe('91');
+      expect(await field('maxsize')).toBe('200');
+      expect(await field('desired')).toBe('3 (asyncq scale)');
+      expect(await field('live')).toBe('0');
+
+      // Tasks run in this process; the page follows them from the JSON it polls.
+      let flakyRuns = 0;
+      let fixed = false;
+      const handlers = defineHandlers({
+        resize: async (data: { i: number }, ctx) => {
+          ctx.log(`resizing ${data.i}`);
+          await sleep(200);
+          return { i: data.i };
+        },
+        flaky: async (_data: unknown, ctx) => {
+          flakyRuns++;
+          ctx.log(`flaky attempt ${flakyRuns}`);
+          if (!fixed) throw new Error('flaky failed <b>once</b>');
+          return 'fixed';
+        },
+      });
+      worker = new Worker(name, handlers, { connection: redisUrl(), concurrency: 3, heartbeatMs: 250, handleSignals: false });
+      running = worker.run();
+      await expect.poll(() => field('live'), { timeout: 10_000 }).toBe('1'); // one worker, three at a time
+      await expect.poll(async () => Number(await field('completed')), { timeout: 15_000 }).toBeGreaterThanOrEqual(40);
+      await expect.poll(() => section.locator('[data-rows="workers"]').textContent(), { timeout: 5000 }).toMatch(/busy/);
+      expect(await section.locator('polyline[data-series="done"]').getAttribute('points')).toMatch(/\d+\.\d,\d+\.\d \d/);
+      expect(Number(await field('unfinished'))).toBeLessThan(91);
+      // The screenshot for the README: this queue alone, mid-run.
+      await page.evaluate(`for (const s of document.querySelectorAll('section[data-queue]')) s.hidden = s.dataset.queue !== ${JSON.stringify(name)};`);
+      const box = (await section.boundingBox())!;
+      await page.screenshot({ path: SCREENSHOT, clip: { x: 0, y: 0, width: 1280, height: Math.ceil(box.y + box.height + 16) } });
+      await expect.poll(() => field('unfinished'), { timeout: 20_000 }).toBe('0');
+      expect(await field('completed')).toBe('90');
+      expect(await field('failed')).toBe('1');
+      expect(await field('drain')).toBe('nothing to drain');
+
+      // The failed task in bull-board: its error, data and log lines, then retry.
+      await section.getByRole('link', { name: 'tasks →' }).click();
+      await page.getByRole('link', { name: /^failed/i }).click();
+      await page.locator('a', { hasText: 'flaky' }).first().click();
+      await expect.poll(() => page.getByText('flaky failed <b>once</b>').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+      await page.getByRole('tab', { name: 'Logs' }).click();
+      await expect.poll(() => page.getByText('flaky attempt 1').count(), { timeout: 5000 }).toBe(1);
+      await page.getByRole('tab', { name: 'Data' }).click();
+      await expect.poll(() => page.getByText('<img src=x onerror=alert(1)>').count(), { timeout: 5000 }).toBe(1);
+      fixed = true;
+      await page.locator('ul[class*="jobActions"] button').first().click(); // the first job action is retry
+      await expect.poll(() => page.getByText('retry this job').count(), { timeout: 5000 }).toBe(1);
+      const retried = page.waitForResponse((r) => r.request().method() === 'PUT' && r.url().endsWith(`/${flaky.id}/retry`));
+      await page.getByRole('button', { name: 'Confirm' }).click();
+      expect((await retried).status()).toBe(204);
+
+      // It ran again, and finished: Redis says so, and so does the page.
+      await expect.poll(async () => (await admin.task(flaky.id))?.state, { timeout: 10_000 }).toBe('completed');
+      expect(flakyRuns).toBe(2);
+      expect((await admin.task(flaky.id))?.result).toBe('fixed');
+      expect(await admin.counts()).toMatchObject({ completed: 91, failed: 0, unfinished: 0 });
+      await page.goto(url);
+      await expect.poll(() => field('completed'), { timeout: 5000 }).toBe('91');
+      expect(await field('failed')).toBe('0');
+      expect(dialogs).toEqual([]); // nothing from the task data ever ran
+    } finally {
+      await ctx.close();
+      await worker?.close();
+      await running;
+    }
+    await stop(proc);
+  });
+
+  it('is read-only unless --allow-actions, asks for basic auth when set, and escapes what Redis holds', async () => {
+    const name = `<i>q</i>-${uniqueName('x')}`; // a legal queue name that is also HTML
+    const producer = track(new Producer({ connection: redisUrl(), queue: name }), name);
+    const admin = track(new QueueAdmin(name, { connection: redisUrl() }), name);
+    const task = await producer.enqueue('send', { to: 'a@b.c' });
+    const { proc, url } = await dashboard([], { ASYNCQ_DASHBOARD_AUTH: 'ops:s3cret:pw' });
+    expect(proc.stdout).toMatch(/read-only, basic auth as ops/);
+    const auth = { authorization: `Basic ${Buffer.from('ops:s3cret:pw').toString('base64')}` };
+    const wrong = { authorization: `Basic ${Buffer.from('ops:nope').toString('base64')}` };
+
+    for (const path of ['', 'api/queues', 'board/', 'board/api/queues']) {
+      const none = await fetch(url + path);
+      expect(none.status, path).toBe(401);
+      expect(none.headers.get('www-authenticate')).toMatch(/^Basic realm="asyncq dashboard"/);
+      expect((await fetch(url + path, { headers: wrong })).status).toBe(401);
+      expect((await fetch(url + path, { headers: auth })).status, path).toBe(200);
+    }
+    const list = (await (await fetch(`${url}api/queues`, { headers: auth })).json()) as { actions: boolean; queues: { name: string; counts: { waiting: number } }[] };
+    expect(list.actions).toBe(false);
+    expect(list.queues.find((q) => q.name === name)?.counts.waiting).toBe(1);
+    const one = await fetch(`${url}api/queues/${encodeURIComponent(name)}`, { headers: auth });
+    expect(((await one.json()) as { workerList: unknown[] }).workerList).toEqual([]);
+    expect((await fetch(`${url}api/queues/no-such-queue`, { headers: auth })).status).toBe(404);
+
+    // Every change is refused with 403 and a message saying how to allow it; nothing was written.
+    const bullName = encodeURIComponent((await admin.bullmq())[0]!.name);
+    const changes: [string, string][] = [
+      ['PUT', `api/queues/${encodeURIComponent(name)}/tasks/${task.id}/remove`],
+      ['PUT', `board/api/queues/${bullName}/${task.id}/clean`],
+      ['PUT', `board/api/queues/${bullName}/pause`],
+      ['POST', `board/api/queues/${bullName}/add`],
+      ['PUT', `board/api/queues/${bullName}/obliterate`],
+    ];
+    for (const [method, path] of changes) {
+      const r = await fetch(url + path, { method, headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
+      expect(r.status, path).toBe(403);
+      expect(JSON.stringify(await r.json())).toMatch(/read-only dashboard: restart it with --allow-actions/);
+    }
+    expect(await admin.counts()).toMatchObject({ waiting: 1, unfinished: 1 });
+    expect(await admin.state()).toMatchObject({ paused: false });
+
+    // In the browser: the name shows as text, not markup, and bull-board offers no actions.
+    const ctx = await context({ httpCredentials: { username: 'ops', password: 's3cret:pw' } });
+    try {
+      const page = await ctx.newPage();
+      await page.goto(url);
+      await expect.poll(() => page.getByRole('heading', { name, exact: true }).count()).toBe(1);
+      expect(await page.locator('main i').count()).toBe(0);
+      // A queue that appears shows up on the open page, and goes when it is deleted.
+      const other = uniqueName('late');
+      const late = track(new QueueAdmin(other, { connection: redisUrl() }), other);
+      const lateProducer = track(new Producer({ connection: redisUrl(), queue: other }), other);
+      await lateProducer.enqueue('send', {});
+      await expect.poll(() => page.getByRole('heading', { name: other, exact: true }).count(), { timeout: 15_000 }).toBe(1);
+      await late.destroy({ force: true });
+      // Both counted, so that a page in the middle of reloading (no headings at all) does not pass.
+      const headings = async (): Promise<number[]> => [await page.getByRole('heading', { name: other, exact: true }).count(), await page.getByRole('heading', { name, exact: true }).count()];
+      await expect.poll(headings, { timeout: 15_000 }).toEqual([0, 1]);
+      await page.goto(`${url}board/queue/${bullName}?status=waiting`);
+      await expect.poll(() => page.locator('a', { hasText: 'send' }).count(), { timeout: 10_000 }).toBeGreaterThan(0);
+      expect(await page.locator('ul[class*="jobActions"] button').count()).toBe(0);
+    } finally {
+      await ctx.close();
+    }
+    await stop(proc);
+    expect(proc.stdout + proc.stderr).not.toContain('s3cret');
+  });
+
+  it('with --allow-actions, runs bull-board job actions on the right task of a partitioned queue, and refuses other changes', async () => {
+    const name = uniqueName('parted');
+    const q = track(new Queue(name, { connection: redisUrl(), partitions: 2 }), name);
+    const admin = track(new QueueAdmin(name, { connection: redisUrl() }), name);
+    for (let i = 0; i < 4; i++) await q.put({ i }, { attempts: 1 });
+    const later = await q.put({ later: true }, { delay: 600_000 });
+    const failed = await q.getTask();
+    await failed.fail(new Error('boom'));
+    const { proc, url } = await dashboard(['--allow-actions']);
+    const put = (path: string): Promise<Response> => fetch(url + path, { method: 'PUT' });
+
+    const detail = (await (await fetch(`${url}api/queues/${name}`)).json()) as { partitions: number; partitionCounts: { waiting: number }[]; counts: { waiting: number } };
+    expect(detail.partitions).toBe(2);
+    expect(detail.partitionCounts).toHaveLength(2);
+    expect(detail.partitionCounts.reduce((a, c) => a + c.waiting, 0)).toBe(detail.counts.waiting);
+    const page = await (await fetch(url)).text();
+    expect(page).toContain('data-rows="partitions"');
+
+    // bull-board names a task by its partition's BullMQ queue and the job id there.
+    const bull = await admin.bullmq();
+    const where = async (id: string): Promise<string> => {
+      const t = (await admin.task(id))!;
+      return `${encodeURIComponent(bull[t.partition ?? 0]!.name)}/${encodeURIComponent(id.replace(/^\d+\./, ''))}`;
+    };
+    expect((await put(`board/api/queues/${await where(failed.id)}/retry`)).status).toBe(204);
+    expect((await admin.task(failed.id))?.state).toBe('waiting');
+    const again = await put(`board/api/queues/${await where(failed.id)}/retry`);
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { message: string }).message).toMatch(/cannot retry task .*: there is no such task, or it is not a failed or completed task/);
+    expect((await put(`api/queues/${name}/tasks/${later}/promote`)).status).toBe(200);
+    expect((await admin.task(later))?.state).toBe('waiting');
+    const target = await where(later);
+    expect((await put(`board/api/queues/${target}/clean`)).status).toBe(204);
+    expect(await admin.task(later)).toBeUndefined();
+
+    for (const path of [`board/api/queues/${encodeURIComponent(bull[0]!.name)}/pause`, `board/api/queues/${encodeURIComponent(bull[0]!.name)}/empty`]) {
+      const r = await put(path);
+      expect(r.status, path).toBe(403);
+      expect(((await r.json()) as { message: string }).message).toMatch(/only retries, removes and promotes tasks/);
+    }
+    expect((await put(`api/queues/${name}/tasks/1/explode`)).status).toBe(404);
+    expect(await admin.state()).toMatchObject({ paused: false });
+    expect(await admin.counts()).toMatchObject({ waiting: 4, failed: 0, delayed: 0 });
+    await stop(proc);
+  });
+
+  it('says in one line when the port is taken, Redis is unreachable or --auth is malformed', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const r = await runCli(['dashboard', '--port', String(port)]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim()).toBe(`asyncq: port ${port} on 127.0.0.1 is in use: choose another with --port`);
+    } finally {
+      await new Promise((r) => busy.close(r));
+    }
+    // The port is closed now: no Redis there.
+    const gone = await runCli(['dashboard', '--port', '0', '--redis-url', `redis://:pw@127.0.0.1:${port}`], { timeout: 15_000 });
+    expect(gone.code).toBe(1);
+    expect(gone.stderr.trim()).toMatch(new RegExp(`^asyncq: cannot reach Redis at 127\\.0\\.0\\.1:${port}[^\\n]*$`));
+    expect(gone.stderr).not.toContain('pw');
+    const bad = await runCli(['dashboard', '--port', '0', '--auth', 'no-colon-secret']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim()).toBe('asyncq: --auth (or ASYNCQ_DASHBOARD_AUTH) must be user:password, both non-empty');
+  });
+});
