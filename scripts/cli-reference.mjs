@@ -8,7 +8,8 @@ const help = (...args) =>
   execFileSync(process.execPath, [bin, ...args, '--help'], { encoding: 'utf8', env: { ...process.env, COLUMNS: '100' } })
     .trimEnd()
     .replaceAll(/\$0|node \S+bin\.js/g, 'asyncq');
-const commands = ['worker', 'fleet', 'scale', 'watch', 'put', 'join', 'stats', 'inspect', 'retry', 'shutdown', 'reopen', 'metrics', 'demo'];
+// Every command `asyncq --help` lists, in its order (so a new command needs no change here).
+const commands = [...help().matchAll(/^ {2}asyncq (\S+)/gm)].map((m) => m[1]).filter((c) => c !== 'completion');
 const out = ['# asyncq command reference', '', 'Generated from `asyncq <command> --help` by `pnpm docs:cli`.', '', '```', help(), '```'];
 for (const c of commands) out.push('', `## asyncq ${c}`, '', '```', help(c), '```');
 console.log(out.join('\n'));
