@@ -35,7 +35,10 @@ export function parseDuration(raw: unknown, spec: DurationSpec): number {
   if (spec.none && /^(none|infinity)$/i.test(text)) return Infinity;
   let value: number | undefined;
   if (/^\d+(\.\d+)?$/.test(text)) {
-    if (spec.bare === 'unit') throw new CliError(`${spec.flag} needs a unit: write ${text}ms or ${text}s, got ${got}`);
+    if (spec.bare === 'unit') {
+      const other = ms(Number(text));
+      throw new CliError(`${spec.flag} needs a unit: write ${text}ms${other === `${text}ms` ? '' : ` or ${other}`} (or ${text}s for seconds), got ${got}`);
+    }
     value = Number(text) * (spec.bare === 's' ? 1000 : 1);
     spec.warn?.(`asyncq: ${spec.flag} ${text} is read as ${text} ${spec.bare === 's' ? 's' : 'ms'}; write ${text}${spec.bare} (numbers without a unit are deprecated)`);
   } else if (/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/i.test(text)) {
