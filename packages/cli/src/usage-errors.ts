@@ -33,6 +33,8 @@ export function usageLine(message: string, args: readonly string[], usages: Reco
     const said = parts.map((m, i) => (m ? `--${m[1]} must be one of ${m[3]!.replace(/"/g, '')}; got ${m[2]}` : lines[i + 1]!));
     return printable(said.join('; '));
   }
+  const valueless = /^Not enough arguments following: (\S+)$/.exec(first);
+  if (valueless) return `${valueless[1]!.length === 1 ? '-' : '--'}${printable(valueless[1])} needs a value (${help} shows the usage)`;
   const usage = command ? usages[command.name] : undefined;
   if (usage && /^Not enough non-option arguments/.test(first)) return `missing argument: the usage is asyncq ${usage} (${help} explains each)`;
   if (usage && /^Too many non-option arguments/.test(first)) return `too many arguments: the usage is asyncq ${usage} (${help} explains each)`;

@@ -49,6 +49,7 @@ describe('one command-line grammar', () => {
       [['inspect', 'q', '--limit', '0'], 'asyncq: --limit must be a whole number from 1 to 100000, got "0"'],
       [['worker', HANDLERS, '-q', 'q', '-c', 'abc'], 'asyncq: --concurrency must be a whole number from 1 to 10000, got "abc"'],
       [['worker', HANDLERS, '-q', 'q', '-c', '1e9'], 'asyncq: --concurrency must be a whole number from 1 to 10000, got "1e9"'],
+      [['worker', HANDLERS, '-q', 'q', '-c'], 'asyncq: -c needs a value (asyncq worker --help shows the usage)'],
       [['worker', HANDLERS, '-q', 'q', '--log-format', 'xml'], 'asyncq: --log-format must be one of json, pretty; got "xml"'],
       [['worker', HANDLERS, '-q', 'q', '--log-level', 'loud'], 'asyncq: --log-level must be one of trace, debug, info, warn, error, fatal, silent; got "loud"'],
       [['worker', HANDLERS, '-q', 'q', '--lease', '5000'], 'asyncq: --lease needs a unit: write 5000ms or 5s (or 5000s for seconds), got "5000"'],

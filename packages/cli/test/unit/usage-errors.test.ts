@@ -11,6 +11,7 @@ describe('usageLine (no Redis)', () => {
     expect(usageLine('Unknown arguments: x, 2', ['put', 'q', '1', '2', '-x'], usages)).toBe('unknown option -x, unexpected argument "2" (the usage is asyncq put <queue> [json]; asyncq put --help lists the options)');
     expect(usageLine('Not enough non-option arguments: got 0, need at least 1', ['put'], usages)).toBe('missing argument: the usage is asyncq put <queue> [json] (asyncq put --help explains each)');
     expect(usageLine('Invalid values:\n  Argument: log-format, Given: "xml", Choices: "json", "pretty"', ['worker'])).toBe('--log-format must be one of json, pretty; got "xml"');
+    expect(usageLine('Not enough arguments following: c', ['worker', 'h.js', '-c'])).toBe('-c needs a value (asyncq worker --help shows the usage)');
     expect(usageLine('Missing required argument: queue', ['worker', 'h.js'])).toBe('Missing required argument: queue (asyncq worker --help shows the usage)');
   });
 
