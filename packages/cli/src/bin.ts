@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The asyncq command. The only place that exits the process.
+import { debugEnabled, redactSecrets } from './cli-context.js';
 import { main } from './cli.js';
 
 // `asyncq stats | head`: when the reader closes the pipe, stop quietly, as Unix tools do.
@@ -8,7 +9,18 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-const code = await main(process.argv.slice(2));
+// Whatever escapes a command (a rejection no one awaited) is still one line, with the stack only
+// under ASYNCQ_DEBUG, and never a password.
+const crash = (e: unknown): never => {
+  const err = e as Error;
+  const detail = debugEnabled() ? `\n${err?.stack ?? ''}` : ' (set ASYNCQ_DEBUG=1 for details)';
+  process.stderr.write(`${redactSecrets(`asyncq: unexpected error: ${err?.message ?? String(e)}${detail}`)}\n`);
+  process.exit(1);
+};
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
+
+const code = await main(process.argv.slice(2)).catch(crash);
 // Let piped output drain before exiting: commands may leave timers or handlers running.
 await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
 process.exit(code);

@@ -1,10 +1,12 @@
-import { AsyncqError, type ConnectionOption } from '@asyncq/core';
+import { AsyncqError, redactUrl } from '@asyncq/core';
+import { CliError } from './cli-error.js';
+import type { ConnectionFlags } from './connection-flags.js';
 
-/** Options every command has. */
-export interface GlobalOptions {
-  redisUrl?: string;
-  prefix: string;
-}
+export { CliError } from './cli-error.js';
+export { connectionOf } from './connection-flags.js';
+
+/** Options every command has: where Redis is, and the key prefix. */
+export interface GlobalOptions extends ConnectionFlags {}
 
 /** Where a command writes, and the exit code it leaves; tests run commands with their own. */
 export interface CliContext {
@@ -25,47 +27,79 @@ export function processContext(): CliContext {
   };
 }
 
-/** Configuration precedence: the --redis-url flag, then ASYNCQ_REDIS_URL (yargs' env), then REDIS_URL. */
-export function connectionOf(argv: GlobalOptions): ConnectionOption {
-  return argv.redisUrl || process.env.REDIS_URL || 'redis://127.0.0.1:6379'; // an empty value counts as unset
-}
-
-/** A user mistake the CLI reports as one line, with the exit code to leave. */
-export class CliError extends AsyncqError {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super('CLI_USAGE', message);
-  }
+/** How {@link wrapHandler} words what it reports. */
+export interface WrapOptions {
+  /** The flag that picks a port, for "port N is in use". @defaultValue '--port' */
+  portFlag?: string;
 }
 
 /**
  * Gives every command the same error handling: an asyncq error (a user mistake, an unreachable
- * Redis) is one line and exit code 1 (or the CliError's); anything else is reported as a bug, with
- * the stack only when ASYNCQ_DEBUG is set.
+ * or refusing Redis) is its own one line and exit code 1 (or the CliError's); a port in use says
+ * which flag picks another; anything else is reported as a bug, with the stack only when
+ * ASYNCQ_DEBUG is set. No line it prints carries a password from the connection settings.
  */
-export function wrapHandler<A>(ctx: CliContext, run: (argv: A, ctx: CliContext) => Promise<void>): (argv: A) => Promise<void> {
+export function wrapHandler<A>(ctx: CliContext, run: (argv: A, ctx: CliContext) => Promise<void>, opts: WrapOptions = {}): (argv: A) => Promise<void> {
   return async (argv) => {
     try {
       await run(argv, ctx);
     } catch (e) {
-      if (e instanceof AsyncqError) {
-        ctx.err(`asyncq: ${e.message}`);
-        ctx.exitCode = e instanceof CliError ? e.exitCode : 1;
-        return;
-      }
-      const err = e as Error;
-      ctx.err(`asyncq: unexpected error: ${err?.message ?? String(e)}${process.env.ASYNCQ_DEBUG ? `\n${err?.stack}` : ' (set ASYNCQ_DEBUG=1 for details)'}`);
-      ctx.exitCode = 1;
+      ctx.exitCode = e instanceof CliError ? e.exitCode : 1;
+      ctx.err(redactSecrets(`asyncq: ${describeFailure(e, opts)}`, argv as Partial<ConnectionFlags>));
     }
   };
 }
 
-/** Parses a whole number argument, or throws a CliError saying what is allowed. */
-export function wholeNumber(what: string, value: unknown, min = 0): number {
-  const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isInteger(n) || n < min) throw new CliError(`${what} must be a whole number >= ${min}, got ${JSON.stringify(value)}`);
+function describeFailure(e: unknown, opts: WrapOptions): string {
+  if (e instanceof AsyncqError) return e.message;
+  const err = e as NodeJS.ErrnoException & { port?: number; address?: string };
+  if (err?.code === 'EADDRINUSE') return `port ${err.port ?? '?'} on ${err.address ?? 'this host'} is in use: choose another with ${opts.portFlag ?? '--port'}`;
+  const debug = debugEnabled();
+  return `unexpected error: ${err?.message ?? String(e)}${debug ? `\n${err?.stack ?? ''}` : ' (set ASYNCQ_DEBUG=1 for details)'}`;
+}
+
+/** ASYNCQ_DEBUG set to anything but empty, 0 or false. */
+export function debugEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env.ASYNCQ_DEBUG;
+  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+}
+
+/**
+ * `text` with every password the connection settings hold replaced by `***`: whole URLs by their
+ * redacted form, then the password alone (raw and URL-decoded), wherever a message quoted it.
+ */
+export function redactSecrets(text: string, argv: Partial<ConnectionFlags> = {}, env: NodeJS.ProcessEnv = process.env): string {
+  const urls = [argv.redisUrl, env.ASYNCQ_REDIS_URL, env.REDIS_URL].filter((u): u is string => typeof u === 'string' && u !== '');
+  const secrets = new Set<string>();
+  for (const url of urls) {
+    text = text.split(url).join(redactUrl(url));
+    const start = url.indexOf('://');
+    const at = url.lastIndexOf('@');
+    if (start < 0 || at <= start) continue;
+    const auth = url.slice(start + 3, at);
+    const password = auth.includes(':') ? auth.slice(auth.indexOf(':') + 1) : auth;
+    secrets.add(password);
+    try {
+      secrets.add(decodeURIComponent(password));
+    } catch {
+      // not URL encoding: the raw form is the one a message can quote
+    }
+  }
+  if (env.ASYNCQ_REDIS_PASSWORD) secrets.add(env.ASYNCQ_REDIS_PASSWORD);
+  // Longest first, so a password that contains another is replaced whole; very short ones would
+  // blank out ordinary words, and no message quotes them on their own.
+  for (const s of [...secrets].filter((x) => x.length >= 4).sort((a, b) => b.length - a.length)) text = text.split(s).join('***');
+  return text;
+}
+
+/** Parses a whole number argument, or throws a CliError saying what is allowed and what was given. */
+export function wholeNumber(what: string, value: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const text = typeof value === 'string' ? value.trim() : typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
+  const n = text !== undefined && /^[-+]?\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `a whole number >= ${min}` : `a whole number from ${min} to ${max}`;
+    throw new CliError(`${what} must be ${range}, got ${JSON.stringify(typeof value === 'number' ? String(value) : value) ?? 'nothing'}`);
+  }
   return n;
 }
 

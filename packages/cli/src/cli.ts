@@ -1,87 +1,116 @@
+import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
-import { processContext, type CliContext, type GlobalOptions } from './cli-context.js';
+import { AsyncqError } from '@asyncq/core';
+import { processContext, redactSecrets, type CliContext, type GlobalOptions } from './cli-context.js';
+import { adminCommands } from './commands/admin.js';
 import { dashboardCommand } from './commands/dashboard.js';
 import { demoCommand } from './commands/demo.js';
 import { fleetCommand } from './commands/fleet.js';
 import { inspectCommand } from './commands/inspect.js';
 import { joinCommand } from './commands/join.js';
+import { logsCommand } from './commands/logs.js';
 import { metricsCommand } from './commands/metrics.js';
 import { putCommand } from './commands/put.js';
 import { queueOpsCommands } from './commands/queue-ops.js';
+import { removalCommands } from './commands/removal.js';
 import { statsCommand } from './commands/stats.js';
 import { watchCommand } from './commands/watch.js';
 import { workerCommand } from './commands/worker.js';
+import { connectionOptions } from './connection-flags.js';
+import { queueFlagToArgument } from './queue-flag.js';
+import { usageLine } from './usage-errors.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const EPILOGUE = [
+  'The queue: a command about a queue takes it as its first argument or as -q/--queue <name> (asyncq join emails = asyncq join -q emails); worker and fleet take the handler module first and the queue as -q.',
+  'Durations take units: 500ms, 30s, 5m, 1h, 1d. Short flags mean one thing everywhere: -q queue, -c concurrency, -w workers, -t timeout, -n task name, -s state, -f file, -i interval, -p port, -y yes.',
+  'Configuration: flags, then ASYNCQ_REDIS_URL, ASYNCQ_REDIS_CLUSTER, ASYNCQ_REDIS_SENTINELS, ASYNCQ_REDIS_MASTER, ASYNCQ_REDIS_CA, ASYNCQ_REDIS_PASSWORD and ASYNCQ_PREFIX, then REDIS_URL. ASYNCQ_DEBUG=1 adds stack traces to unexpected errors.',
+  'In pipes, run npx asyncq or pnpm exec asyncq (pnpm asyncq prints a banner on stdout first).',
+]
+  .map((paragraph) => wrapWords(paragraph, 78))
+  .join('\n\n');
 
 /**
  * Runs the `asyncq` command line on `args` and resolves to the exit code. Flags come first, then
- * `ASYNCQ_*` environment variables (`ASYNCQ_REDIS_URL`, `ASYNCQ_PREFIX`, ...), then `REDIS_URL`.
+ * the `ASYNCQ_*` environment variables the CLI knows (`ASYNCQ_REDIS_URL`, `ASYNCQ_PREFIX`, ...),
+ * then `REDIS_URL`; any other environment variable is left alone.
  */
 export async function main(args: string[], ctx: CliContext = processContext()): Promise<number> {
-  let usageError: string | undefined;
   class UsageMistake extends Error {}
-  const cli = yargs(args)
-    .scriptName('asyncq')
-    .env('ASYNCQ')
-    .option('redis-url', { type: 'string', describe: 'Redis URL (default: $ASYNCQ_REDIS_URL, $REDIS_URL)' })
-    .option('prefix', { type: 'string', default: 'asyncq', describe: 'Redis key prefix' })
-    .command(workerCommand(ctx))
-    .command(fleetCommand(ctx))
-    .command(putCommand(ctx))
-    .command(joinCommand(ctx))
-    .command(watchCommand(ctx))
-    .command(statsCommand(ctx))
-    .command(inspectCommand(ctx))
-    .command(queueOpsCommands(ctx) as never)
-    .command(metricsCommand(ctx))
-    .command(demoCommand(ctx))
-    .command(dashboardCommand(ctx))
-    .demandCommand(1, 'name a command; asyncq --help lists them')
-    .recommendCommands()
-    .strict()
-    .completion('completion', 'print a bash/zsh completion script')
-    .help()
-    .alias('h', 'help')
-    .version(false)
-    .exitProcess(false)
-    .fail((msg, err) => {
-      // A usage mistake must stop yargs (returning would let it run the handler anyway).
-      throw err ?? new UsageMistake(msg);
-    });
+  const secrets = { redisUrl: flagValue(args, '--redis-url') };
+  let usages: Record<string, string> = {};
   try {
+    const cli = connectionOptions(yargs(queueFlagToArgument(args)))
+      .scriptName('asyncq')
+      .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false })
+      .command(workerCommand(ctx))
+      .command(fleetCommand(ctx))
+      .command(putCommand(ctx))
+      .command(joinCommand(ctx))
+      .command(watchCommand(ctx))
+      .command(statsCommand(ctx))
+      .command(inspectCommand(ctx))
+      .command(logsCommand(ctx))
+      .command(queueOpsCommands(ctx) as never)
+      .command(adminCommands(ctx) as never)
+      .command(removalCommands(ctx) as never)
+      .command(metricsCommand(ctx))
+      .command(demoCommand(ctx))
+      .command(dashboardCommand(ctx))
+      .demandCommand(1, 'name a command; asyncq --help lists them')
+      .recommendCommands()
+      .strict()
+      .completion('completion', 'print a bash/zsh completion script')
+      .epilogue(EPILOGUE)
+      .help()
+      .alias('h', 'help')
+      .version(VERSION)
+      .exitProcess(false)
+      .fail((msg, err) => {
+        // A usage mistake must stop yargs (returning would let it run the handler anyway).
+        throw err ?? new UsageMistake(msg);
+      });
+    usages = commandUsages(cli);
     await cli.parseAsync();
   } catch (e) {
-    usageError = (e as Error).message;
-  }
-  if (usageError !== undefined) {
-    let line = usageError.split('\n')[0]!;
-    const mistyped = /^Did you mean (\S+)\?/.exec(line);
-    if (mistyped) line = `unknown command "${args.find((a) => !a.startsWith('-'))}"`;
-    const hint = line.includes('--help') ? '' : ` (${suggestion(args) ?? 'asyncq --help shows the commands and their flags'})`;
-    ctx.err(`asyncq: ${line}${hint}`);
+    const line = e instanceof AsyncqError ? e.message : usageLine((e as Error).message, args, usages);
+    ctx.err(redactSecrets(`asyncq: ${line}`, secrets));
     return 1;
   }
   return ctx.exitCode;
 }
 
-const COMMANDS = ['worker', 'fleet', 'watch', 'put', 'join', 'stats', 'inspect', 'retry', 'shutdown', 'reopen', 'scale', 'metrics', 'demo', 'completion'];
-
-/** "did you mean" for a mistyped command name. */
-function suggestion(args: string[]): string | undefined {
-  const first = args.find((a) => !a.startsWith('-'));
-  if (!first || COMMANDS.includes(first)) return undefined;
-  const best = COMMANDS.map((c) => [c, distance(first, c)] as const).sort((a, b) => a[1] - b[1])[0]!;
-  return best[1] <= 2 ? `did you mean asyncq ${best[0]}?` : undefined;
+/** `text` in lines of at most `width` characters, broken between words (yargs' own wrap breaks words). */
+function wrapWords(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line].join('\n');
 }
 
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
+/** Each command's usage (`put <queue> [json]`), for messages about a missing argument. */
+function commandUsages(cli: unknown): Record<string, string> {
+  // yargs keeps them internally; without them the message is yargs' own, which is still one line.
+  type Internals = { getInternalMethods?: () => { getCommandInstance: () => { getCommandHandlers: () => Record<string, { original?: string }> } } };
+  try {
+    const handlers = (cli as Internals).getInternalMethods?.().getCommandInstance().getCommandHandlers() ?? {};
+    return Object.fromEntries(Object.entries(handlers).map(([name, h]) => [name, h.original ?? name]));
+  } catch {
+    return {};
   }
-  return d[a.length]![b.length]!;
+}
+
+/** The value of `flag` in `args` (`--flag v` or `--flag=v`), for redacting it from messages. */
+function flagValue(args: readonly string[], flag: string): string | undefined {
+  const i = args.indexOf(flag);
+  if (i >= 0) return args[i + 1];
+  return args.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
 }
 
 export type { GlobalOptions };

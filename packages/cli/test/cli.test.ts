@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { Queue, WorkerRegistry } from '@asyncq/core';
 import { adminClient, eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
 import { BIN, runCli, startCli } from './cli-process.js';
+import { freePort, privateRedis } from './redis-servers.js';
 
 const HANDLERS = new URL('../../worker/test/fixtures/handlers.mjs', import.meta.url).pathname;
 
@@ -47,20 +49,21 @@ describe('asyncq CLI', () => {
     it('help lists every command; no command, an unknown one, a missing argument or flag all say what to do', async () => {
       const help = await runCli(['--help']);
       expect(help.code).toBe(0);
-      for (const c of ['worker', 'fleet', 'scale', 'put', 'join', 'stats', 'inspect', 'retry', 'shutdown', 'reopen', 'metrics', 'demo']) {
+      for (const c of ['worker', 'fleet', 'scale', 'put', 'join', 'stats', 'inspect', 'logs', 'retry', 'shutdown', 'reopen', 'pause', 'resume', 'remove', 'promote', 'purge', 'clean', 'delete', 'metrics', 'demo']) {
         expect(help.stdout).toContain(`asyncq ${c}`);
       }
       const cases: [string[], RegExp][] = [
         [[], /name a command; asyncq --help lists them/],
         [['wrkr'], /unknown command "wrkr" \(did you mean asyncq worker\?\)/],
-        [['put'], /Not enough non-option arguments/],
-        [['stats', '--bogus'], /Unknown argument: bogus/],
+        [['put'], /missing argument: the usage is asyncq put <queue> \[json\]/],
+        [['stats', '--bogus'], /unknown option --bogus/],
         [['worker', HANDLERS], /Missing required argument: queue/],
-        [['scale', 'q', '-3'], /the worker count must be a whole number >= 0, got -3/],
+        [['scale', 'q', '-3'], /the worker count must be a whole number from 0 to 10000, got "-3"/],
         [['put', 'q', '{oops'], /the item is not JSON .*; quote it for the shell/],
         [['put', 'q', '--file', '/no/such.ndjson'], /file \/no\/such\.ndjson does not exist/],
         [['worker', '/no/handlers.mjs', '-q', 'q'], /handler module \/no\/handlers\.mjs not found/],
-        [['retry', 'q'], /say which tasks to retry: asyncq retry <queue> --failed/],
+        [['put', 'q', '--file', tmpdir()], /file .* is a directory; give an NDJSON file/],
+        [['retry', 'q'], /say which tasks to retry: asyncq retry <queue> <id>, or asyncq retry <queue> --failed/],
       ];
       for (const [args, message] of cases) {
         const r = await runCli(args);
@@ -115,10 +118,10 @@ describe('asyncq CLI', () => {
   it('a worker runs tasks until SIGTERM; join exits 0 once they are done', async () => {
     const name = uniqueName('work');
     const q = queue(name);
-    const worker = startCli(['worker', HANDLERS, '-q', name, '-c', '4', '--metrics-port', '0']);
+    const worker = startCli(['worker', HANDLERS, '-q', name, '-c', '4', '--metrics-port', '0', '-t', '5s', '--grace', '1s', '--heartbeat', '1s', '--lease', '3s', '--stalled-interval', '500ms', '--log-format', 'json', '--log-level', 'warn']);
     await worker.waitFor(new RegExp(`worker \\S+ runs ${name} with concurrency 4; metrics on 127\\.0\\.0\\.1:\\d+/metrics`));
     for (let i = 0; i < 8; i++) await runCli(['put', name, '{"ms":20}', '--name', 'sleep']);
-    const joined = await runCli(['join', name, '--timeout', '20']);
+    const joined = await runCli(['join', name, '--timeout', '20s']);
     expect(joined.code).toBe(0);
     expect(joined.stdout).toContain(`${name}: every task is finished`);
     expect((await q.counts()).completed).toBe(8);
@@ -135,9 +138,60 @@ describe('asyncq CLI', () => {
     await eventually(async () => expect((await q.counts()).active).toBe(1));
     const r = await runCli(['join', name, '--timeout', '1']);
     expect(r.code).toBe(2);
-    expect(r.stdout).toContain(`${name}: 1 task still unfinished after 1 s`);
+    // A bare number keeps its old unit (seconds) and says how to write it.
+    expect(r.stderr).toBe('asyncq: --timeout 1 is read as 1 s; write 1s (numbers without a unit are deprecated)\n');
+    expect(r.stdout).toContain(`${name}: 1 task still unfinished after 1s`);
     expect(r.stdout).toMatch(new RegExp(`${id} \\(sleep\\) held by worker \\S+:${worker.proc.pid} `));
   });
+
+  it('join --timeout takes long timeouts (2200000 s, none) and waits instead of returning at once', async () => {
+    const name = uniqueName('longjoin');
+    const q = queue(name);
+    await q.put(1);
+    const long = startCli(['join', name, '--timeout', '2200000']);
+    const never = startCli(['join', '-q', name, '-t', 'none']);
+    await long.waitFor(/--timeout 2200000 is read as 2200000 s; write 2200000s/);
+    await sleep(2000);
+    expect(long.proc.exitCode).toBeNull();
+    expect(never.proc.exitCode).toBeNull();
+    await q.get();
+    await q.taskDone();
+    expect(await long.exited).toBe(0);
+    expect(await never.exited).toBe(0);
+    expect(long.stdout).toBe(`${name}: every task is finished\n`);
+  });
+
+  it('join rides out a Redis restart: one line when Redis goes, one when it is back, then it finishes', async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'asyncq-cli-blip-'));
+    const args = ['--port', String(port), '--appendonly', 'yes', '--appendfsync', 'always'];
+    const first = await privateRedis(args, port, dir);
+    const url = `redis://127.0.0.1:${port}`;
+    const name = uniqueName('blip');
+    expect((await runCli(['put', name, '1'], { env: { REDIS_URL: url } })).code).toBe(0);
+    const joiner = startCli(['join', name, '--timeout', '2m'], { REDIS_URL: url });
+    // Redis goes away once the join waits (not before it connected: that is an unreachable Redis).
+    const probe = new Redis(url);
+    await eventually(async () => expect(String(await probe.client('LIST'))).toContain(` name=asyncq:${name} `), 15_000).finally(() => probe.disconnect());
+    await sleep(500);
+    first.proc.kill('SIGTERM');
+    await new Promise((r) => first.proc.once('exit', r));
+    await joiner.waitFor(new RegExp(`asyncq: cannot reach Redis at 127\\.0\\.0\\.1:${port} \\(.*\\); still waiting for ${name}, until Redis is back`));
+    await sleep(1000);
+    expect(joiner.proc.exitCode).toBeNull();
+    await privateRedis(args, port, dir);
+    await joiner.waitFor(new RegExp(`asyncq: Redis at 127\\.0\\.0\\.1:${port} answers again; still waiting for ${name}`), 20_000);
+    const q = new Queue(name, { connection: url });
+    try {
+      await q.get({ timeout: 10_000 });
+      await q.taskDone();
+    } finally {
+      await q.close();
+    }
+    expect(await joiner.exited).toBe(0);
+    expect(joiner.stdout).toBe(`${name}: every task is finished\n`);
+    expect(joiner.stderr.trim().split('\n')).toHaveLength(2);
+  }, 60_000);
 
   it('inspect --failed shows errors, retry --failed brings them back; shutdown refuses puts until reopen', async () => {
     const name = uniqueName('ops');

@@ -5,12 +5,10 @@ import { parseDuration } from '../durations.js';
 import { parseCredentials } from '../dashboard/basic-auth.js';
 
 interface DashboardArgs extends GlobalOptions {
-  port: number;
+  port: string;
   host: string;
   allowActions?: boolean;
   auth?: string;
-  /** ASYNCQ_DASHBOARD_AUTH, as yargs' env prefix reads it. */
-  dashboardAuth?: string;
   interval: string;
 }
 
@@ -26,7 +24,7 @@ export async function dashboard(argv: DashboardArgs, ctx: CliContext): Promise<v
   const port = wholeNumber('--port', argv.port, 0);
   const intervalMs = parseDuration(argv.interval, { flag: '--interval', bare: 's', min: 500, max: 60_000, warn: ctx.err });
   // An empty value counts as unset, as for REDIS_URL.
-  const authText = argv.auth || argv.dashboardAuth || undefined;
+  const authText = argv.auth || process.env.ASYNCQ_DASHBOARD_AUTH || undefined;
   const auth = authText === undefined ? undefined : parseCredentials(authText);
   const actions = Boolean(argv.allowActions);
   const connection = connectionOf(argv);
@@ -46,12 +44,10 @@ export function dashboardCommand(ctx: CliContext): CommandModule<GlobalOptions, 
     describe: 'web UI: bull-board over every queue plus asyncq page (join, maxsize, workers, drain time); GET /api/queues as JSON',
     builder: (y: Argv<GlobalOptions>) =>
       y
-        .option('port', { alias: 'p', type: 'number', default: 3000, describe: 'port to listen on (0 picks a free one)' })
+        .option('port', { alias: 'p', type: 'string', default: '3000', describe: 'port to listen on (0 picks a free one)' })
         .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to bind (0.0.0.0 exposes it: use --auth then)' })
         .option('allow-actions', { type: 'boolean', default: false, describe: 'let users retry, remove and promote tasks (read-only otherwise)' })
         .option('auth', { type: 'string', describe: 'user:password for HTTP basic auth; prefer $ASYNCQ_DASHBOARD_AUTH (argv is visible to ps)' })
-        // Declared so that strict mode accepts ASYNCQ_DASHBOARD_AUTH, which yargs' env prefix turns into this option.
-        .option('dashboard-auth', { type: 'string', hidden: true })
         .option('interval', { type: 'string', default: '2s', describe: 'how often queues are read (500ms to 1m)' }) as unknown as Argv<DashboardArgs>,
     handler: wrapHandler(ctx, dashboard),
   };

@@ -1,39 +1,52 @@
 import type { Argv, CommandModule } from 'yargs';
-import { connectRedis, type TaskState } from '@asyncq/core';
-import { openReader } from '../queue-reader.js';
-import { connectionOf, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+import type { TaskState, TaskSummary } from '@asyncq/core';
+import { ALLOW_MISSING_HINT, allowMissingOption, withQueue } from '../queue-reader.js';
+import { wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { numberOption, oneOf } from '../flag-values.js';
+import { queuePositional } from '../queue-flag.js';
+import { printable } from '../terminal-text.js';
+import { stateWord } from './stats.js';
 
 interface InspectArgs extends GlobalOptions {
   queue: string;
   failed?: boolean;
-  state?: TaskState;
-  limit: number;
+  state?: string;
+  limit: unknown;
   json?: boolean;
+  allowMissing?: boolean;
 }
 
-/** Lists a queue's tasks in one state (failed ones with their errors). */
+export const TASK_STATES: readonly TaskState[] = ['waiting', 'delayed', 'active', 'completed', 'failed'];
+
+/** Lists a queue's tasks in one state (failed ones with their errors). Only reads. */
 export async function inspect(argv: InspectArgs, ctx: CliContext): Promise<void> {
-  const state: TaskState = argv.failed ? 'failed' : (argv.state ?? 'waiting');
-  const client = await connectRedis(connectionOf(argv), { name: `asyncq:${argv.queue}` });
-  const q = openReader(argv.queue, client, argv.prefix);
-  try {
-    const tasks = await q.admin.tasks(state, 0, argv.limit - 1);
-    if (argv.json) {
-      ctx.out(JSON.stringify(tasks));
-      return;
-    }
-    const c = await q.admin.counts();
-    ctx.out(`${argv.queue}: ${c.waiting} waiting, ${c.delayed} delayed, ${c.active} active, ${c.completed} completed, ${c.failed} failed; ${state}:`);
-    if (tasks.length === 0) ctx.out('  (none)');
-    for (const t of tasks) {
-      const data = JSON.stringify(t.data);
-      ctx.out(`  ${t.id} ${t.name} ${data.length > 60 ? `${data.slice(0, 57)}...` : data}${t.attemptsMade ? ` attempts=${t.attemptsMade}` : ''}`);
-      if (t.error) ctx.out(`    error: ${t.error}`);
-    }
-  } finally {
-    await q.close();
-    client.disconnect();
-  }
+  const state = argv.failed ? 'failed' : oneOf('--state', argv.state ?? 'waiting', TASK_STATES);
+  const limit = wholeNumber('--limit', argv.limit, 1, 100_000);
+  await withQueue(
+    argv,
+    argv.queue,
+    async (q) => {
+      const tasks = await q.admin.tasks(state, 0, limit - 1);
+      if (argv.json) {
+        ctx.out(JSON.stringify(tasks));
+        return;
+      }
+      const [c, s] = await Promise.all([q.admin.counts(), q.admin.state()]);
+      const mode = stateWord(s) === 'open' ? '' : ` (${stateWord(s)})`;
+      ctx.out(`${printable(argv.queue)}${mode}: ${c.waiting} waiting, ${c.delayed} delayed, ${c.active} active, ${c.completed} completed, ${c.failed} failed; ${state}:`);
+      if (tasks.length === 0) ctx.out('  (none)');
+      for (const t of tasks) for (const line of taskLines(t)) ctx.out(line);
+    },
+    { allowMissing: argv.allowMissing, hint: ALLOW_MISSING_HINT },
+  );
+}
+
+/** A task as inspect lists it: id, name, data (cut at 60 characters), attempts, and its error. */
+export function taskLines(t: TaskSummary): string[] {
+  const data = printable(JSON.stringify(t.data) ?? 'undefined');
+  const lines = [`  ${printable(t.id)} ${printable(t.name)} ${data.length > 60 ? `${data.slice(0, 57)}...` : data}${t.attemptsMade ? ` attempts=${t.attemptsMade}` : ''}`];
+  if (t.error) lines.push(`    error: ${printable(t.error)}`);
+  return lines;
 }
 
 export function inspectCommand(ctx: CliContext): CommandModule<GlobalOptions, InspectArgs> {
@@ -41,12 +54,12 @@ export function inspectCommand(ctx: CliContext): CommandModule<GlobalOptions, In
     command: 'inspect <queue>',
     describe: 'list tasks in a state, failed ones with errors',
     builder: (y: Argv<GlobalOptions>) =>
-      y
-        .positional('queue', { type: 'string', demandOption: true })
-        .option('failed', { type: 'boolean', describe: 'the failed tasks, with errors' })
-        .option('state', { choices: ['waiting', 'delayed', 'active', 'completed', 'failed'] as const, describe: 'which state' })
-        .option('limit', { type: 'number', default: 20 })
-        .option('json', { type: 'boolean' }) as unknown as Argv<InspectArgs>,
+      queuePositional(y)
+        .option('state', { alias: 's', type: 'string', describe: TASK_STATES.join('|'), defaultDescription: 'waiting' })
+        .option('failed', { type: 'boolean', describe: 'the failed ones, with errors' })
+        .option('limit', numberOption('at most this many', { default: 20 }))
+        .option('json', { type: 'boolean', describe: 'one JSON array of tasks' })
+        .option('allow-missing', allowMissingOption) as unknown as Argv<InspectArgs>,
     handler: wrapHandler(ctx, inspect),
   };
 }

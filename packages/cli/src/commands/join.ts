@@ -1,54 +1,121 @@
 import type { Argv, CommandModule } from 'yargs';
-import { Queue, WorkerRegistry, QueueAdmin, WaitAborted, type WorkerInfo } from '@asyncq/core';
-import { CliError, connectionOf, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { Queue, WaitAborted, type WorkerInfo } from '@asyncq/core';
+import { connectionOf, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { describeConnection } from '../connection-flags.js';
+import { durationOption } from '../flag-values.js';
+import { formatDuration, parseDuration } from '../durations.js';
 import { ProgressLine } from '../progress-line.js';
+import { queuePositional } from '../queue-flag.js';
+import { ALLOW_MISSING_HINT, allowMissingOption, withQueue, type OpenQueue } from '../queue-reader.js';
+import { printable } from '../terminal-text.js';
 
 interface JoinArgs extends GlobalOptions {
   queue: string;
-  timeout?: number;
+  timeout?: string;
+  allowMissing?: boolean;
 }
 
 /**
  * Blocks until every task of the queue is finished (exit 0), showing what remains and an ETA on a
  * terminal. On --timeout exits 2 and lists what is outstanding: the held tasks and who holds them.
+ * A Redis that goes away meanwhile is reported once, and the wait goes on until it is back.
  */
 export async function join(argv: JoinArgs, ctx: CliContext): Promise<void> {
-  const q = new Queue(argv.queue, { connection: connectionOf(argv), prefix: argv.prefix });
-  const progress = new ProgressLine(ctx, 'finished');
-  const first = await q.counts();
-  const t0 = Date.now();
-  const ticker = setInterval(() => {
-    void q.counts().then((c) => {
-      const done = first.unfinished - c.unfinished;
-      const rate = done / Math.max((Date.now() - t0) / 1000, 0.001);
-      const eta = rate > 0 ? ` ETA ${Math.ceil(c.unfinished / rate)} s` : '';
-      progress.show(`${c.unfinished} unfinished (${c.waiting} waiting, ${c.delayed} delayed, ${c.active} running)${eta}`);
-    }, () => {});
-  }, 500);
-  try {
-    await q.join(argv.timeout === undefined ? {} : { timeout: argv.timeout * 1000 });
-    progress.done();
-    ctx.out(`${argv.queue}: every task is finished`);
-  } catch (e) {
-    progress.done();
-    if (!(e instanceof WaitAborted)) throw e;
-    const c = await q.counts();
-    const registry = new WorkerRegistry(argv.queue, { connection: connectionOf(argv), prefix: argv.prefix });
-    const admin = new QueueAdmin(argv.queue, { connection: connectionOf(argv), prefix: argv.prefix });
-    const workers = await registry.list().finally(() => registry.close());
-    ctx.out(`${argv.queue}: ${c.unfinished} task${c.unfinished === 1 ? '' : 's'} still unfinished after ${argv.timeout} s (${c.waiting} waiting, ${c.delayed} delayed, ${c.active} running)`);
-    for (const t of await admin.tasks('active', 0, 49).finally(() => admin.close())) ctx.out(`  ${t.id} (${t.name}) held by ${holderOf(t.holder, workers)}`);
-    ctx.exitCode = 2;
-  } finally {
-    clearInterval(ticker);
-    await q.close();
+  const timeout = argv.timeout === undefined ? Infinity : parseDuration(argv.timeout, { flag: '--timeout', bare: 's', none: true, min: 1, warn: ctx.err });
+  const name = printable(argv.queue);
+  await withQueue(
+    argv,
+    argv.queue,
+    async (reader) => {
+      if (!reader.exists) {
+        ctx.out(`${name}: no such queue; nothing to wait for`);
+        return;
+      }
+      const connection = connectionOf(argv);
+      const q = new Queue(argv.queue, { connection, prefix: argv.prefix });
+      const ticker = new JoinTicker(reader, ctx, name, describeConnection(connection));
+      await ticker.start();
+      try {
+        await q.join(timeout === Infinity ? {} : { timeout });
+        ticker.stop();
+        ctx.out(`${name}: every task is finished`);
+      } catch (e) {
+        ticker.stop();
+        if (!(e instanceof WaitAborted)) throw e;
+        await reportOutstanding(reader, ctx, name, timeout);
+        ctx.exitCode = 2;
+      } finally {
+        ticker.stop();
+        await q.close();
+      }
+    },
+    { allowMissing: argv.allowMissing, hint: ALLOW_MISSING_HINT },
+  );
+}
+
+/**
+ * Every 500 ms: what remains and an ETA on a terminal. A failed read (Redis gone) is said once on
+ * stderr, and its return once; reads never overlap, so an outage cannot pile them up.
+ */
+class JoinTicker {
+  private timer?: NodeJS.Timeout;
+  private busy = false;
+  private down = false;
+  private readonly progress: ProgressLine;
+  private first = 0;
+  private readonly t0 = Date.now();
+
+  constructor(
+    private readonly reader: OpenQueue,
+    private readonly ctx: CliContext,
+    private readonly name: string,
+    private readonly where: string,
+  ) {
+    this.progress = new ProgressLine(ctx, 'finished');
   }
+
+  async start(): Promise<void> {
+    this.first = (await this.reader.admin.counts()).unfinished;
+    this.timer = setInterval(() => void this.tick(), 500);
+  }
+
+  stop(): void {
+    if (!this.timer) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.progress.done();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      if (this.reader.client.status !== 'ready') throw new Error(`connection ${this.reader.client.status}`);
+      const c = await this.reader.admin.counts();
+      if (this.down) this.ctx.err(`asyncq: Redis at ${this.where} answers again; still waiting for ${this.name}`);
+      this.down = false;
+      const rate = (this.first - c.unfinished) / Math.max((Date.now() - this.t0) / 1000, 0.001);
+      const eta = rate > 0 ? ` ETA ${Math.ceil(c.unfinished / rate)} s` : '';
+      if (this.timer) this.progress.show(`${c.unfinished} unfinished (${c.waiting} waiting, ${c.delayed} delayed, ${c.active} running)${eta}`);
+    } catch (e) {
+      if (!this.down) this.ctx.err(`asyncq: cannot reach Redis at ${this.where} (${printable((e as Error).message)}); still waiting for ${this.name}, until Redis is back`);
+      this.down = true;
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+async function reportOutstanding(reader: OpenQueue, ctx: CliContext, name: string, timeout: number): Promise<void> {
+  const [c, workers, active] = await Promise.all([reader.admin.counts(), reader.registry.list(), reader.admin.tasks('active', 0, 49)]);
+  ctx.out(`${name}: ${c.unfinished} task${c.unfinished === 1 ? '' : 's'} still unfinished after ${formatDuration(timeout)} (${c.waiting} waiting, ${c.delayed} delayed, ${c.active} running)`);
+  for (const t of active) ctx.out(`  ${printable(t.id)} (${printable(t.name)}) held by ${holderOf(t.holder, workers)}`);
 }
 
 function holderOf(token: string | undefined, workers: WorkerInfo[]): string {
   if (!token) return 'nobody (its lease expired: it goes back to the queue at the next stalled check)';
   const w = workers.find((x) => x.handle && token.startsWith(`${x.handle}.`));
-  return w ? `worker ${w.host}:${w.pid} (${w.id})` : `handle ${token.split('.')[0]} (not a registered worker, or one that stopped beating)`;
+  return w ? `worker ${printable(w.host)}:${w.pid} (${printable(w.id)})` : `handle ${printable(token.split('.')[0])} (not a registered worker, or one that stopped beating)`;
 }
 
 export function joinCommand(ctx: CliContext): CommandModule<GlobalOptions, JoinArgs> {
@@ -56,13 +123,9 @@ export function joinCommand(ctx: CliContext): CommandModule<GlobalOptions, JoinA
     command: 'join <queue>',
     describe: 'wait until every task is finished',
     builder: (y: Argv<GlobalOptions>) =>
-      y
-        .positional('queue', { type: 'string', demandOption: true })
-        .option('timeout', { alias: 't', type: 'number', describe: 'seconds to wait' })
-        .check((a) => {
-          if (a.timeout !== undefined && !(a.timeout > 0)) throw new CliError('--timeout must be a number of seconds > 0');
-          return true;
-        }) as unknown as Argv<JoinArgs>,
+      queuePositional(y)
+        .option('timeout', durationOption('give up after e.g. 30s or 2h (none: never)', { alias: 't' }))
+        .option('allow-missing', { ...allowMissingOption, describe: 'no such queue: nothing to wait for, exit 0' }) as unknown as Argv<JoinArgs>,
     handler: wrapHandler(ctx, join),
   };
 }

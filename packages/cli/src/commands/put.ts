@@ -1,18 +1,31 @@
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Argv, CommandModule } from 'yargs';
 import { Producer } from '@asyncq/producer';
-import { CliError, connectionOf, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { CliError, connectionOf, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { parseDuration } from '../durations.js';
+import { durationOption, numberOption } from '../flag-values.js';
 import { ProgressLine } from '../progress-line.js';
+import { QUEUE_DESCRIBE } from '../queue-flag.js';
+import { printable } from '../terminal-text.js';
 
 interface PutArgs extends GlobalOptions {
   queue: string;
   json?: string;
   file?: string;
   name: string;
-  priority?: number;
-  delay?: number;
-  attempts?: number;
+  priority?: unknown;
+  delay?: string;
+  attempts?: unknown;
+}
+
+/** The put options the flags give, each checked with its flag's name and bounds. */
+function putOptions(argv: PutArgs, ctx: CliContext): { priority?: number; delay?: number; attempts?: number } {
+  return {
+    ...(argv.priority === undefined ? {} : { priority: wholeNumber('--priority', argv.priority, 0, 2_097_150) }),
+    ...(argv.delay === undefined ? {} : { delay: parseDuration(argv.delay, { flag: '--delay', bare: 'ms', warn: ctx.err }) }),
+    ...(argv.attempts === undefined ? {} : { attempts: wholeNumber('--attempts', argv.attempts, 1, 1_000_000) }),
+  };
 }
 
 /**
@@ -26,7 +39,7 @@ export async function put(argv: PutArgs, ctx: CliContext): Promise<void> {
   if ((argv.json === undefined) === (argv.file === undefined)) {
     throw new CliError('give one JSON item or --file <x.ndjson | ->, e.g. asyncq put emails \'{"to":"a@b.c"}\'');
   }
-  const opts = { priority: argv.priority, delay: argv.delay, attempts: argv.attempts };
+  const opts = putOptions(argv, ctx);
   const items = argv.json !== undefined ? [parseJson(argv.json, 'the item')] : await readNdjson(argv.file!);
   const producer = new Producer({ queue: argv.queue, connection: connectionOf(argv), prefix: argv.prefix });
   try {
@@ -43,7 +56,7 @@ export async function put(argv: PutArgs, ctx: CliContext): Promise<void> {
     );
     progress.done();
     const s = (performance.now() - t0) / 1000;
-    ctx.out(`enqueued ${items.length} task${items.length === 1 ? '' : 's'} into ${argv.queue} in ${s.toFixed(1)} s (${Math.round(items.length / Math.max(s, 0.001))}/s)`);
+    ctx.out(`enqueued ${items.length} task${items.length === 1 ? '' : 's'} into ${printable(argv.queue)} in ${s.toFixed(1)} s (${Math.round(items.length / Math.max(s, 0.001))}/s)`);
   } finally {
     await producer.close();
   }
@@ -58,7 +71,11 @@ function parseJson(text: string, what: string): unknown {
 }
 
 async function readNdjson(path: string): Promise<unknown[]> {
-  if (path !== '-' && !existsSync(path)) throw new CliError(`file ${path} does not exist; give an NDJSON file (one JSON item per line) or - for stdin`);
+  if (path !== '-') {
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (!stat) throw new CliError(`file ${path} does not exist; give an NDJSON file (one JSON item per line) or - for stdin`);
+    if (stat.isDirectory()) throw new CliError(`file ${path} is a directory; give an NDJSON file (one JSON item per line) or - for stdin`);
+  }
   const lines = createInterface({ input: path === '-' ? process.stdin : createReadStream(path), crlfDelay: Infinity });
   const items: unknown[] = [];
   let n = 0;
@@ -77,17 +94,18 @@ export function putCommand(ctx: CliContext): CommandModule<GlobalOptions, PutArg
     describe: 'enqueue a JSON item or an NDJSON file',
     builder: (y: Argv<GlobalOptions>) =>
       y
-        .positional('queue', { type: 'string', demandOption: true, describe: 'queue name' })
+        .positional('queue', { type: 'string', demandOption: true, describe: QUEUE_DESCRIBE })
         .positional('json', { type: 'string', describe: 'the item, as JSON' })
         .option('file', { alias: 'f', type: 'string', describe: 'NDJSON file; - for stdin' })
         .option('name', { alias: 'n', type: 'string', default: 'task', describe: 'task name (picks the handler)' })
-        .option('priority', { type: 'number', describe: 'lower runs first' })
-        .option('delay', { type: 'number', describe: 'ms before the task is ready' })
-        .option('attempts', { type: 'number', describe: 'tries before it fails for good' })
+        .option('priority', numberOption('0 and up; lower runs first'))
+        .option('delay', durationOption('wait this long before the task is ready, e.g. 30s'))
+        .option('attempts', numberOption('tries before it fails for good'))
         .example('$0 put emails \'{"to":"a@b.c"}\'', 'one task')
         .example('$0 put emails --file batch.ndjson', 'many, with a progress bar')
         .example('cat batch.ndjson | $0 put emails -', 'many, from stdin')
-        .epilogue('A file is read and checked whole before anything is enqueued: a bad line refuses the file, naming the line, with nothing enqueued.') as unknown as Argv<PutArgs>,
+        .example('$0 put -q emails 42 --delay 5m', 'ready in 5 minutes')
+        .epilogue('A file is read and checked whole before anything is enqueued: a bad line\nrefuses the file, naming the line, with nothing enqueued.') as unknown as Argv<PutArgs>,
     handler: wrapHandler(ctx, put),
   };
 }

@@ -1,12 +1,16 @@
 import type { Argv, CommandModule } from 'yargs';
-import { QueueAdmin, WorkerRegistry } from '@asyncq/core';
+import { checkQueueName, QueueAdmin, WorkerRegistry } from '@asyncq/core';
 import { CliError, connectionOf, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { queuePositional } from '../queue-flag.js';
+import { withQueue } from '../queue-reader.js';
+import { printable } from '../terminal-text.js';
 
 interface QueueArgs extends GlobalOptions {
   queue: string;
 }
 
-async function withQueue<R>(argv: QueueArgs, fn: (q: QueueAdmin) => Promise<R>): Promise<R> {
+/** The queue's admin on its own connection, closed afterwards: for commands that may create a queue's state. */
+async function withAdmin<R>(argv: QueueArgs, fn: (q: QueueAdmin) => Promise<R>): Promise<R> {
   const q = new QueueAdmin(argv.queue, { connection: connectionOf(argv), prefix: argv.prefix });
   try {
     return await fn(q);
@@ -15,44 +19,66 @@ async function withQueue<R>(argv: QueueArgs, fn: (q: QueueAdmin) => Promise<R>):
   }
 }
 
-/** `asyncq retry <queue> --failed`: failed tasks go back to waiting for another round of attempts. */
-export async function retry(argv: QueueArgs & { failed?: boolean }, ctx: CliContext): Promise<void> {
-  if (!argv.failed) throw new CliError('say which tasks to retry: asyncq retry <queue> --failed');
-  const n = await withQueue(argv, (q) => q.retryFailed());
-  ctx.out(`${argv.queue}: moved ${n} failed task${n === 1 ? '' : 's'} back to waiting`);
+/**
+ * `asyncq retry <queue> <id>`: one failed (or completed) task back to waiting;
+ * `asyncq retry <queue> --failed`: every failed task, for another round of attempts.
+ */
+export async function retry(argv: QueueArgs & { id?: string; failed?: boolean }, ctx: CliContext): Promise<void> {
+  if ((argv.id === undefined) === !argv.failed) throw new CliError('say which tasks to retry: asyncq retry <queue> <id>, or asyncq retry <queue> --failed for every failed one');
+  const name = printable(argv.queue);
+  await withQueue(argv, argv.queue, async (q) => {
+    if (argv.failed) {
+      const n = await q.admin.retryFailed();
+      ctx.out(`${name}: moved ${n} failed task${n === 1 ? '' : 's'} back to waiting`);
+      return;
+    }
+    const id = String(argv.id);
+    if (!(await q.admin.retry(id))) {
+      const task = await q.admin.task(id);
+      throw new CliError(
+        task
+          ? `task ${printable(id)} of ${name} is ${task.state}: only a failed or completed task can be retried`
+          : `queue ${JSON.stringify(name)} has no task ${JSON.stringify(printable(id))} (never put, or finished and no longer kept)`,
+      );
+    }
+    ctx.out(`${name}: task ${printable(id)} is waiting again`);
+  });
 }
 
 /** `asyncq shutdown <queue> [--immediate]`: Python 3.13 semantics, cluster-wide. */
 export async function shutdown(argv: QueueArgs & { immediate?: boolean }, ctx: CliContext): Promise<void> {
-  await withQueue(argv, (q) => q.shutdown({ immediate: argv.immediate }));
-  ctx.out(`${argv.queue}: shut down${argv.immediate ? ' immediately (waiting tasks discarded)' : ''}; puts now fail everywhere; asyncq reopen ${argv.queue} undoes it`);
+  await withAdmin(argv, (q) => q.shutdown({ immediate: argv.immediate }));
+  const name = printable(argv.queue);
+  ctx.out(`${name}: shut down${argv.immediate ? ' immediately (waiting tasks discarded)' : ''}; puts now fail everywhere; asyncq reopen ${name} undoes it`);
 }
 
 /** `asyncq reopen <queue>`. */
 export async function reopen(argv: QueueArgs, ctx: CliContext): Promise<void> {
-  await withQueue(argv, (q) => q.reopen());
-  ctx.out(`${argv.queue}: open again`);
+  await withAdmin(argv, (q) => q.reopen());
+  ctx.out(`${printable(argv.queue)}: open again`);
 }
 
 /** `asyncq scale <queue> <n>`: every fleet serving the queue converges to n workers between them. */
-export async function scale(argv: QueueArgs & { n: number }, ctx: CliContext): Promise<void> {
-  const n = wholeNumber('the worker count', argv.n, 0);
+export async function scale(argv: QueueArgs & { n: unknown }, ctx: CliContext): Promise<void> {
+  const n = wholeNumber('the worker count', argv.n, 0, 10_000);
+  checkQueueName(argv.queue);
   const registry = new WorkerRegistry(argv.queue, { connection: connectionOf(argv), prefix: argv.prefix });
   const fleets = await (async () => {
     await registry.setDesired(n);
     return registry.listFleets();
   })().finally(() => registry.close());
-  ctx.out(`${argv.queue}: desired workers set to ${n}; ${fleets.length} running fleet${fleets.length === 1 ? '' : 's'} will share them`);
+  ctx.out(`${printable(argv.queue)}: desired workers set to ${n}; ${fleets.length} running fleet${fleets.length === 1 ? '' : 's'} will share them`);
 }
-
-const queuePositional = (y: Argv<GlobalOptions>) => y.positional('queue', { type: 'string', demandOption: true });
 
 export function queueOpsCommands(ctx: CliContext): CommandModule<GlobalOptions, any>[] {
   return [
     {
-      command: 'retry <queue>',
-      describe: 'move failed tasks back to waiting',
-      builder: (y: Argv<GlobalOptions>) => queuePositional(y).option('failed', { type: 'boolean', describe: 'retry the failed tasks' }),
+      command: 'retry <queue> [id]',
+      describe: 'retry a failed task, or all with --failed',
+      builder: (y: Argv<GlobalOptions>) =>
+        queuePositional(y)
+          .positional('id', { type: 'string', describe: 'the task to retry (failed or completed)' })
+          .option('failed', { type: 'boolean', describe: 'retry every failed task' }),
       handler: wrapHandler(ctx, retry) as never,
     },
     {
@@ -70,7 +96,7 @@ export function queueOpsCommands(ctx: CliContext): CommandModule<GlobalOptions, 
     {
       command: 'scale <queue> <n>',
       describe: 'set how many workers serve the queue',
-      builder: (y: Argv<GlobalOptions>) => queuePositional(y).positional('n', { type: 'number', demandOption: true, describe: 'workers in all' }),
+      builder: (y: Argv<GlobalOptions>) => queuePositional(y).positional('n', { demandOption: true, describe: 'workers in all (0-10000)' }),
       handler: wrapHandler(ctx, scale) as never,
     },
   ];

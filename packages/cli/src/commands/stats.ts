@@ -1,29 +1,49 @@
 import type { Argv, CommandModule } from 'yargs';
-import { connectRedis, listQueues } from '@asyncq/core';
-import { openReader } from '../queue-reader.js';
+import { checkQueueName, connectRedis, listQueues, type RedisClient } from '@asyncq/core';
+import { ALLOW_MISSING_HINT, allowMissingOption, missingQueue, openReader, queueExists } from '../queue-reader.js';
 import { connectionOf, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { printable } from '../terminal-text.js';
 
 interface StatsArgs extends GlobalOptions {
   queues?: string[];
   json?: boolean;
+  allowMissing?: boolean;
 }
 
-/** Counts, live workers and desired workers of the named queues (default: every queue found). */
+/** One queue's line of `asyncq stats`. */
+export interface StatsRow {
+  queue: string;
+  waiting: number;
+  delayed: number;
+  active: number;
+  completed: number;
+  failed: number;
+  unfinished: number;
+  workers: number;
+  desired: number | null;
+  paused: boolean;
+  /** "graceful" or "immediate" once shut down, else "". */
+  shutdown: string;
+}
+
+/** "open", "paused", "shut down" or both: what a queue does besides its counts. */
+export function stateWord(s: { paused: boolean; shutdown: string }): string {
+  const words = [s.paused ? 'paused' : '', s.shutdown ? 'shut down' : ''].filter(Boolean);
+  return words.length ? words.join(', ') : 'open';
+}
+
+/**
+ * Counts, live and desired workers, and whether it is paused or shut down, for the named queues
+ * (default: every queue found). Only reads; a named queue that does not exist is an error unless
+ * --allow-missing.
+ */
 export async function stats(argv: StatsArgs, ctx: CliContext): Promise<void> {
+  for (const name of argv.queues ?? []) checkQueueName(name);
   // One connection for every queue, however many there are.
   const connection = await connectRedis(connectionOf(argv), { name: 'asyncq:stats' });
-  const rows = [];
+  let rows: StatsRow[];
   try {
-    const names = argv.queues?.length ? argv.queues : await listQueues(connection, argv.prefix);
-    for (const name of names) {
-      const q = openReader(name, connection, argv.prefix);
-      try {
-        const [{ paused: _paused, ...c }, workers, desired] = await Promise.all([q.admin.counts(), q.registry.list(), q.registry.desired()]);
-        rows.push({ queue: name, ...c, workers: workers.length, desired: desired ?? null });
-      } finally {
-        await q.close();
-      }
-    }
+    rows = await readRows(connection, argv);
   } finally {
     connection.disconnect();
   }
@@ -32,23 +52,46 @@ export async function stats(argv: StatsArgs, ctx: CliContext): Promise<void> {
     return;
   }
   if (rows.length === 0) {
-    ctx.out(`no queues under prefix "${argv.prefix}"`);
+    ctx.out(`no queues under prefix "${printable(argv.prefix)}"`);
     return;
   }
-  const head = ['queue', 'waiting', 'delayed', 'active', 'completed', 'failed', 'unfinished', 'workers'];
-  const table = [head, ...rows.map((r) => [r.queue, r.waiting, r.delayed, r.active, r.completed, r.failed, r.unfinished, r.workers].map(String))];
+  const head = ['queue', 'waiting', 'delayed', 'active', 'completed', 'failed', 'unfinished', 'workers', 'state'];
+  const table = [head, ...rows.map((r) => [printable(r.queue), r.waiting, r.delayed, r.active, r.completed, r.failed, r.unfinished, r.workers, stateWord(r)].map(String))];
   const widths = head.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  for (const row of table) ctx.out(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+  const last = head.length - 1;
+  for (const row of table) ctx.out(row.map((cell, i) => (i === 0 || i === last ? cell.padEnd(i === last ? 0 : widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+}
+
+async function readRows(connection: RedisClient, argv: StatsArgs): Promise<StatsRow[]> {
+  const names = argv.queues?.length ? [...new Set(argv.queues)] : await listQueues(connection, argv.prefix);
+  const rows: StatsRow[] = [];
+  const missing: string[] = [];
+  for (const name of names) {
+    const q = openReader(name, connection, argv.prefix);
+    try {
+      if (argv.queues?.length && !argv.allowMissing && !(await queueExists(q))) {
+        missing.push(name);
+        continue;
+      }
+      const [{ paused: _inPausedList, ...c }, state, workers, desired] = await Promise.all([q.admin.counts(), q.admin.state(), q.registry.list(), q.registry.desired()]);
+      rows.push({ queue: name, ...c, workers: workers.length, desired: desired ?? null, paused: state.paused, shutdown: state.shutdown });
+    } finally {
+      await q.close();
+    }
+  }
+  if (missing.length > 0) throw await missingQueue(connection, argv.prefix, missing, ALLOW_MISSING_HINT);
+  return rows;
 }
 
 export function statsCommand(ctx: CliContext): CommandModule<GlobalOptions, StatsArgs> {
   return {
     command: 'stats [queues..]',
-    describe: 'task counts and live workers per queue',
+    describe: 'task counts, workers and state per queue',
     builder: (y: Argv<GlobalOptions>) =>
       y
-        .positional('queues', { type: 'string', array: true, describe: 'queue names (default: all)' })
-        .option('json', { type: 'boolean', describe: 'one JSON array' }) as unknown as Argv<StatsArgs>,
+        .positional('queues', { type: 'string', array: true, describe: 'queue names, or -q <name> each (default: every queue)' })
+        .option('json', { type: 'boolean', describe: 'one JSON array' })
+        .option('allow-missing', allowMissingOption) as unknown as Argv<StatsArgs>,
     handler: wrapHandler(ctx, stats),
   };
 }

@@ -1,33 +1,61 @@
 import type { Argv, CommandModule } from 'yargs';
+import { MAX_TIMER_MS } from '@asyncq/core';
 import { runWorkerProcess } from '@asyncq/worker';
 import { connectionOf, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { parseDuration } from '../durations.js';
+import { durationOption, numberOption, oneOf } from '../flag-values.js';
 
 interface WorkerArgs extends GlobalOptions {
   handlers: string;
   queue: string;
-  concurrency: number;
-  metricsPort?: number;
+  concurrency: unknown;
+  metricsPort?: unknown;
   metricsHost: string;
-  timeout?: number;
-  grace: number;
-  heartbeat: number;
+  timeout?: string;
+  grace: string;
+  heartbeat: string;
+  lease?: string;
+  stalledInterval?: string;
+  logFormat?: string;
+  logLevel?: string;
+}
+
+/** The most tasks one worker process runs at once. */
+export const MAX_CONCURRENCY = 10_000;
+
+const LOG_FORMATS = ['json', 'pretty'] as const;
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** The worker's logging, as the worker package takes it (its `logFormat` and `logLevel` options). */
+interface WorkerLogging {
+  logFormat?: (typeof LOG_FORMATS)[number];
+  logLevel?: (typeof LOG_LEVELS)[number];
 }
 
 /** One worker process: runs the handler module's handlers until SIGTERM/SIGINT (or the queue is shut down). */
 export async function worker(argv: WorkerArgs, ctx: CliContext): Promise<void> {
+  const warn = ctx.err;
+  const concurrency = wholeNumber('--concurrency', argv.concurrency, 1, MAX_CONCURRENCY);
+  const logging: WorkerLogging = {
+    ...(argv.logFormat === undefined ? {} : { logFormat: oneOf('--log-format', argv.logFormat, LOG_FORMATS) }),
+    ...(argv.logLevel === undefined ? {} : { logLevel: oneOf('--log-level', argv.logLevel, LOG_LEVELS) }),
+  };
   await runWorkerProcess({
     handlers: argv.handlers,
     queue: argv.queue,
     connection: connectionOf(argv),
     prefix: argv.prefix,
-    concurrency: wholeNumber('--concurrency', argv.concurrency, 1),
-    metricsPort: argv.metricsPort,
+    concurrency,
+    metricsPort: argv.metricsPort === undefined ? undefined : wholeNumber('--metrics-port', argv.metricsPort, 0, 65_535),
     metricsHost: argv.metricsHost,
-    timeout: argv.timeout,
-    graceMs: wholeNumber('--grace', argv.grace, 0),
-    heartbeatMs: wholeNumber('--heartbeat', argv.heartbeat, 10),
+    timeout: argv.timeout === undefined ? undefined : parseDuration(argv.timeout, { flag: '--timeout', bare: 'ms', min: 1, max: MAX_TIMER_MS, warn }),
+    graceMs: parseDuration(argv.grace, { flag: '--grace', bare: 'ms', max: MAX_TIMER_MS, warn }),
+    heartbeatMs: parseDuration(argv.heartbeat, { flag: '--heartbeat', bare: 'ms', min: 10, max: 3_600_000, warn }),
+    ...(argv.lease === undefined ? {} : { lease: parseDuration(argv.lease, { flag: '--lease', bare: 'unit', min: 100, max: 86_400_000 }) }),
+    ...(argv.stalledInterval === undefined ? {} : { stalledInterval: parseDuration(argv.stalledInterval, { flag: '--stalled-interval', bare: 'unit', min: 50, max: 3_600_000 }) }),
+    ...logging,
     onStarted: ({ id, metricsPort }) =>
-      ctx.out(`worker ${id} runs ${argv.queue} with concurrency ${argv.concurrency}${metricsPort === undefined ? '' : `; metrics on ${argv.metricsHost}:${metricsPort}/metrics`}`),
+      ctx.out(`worker ${id} runs ${argv.queue} with concurrency ${concurrency}${metricsPort === undefined ? '' : `; metrics on ${argv.metricsHost}:${metricsPort}/metrics`}`),
   });
 }
 
@@ -39,13 +67,18 @@ export function workerCommand(ctx: CliContext): CommandModule<GlobalOptions, Wor
       y
         .positional('handlers', { type: 'string', demandOption: true, describe: 'handler module (.js or .mjs)' })
         .option('queue', { alias: 'q', type: 'string', demandOption: true, describe: 'queue name' })
-        .option('concurrency', { alias: 'c', type: 'number', default: 1, describe: 'tasks at once' })
-        .option('metrics-port', { type: 'number', describe: 'serve /metrics, /healthz on this port' })
+        .option('concurrency', numberOption(`tasks at once (1-${MAX_CONCURRENCY})`, { alias: 'c', default: 1 }))
+        .option('timeout', durationOption('limit per attempt, e.g. 30s (ctx.signal aborts)', { alias: 't' }))
+        .option('grace', durationOption('time to finish running tasks on SIGTERM', { default: '10s' }))
+        .option('heartbeat', durationOption('time between registry heartbeats', { default: '5s' }))
+        .option('lease', durationOption('a held task\'s lease without renewal (7s)'))
+        .option('stalled-interval', durationOption('idle checks for crashed workers\' tasks (2s)'))
+        .option('log-format', { choices: LOG_FORMATS, describe: 'log lines as JSON or pretty text' })
+        .option('log-level', { choices: LOG_LEVELS, describe: 'the least severe level logged' })
+        .option('metrics-port', numberOption('serve /metrics, /healthz here (0: any port)'))
         .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'address for it (0.0.0.0 in containers)' })
-        .option('timeout', { type: 'number', describe: 'ms per attempt (then ctx.signal aborts)' })
-        .option('grace', { type: 'number', default: 10_000, describe: 'ms tasks get to finish on SIGTERM' })
-        .option('heartbeat', { type: 'number', default: 5000, describe: 'ms between registry heartbeats' })
-        .example('$0 worker ./handlers.js -q emails -c 16', '') as unknown as Argv<WorkerArgs>,
-    handler: wrapHandler(ctx, worker),
+        .example('$0 worker ./handlers.js -q emails -c 16', '')
+        .example('$0 worker ./handlers.js -q emails -t 30s', 'attempts of at most 30 s') as unknown as Argv<WorkerArgs>,
+    handler: wrapHandler(ctx, worker, { portFlag: '--metrics-port' }),
   };
 }

@@ -23,3 +23,18 @@ describe('parseDuration (no Redis)', () => {
     expect(() => parseDuration('5s', { flag: '--lease', bare: 'ms', min: 10_000 })).toThrow('--lease must be between 10 seconds and 3650 days, got "5s"');
   });
 });
+
+describe('parseDuration: none and unit-only flags (no Redis)', () => {
+  it('none or infinity is no limit where the flag allows it', () => {
+    expect(parseDuration('none', { flag: '--timeout', bare: 's', none: true })).toBe(Infinity);
+    expect(parseDuration('Infinity', { flag: '--timeout', bare: 's', none: true })).toBe(Infinity);
+    expect(() => parseDuration('none', { flag: '--grace', bare: 'ms' })).toThrow('--grace must be a duration such as 500ms, 30s, 5m or 1h, got "none"');
+  });
+
+  it('a flag that never took bare numbers asks for a unit; long timeouts stay whole', () => {
+    expect(() => parseDuration('5000', { flag: '--lease', bare: 'unit' })).toThrow('--lease needs a unit: write 5000ms or 5s (or 5000s for seconds), got "5000"');
+    expect(() => parseDuration('250', { flag: '--lease', bare: 'unit' })).toThrow('--lease needs a unit: write 250ms (or 250s for seconds), got "250"');
+    expect(parseDuration('2200000', { flag: '--timeout', bare: 's' })).toBe(2_200_000_000);
+    expect(parseDuration('30S', { flag: '--timeout', bare: 's' })).toBe(30_000);
+  });
+});
