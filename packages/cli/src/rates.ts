@@ -62,35 +62,43 @@ export class WindowRate {
 }
 
 /**
- * An exponentially smoothed rate of a counter: each interval's rate moves the estimate by
- * `1 - exp(-dt / tauMs)` of the difference, so irregular intervals (two Prometheus servers, a
- * missed scrape, an outage) weigh by the time they cover, and the estimate forgets what happened
- * more than a few `tauMs` ago.
+ * An exponentially smoothed rate of a counter: each interval's rate weighs `1 - exp(-dt / tauMs)`
+ * against what came before, so irregular intervals (two Prometheus servers, a missed scrape, an
+ * outage) count by the time they cover and the estimate forgets what happened more than a few
+ * `tauMs` ago. The weights are normalised (a bias-corrected average), so the first minutes are the
+ * time-weighted mean of what was seen rather than a pull towards zero, and a short first interval
+ * does not stand for the whole history. Readings less than `minIntervalMs` after the last one used
+ * are skipped: two scrapes at once add nothing but noise.
  */
 export class SmoothedRate {
   private last?: CounterReading;
-  private smoothed?: number;
+  private weighted = 0;
+  private weight = 0;
 
-  constructor(readonly tauMs: number) {}
+  constructor(
+    readonly tauMs: number,
+    readonly minIntervalMs = 0,
+  ) {}
 
   /** Adds a reading and returns the estimate (per second), `undefined` before two readings. */
   add(at: number, value: number): number | undefined {
     const last = this.last;
-    if (last && at <= last.at) return this.smoothed;
+    if (last && at - last.at < Math.max(this.minIntervalMs, Number.MIN_VALUE)) return this.perSecond;
     this.last = { at, value };
     if (!last || value < last.value) {
-      this.smoothed = undefined; // first reading, or the counter started over
+      this.weighted = this.weight = 0; // first reading, or the counter started over
       return undefined;
     }
     const dt = at - last.at;
-    const rate = (value - last.value) / (dt / 1000);
-    this.smoothed = this.smoothed === undefined ? rate : this.smoothed + (1 - Math.exp(-dt / this.tauMs)) * (rate - this.smoothed);
-    return this.smoothed;
+    const keep = Math.exp(-dt / this.tauMs);
+    this.weighted = this.weighted * keep + (1 - keep) * ((value - last.value) / (dt / 1000));
+    this.weight = this.weight * keep + (1 - keep);
+    return this.perSecond;
   }
 
   /** The estimate, per second, or `undefined` before two readings. */
   get perSecond(): number | undefined {
-    return this.smoothed;
+    return this.weight > 0 ? this.weighted / this.weight : undefined;
   }
 }
 
