@@ -119,6 +119,21 @@ describe('asyncq fleet', () => {
     expect(demo.stdout + demo.stderr).not.toContain('hunter2');
   }, 90_000);
 
+  it('demo runs a fleet, a producer and join on a private Redis, to its summary', async () => {
+    const r = await runCli(['demo'], { env: { REDIS_URL: '' }, timeout: 90_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/started a private redis-server at redis:\/\/127\.0\.0\.1:\d+/);
+    expect(r.stdout).toMatch(/4 workers did 1,000 tasks \(\d+ s of work\) in [\d.]+ s/);
+  }, 100_000);
+
+  it('demo on a Redis the user named removes its queue afterwards', async () => {
+    const r = await runCli(['demo', '--tasks', '100', '--workers', '2'], { timeout: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/2 workers did 100 tasks/);
+    const name = /queue (demo-[0-9a-f]+):/.exec(r.stdout)![1]!;
+    expect(await adminClient().keys(`asyncq:{${name}}:*`)).toEqual([]);
+  }, 70_000);
+
   it('backs off per slot: many kills at once do not hold the healthy slots back', async () => {
     const name = uniqueName('kills');
     queue(name);

@@ -88,15 +88,15 @@ export function fleetCommand(ctx: CliContext): CommandModule<GlobalOptions, obje
         .option('workers', { alias: 'w', type: 'number', default: 1, describe: 'worker processes (until asyncq scale)' })
         .option('concurrency', { alias: 'c', type: 'number', default: 16, describe: 'tasks at once per worker' })
         .option('grace', { type: 'string', default: '10s', describe: 'time workers get to finish on stop' })
-        .option('lease', { type: 'string', describe: "how long a held task stays a worker's without a renewal (default 7s)" })
-        .option('stalled-interval', { type: 'string', describe: 'how often idle workers look for tasks of crashed ones (default 2s)' })
+        .option('lease', { type: 'string', describe: 'lease on held tasks (default 7s)' })
+        .option('stalled-interval', { type: 'string', describe: "check for dead workers' tasks (default 2s)" })
         .option('metrics-port-base', { type: 'number', describe: 'the worker in slot i serves /metrics on this port + i' })
         .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'address for them (0.0.0.0 in containers)' })
         .option('autoscale', { type: 'string', describe: 'min,max: follow the backlog and the flow of tasks' })
         .option('drain-target', { type: 'string', default: '60s', describe: 'time to drain the backlog in (--autoscale)' })
-        .option('cooldown', { type: 'string', default: '30s', describe: 'how long a smaller fleet must be enough before shrinking' })
+        .option('cooldown', { type: 'string', default: '30s', describe: 'time fewer workers must suffice to shrink' })
         .example('$0 fleet ./handlers.js -q emails --autoscale 1,8', 'follow the backlog')
-        .example('$0 fleet ./handlers.js -q emails -w 4 --lease 30s', "a killed worker's tasks come back after about 30 s") as unknown as Argv<FleetArgs>,
+        .example('$0 fleet ./handlers.js -q emails --lease 30s', "a dead worker's tasks back in ~30 s") as unknown as Argv<FleetArgs>,
     handler: wrapHandler(ctx, fleet),
   };
   return [command, fleetWorkerCommand(ctx)] as unknown as CommandModule<GlobalOptions, object>[];

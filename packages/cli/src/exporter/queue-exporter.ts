@@ -135,10 +135,10 @@ export class QueueExporter {
     }
     this.upGauge.set(this.up ? 1 : 0);
     for (const m of Object.values(this.perQueue)) m.reset();
-    for (const s of snapshots ?? []) this.publish(s);
+    for (const s of snapshots ?? []) this.setSeries(s);
   }
 
-  private publish(s: QueueSnapshot): void {
+  private setSeries(s: QueueSnapshot): void {
     const m = this.perQueue;
     const queue = s.name;
     const byState = (c: QueueSnapshot['partitions'][number]): Record<State, number> => ({
