@@ -33,7 +33,9 @@ const LAYOUTS: Detail[] = [
   { chart: 0, workers: 0, partitions: 0 },
 ];
 
+/** A rate or count for the view: whole above 100, one decimal below. */
 export const num = (n: number): string => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
+/** A duration in ms for the view: `250ms`, `1.5s`, `2.0m`, `1.2h`; `-` for none. */
 export const dur = (ms: number | null): string => (ms === null ? '-' : ms >= 3_600_000 ? `${(ms / 3_600_000).toFixed(1)}h` : ms >= 60_000 ? `${(ms / 60_000).toFixed(1)}m` : ms >= 1000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms)}ms`);
 
 /**
