@@ -61,6 +61,18 @@ describe('asyncq metrics (the exporter)', () => {
     const after = (await get(allPort!, '/metrics')).body;
     expect(after).not.toContain(`queue="${other}"`);
     expect(valueOf(after, 'asyncq_up')).toBe(1);
+
+    // A partitioned queue: one queue-wide series, and one per partition beside it.
+    const parted = uniqueName('parts');
+    const pq = track(new Queue(parted, { connection: redisUrl(), partitions: 3 }), parted);
+    for (let i = 0; i < 6; i++) await pq.put(i);
+    await eventually(async () => {
+      text = (await get(allPort!, '/metrics')).body;
+      expect(valueOf(text, `asyncq_queue_tasks{queue="${parted}",state="waiting"}`)).toBe(6);
+    }, 10_000);
+    const perPartition = [0, 1, 2].map((p) => valueOf(text, `asyncq_queue_partition_tasks{queue="${parted}",partition="${p}",state="waiting"}`));
+    expect(perPartition.reduce((a, b) => a! + b!, 0)).toBe(6);
+    expect(text).not.toContain(`asyncq_queue_partition_tasks{queue="${name}"`);
     for (const p of [exporter, all]) {
       p.kill('SIGTERM');
       expect(await p.exited).toBe(0);

@@ -24,7 +24,6 @@ export const DRAIN_RATE_TAU_MS = 60_000;
 /** One queue's reads, and its finish rate across collects. */
 interface Watched {
   reader: QueueReader;
-  partitions: number;
   finished: SmoothedRate;
 }
 
@@ -43,7 +42,7 @@ export class QueueSnapshots {
 
   /** Reads every queue now. */
   async read(client: RedisClient): Promise<QueueSnapshot[]> {
-    const found = this.named?.length ? this.named.map((name) => ({ name, partitions: undefined })) : await discoverQueues(client, this.prefix);
+    const found = this.named?.length ? this.named.map((name) => ({ name })) : await discoverQueues(client, this.prefix);
     const names = new Set(found.map((q) => q.name));
     for (const [name, w] of this.watched) {
       if (!names.has(name)) {
@@ -51,7 +50,7 @@ export class QueueSnapshots {
         await w.reader.close();
       }
     }
-    const out = await Promise.all(found.map((q) => this.readOne(client, q.name, q.partitions)));
+    const out = await Promise.all(found.map((q) => this.readOne(client, q.name)));
     return out.filter((s): s is QueueSnapshot => s !== undefined);
   }
 
@@ -60,19 +59,11 @@ export class QueueSnapshots {
     this.watched.clear();
   }
 
-  private async readOne(client: RedisClient, name: string, partitions: number | undefined): Promise<QueueSnapshot | undefined> {
+  private async readOne(client: RedisClient, name: string): Promise<QueueSnapshot | undefined> {
+    // A reader reads the queue's partition layout once: a queue deleted (it drops out of
+    // discovery, and its reader is closed) and created again gets a new one.
     let w = this.watched.get(name);
-    if (w && partitions !== undefined && partitions !== w.partitions) {
-      // Deleted and created again with another layout: start over.
-      this.watched.delete(name);
-      await w.reader.close();
-      w = undefined;
-    }
-    if (!w) {
-      const reader = openReader(name, client, this.prefix);
-      w = { reader, partitions: partitions ?? (await reader.admin.partitions()), finished: new SmoothedRate(DRAIN_RATE_TAU_MS, 1000) };
-      this.watched.set(name, w);
-    }
+    if (!w) this.watched.set(name, (w = { reader: openReader(name, client, this.prefix), finished: new SmoothedRate(DRAIN_RATE_TAU_MS, 1000) }));
     const { admin, registry } = w.reader;
     if (this.named?.length && !(await admin.exists())) return undefined; // named, but no task ever put
     const [parts, state, totals, workers, desired, oldest] = await Promise.all([
