@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
@@ -185,9 +185,14 @@ describe('asyncq fleet', () => {
         expect(health.queue).toBe(name);
       }, 5000);
     }
-    fleet.kill('SIGTERM');
-    expect(await fleet.exited).toBe(0);
-  }, 40_000);
+    // A fleet killed outright does not leave its workers running.
+    const pids = childrenOf(fleet.proc.pid!);
+    expect(pids).toHaveLength(2);
+    fleet.kill('SIGKILL');
+    await fleet.exited;
+    await eventually(() => expect(pids.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]), 20_000);
+    await eventually(async () => expect(await registry(name).list()).toEqual([]), 10_000);
+  }, 60_000);
 
   it('bad flags are one line: --autoscale, a duration', async () => {
     for (const [args, message] of [

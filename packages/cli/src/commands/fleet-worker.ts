@@ -43,7 +43,15 @@ export async function fleetWorker(argv: FleetWorkerArgs): Promise<void> {
   }
   if (spec?.queue !== argv.queue) throw new CliError(`$${FLEET_WORKER_ENV} is for queue ${JSON.stringify(spec?.queue)}, not ${JSON.stringify(argv.queue)}`);
   const { metricsPort, ...rest } = spec;
-  await runWorkerProcess({ ...rest, ...(metricsPort === undefined ? {} : { metricsPort }) });
+  // A fleet that dies without stopping its workers (SIGKILL, OOM) leaves them to init: they then
+  // stop gracefully, as on SIGTERM, rather than run on beside the workers of a restarted fleet.
+  const fleet = process.ppid;
+  const orphaned = setInterval(() => process.ppid !== fleet && process.kill(process.pid, 'SIGTERM'), 1000).unref();
+  try {
+    await runWorkerProcess({ ...rest, ...(metricsPort === undefined ? {} : { metricsPort }) });
+  } finally {
+    clearInterval(orphaned);
+  }
 }
 
 /** `asyncq fleet-worker <queue>`: hidden, started by `asyncq fleet` for each of its worker slots. */
