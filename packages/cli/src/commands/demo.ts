@@ -6,7 +6,8 @@ import { Producer } from '@asyncq/producer';
 import { wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { FleetSupervisor } from '../fleet-supervisor.js';
 import logUpdate from 'log-update';
-import { QueueWatcher, renderView } from './watch.js';
+import { QueueWatcher } from '../watch-model.js';
+import { renderView } from '../watch-view.js';
 
 interface DemoArgs extends GlobalOptions {
   workers: number;
@@ -32,9 +33,9 @@ export async function demo(argv: DemoArgs, ctx: CliContext): Promise<void> {
     queue: name,
     workers,
     concurrency: 16,
-    redisUrl: url,
+    connection: url,
     prefix: argv.prefix,
-    workerHeartbeatMs: 1000, // the view's per-worker rates come from heartbeats; a demo is short
+    workerHeartbeatMs: 1000, // a demo is short: its view's per-worker rates settle sooner
     log: () => {},
   });
   const producer = new Producer({ queue: name, connection: url, prefix: argv.prefix });
@@ -52,7 +53,8 @@ export async function demo(argv: DemoArgs, ctx: CliContext): Promise<void> {
     let lastPlain = 0;
     const ticker = setInterval(() => {
       if (ctx.tty) {
-        void watcher.sample().then((sample) => logUpdate(renderView([sample], [watcher.history], 'asyncq demo')), () => {});
+        const size = { rows: process.stdout.rows || 24, cols: process.stdout.columns || 80 };
+        void watcher.sample().then((sample) => logUpdate(renderView([sample], [watcher.history], { heading: 'asyncq demo', ...size })), () => {});
         return;
       }
       void reader.admin.counts().then((c) => {

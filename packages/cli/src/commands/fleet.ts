@@ -1,21 +1,28 @@
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { loadHandlers } from '@asyncq/worker';
+import type { AutoscalePolicy } from '../autoscale.js';
 import { CliError, connectionOf, untilStopSignal, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { parseDuration } from '../durations.js';
 import { FleetSupervisor } from '../fleet-supervisor.js';
+import { fleetWorkerCommand } from './fleet-worker.js';
 
 interface FleetArgs extends GlobalOptions {
   handlers: string;
   queue: string;
   workers: number;
   concurrency: number;
-  grace: number;
+  grace: string;
+  lease?: string;
+  stalledInterval?: string;
   autoscale?: string;
-  drainTarget: number;
-  cooldown: number;
+  drainTarget: string;
+  cooldown: string;
   metricsPortBase?: number;
   metricsHost: string;
 }
+
+const DAY_MS = 86_400_000;
 
 function minMax(value: string): { min: number; max: number } {
   const m = /^(\d+),(\d+)$/.exec(value.trim());
@@ -25,26 +32,38 @@ function minMax(value: string): { min: number; max: number } {
   return { min: Number(m[1]), max: Number(m[2]) };
 }
 
+/** The autoscaling policy the flags ask for, or undefined without --autoscale. */
+function policyOf(argv: FleetArgs, warn: (line: string) => void): AutoscalePolicy | undefined {
+  if (argv.autoscale === undefined) return undefined;
+  return {
+    ...minMax(argv.autoscale),
+    drainTargetS: parseDuration(argv.drainTarget, { flag: '--drain-target', bare: 's', min: 1000, max: DAY_MS, warn }) / 1000,
+    cooldownS: parseDuration(argv.cooldown, { flag: '--cooldown', bare: 's', max: DAY_MS, warn }) / 1000,
+  };
+}
+
 /** Runs a fleet of worker processes until SIGTERM/SIGINT, then stops them gracefully. */
 export async function fleet(argv: FleetArgs, ctx: CliContext): Promise<void> {
+  const warn = (line: string): void => ctx.err(line);
   const handlers = resolve(argv.handlers);
+  const autoscale = policyOf(argv, warn);
+  const lease = argv.lease === undefined ? undefined : parseDuration(argv.lease, { flag: '--lease', bare: 'ms', min: 100, max: DAY_MS, warn });
+  const stalled = argv.stalledInterval === undefined ? undefined : parseDuration(argv.stalledInterval, { flag: '--stalled-interval', bare: 'ms', min: 50, max: DAY_MS, warn });
+  const metricsPortBase = argv.metricsPortBase === undefined ? undefined : wholeNumber('--metrics-port-base', argv.metricsPortBase, 1);
   await loadHandlers(handlers); // a bad module is one clear line here, not a crash loop later
   const supervisor = new FleetSupervisor({
     handlers,
     queue: argv.queue,
     workers: wholeNumber('--workers', argv.workers, 0),
     concurrency: wholeNumber('--concurrency', argv.concurrency, 1),
-    redisUrl: String(connectionOf(argv)),
+    connection: connectionOf(argv),
     prefix: argv.prefix,
-    graceMs: wholeNumber('--grace', argv.grace, 0),
+    graceMs: parseDuration(argv.grace, { flag: '--grace', bare: 'ms', max: DAY_MS, warn }),
     log: (line) => ctx.err(line),
-    ...(argv.metricsPortBase === undefined ? {} : { metricsPortBase: wholeNumber('--metrics-port-base', argv.metricsPortBase, 1), metricsHost: argv.metricsHost }),
-    ...(argv.autoscale === undefined
-      ? {}
-      : {
-          autoscale: { ...minMax(argv.autoscale), drainTargetS: wholeNumber('--drain-target', argv.drainTarget, 1), cooldownS: wholeNumber('--cooldown', argv.cooldown, 0) },
-          workerHeartbeatMs: 1000, // the autoscaler reads the workers' done counters from their heartbeats
-        }),
+    ...(lease === undefined ? {} : { lease }),
+    ...(stalled === undefined ? {} : { stalledInterval: stalled }),
+    ...(metricsPortBase === undefined ? {} : { metricsPortBase, metricsHost: argv.metricsHost }),
+    ...(autoscale === undefined ? {} : { autoscale }),
   });
   await supervisor.start();
   ctx.out(`fleet ${supervisor.id} serves ${argv.queue}; asyncq scale ${argv.queue} <n> changes its size live`);
@@ -54,8 +73,12 @@ export async function fleet(argv: FleetArgs, ctx: CliContext): Promise<void> {
   });
 }
 
-export function fleetCommand(ctx: CliContext): CommandModule<GlobalOptions, FleetArgs> {
-  return {
+/**
+ * `asyncq fleet`, and the hidden `asyncq fleet-worker` that each of its worker processes runs (the
+ * two travel together, so the fleet's children always have the command they are started with).
+ */
+export function fleetCommand(ctx: CliContext): CommandModule<GlobalOptions, object>[] {
+  const command: CommandModule<GlobalOptions, FleetArgs> = {
     command: 'fleet <handlers>',
     describe: 'run and scale worker processes for a queue',
     builder: (y: Argv<GlobalOptions>) =>
@@ -64,14 +87,17 @@ export function fleetCommand(ctx: CliContext): CommandModule<GlobalOptions, Flee
         .option('queue', { alias: 'q', type: 'string', demandOption: true })
         .option('workers', { alias: 'w', type: 'number', default: 1, describe: 'worker processes (until asyncq scale)' })
         .option('concurrency', { alias: 'c', type: 'number', default: 16, describe: 'tasks at once per worker' })
-        .option('grace', { type: 'number', default: 10_000, describe: 'ms workers get to finish on stop' })
-        .option('metrics-port-base', { type: 'number', describe: 'worker i serves /metrics on this port + i' })
+        .option('grace', { type: 'string', default: '10s', describe: 'time workers get to finish on stop' })
+        .option('lease', { type: 'string', describe: 'lease on held tasks (default 7s)' })
+        .option('stalled-interval', { type: 'string', describe: "check for dead workers' tasks (default 2s)" })
+        .option('metrics-port-base', { type: 'number', describe: 'the worker in slot i serves /metrics on this port + i' })
         .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'address for them (0.0.0.0 in containers)' })
-        .option('autoscale', { type: 'string', describe: 'min,max: follow the backlog' })
-        .option('drain-target', { type: 'number', default: 60, describe: 'seconds to drain the backlog in' })
-        .option('cooldown', { type: 'number', default: 30, describe: 'seconds before shrinking' })
+        .option('autoscale', { type: 'string', describe: 'min,max: follow the backlog and the flow of tasks' })
+        .option('drain-target', { type: 'string', default: '60s', describe: 'time to drain the backlog in (--autoscale)' })
+        .option('cooldown', { type: 'string', default: '30s', describe: 'time fewer workers must suffice to shrink' })
         .example('$0 fleet ./handlers.js -q emails --autoscale 1,8', 'follow the backlog')
-        .example('$0 fleet ./handlers.js -q emails -w 4', '') as unknown as Argv<FleetArgs>,
+        .example('$0 fleet ./handlers.js -q emails --lease 30s', "a dead worker's tasks back in ~30 s") as unknown as Argv<FleetArgs>,
     handler: wrapHandler(ctx, fleet),
   };
+  return [command, fleetWorkerCommand(ctx)] as unknown as CommandModule<GlobalOptions, object>[];
 }

@@ -1,9 +1,9 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Argv, CommandModule } from 'yargs';
-import { connectRedis, listQueues } from '@asyncq/core';
-import { openReader, type QueueReader } from '../queue-reader.js';
-import { serveMetrics } from '@asyncq/worker';
+import { checkQueueName, ConfigError, RedisRefused } from '@asyncq/core';
 import { connectionOf, untilStopSignal, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { serveExporter } from '../exporter/exporter-server.js';
+import { QueueExporter } from '../exporter/queue-exporter.js';
 
 interface MetricsArgs extends GlobalOptions {
   port: number;
@@ -11,78 +11,33 @@ interface MetricsArgs extends GlobalOptions {
   queue?: string[];
 }
 
-const STATES = ['waiting', 'delayed', 'active', 'completed', 'failed'] as const;
-
 /**
- * Queue-level gauges for Prometheus, read from Redis on every scrape: tasks by state, live
- * workers, unfinished tasks, and a drain-time estimate (unfinished / the rate at which live workers
- * finished tasks since the previous scrape) that KEDA or an HPA can scale on.
+ * The exporter's registry for `argv` (queues named in `queue`, else every queue under the prefix):
+ * reading it (`registry.metrics()`) reads Redis. See {@link QueueExporter}.
  */
-export function queueMetricsRegistry(argv: GlobalOptions & { queue?: string[] }): { registry: Registry; close: () => Promise<void> } {
-  // One connection, made at the first scrape, shared by every queue's handle.
-  let connecting: ReturnType<typeof connectRedis> | undefined;
-  const connection = (): ReturnType<typeof connectRedis> => {
-    connecting ??= connectRedis(connectionOf(argv), { name: 'asyncq:metrics' });
-    connecting.catch(() => (connecting = undefined)); // a later scrape tries again
-    return connecting;
-  };
-  const registry = new Registry();
-  const handles = new Map<string, QueueReader>();
-  const lastDone = new Map<string, { done: number; at: number }>();
-  const lastPut = new Map<string, number>();
-  const queueOf = async (name: string): Promise<QueueReader> => {
-    let q = handles.get(name);
-    if (!q) handles.set(name, (q = openReader(name, await connection(), argv.prefix)));
-    return q;
-  };
-  const enqueued = new Counter({
-    name: 'asyncq_queue_enqueued_total',
-    help: 'Tasks put into the queue (automatic ids), counted from Redis: the enqueue rate without producer metrics.',
-    labelNames: ['queue'],
-    registers: [registry],
-  });
-  const tasks = new Gauge({ name: 'asyncq_queue_tasks', help: 'Tasks by state.', labelNames: ['queue', 'state'], registers: [registry] });
-  const workers = new Gauge({ name: 'asyncq_workers', help: 'Live workers (by heartbeat).', labelNames: ['queue'], registers: [registry] });
-  const unfinished = new Gauge({ name: 'asyncq_queue_unfinished', help: 'Tasks not finished: waiting, delayed and running.', labelNames: ['queue'], registers: [registry] });
-  const drain = new Gauge({
-    name: 'asyncq_queue_drain_seconds',
-    help: 'Estimated seconds to finish the unfinished tasks at the recent completion rate (+Inf when nothing completes).',
-    labelNames: ['queue'],
-    registers: [registry],
-    // One collect fills every gauge: prom-client calls collect() of each metric on a scrape.
-    collect: async () => {
-      const names = argv.queue?.length ? argv.queue : await listQueues(await connection(), argv.prefix);
-      for (const name of names) {
-        const q = await queueOf(name);
-        const [c, live, put] = await Promise.all([q.admin.counts(), q.registry.list(), q.admin.totals().then((t) => t.added)]);
-        enqueued.inc({ queue: name }, Math.max(0, put - (lastPut.get(name) ?? 0)));
-        lastPut.set(name, put);
-        for (const s of STATES) tasks.set({ queue: name, state: s }, c[s]);
-        workers.set({ queue: name }, live.length);
-        unfinished.set({ queue: name }, c.unfinished);
-        const done = live.reduce((a, w) => a + w.done, 0);
-        const now = Date.now();
-        const prev = lastDone.get(name);
-        lastDone.set(name, { done, at: now });
-        const rate = prev && now > prev.at ? Math.max(0, done - prev.done) / ((now - prev.at) / 1000) : 0;
-        drain.set({ queue: name }, c.unfinished === 0 ? 0 : rate > 0 ? c.unfinished / rate : Infinity);
-      }
-    },
-  });
-  return {
-    registry,
-    close: async () => {
-      await Promise.all([...handles.values()].map((q) => q.close()));
-      if (connecting) (await connecting.catch(() => undefined))?.disconnect();
-    },
-  };
+export function queueMetricsRegistry(argv: GlobalOptions & { queue?: string[] }): { registry: Registry; exporter: QueueExporter; close: () => Promise<void> } {
+  const exporter = new QueueExporter({ connection: connectionOf(argv), prefix: argv.prefix, ...(argv.queue?.length ? { queues: argv.queue } : {}) });
+  return { registry: exporter.registry, exporter, close: () => exporter.close() };
 }
 
+/** Serves the exporter until SIGTERM/SIGINT. A Redis that is down at start is reported, not fatal: `asyncq_up` says when it answers. */
 export async function metrics(argv: MetricsArgs, ctx: CliContext): Promise<void> {
-  const { registry, close } = queueMetricsRegistry(argv);
-  await registry.metrics(); // reach Redis once before serving: an unreachable one fails here
-  const server = await serveMetrics(registry, wholeNumber('--port', argv.port, 0), argv.host, () => ({}));
-  ctx.out(`asyncq metrics on http://${argv.host}:${server.port}/metrics`);
+  for (const q of argv.queue ?? []) checkQueueName(q);
+  const port = wholeNumber('--port', argv.port, 0);
+  const { exporter, close } = queueMetricsRegistry(argv);
+  // A first read before serving: a wrong password or URL is one line now, and the first scrape has a rate.
+  await exporter.collect();
+  const failure = exporter.failure;
+  if (failure instanceof RedisRefused || failure instanceof ConfigError) {
+    await close();
+    throw failure;
+  }
+  if (failure) ctx.err(`asyncq: ${failure.message}; serving asyncq_up 0 until Redis answers`);
+  const server = await serveExporter(exporter, port, argv.host).catch(async (e: unknown) => {
+    await close();
+    throw e;
+  });
+  ctx.out(`asyncq metrics on http://${argv.host}:${server.port}/metrics (health: /healthz follows Redis, /livez does not)`);
   await untilStopSignal(async () => {
     await server.close();
     await close();

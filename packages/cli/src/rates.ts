@@ -1,0 +1,114 @@
+/**
+ * Rates from monotonic counters: the one rate meter of the CLI. `watch`, the exporter's drain
+ * estimate and the fleet autoscaler all measure throughput here, from counters read with the time
+ * they stood at that value (a Redis total read now, or a worker's `done` at its last heartbeat),
+ * never from the time between two looks: a counter that only moves every heartbeat then gives a
+ * steady rate instead of bursts and zeros.
+ */
+
+/** A counter's value and when it had it (ms since the epoch). */
+export interface CounterReading {
+  at: number;
+  value: number;
+}
+
+/** The longest a drain or ETA estimate is said to be, in seconds (a day): finite, for dashboards and autoscalers. */
+export const MAX_DRAIN_SECONDS = 86_400;
+
+/**
+ * Per second over `readings` (oldest first) within `windowMs` of the newest: the counter's growth
+ * from the oldest reading still in the window (or the last one before it, so that a sparse counter
+ * still spans the window) to the newest, over the time between them. `undefined` with fewer than
+ * two distinct times.
+ */
+export function rateOver(readings: readonly CounterReading[], windowMs: number): number | undefined {
+  const last = readings.at(-1);
+  if (!last) return undefined;
+  let first = 0;
+  while (first + 1 < readings.length - 1 && readings[first + 1]!.at <= last.at - windowMs) first++;
+  const from = readings[first]!;
+  const seconds = (last.at - from.at) / 1000;
+  return seconds > 0 ? Math.max(0, last.value - from.value) / seconds : undefined;
+}
+
+/**
+ * Appends `reading` to `readings` in place and drops what `rateOver` no longer needs. A reading at
+ * the time of the last one is skipped (a heartbeat not renewed yet); a counter that went down (a
+ * queue deleted and created again, a restarted worker) starts the history over.
+ */
+export function addReading(readings: CounterReading[], reading: CounterReading, windowMs: number): void {
+  const last = readings.at(-1);
+  if (last && reading.at <= last.at) return;
+  if (last && reading.value < last.value) readings.length = 0;
+  readings.push(reading);
+  while (readings.length > 2 && readings[1]!.at <= reading.at - windowMs) readings.shift();
+}
+
+/** The rate of one counter over a sliding window: {@link rateOver} on the readings it keeps. */
+export class WindowRate {
+  private readonly readings: CounterReading[] = [];
+
+  constructor(readonly windowMs: number) {}
+
+  /** Adds a reading: see {@link addReading}. */
+  add(at: number, value: number): void {
+    addReading(this.readings, { at, value }, this.windowMs);
+  }
+
+  /** Per second over the window, or `undefined` before two readings. */
+  get perSecond(): number | undefined {
+    return rateOver(this.readings, this.windowMs);
+  }
+}
+
+/**
+ * An exponentially smoothed rate of a counter: each interval's rate weighs `1 - exp(-dt / tauMs)`
+ * against what came before, so irregular intervals (two Prometheus servers, a missed scrape, an
+ * outage) count by the time they cover and the estimate forgets what happened more than a few
+ * `tauMs` ago. The weights are normalised (a bias-corrected average), so the first minutes are the
+ * time-weighted mean of what was seen rather than a pull towards zero, and a short first interval
+ * does not stand for the whole history. Readings less than `minIntervalMs` after the last one used
+ * are skipped: two scrapes at once add nothing but noise.
+ */
+export class SmoothedRate {
+  private last?: CounterReading;
+  private weighted = 0;
+  private weight = 0;
+
+  constructor(
+    readonly tauMs: number,
+    readonly minIntervalMs = 0,
+  ) {}
+
+  /** Adds a reading and returns the estimate (per second), `undefined` before two readings. */
+  add(at: number, value: number): number | undefined {
+    const last = this.last;
+    if (last && at - last.at < Math.max(this.minIntervalMs, Number.MIN_VALUE)) return this.perSecond;
+    this.last = { at, value };
+    if (!last || value < last.value) {
+      this.weighted = this.weight = 0; // first reading, or the counter started over
+      return undefined;
+    }
+    const dt = at - last.at;
+    const keep = Math.exp(-dt / this.tauMs);
+    this.weighted = this.weighted * keep + (1 - keep) * ((value - last.value) / (dt / 1000));
+    this.weight = this.weight * keep + (1 - keep);
+    return this.perSecond;
+  }
+
+  /** The estimate, per second, or `undefined` before two readings. */
+  get perSecond(): number | undefined {
+    return this.weight > 0 ? this.weighted / this.weight : undefined;
+  }
+}
+
+/**
+ * Seconds to finish `remaining` tasks at `perSecond`: 0 when nothing remains, else
+ * `min(cap, remaining / perSecond)`, the cap when nothing finishes (no rate, or 0). Always finite.
+ * The exporter's `asyncq_queue_drain_seconds`; also an ETA for `join`.
+ */
+export function drainSeconds(remaining: number, perSecond: number | undefined, cap = MAX_DRAIN_SECONDS): number {
+  if (remaining <= 0) return 0;
+  if (perSecond === undefined || !(perSecond > 0)) return cap;
+  return Math.min(cap, remaining / perSecond);
+}

@@ -1,0 +1,148 @@
+import type { AdminCounts, QueueCounts, QueueTotals, WorkerInfo } from '@asyncq/core';
+import type { QueueReader } from './queue-reader.js';
+import { drainSeconds, SmoothedRate, WindowRate } from './rates.js';
+
+/** One live worker as `watch` shows it. */
+export interface WorkerSample {
+  host: string;
+  pid: number;
+  concurrency: number;
+  /** Tasks done since the worker started. */
+  done: number;
+  /** Tasks done per second, from its done counter at its heartbeats over a window. */
+  perSec: number;
+  /** Tasks running now. */
+  running?: number;
+}
+
+/** One partition of a partitioned queue. */
+export interface PartitionSample extends QueueCounts {
+  partition: number;
+}
+
+/** One interval's view of a queue: what `watch --json` prints, one object per queue per interval. */
+export interface QueueSample {
+  queue: string;
+  /** ms since the epoch */
+  at: number;
+  /** Tasks put, completed and failed for good per second, from the queue's Redis counters over a window. */
+  enqueuedPerSec: number;
+  donePerSec: number;
+  failedPerSec: number;
+  counts: QueueCounts;
+  /** The queue's counters since it was created. */
+  totals: QueueTotals;
+  /** How long the oldest ready task has waited, ms. */
+  oldestWaitingMs: number;
+  /** Seconds to finish the unfinished tasks at the smoothed finish rate (capped at a day). */
+  drainSeconds: number;
+  paused: boolean;
+  /** "graceful", "immediate", or "" when open. */
+  shutdown: string;
+  waitMs: { p50: number | null; p99: number | null };
+  runMs: { p50: number | null; p99: number | null };
+  workers: WorkerSample[];
+  /** Counts per partition, for a queue over several partitions. */
+  partitions?: PartitionSample[];
+}
+
+/** The samples a chart keeps. */
+const HISTORY = 180;
+
+/**
+ * Samples a queue and turns its counters into rates: queue-wide rates from the Redis totals over
+ * `windowMs`, each worker's rate from the done counter it reports at its heartbeats (read at the
+ * heartbeat's time, over a window of a few heartbeats), so nothing flickers between heartbeats.
+ */
+export class QueueWatcher {
+  /** done/s of each sample, oldest first, for the chart. */
+  readonly history: number[] = [];
+  private readonly put: WindowRate;
+  private readonly completed: WindowRate;
+  private readonly failed: WindowRate;
+  private readonly finished = new SmoothedRate(30_000);
+  private readonly perWorker = new Map<string, WindowRate>();
+
+  constructor(
+    readonly q: QueueReader,
+    windowMs = 5000,
+    private readonly workerWindowMs = 15_000,
+  ) {
+    this.put = new WindowRate(windowMs);
+    this.completed = new WindowRate(windowMs);
+    this.failed = new WindowRate(windowMs);
+  }
+
+  async sample(): Promise<QueueSample> {
+    const { admin, registry } = this.q;
+    const [parts, totals, workers, timings, state, oldest] = await Promise.all([
+      admin.partitionCounts(),
+      admin.totals(),
+      registry.list(),
+      admin.recentTimings(100),
+      admin.state(),
+      admin.oldestWaitingAge(),
+    ]);
+    const at = Date.now();
+    this.put.add(at, totals.added);
+    this.completed.add(at, totals.completed);
+    this.failed.add(at, totals.failed);
+    const finishedPerSec = this.finished.add(at, totals.completed + totals.failed);
+    const donePerSec = this.completed.perSecond ?? 0;
+    this.history.push(donePerSec);
+    if (this.history.length > HISTORY) this.history.shift();
+    const counts = countsOf(parts);
+    return {
+      queue: this.q.name,
+      at,
+      enqueuedPerSec: this.put.perSecond ?? 0,
+      donePerSec,
+      failedPerSec: this.failed.perSecond ?? 0,
+      counts,
+      totals,
+      oldestWaitingMs: oldest,
+      drainSeconds: drainSeconds(counts.unfinished, finishedPerSec),
+      paused: state.paused,
+      shutdown: state.shutdown,
+      waitMs: percentiles(timings.wait),
+      runMs: percentiles(timings.run),
+      workers: this.workerRates(workers),
+      ...(parts.length > 1 ? { partitions: parts.map((p, partition) => ({ partition, ...countsOf([p]) })) } : {}),
+    };
+  }
+
+  private workerRates(workers: WorkerInfo[]): WorkerSample[] {
+    const seen = new Set<string>();
+    const out = workers.map((w) => {
+      seen.add(w.id);
+      let rate = this.perWorker.get(w.id);
+      if (!rate) this.perWorker.set(w.id, (rate = new WindowRate(this.workerWindowMs)));
+      rate.add(Number(w.lastHeartbeat) || 0, Number(w.done) || 0);
+      return {
+        host: String(w.host),
+        pid: Number(w.pid),
+        concurrency: Number(w.concurrency),
+        done: Number(w.done) || 0,
+        perSec: rate.perSecond ?? 0,
+        ...(typeof w.running === 'number' ? { running: w.running } : {}),
+      };
+    });
+    for (const id of this.perWorker.keys()) if (!seen.has(id)) this.perWorker.delete(id);
+    return out;
+  }
+}
+
+/** Counts of one partition or of the whole queue, without the legacy paused list (counted in waiting). */
+function countsOf(parts: AdminCounts[]): QueueCounts {
+  const t: QueueCounts = { waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, unfinished: 0 };
+  for (const p of parts) for (const k of Object.keys(t) as (keyof QueueCounts)[]) t[k] += p[k];
+  return t;
+}
+
+/** p50 and p99 of `xs` (nearest rank), null when empty. */
+export function percentiles(xs: readonly number[]): { p50: number | null; p99: number | null } {
+  if (xs.length === 0) return { p50: null, p99: null };
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+  return { p50: at(0.5), p99: at(0.99) };
+}

@@ -1,0 +1,47 @@
+import { expect } from 'vitest';
+import { Queue, WorkerRegistry } from '@asyncq/core';
+import { redisUrl, track } from '../../../test/helpers.js';
+
+/** The worker tests' handler module: sleep, noop, crash (exit 3), fail, unrecoverable. */
+export const HANDLERS = new URL('../../worker/test/fixtures/handlers.mjs', import.meta.url).pathname;
+
+/** A queue handle on the test Redis, closed after the test. */
+export function queue(name: string): Queue {
+  return track(new Queue(name, { connection: redisUrl() }), name);
+}
+
+const registries = new Map<string, WorkerRegistry>();
+
+/** The worker registry of queue `name`, one per test and queue, closed after the test. */
+export function registry(name: string): WorkerRegistry {
+  let r = registries.get(name);
+  if (!r) {
+    registries.set(name, (r = track(new WorkerRegistry(name, { connection: redisUrl() }), name)));
+    r.close = ((close) => async () => {
+      registries.delete(name);
+      await close();
+    })(r.close.bind(r));
+  }
+  return r;
+}
+
+/** One line on stderr, no stack trace. */
+export function oneLine(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  expect(lines, stderr).toHaveLength(1);
+  expect(stderr).not.toMatch(/\n\s+at /);
+  return lines[0]!;
+}
+
+/** A GET on 127.0.0.1:`port`, with its status, body and how long it took; fails after `ms`. */
+export async function get(port: number | string, path: string, ms = 15_000): Promise<{ status: number; body: string; ms: number }> {
+  const t0 = Date.now();
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(ms) });
+  return { status: res.status, body: await res.text(), ms: Date.now() - t0 };
+}
+
+/** The value of the series `series` (name and labels, exactly as exported) in a Prometheus text, or undefined. */
+export function valueOf(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
