@@ -5,6 +5,7 @@ import { describeConnection } from '../connection-flags.js';
 import { durationOption } from '../flag-values.js';
 import { formatDuration, parseDuration } from '../durations.js';
 import { ProgressLine } from '../progress-line.js';
+import { drainSeconds, SmoothedRate } from '../rates.js';
 import { queuePositional } from '../queue-flag.js';
 import { ALLOW_MISSING_HINT, allowMissingOption, withQueue, type OpenQueue } from '../queue-reader.js';
 import { printable } from '../terminal-text.js';
@@ -62,8 +63,8 @@ class JoinTicker {
   private busy = false;
   private down = false;
   private readonly progress: ProgressLine;
-  private first = 0;
-  private readonly t0 = Date.now();
+  /** Tasks finished per second, from the queue's Redis counters (completed + failed for good). */
+  private readonly finished = new SmoothedRate(10_000);
 
   constructor(
     private readonly reader: OpenQueue,
@@ -75,7 +76,8 @@ class JoinTicker {
   }
 
   async start(): Promise<void> {
-    this.first = (await this.reader.admin.counts()).unfinished;
+    const t = await this.reader.admin.totals();
+    this.finished.add(Date.now(), t.completed + t.failed);
     this.timer = setInterval(() => void this.tick(), 500);
   }
 
@@ -91,11 +93,11 @@ class JoinTicker {
     this.busy = true;
     try {
       if (this.reader.client.status !== 'ready') throw new Error(`connection ${this.reader.client.status}`);
-      const c = await this.reader.admin.counts();
+      const [c, t] = await Promise.all([this.reader.admin.counts(), this.reader.admin.totals()]);
       if (this.down) this.ctx.err(`asyncq: Redis at ${this.where} answers again; still waiting for ${this.name}`);
       this.down = false;
-      const rate = (this.first - c.unfinished) / Math.max((Date.now() - this.t0) / 1000, 0.001);
-      const eta = rate > 0 ? ` ETA ${Math.ceil(c.unfinished / rate)} s` : '';
+      const rate = this.finished.add(Date.now(), t.completed + t.failed);
+      const eta = rate && rate > 0 ? ` ETA ${Math.ceil(drainSeconds(c.unfinished, rate))} s` : '';
       if (this.timer) this.progress.show(`${c.unfinished} unfinished (${c.waiting} waiting, ${c.delayed} delayed, ${c.active} running)${eta}`);
     } catch (e) {
       if (!this.down) this.ctx.err(`asyncq: cannot reach Redis at ${this.where} (${printable((e as Error).message)}); still waiting for ${this.name}, until Redis is back`);

@@ -1,6 +1,6 @@
 import type { ConnectionOption } from '../types.js';
 import { connectRedis, type RedisClient } from './connection.js';
-import { metaPattern, parseTag, tagOfMetaKey } from './queue-keys.js';
+import { layoutKey, metaPattern, parseTag, tagOfMetaKey } from './queue-keys.js';
 
 /** A queue found in Redis: its name and how many partitions hold it. */
 export interface FoundQueue {
@@ -30,6 +30,11 @@ export async function discoverQueues(connection?: ConnectionOption, prefix = 'as
           found.set(name, Math.max(found.get(name) ?? 0, partition + 1));
         }
       } while (cursor !== '0');
+    }
+    // A partitioned queue records its partition count: partitions that never had a task have no meta.
+    for (const [name, seen] of found) {
+      const recorded = Number(await client.get(layoutKey(prefix, name)));
+      if (Number.isInteger(recorded) && recorded > seen) found.set(name, recorded);
     }
     return [...found].map(([name, partitions]) => ({ name, partitions })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   } finally {
