@@ -17,6 +17,7 @@ import { statsCommand } from './commands/stats.js';
 import { watchCommand } from './commands/watch.js';
 import { workerCommand } from './commands/worker.js';
 import { connectionOptions } from './connection-flags.js';
+import { flagsFromEnvironment } from './env-flags.js';
 import { queueFlagToArgument } from './queue-flag.js';
 import { usageLine } from './usage-errors.js';
 
@@ -41,7 +42,7 @@ export async function main(args: string[], ctx: CliContext = processContext()): 
   const secrets = { redisUrl: flagValue(args, '--redis-url') };
   let usages: Record<string, string> = {};
   try {
-    const cli = connectionOptions(yargs(queueFlagToArgument(args)))
+    const cli = flagsFromEnvironment(connectionOptions(yargs(queueFlagToArgument(args))), args)
       .scriptName('asyncq')
       .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false })
       .command(workerCommand(ctx))
