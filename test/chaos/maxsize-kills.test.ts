@@ -9,8 +9,8 @@ import { RedisServer } from './harness/redis-server.js';
 // maxsize, nothing acknowledged is lost, join resolves.
 const MAXSIZE = 50;
 const PRODUCERS = 3;
-const PER_PRODUCER = 600;
-const TASK_MS = 60;
+const PER_PRODUCER = 700;
+const TASK_MS = 100;
 /** Short leases so a killed worker's tasks come back within this scenario (both today's and the reworked option names). */
 const WORKER_OPTIONS = { lease: 2000, lockDuration: 2000, stalledInterval: 1000 };
 
@@ -27,12 +27,12 @@ describe('maxsize under producer and worker kills', () => {
     const producerConfig = (i: number): Record<string, string> => ({
       CHAOS: JSON.stringify({ url: redis.url, queue: name, name: `p${i}`, count: PER_PRODUCER, ms: TASK_MS, ackDir: dir, maxsize: MAXSIZE }),
     });
-    const workerConfig = { CHAOS: JSON.stringify({ url: redis.url, queue: name, concurrency: 4, options: WORKER_OPTIONS }), CHAOS_LEDGER_DIR: dir };
+    const workerConfig = { CHAOS: JSON.stringify({ url: redis.url, queue: name, concurrency: 8, options: WORKER_OPTIONS }), CHAOS_LEDGER_DIR: dir };
     const producers: ChaosProcess[] = Array.from({ length: PRODUCERS }, (_, i) => startNode('producer.mjs', [], { label: `producer p${i}`, env: producerConfig(i) }));
     const workers: ChaosProcess[] = [0, 1].map((i) => startNode('worker.mjs', [], { label: `worker ${i}`, env: workerConfig }));
     await Promise.all(workers.map((w) => w.waitFor(/started/)));
 
-    // Sample the ready count every 10 ms until everything is done.
+    // Sample the ready count every few ms until everything is done.
     const samples: number[] = [];
     let over: { at: number; ready: number }[] = [];
     let sampling = true;
@@ -45,7 +45,7 @@ describe('maxsize under producer and worker kills', () => {
         } catch {
           // a sample lost to a hiccup; the next one counts
         }
-        await sleep(10);
+        await sleep(5);
       }
     })();
 

@@ -74,9 +74,9 @@ async function outage(mode: 'freeze' | 'empty-restart'): Promise<void> {
   else await redis.restart({ emptyDir: true });
   const upAt = Date.now();
 
-  // Recovery: up to 45 s for the joiner (the freeze leaves ~10 s of backlog), the rest within it.
+  // Recovery: up to 45 s for the joiner (the freeze leaves ~10 s of backlog); the others get at least 10 s.
   const joined = await joiner.exitWithin(45_000);
-  await sleep(3000);
+  await sleep(Math.max(2000, upAt + 10_000 - Date.now()));
   scraping = false;
   await scraper;
   const after = await scrape(`http://127.0.0.1:${port}/metrics`);

@@ -40,14 +40,16 @@ describe('shutdown with a backlog', () => {
     const workers = [0, 1].map((i) => startCli(['worker', `${FIXTURES}ledger-handlers.mjs`, '-q', name, '-c', '4'], { env, label: `worker ${i}` }));
     const fleet = startCli(['fleet', `${FIXTURES}ledger-handlers.mjs`, '-q', name, '-w', '1', '-c', '4'], { env, label: 'fleet' });
     await Promise.all([...workers.map((w) => w.waitFor(/runs sd-normal/)), fleet.waitFor(/serves sd-normal/)]);
-    const keys = Array.from({ length: 400 }, (_, i) => `n${i}`);
-    const put = await runCli(['put', name, '--file', ndjson(dir, 'backlog.ndjson', keys.map((k) => ({ k, ms: 100 })))], { env, timeoutMs: 30_000 });
+    // 600 tasks of 200 ms on 12 slots: about 10 s of backlog, so the shutdown lands while hundreds wait.
+    const keys = Array.from({ length: 600 }, (_, i) => `n${i}`);
+    const put = await runCli(['put', name, '--file', ndjson(dir, 'backlog.ndjson', keys.map((k) => ({ k, ms: 200 })))], { env, timeoutMs: 30_000 });
     expect(put.code, put.stderr).toBe(0);
     const joiner = startCli(['join', name], { env, label: 'join' });
     // A put already waiting for room (its handle's maxsize is 10; hundreds are waiting).
     const waitingPut = startNode('queue-client.mjs', ['put'], { env: { CHAOS: JSON.stringify({ url: redis.url, queue: name, maxsize: 10, item: { k: 'late' } }) } });
     await waitingPut.waitFor(/"ready"/);
     await sleep(800);
+    expect(clientEvent(waitingPut, 'put'), 'the put with maxsize 10 still waits for room when the shutdown comes').toBeUndefined();
 
     const shutdown = await runCli(['shutdown', name], { env });
     const shutAt = Date.now();
@@ -55,10 +57,10 @@ describe('shutdown with a backlog', () => {
     const libPut = startNode('queue-client.mjs', ['put'], { env: { CHAOS: JSON.stringify({ url: redis.url, queue: name, item: { k: 'after-lib' } }) } });
     const libExit = await libPut.exitWithin(15_000);
     const waitingExit = await waitingPut.exitWithin(10_000);
-    const left = await ledgerEnds(dir, keys, 60_000);
+    const left = await ledgerEnds(dir, keys, 40_000);
     const workerExits = await Promise.all(workers.map((w) => w.exitWithin(20_000)));
     const joined = await joiner.exitWithin(20_000);
-    const fleetExit = await fleet.exitWithin(10_000);
+    const fleetExit = await fleet.exitWithin(5000);
     const fleetRestarts = [...fleet.stderr.matchAll(/restarting/g)].length;
     const ran = readLedger(dir);
 
@@ -80,7 +82,7 @@ describe('shutdown with a backlog', () => {
     expect.soft(libExit, 'the library put process ends').toBeDefined();
     expect.soft(clientEvent(waitingPut, 'error')?.code, `a put waiting for room is woken with QueueShutDown: ${waitingPut.stdout}`).toBe('QUEUE_SHUT_DOWN');
     expect.soft(waitingExit, 'the waiting put returns').toBeDefined();
-    expect.soft(['after', 'after-lib', 'late'].filter((k) => ran.byKey.has(k)), 'puts refused by the shutdown never run').toEqual([]);
+    expect.soft(['after', 'after-lib', 'late'].filter((k) => ran.byKey.has(k)), `puts refused by the shutdown never run (waiting put: ${waitingPut.stdout.trim()})`).toEqual([]);
     expect.soft(workerExits.map((e) => e?.code), `workers exit by themselves with 0: ${workers.map((w) => w.stderr.slice(-200)).join(' | ')}`).toEqual([0, 0]);
     expect.soft(joined?.code, `join: ${joiner.output.slice(-300)}`).toBe(0);
     expect.soft(fleetRestarts, `the fleet restarts workers that stopped because the queue is shut down: ${fleet.stderr.slice(-400)}`).toBe(0);
