@@ -172,7 +172,7 @@ describe('bad input', () => {
     const cAbc = await runCli(['worker', h, '-q', 'cli', '-c', 'abc'], { env, timeoutMs: 15_000 });
     results.cAbc = { ...mistake(cAbc), namesTheValue: /abc/.test(cAbc.stderr) };
     // 1e9 is a whole number: without an upper bound the worker allocates a task loop per slot.
-    const cHuge = await runCli(['worker', h, '-q', 'cli', '-c', '1e9'], { env: { ...env, CHAOS_LEDGER_DIR: dir }, timeoutMs: 15_000, nodeArgs: ['--max-old-space-size=256'] });
+    const cHuge = await runCli(['worker', h, '-q', 'cli', '-c', '1e9'], { env: { ...env, CHAOS_LEDGER_DIR: dir }, timeoutMs: 8000, nodeArgs: ['--max-old-space-size=256'] });
     results.cHuge = { ...mistake(cHuge), namesTheFlag: /concurrency/.test(cHuge.stderr) };
     const debug = await runCli(['stats'], { env: { ...env, ASYNCQ_DEBUG: '1' } });
     results.asyncqDebugStats = { code: debug.code, stderr: debug.stderr.trim().slice(0, 120) };
@@ -255,7 +255,7 @@ describe('bad input', () => {
         };
       }
     };
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < 28; i++) {
       await look();
       if (Object.values(poisoned).every((p) => p.task !== 'not finished' && p.goodLeft === 0)) break;
       await sleep(250);
@@ -270,6 +270,7 @@ describe('bad input', () => {
     const statsAll = await runCli(['stats'], { env });
     const statsWrong = await runCli(['stats', 'wrongtype'], { env });
     const wrongWorker = startCli(['worker', handlers, '-q', 'wrongtype'], { env: wenv, label: 'wrongtype worker' });
+    const wrongWorkerSettled = sleep(3000); // long enough to start, hit the key, and crash or not
 
     // A corrupt worker-registry entry, next to a live worker of that queue.
     const regWorker = startCli(['worker', handlers, '-q', 'registry', '--heartbeat', '300'], { env: wenv, label: 'registry worker' });
@@ -279,7 +280,7 @@ describe('bad input', () => {
     await admin.zadd('asyncq:{registry}:aq:heartbeats', Date.now() + 600_000, 'bogus');
     const statsRegistry = await runCli(['stats', 'registry'], { env });
     await queue('registry').put({ k: 'reg-1' });
-    await sleep(2500); // several heartbeats over the corrupt entry, and reg-1 to run
+    await Promise.all([sleep(1500), wrongWorkerSettled]); // heartbeats over the corrupt entry, and reg-1 to run
     const clean = (r: CliRun): boolean => outputProblems(r.stdout + r.stderr).length === 0 && (r.code === 0 || linesOf(r.stderr).length === 1);
 
     const results = {
@@ -325,7 +326,7 @@ describe('bad input', () => {
       return { hostileTask, okCompleted: done - (completed !== null ? 1 : 0), workerAlive: workers[kind]!.alive, problems: outputProblems(workers[kind]!.output) };
     };
     const results: Record<string, Awaited<ReturnType<typeof result>>> = {};
-    for (let i = 0; i < 60; i++) {
+    for (let i = 0; i < 40; i++) {
       for (const kind of kinds) results[kind] = await result(kind);
       if (kinds.every((k) => results[k]!.okCompleted === 5 && results[k]!.hostileTask !== 'not finished')) break;
       await sleep(250);
@@ -350,7 +351,7 @@ describe('bad input', () => {
       fleetChildren = fleet.children().map((p) => argvOf(p) ?? []).filter((a) => a.length > 0);
       await sleep(100);
     }
-    const demo = startCli(['demo', '--tasks', '40', '--workers', '1'], { env: { REDIS_URL: secured.url }, label: 'demo' });
+    const demo = startCli(['demo', '--tasks', '20', '--workers', '1'], { env: { REDIS_URL: secured.url }, label: 'demo' });
     const demoArgv: string[][] = [];
     while (demo.alive && demoArgv.length < 50) {
       for (const p of demo.descendants()) {

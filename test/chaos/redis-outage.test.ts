@@ -12,7 +12,7 @@ import { freePort, RedisServer } from './harness/redis-server.js';
 // Guarantee: every process resumes, or reports the loss in one clear line; none dies or hangs; a
 // joiner whose queue's data was lost is told so, never released as if the work were done.
 const OUTAGE_MS = 10_000;
-const BACKLOG = 2000;
+const BACKLOG = 1500;
 const TASK_MS = 100;
 
 interface Scrape {
