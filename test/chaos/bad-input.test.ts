@@ -168,20 +168,24 @@ describe('bad input', () => {
     const dir = ledgerDir('cli');
     const closed = await freePort();
     const results: Record<string, unknown> = {};
-    results.unknownFlag = mistake(await runCli(['worker', h, '-q', 'cli', '--bogus'], { env }));
-    const cAbc = await runCli(['worker', h, '-q', 'cli', '-c', 'abc'], { env, timeoutMs: 15_000 });
+    // Independent commands run side by side: each is mostly node start-up.
+    const [unknownFlag, cAbc, cHuge, debug, debugPut] = await Promise.all([
+      runCli(['worker', h, '-q', 'cli', '--bogus'], { env }),
+      runCli(['worker', h, '-q', 'cli', '-c', 'abc'], { env, timeoutMs: 15_000 }),
+      // 1e9 is a whole number: without an upper bound the worker allocates a task loop per slot.
+      runCli(['worker', h, '-q', 'cli', '-c', '1e9'], { env: { ...env, CHAOS_LEDGER_DIR: dir }, timeoutMs: 8000, nodeArgs: ['--max-old-space-size=256'] }),
+      runCli(['stats'], { env: { ...env, ASYNCQ_DEBUG: '1' } }),
+      runCli(['put', 'cli', '{}'], { env: { ...env, ASYNCQ_DEBUG: '1' } }),
+    ]);
+    results.unknownFlag = mistake(unknownFlag);
     results.cAbc = { ...mistake(cAbc), namesTheValue: /abc/.test(cAbc.stderr) };
-    // 1e9 is a whole number: without an upper bound the worker allocates a task loop per slot.
-    const cHuge = await runCli(['worker', h, '-q', 'cli', '-c', '1e9'], { env: { ...env, CHAOS_LEDGER_DIR: dir }, timeoutMs: 8000, nodeArgs: ['--max-old-space-size=256'] });
     results.cHuge = { ...mistake(cHuge), namesTheFlag: /concurrency/.test(cHuge.stderr) };
-    const debug = await runCli(['stats'], { env: { ...env, ASYNCQ_DEBUG: '1' } });
     results.asyncqDebugStats = { code: debug.code, stderr: debug.stderr.trim().slice(0, 120) };
-    const debugPut = await runCli(['put', 'cli', '{}'], { env: { ...env, ASYNCQ_DEBUG: '1' } });
     results.asyncqDebugPut = { code: debugPut.code, stderr: debugPut.stderr.trim().slice(0, 120) };
 
     // join --timeout 2200000 (seconds): 2.2e9 ms is past 2^31 ms; it must wait, not give up at once.
     await queue('cli-join').put({ k: 'unfinished' });
-    const join = await runCli(['join', 'cli-join', '--timeout', '2200000'], { env, timeoutMs: 4000 });
+    const join = await runCli(['join', 'cli-join', '--timeout', '2200000'], { env, timeoutMs: 6000 });
     results.joinHugeTimeout = join.timedOut ? 'waiting (right)' : `exited ${join.code} after ${join.ms} ms: ${join.stdout.trim().split('\n')[0]}`;
     // worker --timeout 2200000: a 300 ms task completes.
     const worker = startCli(['worker', h, '-q', 'cli-timeout', '--timeout', '2200000'], { env: { ...env, CHAOS_LEDGER_DIR: dir } });
@@ -196,11 +200,13 @@ describe('bad input', () => {
     await worker.exitWithin(15_000);
 
     // Secrets in URLs: never printed, and a raw '%' gets a hint to URL-encode.
-    const slash = await runCli(['stats', '--redis-url', `redis://:s3cr/et@127.0.0.1:${closed}`], { env: {}, timeoutMs: 15_000 });
+    const [slash, slashEnv, pct] = await Promise.all([
+      runCli(['stats', '--redis-url', `redis://:s3cr/et@127.0.0.1:${closed}`], { env: {}, timeoutMs: 15_000 }),
+      runCli(['stats'], { env: { REDIS_URL: `redis://:s3cr/et@127.0.0.1:${closed}` }, timeoutMs: 15_000 }),
+      runCli(['stats', '--redis-url', `redis://:50%off@127.0.0.1:${closed}`], { env: {}, timeoutMs: 15_000 }),
+    ]);
     results.passwordWithSlash = { ...mistake(slash), leaks: (slash.stdout + slash.stderr).includes('s3cr/et') };
-    const slashEnv = await runCli(['stats'], { env: { REDIS_URL: `redis://:s3cr/et@127.0.0.1:${closed}` }, timeoutMs: 15_000 });
     results.passwordWithSlashInEnv = { ...mistake(slashEnv), leaks: (slashEnv.stdout + slashEnv.stderr).includes('s3cr/et') };
-    const pct = await runCli(['stats', '--redis-url', `redis://:50%off@127.0.0.1:${closed}`], { env: {}, timeoutMs: 15_000 });
     results.passwordWithRawPercent = { ...mistake(pct), leaks: (pct.stdout + pct.stderr).includes('50%off'), hint: /encode/i.test(pct.stderr) };
     console.log(`[chaos] bad-input-cli: ${JSON.stringify(results)}`);
 

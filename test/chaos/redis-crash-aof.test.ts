@@ -12,7 +12,7 @@ import { RedisServer } from './harness/redis-server.js';
 // acknowledged put is lost; and every process resumes by itself.
 const PRELOAD = 1000;
 const PRODUCERS = 2;
-const PER_PRODUCER = 800;
+const PER_PRODUCER = 500;
 const TASK_MS = 60;
 
 describe('Redis SIGKILL and restart with AOF always', () => {
@@ -43,7 +43,8 @@ describe('Redis SIGKILL and restart with AOF always', () => {
     const ackedBeforeKill = readLedger(dir).acks.size;
     const killedAt = Date.now();
     await redis.kill();
-    await sleep(2000);
+    // Down long enough that every process issues commands while it is gone (joiners re-check every second).
+    await sleep(4000);
     await redis.restart(); // same port, same dir: the AOF is replayed
     const restartedAt = Date.now();
 

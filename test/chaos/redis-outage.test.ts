@@ -59,9 +59,12 @@ async function outage(mode: 'freeze' | 'empty-restart'): Promise<void> {
   // The outage, with the exporter scraped every second throughout.
   const scrapes: Scrape[] = [];
   let scraping = true;
+  const healthDuring: Scrape[] = [];
   const scraper = (async () => {
     while (scraping) {
-      scrapes.push(await scrape(`http://127.0.0.1:${port}/metrics`));
+      const [m, h] = await Promise.all([scrape(`http://127.0.0.1:${port}/metrics`), scrape(`http://127.0.0.1:${port}/healthz`)]);
+      scrapes.push(m);
+      healthDuring.push(h);
       await sleep(1000);
     }
   })();
@@ -88,7 +91,8 @@ async function outage(mode: 'freeze' | 'empty-restart'): Promise<void> {
   const workersAfter = fleet.children().filter((p) => argvOf(p)?.includes('worker')).sort();
   const workerExits = [...fleet.stderr.matchAll(/a worker (was killed by \S+|exited with code \S+)/g)].map((m) => m[1]);
   const duringOutage = scrapes.filter((s) => s.at >= downAt && s.at < upAt);
-  const hung = scrapes.filter((s) => s.status === 'TimeoutError' || s.ms >= 5000);
+  const hung = [...scrapes, ...healthDuring].filter((s) => s.status === 'TimeoutError' || s.ms >= 5000);
+  const healthzDuringOutage = healthDuring.filter((s) => s.at >= downAt + 1000 && s.at < upAt).map((s) => s.status);
 
   // Every long-running process is asked to stop, and must stop cleanly.
   const stopping: ChaosProcess[] = [fleet, watch, metrics].filter((p) => p.alive);
@@ -104,6 +108,7 @@ async function outage(mode: 'freeze' | 'empty-restart'): Promise<void> {
     workersResumeIn: secs(runsAfter[0] === undefined ? undefined : runsAfter[0].start - upAt),
     watchLinesAfter: watchJsonAfter.length,
     scrapesDuringOutage: duringOutage.map((s) => `${s.status}/${s.ms}ms`).join(','),
+    healthzDuringOutage: healthzDuringOutage.join(','),
     scrapeAfter: after.status,
     healthzAfter: health.status,
     workerExits: workerExits.length,
@@ -113,7 +118,8 @@ async function outage(mode: 'freeze' | 'empty-restart'): Promise<void> {
   expect.soft(problems, 'no stack traces, "unexpected error" or raw ioredis errors in any output').toEqual([]);
   expect.soft(workerExits, `worker processes died during the outage; fleet log: ${fleet.stderr.slice(-600)}`).toEqual([]);
   expect.soft(workersAfter, 'the same worker processes run after the outage').toEqual(workersBefore);
-  expect.soft(hung.map((s) => `${s.status} after ${s.ms} ms`), 'a /metrics scrape hung (5 s limit)').toEqual([]);
+  expect.soft(hung.map((s) => `${s.status} after ${s.ms} ms`), 'a /metrics or /healthz scrape hung (5 s limit)').toEqual([]);
+  expect.soft(healthzDuringOutage.length > 0 && healthzDuringOutage.every((s) => s !== 200), `the exporter's /healthz fails while Redis is unreachable: ${healthzDuringOutage.join(',')}`).toBe(true);
   expect.soft(after.status, `/metrics after the outage: ${after.body.slice(0, 200)}`).toBe(200);
   expect.soft(health.status, '/healthz of the exporter after the outage').toBe(200);
   expect.soft(acksAfter.length, `the producer put nothing after Redis came back; its stderr: ${producer.stderr.slice(-400)}`).toBeGreaterThan(0);
