@@ -13,7 +13,7 @@ import { freePort, RedisServer } from './harness/redis-server.js';
 // joiner whose queue's data was lost is told so, never released as if the work were done.
 const OUTAGE_MS = 10_000;
 const BACKLOG = 1500;
-const TASK_MS = 100;
+const TASK_MS = 200;
 
 interface Scrape {
   at: number;
@@ -41,18 +41,20 @@ async function outage(mode: 'freeze' | 'empty-restart'): Promise<void> {
 
   const fleet = startCli(['fleet', `${FIXTURES}ledger-handlers.mjs`, '-q', name, '-w', '2', '-c', '8'], { env, label: 'fleet' });
   await fleet.waitFor(new RegExp(`serves ${name}`));
-  const file = join(dir, 'backlog.ndjson');
-  writeFileSync(file, Array.from({ length: BACKLOG }, (_, i) => JSON.stringify({ k: `b${i}`, ms: TASK_MS })).join('\n') + '\n');
-  const put = await runCli(['put', name, '--file', file], { env, timeoutMs: 30_000 });
-  expect(put.code, put.stderr).toBe(0);
   const producer = startNode('producer.mjs', [], {
     label: 'producer',
     env: { CHAOS: JSON.stringify({ url: redis.url, queue: name, name: 'p', count: 100_000, ms: 1, ackDir: dir, pauseMs: 50 }) },
   });
-  const joiner = startCli(['join', name], { env, label: 'join' });
+  for (let i = 0; i < 200 && readLedger(dir).acks.size === 0; i++) await sleep(50); // the queue exists once a task was put
   const watch = startCli(['watch', name, '--json', '--interval', '500'], { env, label: 'watch' });
   const metrics = startCli(['metrics', '--port', String(port), '--queue', name], { env, label: 'metrics' });
-  await Promise.all([watch.waitFor(/"queue"/), metrics.waitFor(/metrics on/), producer.waitFor(/starts/)]);
+  await Promise.all([watch.waitFor(/"queue"/), metrics.waitFor(/metrics on/)]);
+  // The backlog last, right before the outage, so that the joiner waits across it: ~19 s of work on 16 slots.
+  const file = join(dir, 'backlog.ndjson');
+  writeFileSync(file, Array.from({ length: BACKLOG }, (_, i) => JSON.stringify({ k: `b${i}`, ms: TASK_MS })).join('\n') + '\n');
+  const put = await runCli(['put', name, '--file', file], { env, timeoutMs: 30_000 });
+  expect(put.code, put.stderr).toBe(0);
+  const joiner = startCli(['join', name], { env, label: 'join' });
   const workersBefore = fleet.children().filter((p) => argvOf(p)?.includes('worker')).sort();
   await sleep(2000);
 
@@ -77,7 +79,7 @@ async function outage(mode: 'freeze' | 'empty-restart'): Promise<void> {
   else await redis.restart({ emptyDir: true });
   const upAt = Date.now();
 
-  // Recovery: up to 45 s for the joiner (the freeze leaves ~10 s of backlog); the others get at least 10 s.
+  // Recovery: up to 45 s for the joiner (the freeze leaves ~15 s of backlog); the others get at least 10 s.
   const joined = await joiner.exitWithin(45_000);
   await sleep(Math.max(2000, upAt + 10_000 - Date.now()));
   scraping = false;
@@ -116,6 +118,7 @@ async function outage(mode: 'freeze' | 'empty-restart'): Promise<void> {
 
   const problems = [fleet, joiner, watch, metrics, producer].flatMap((p) => outputProblems(p.output).map((x) => `${p.label}: ${x}`));
   expect.soft(problems, 'no stack traces, "unexpected error" or raw ioredis errors in any output').toEqual([]);
+  expect.soft(joined === undefined || joined.at > upAt, `the joiner ended during the outage instead of waiting it out: ${joiner.output.slice(-300)}`).toBe(true);
   expect.soft(workerExits, `worker processes died during the outage; fleet log: ${fleet.stderr.slice(-600)}`).toEqual([]);
   expect.soft(workersAfter, 'the same worker processes run after the outage').toEqual(workersBefore);
   expect.soft(hung.map((s) => `${s.status} after ${s.ms} ms`), 'a /metrics or /healthz scrape hung (5 s limit)').toEqual([]);

@@ -37,18 +37,20 @@ describe('shutdown with a backlog', () => {
     const dir = ledgerDir('shutdown');
     const name = 'sd-normal';
     const env = { REDIS_URL: redis.url, CHAOS_LEDGER_DIR: dir };
-    const workers = [0, 1].map((i) => startCli(['worker', `${FIXTURES}ledger-handlers.mjs`, '-q', name, '-c', '4'], { env, label: `worker ${i}` }));
-    const fleet = startCli(['fleet', `${FIXTURES}ledger-handlers.mjs`, '-q', name, '-w', '1', '-c', '4'], { env, label: 'fleet' });
-    await Promise.all([...workers.map((w) => w.waitFor(/runs sd-normal/)), fleet.waitFor(/serves sd-normal/)]);
+    // The backlog first, and a put waiting for room (its handle's maxsize is 10), before any worker runs:
+    // however slow the machine, the put cannot get room before the shutdown.
     // 600 tasks of 200 ms on 12 slots: about 10 s of backlog, so the shutdown lands while hundreds wait.
     const keys = Array.from({ length: 600 }, (_, i) => `n${i}`);
     const put = await runCli(['put', name, '--file', ndjson(dir, 'backlog.ndjson', keys.map((k) => ({ k, ms: 200 })))], { env, timeoutMs: 30_000 });
     expect(put.code, put.stderr).toBe(0);
-    const joiner = startCli(['join', name], { env, label: 'join' });
-    // A put already waiting for room (its handle's maxsize is 10; hundreds are waiting).
     const waitingPut = startNode('queue-client.mjs', ['put'], { env: { CHAOS: JSON.stringify({ url: redis.url, queue: name, maxsize: 10, item: { k: 'late' } }) } });
     await waitingPut.waitFor(/"ready"/);
-    await sleep(800);
+    const joiner = startCli(['join', name], { env, label: 'join' });
+    const workers = [0, 1].map((i) => startCli(['worker', `${FIXTURES}ledger-handlers.mjs`, '-q', name, '-c', '4'], { env, label: `worker ${i}` }));
+    const fleet = startCli(['fleet', `${FIXTURES}ledger-handlers.mjs`, '-q', name, '-w', '1', '-c', '4'], { env, label: 'fleet' });
+    await Promise.all([...workers.map((w) => w.waitFor(/runs sd-normal/)), fleet.waitFor(/serves sd-normal/)]);
+    // Shut down once tasks are running.
+    for (let i = 0; i < 100 && readLedger(dir).byKey.size < 8; i++) await sleep(100);
     expect(clientEvent(waitingPut, 'put'), 'the put with maxsize 10 still waits for room when the shutdown comes').toBeUndefined();
 
     const shutdown = await runCli(['shutdown', name], { env });
@@ -97,7 +99,7 @@ describe('shutdown with a backlog', () => {
     await worker.waitFor(/runs sd-immediate/);
     const held = ['h0', 'h1', 'h2', 'h3'];
     // Long enough that no slot frees up before the shutdown: the backlog can only be discarded, never run.
-    expect((await runCli(['put', name, '--file', ndjson(dir, 'held.ndjson', held.map((k) => ({ k, ms: 10_000 })))], { env })).code).toBe(0);
+    expect((await runCli(['put', name, '--file', ndjson(dir, 'held.ndjson', held.map((k) => ({ k, ms: 15_000 })))], { env })).code).toBe(0);
     for (let i = 0; i < 100 && readLedger(dir).byKey.size < 4; i++) await sleep(100);
     expect(readLedger(dir).byKey.size, 'the worker holds the 4 long tasks').toBe(4);
     // A backlog while every slot is busy: ready ones and delayed ones.
