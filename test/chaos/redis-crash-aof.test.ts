@@ -12,7 +12,7 @@ import { RedisServer } from './harness/redis-server.js';
 // acknowledged put is lost; and every process resumes by itself.
 const PRELOAD = 1000;
 const PRODUCERS = 2;
-const PER_PRODUCER = 500;
+const PER_PRODUCER = 300;
 const TASK_MS = 60;
 
 describe('Redis SIGKILL and restart with AOF always', () => {
@@ -74,6 +74,7 @@ describe('Redis SIGKILL and restart with AOF always', () => {
       joinerExit: joined ? String(joined.code) : 'still waiting',
       finalJoinExit: String(finalJoin.code),
       producerExits: producerExits.map((e) => (e ? (e.code ?? e.signal) : 'running')).join(','),
+      producersDoneAfterRestart: secs(producersDoneAt - restartedAt),
     });
     console.log(`[chaos] redis-crash-aof output problems: ${JSON.stringify([fleet, joiner, ...producers].flatMap((p) => outputProblems(p.output).map((x) => `${p.label}: ${x}`)))}`);
 
