@@ -39,7 +39,16 @@ export default defineConfig({
         },
       },
       {
-        test: { ...shared, name: 'chaos', include: ['test/chaos/**/*.test.ts'], testTimeout: 300_000, hookTimeout: 120_000 },
+        test: {
+          ...shared,
+          name: 'chaos',
+          include: ['test/chaos/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+          // Each scenario loads both cores with its own fleets and redis-servers, and times recoveries:
+          // one file at a time, or the scenarios measure each other.
+          fileParallelism: false,
+        },
       },
     ],
   },

@@ -1,0 +1,113 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { percentile, report, secs } from './harness/figures.js';
+import { duplicateExecutions, ledgerDir, readLedger, unfinishedKeys, type Execution } from './harness/ledger.js';
+import { argvOf, FIXTURES, runCli, sleep, startCli } from './harness/processes.js';
+import { RedisServer } from './harness/redis-server.js';
+
+// Scenario 1 (issue 10): 20 SIGKILLs against a 4-worker `asyncq fleet` during a 20,000-task run.
+// Guarantee: at-least-once, and a SIGKILLed consumer's tasks come back within 10 s by default.
+const TASKS = 20_000;
+const WORKERS = 4;
+const CONCURRENCY = 16;
+const KILLS = 20;
+const TASK_MS = 150;
+/** At least this long between kills, so each one is a separate event. */
+const KILL_SPACING_MS = 1500;
+/** The kills must fit in this; past it the scenario stops killing and says why. */
+const KILL_PHASE_MS = 70_000;
+/** From the fleet's start to join resolving, at most (today's 30 s lock + 30 s stalled check fits in it). */
+const RUN_BUDGET_MS = 180_000;
+
+describe('kill storm: 20 SIGKILLs against a 4-worker fleet', () => {
+  it('loses nothing, duplicates only what was in flight, and redelivers within 10 s', { timeout: 280_000 }, async () => {
+    const redis = await RedisServer.start();
+    const dir = ledgerDir('storm');
+    const name = 'storm';
+    const env = { REDIS_URL: redis.url, CHAOS_LEDGER_DIR: dir };
+
+    // The backlog first (a put racing 64 consumers for two cores takes several times longer).
+    const file = join(dir, 'tasks.ndjson');
+    writeFileSync(file, Array.from({ length: TASKS }, (_, i) => JSON.stringify({ k: `t${i}`, ms: TASK_MS })).join('\n') + '\n');
+    const put = await runCli(['put', name, '--file', file], { env, timeoutMs: 60_000 });
+    expect(put.code, put.stderr).toBe(0);
+    // Default options: no --lease, no --stalled-interval. The guarantee is about the defaults.
+    const fleet = startCli(['fleet', `${FIXTURES}ledger-handlers.mjs`, '-q', name, '-w', String(WORKERS), '-c', String(CONCURRENCY)], { env, label: 'fleet' });
+    await fleet.waitFor(/serves storm/);
+    const t0 = Date.now();
+    const joiner = startCli(['join', name], { env, label: 'join' });
+
+    const workers = (): number[] => fleet.children().filter((p) => argvOf(p)?.includes('worker'));
+    const kills: { pid: number; at: number }[] = [];
+    let waitedForWorkers = 0;
+    const phaseEnd = Date.now() + KILL_PHASE_MS;
+    while (kills.length < KILLS && Date.now() < phaseEnd && joiner.alive) {
+      await sleep(KILL_SPACING_MS);
+      const live = workers();
+      // Keep at least one worker alive to take the killed one's tasks: this measures the lease, not an empty fleet.
+      if (live.length < 2) {
+        waitedForWorkers++;
+        continue;
+      }
+      const pid = live[Math.floor(Math.random() * live.length)]!;
+      process.kill(pid, 'SIGKILL');
+      kills.push({ pid, at: Date.now() });
+    }
+    const killPhaseMs = Date.now() - t0;
+
+    const joined = await joiner.exitWithin(Math.max(1000, t0 + RUN_BUDGET_MS - Date.now()));
+    const runMs = Date.now() - t0;
+    const view = readLedger(dir);
+    const keys = Array.from({ length: TASKS }, (_, i) => `t${i}`);
+    const lost = unfinishedKeys(view, keys);
+    const dup = duplicateExecutions(view);
+
+    // The tasks each killed worker held: started by it before the kill and never finished by it.
+    const redelivery: number[] = [];
+    const neverBack: string[] = [];
+    const inFlight = new Set<string>();
+    for (const k of kills) {
+      for (const [key, list] of view.byKey) {
+        const held = list.find((e: Execution) => e.pid === k.pid && e.start <= k.at && (e.end === undefined || e.end > k.at - 1000));
+        if (!held) continue;
+        inFlight.add(key);
+        if (held.end !== undefined && held.end <= k.at) continue; // finished just before the kill; its done() may not have landed
+        const again = list.find((e) => e.start > k.at);
+        if (again) redelivery.push(again.start - k.at);
+        else neverBack.push(key);
+      }
+    }
+    const unexplained = [...view.byKey].filter(([key, list]) => list.length > 1 && !inFlight.has(key)).map(([key]) => key);
+    const restartDelays = [...fleet.stderr.matchAll(/restarting it in ([\d.]+) s|restarting in ([\d.]+) s/g)].map((m) => Number(m[1] ?? m[2]) * 1000);
+    const p50 = percentile(redelivery, 0.5);
+    const p99 = percentile(redelivery, 0.99);
+
+    report('kill-storm', {
+      tasks: TASKS,
+      kills: kills.length,
+      lost: lost.length,
+      duplicated: dup.extra,
+      duplicatedTasks: dup.tasks,
+      redelivered: redelivery.length,
+      redeliveryP50: secs(p50),
+      redeliveryP99: secs(p99),
+      redeliveryMax: secs(percentile(redelivery, 1)),
+      joinExit: joined ? String(joined.code) : 'still waiting',
+      put: secs(put.ms),
+      run: secs(runMs),
+      killPhase: secs(killPhaseMs),
+      fleetRestartDelayMax: secs(percentile(restartDelays, 1)),
+      killsSkippedForLackOfLiveWorkers: waitedForWorkers,
+    });
+
+    expect.soft(kills.length, `only ${kills.length} of ${KILLS} kills in ${KILL_PHASE_MS / 1000} s: the fleet did not keep two workers alive (restart delays up to ${secs(percentile(restartDelays, 1))})`).toBe(KILLS);
+    expect.soft(joined?.code, `asyncq join did not resolve within ${RUN_BUDGET_MS / 1000} s of the fleet's start; stderr: ${joiner.stderr.slice(-500)}`).toBe(0);
+    expect.soft(lost.slice(0, 10), `${lost.length} tasks never finished`).toEqual([]);
+    expect.soft(neverBack.slice(0, 10), `${neverBack.length} tasks held by a killed worker never ran again`).toEqual([]);
+    expect.soft(dup.extra, `duplicates ${dup.extra} > kills x concurrency`).toBeLessThanOrEqual(kills.length * CONCURRENCY);
+    expect.soft(unexplained.slice(0, 10), `${unexplained.length} tasks ran twice without being in flight at a kill`).toEqual([]);
+    expect.soft(redelivery.length, 'no redelivery measured: no task was in flight at a kill').toBeGreaterThan(0);
+    expect.soft(p99 ?? Infinity, `redelivery p99 ${secs(p99)} (p50 ${secs(p50)}) with default options; the guarantee is < 10 s`).toBeLessThan(10_000);
+  });
+});
