@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Queue } from '@asyncq/core';
+import { Queue, QueueAdmin } from '@asyncq/core';
 import { Worker } from '@asyncq/worker';
 import { report } from './harness/figures.js';
 import { ledgerDir, readLedger, unfinishedKeys } from './harness/ledger.js';
@@ -150,7 +150,8 @@ describe('bad input', () => {
     // The data-loss bug: destroy() with a name that is a glob pattern.
     for (const n of ['*', '[a]', '?']) {
       try {
-        await queue(n, { connection: own.url }).destroy({ force: true });
+        const admin = new QueueAdmin(n, { connection: own.url });
+        await admin.destroy({ force: true }).finally(() => admin.close());
       } catch {
         // refused: what should happen
       }

@@ -12,7 +12,7 @@ const PRODUCERS = 3;
 const PER_PRODUCER = 700;
 const TASK_MS = 100;
 /** Short leases so a killed worker's tasks come back within this scenario (both today's and the reworked option names). */
-const WORKER_OPTIONS = { lease: 2000, lockDuration: 2000, stalledInterval: 1000 };
+const WORKER_OPTIONS = { lease: 2000, stalledInterval: 1000 };
 
 /** Ready tasks right now, read atomically: LLEN wait + ZCARD prioritized + LLEN paused + ZCARD delayed. */
 const READY_LUA = `return redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('LLEN', KEYS[3]) + redis.call('ZCARD', KEYS[4])`;
