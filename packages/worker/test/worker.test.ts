@@ -165,7 +165,7 @@ describe('Worker', () => {
 
   it('rejects bad options and handler shapes with what is expected', async () => {
     const h = defineHandlers({ ok: async () => 1 });
-    expect(() => new Worker('q', h, { concurrency: 0 })).toThrow('concurrency must be a whole number >= 1, got 0');
+    expect(() => new Worker('q', h, { concurrency: 0 })).toThrow('concurrency must be a whole number from 1 to 10000, got 0');
     expect(() => new Worker('q', h, { timeout: -5 })).toThrow(/timeout must be a whole number >= 1/);
     expect(() => new Worker('q', {} as never)).toThrow(/has no handlers: export default defineHandlers/);
     expect(() => defineHandlers({ x: 'nope' } as never)).toThrow(/handler "x" is a string, not a function/);
