@@ -52,7 +52,7 @@ export async function stopGracefully(p: StopParts, reason: StopReason, graceMs: 
     await Promise.race([runner.whenIdle(), sleep(graceMs, p.hurry)]);
     log.info({ running: runner.running.size }, 'grace ended');
   }
-  const stopping = [...runner.running.keys()].filter((r) => r.stopForHandBack(new WorkerStopping()));
+  const stopping = [...runner.running].filter((r) => r.stopForHandBack(new WorkerStopping()));
   let abandoned: RunningTask[] = [];
   if (stopping.length > 0) {
     log.warn({ tasks: stopping.length, abandonMs: settings.abandonMs }, 'aborted the tasks still running (ctx.signal); waiting for their handlers to settle');
@@ -68,7 +68,7 @@ export async function stopGracefully(p: StopParts, reason: StopReason, graceMs: 
 
   const deadline = Date.now() + settings.closeTimeoutMs;
   const left = (): number => Math.max(0, deadline - Date.now());
-  if (!(await settlesWithin(runner.whenAllBut(abandoned), left()))) log.warn({}, 'Redis did not take every task outcome in time');
+  if (!(await settlesWithin(runner.whenAtMost(abandoned.length), left()))) log.warn({}, 'Redis did not take every task outcome in time');
   p.giveUp.abort();
   if (p.registry && p.registered && !(await settlesWithin(p.registry.leave(p.id), left()))) {
     log.warn({}, 'could not leave the worker registry in time; the entry drops out when its heartbeat expires');

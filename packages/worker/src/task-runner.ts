@@ -32,13 +32,13 @@ const FINISH_TRIES = 8;
  * and no failure to record an outcome, escapes `execute`.
  */
 export class TaskRunner {
-  /** Tasks whose handler runs or whose outcome is being recorded, with the promise of that whole run. */
-  readonly running = new Map<RunningTask, Promise<void>>();
+  /** Tasks whose handler runs or whose outcome is being recorded. */
+  readonly running = new Set<RunningTask>();
   done = 0;
   failed = 0;
   handedBack = 0;
   private readonly executions = new Set<Promise<void>>();
-  private idle: (() => void)[] = [];
+  private waiters: { most: number; resolve: () => void }[] = [];
 
   constructor(private readonly opts: RunnerOptions) {}
 
@@ -46,7 +46,7 @@ export class TaskRunner {
   execute(task: Task<unknown>): Promise<void> {
     const execution = this.run(task).finally(() => {
       this.executions.delete(execution);
-      if (this.executions.size === 0) for (const resolve of this.idle.splice(0)) resolve();
+      this.waiters = this.waiters.filter((w) => (w.most >= this.executions.size ? (w.resolve(), false) : true));
     });
     this.executions.add(execution);
     return execution;
@@ -54,14 +54,13 @@ export class TaskRunner {
 
   /** Resolves once no task is running or being recorded. */
   whenIdle(): Promise<void> {
-    if (this.executions.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idle.push(resolve));
+    return this.whenAtMost(0);
   }
 
-  /** Resolves once every run but those of `left` ended. */
-  whenAllBut(left: readonly RunningTask[]): Promise<void> {
-    const skip = new Set(left.map((r) => this.running.get(r)));
-    return Promise.all([...this.executions].filter((e) => !skip.has(e))).then(() => {});
+  /** Resolves once at most `most` tasks are running or being recorded (a stop's abandoned ones). */
+  whenAtMost(most: number): Promise<void> {
+    if (this.executions.size <= most) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ most, resolve }));
   }
 
   private async run(task: Task<unknown>): Promise<void> {
@@ -94,7 +93,7 @@ export class TaskRunner {
       }
       await this.record(task, info, m, outcome, ms);
     });
-    this.running.set(run, whole);
+    this.running.add(run);
     try {
       await whole;
     } finally {

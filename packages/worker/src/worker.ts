@@ -58,6 +58,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private registered = false;
   private running?: Promise<void>;
   private closing?: Promise<void>;
+  private requestStop = (): void => {};
+  private readonly stopRequested = new Promise<void>((resolve) => (this.requestStop = resolve));
   private unguard = (): void => {};
   private removeSignalHandlers = (): void => {};
 
@@ -146,8 +148,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.log.info({ worker: this.id, concurrency, pid: process.pid, version: WORKER_VERSION }, 'worker started');
     this.emitSafely('started', { id: this.id, queue: this.queueName, concurrency, pid: process.pid });
     this.markStarted();
-    await Promise.all(Array.from({ length: concurrency }, () => this.takeTasks()));
-    // Every loop ended: closed, or the queue was shut down and is empty.
+    // A loop running an abandoned handler never ends: a stop (close(), a signal) ends run() without them.
+    const loops = Promise.all(Array.from({ length: concurrency }, () => this.takeTasks()));
+    await Promise.race([loops, this.stopRequested]);
     await this.stop(this.stopTaking.signal.aborted ? 'close' : 'queue shut down', this.settings.graceMs);
   }
 
@@ -163,6 +166,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private stop(reason: StopReason, graceMs: number): Promise<void> {
     this.closing ??= this.stopOnce(reason, graceMs);
+    this.requestStop();
     return this.closing;
   }
 
@@ -224,7 +228,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       lastHeartbeat: Date.now(),
       handle: (this.queue as { handle?: string }).handle,
       running: this.runner.running.size,
-      current: [...this.runner.running.keys()].slice(0, 5).map((r) => ({ id: r.task.id, name: r.task.name, startedAt: r.startedAt })),
+      current: [...this.runner.running].slice(0, 5).map((r) => ({ id: r.task.id, name: r.task.name, startedAt: r.startedAt })),
       version: WORKER_VERSION,
     };
   }
