@@ -55,7 +55,8 @@ export function createWorkerLogger(opts: WorkerLoggerOptions = {}): Logger {
     throw new ConfigError(`log level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
   }
   const out = opts.destination ?? stderr;
-  return pino({ level, base: { pid: process.pid } }, format === 'json' ? out : prettyStream(out));
+  // JSON lines name their process (collectors merge many); a terminal's lines show the fields the worker logs.
+  return format === 'json' ? pino({ level, base: { pid: process.pid } }, out) : pino({ level, base: null }, prettyStream(out));
 }
 
 const stderr: DestinationStream = { write: (line) => void writeSync(2, line) };
@@ -73,7 +74,7 @@ function prettyStream(out: DestinationStream): DestinationStream {
         out.write(line);
         return;
       }
-      const { level, time, msg, pid: _pid, hostname: _host, ...fields } = entry;
+      const { level, time, msg, ...fields } = entry;
       const clock = new Date(typeof time === 'number' ? time : Date.now()).toISOString().slice(11, 23);
       const label = (LEVEL_NAMES[Number(level)] ?? String(level)).padEnd(5);
       const rest = Object.entries(fields).map(([k, v]) => `${k}=${prettyValue(v)}`);
