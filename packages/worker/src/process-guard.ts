@@ -15,14 +15,19 @@ export interface GuardOwner {
  * a handler runs inside `current.run(task, ...)`, and Node keeps that store across every timer,
  * promise and callback the handler starts. So when one of them throws, or a promise it made is
  * rejected with nobody listening, Node's 'uncaughtException' / 'unhandledRejection' handler below
- * still sees which task it came from, and fails only that one. It costs one AsyncLocalStorage.run
- * per task (measured: about 0.3 µs, against 1-2 µs for the rest of a LocalQueue task and ~100 µs
- * for a Redis round trip), and handlers keep sharing the process: module state, connection pools,
- * and the `ctx` object itself. A sandbox would also survive process.exit() and an endless loop
- * in a handler, which this cannot; but it costs a thread start per task (measured: ~15 ms here)
- * or a pool with messaging and structured clones of every task's data, result and ctx call, and
- * handlers could no longer be plain functions given to the Worker. An error thrown in code that no
- * task started (the app's own, a queueMicrotask callback) is logged and the worker keeps running.
+ * still sees which task it came from, and fails only that one; handlers keep sharing the process
+ * (module state, connection pools, the `ctx` object) and stay plain functions.
+ *
+ * Its cost, measured on Node 20 (worker CPU per task, no-op handler, guard on vs `catchProcessErrors:
+ * false`, medians of 5-9 runs each in a fresh process on a loaded 2-core VM): LocalQueue c=16 16.7 ->
+ * 19.5 µs; Redis c=16 70-73 -> 78 µs (+7-11%); Redis c=1 359 -> 396 µs (+10%). Not the run() call
+ * itself (~0.3 µs) but the promise hooks Node 20 turns on for the whole process once an
+ * AsyncLocalStorage is used (Node 24's AsyncContextFrame drops them). A sandbox costs far more: a
+ * thread started per task took 117-237 ms; a pool costs a message round trip per task (65 µs, near
+ * a whole Redis task) plus structured clones of data, result and every ctx call, and no shared
+ * state. What a sandbox would add, surviving process.exit() or an endless loop in a handler, is
+ * left to the fleet supervisor, which restarts a worker process that dies. An error thrown by code
+ * no task started (the app's own, a queueMicrotask callback) is logged, and the worker goes on.
  */
 const current = new AsyncLocalStorage<GuardedTask>();
 const owners = new Set<GuardOwner>();

@@ -62,7 +62,8 @@ export class TaskFeed {
       this.failures = 0;
       this.drainReported = false;
       this.opts.health.ok();
-      return task;
+      // Got just as the stop began: not started, it stays held and the stop's close hands it back.
+      return stop.aborted ? undefined : task;
     }
     return undefined;
   }
