@@ -21,7 +21,8 @@ export class RedisHealth {
     if (!this.down) return;
     const downMs = Date.now() - this.down.since;
     this.down = undefined;
-    this.log.info({ downMs }, 'Redis back');
+    // At the outage's own level, so whoever saw it go sees it come back.
+    this.log.warn({ downMs }, 'Redis back');
   }
 
   /** A call to Redis failed for want of Redis (`reason` says how); callers retry. */

@@ -12,7 +12,11 @@ export interface WorkerProcessOptions extends Omit<WorkerOptions, 'handleSignals
   queue: string;
   /** How log lines look on stderr (ignored when `logger` is given). @defaultValue 'pretty' */
   logFormat?: LogFormat;
-  /** The least severe level logged (ignored when `logger` is given). @defaultValue 'info' */
+  /**
+   * The least severe level logged (ignored when `logger` is given). `info` adds a line per task and
+   * the worker's lifecycle; the default keeps the output of a fleet of workers to what needs a look.
+   * @defaultValue 'warn'
+   */
   logLevel?: LogLevel;
   /** Called once the worker runs, with its id and metrics port. */
   onStarted?: (info: { id: string; metricsPort: number | undefined }) => void;
@@ -27,7 +31,7 @@ export interface WorkerProcessOptions extends Omit<WorkerOptions, 'handleSignals
  */
 export async function runWorkerProcess(opts: WorkerProcessOptions): Promise<void> {
   const { handlers: path, queue, onStarted, logFormat, logLevel, ...workerOptions } = opts;
-  const logger = workerOptions.logger ?? createWorkerLogger({ format: logFormat, level: logLevel });
+  const logger = workerOptions.logger ?? createWorkerLogger({ format: logFormat, level: logLevel ?? 'warn' });
   const handlers = await loadHandlers(path);
   const worker = new Worker(queue, handlers, { ...workerOptions, logger, handleSignals: true });
   const running = worker.run();

@@ -107,7 +107,7 @@ describe('worker processes', () => {
   it('logs what it does on stderr: start, SIGTERM, the grace, the stop', async () => {
     const name = uniqueName('logs');
     track(new Queue(name, { connection: redisUrl() }), name);
-    const w = workerProcess(name, { concurrency: 2 });
+    const w = workerProcess(name, { concurrency: 2, logLevel: 'info' });
     await w.next('started');
     w.kill('SIGTERM');
     expect(await w.exited).toBe(0);
@@ -177,7 +177,7 @@ describe('worker processes', () => {
     const q = new Queue(name, { connection: redis.url });
     await q.putMany(Array.from({ length: 4 }, () => ({ item: { ms: 60_000 }, opts: { name: 'sleep' } })));
     await q.close();
-    const w = workerProcess(name, { concurrency: 4, graceMs: 500, abandonMs: 500, closeTimeoutMs: 2000, heartbeatMs: 200 }, { REDIS_URL: redis.url });
+    const w = workerProcess(name, { concurrency: 4, graceMs: 500, abandonMs: 500, closeTimeoutMs: 2000, heartbeatMs: 200, logLevel: 'info' }, { REDIS_URL: redis.url });
     await runningTasks(w, 4);
     await redis.stop();
     await sleep(300);
