@@ -41,7 +41,8 @@ export interface StopParts {
  *    queue is closed, which hands back every task it still holds. With abandoned handlers the queue
  *    is closed only once they settled. Redis that does not answer in time does not hold the stop:
  *    tasks not handed back then return when their lease runs out.
- * Resolves with how many tasks were handed back and how many handlers abandoned.
+ * Resolves with how many tasks were handed back (0 when closing did not finish in time: their
+ * lease brings them back) and how many handlers were abandoned.
  */
 export async function stopGracefully(p: StopParts, reason: StopReason, graceMs: number): Promise<{ handedBack: number; abandoned: number }> {
   const { runner, log, settings } = p;
@@ -73,8 +74,9 @@ export async function stopGracefully(p: StopParts, reason: StopReason, graceMs: 
   if (p.registry && p.registered && !(await settlesWithin(p.registry.leave(p.id), left()))) {
     log.warn({}, 'could not leave the worker registry in time; the entry drops out when its heartbeat expires');
   }
+  let handedBack = 0;
   if (abandoned.length === 0) {
-    await closeQueue(p, left());
+    if (await closeQueue(p, left())) handedBack = runner.handedBack;
     p.released();
   } else {
     // Closing hands back every task the queue holds: only once no abandoned handler runs any more.
@@ -84,17 +86,22 @@ export async function stopGracefully(p: StopParts, reason: StopReason, graceMs: 
     });
   }
   if (p.registry) await settlesWithin(p.registry.close(), left());
-  return { handedBack: runner.handedBack, abandoned: abandoned.length };
+  return { handedBack, abandoned: abandoned.length };
 }
 
-async function closeQueue(p: StopParts, ms: number): Promise<void> {
+/** Closes the queue, which hands back what it holds; true when that finished in time. */
+async function closeQueue(p: StopParts, ms: number): Promise<boolean> {
   const handedBack = p.runner.handedBack;
   const closing = p.queue.close();
-  if (await settlesWithin(closing, ms)) {
-    const failure = await closing.then(() => undefined, (e: unknown) => safeMessage(e));
-    if (failure) p.log.warn({ err: failure }, 'closing the queue failed; tasks it held come back when their lease runs out');
-    else if (handedBack > 0) p.log.info({ tasks: handedBack }, `handed ${handedBack} task(s) back to the queue`);
-  } else {
+  if (!(await settlesWithin(closing, ms))) {
     p.log.warn({ tasks: handedBack }, 'Redis did not answer in time: tasks this worker held come back when their lease runs out');
+    return false;
   }
+  const failure = await closing.then(() => undefined, (e: unknown) => safeMessage(e));
+  if (failure) {
+    p.log.warn({ err: failure }, 'closing the queue failed; tasks it held come back when their lease runs out');
+    return false;
+  }
+  if (handedBack > 0) p.log.info({ tasks: handedBack }, `handed ${handedBack} task(s) back to the queue`);
+  return true;
 }

@@ -32,10 +32,12 @@ export class Heartbeat {
     return this.registry.beat(this.info(), this.ttlMs);
   }
 
+  /** Beats every `everyMs` from now on. */
   start(): void {
     this.timer = setInterval(() => this.beat(), this.everyMs).unref();
   }
 
+  /** No more beats. */
   stop(): void {
     clearInterval(this.timer);
     clearTimeout(this.overdue);

@@ -38,6 +38,7 @@ export class RedisHealth {
     return this.down !== undefined;
   }
 
+  /** What `/healthz` shows: ok, or why Redis is thought unreachable and since when. */
   report(): HealthReport {
     if (!this.down) return { status: 'ok' };
     return { status: 'unavailable', reason: `Redis unreachable: ${this.down.reason}`, since: new Date(this.down.since).toISOString() };

@@ -68,6 +68,7 @@ export class TaskFeed {
     return undefined;
   }
 
+  /** Cancels a pending check for `drained` (the worker is stopping). */
   stopDrainChecks(): void {
     clearTimeout(this.drainTimer);
   }

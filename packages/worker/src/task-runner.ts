@@ -34,8 +34,11 @@ const FINISH_TRIES = 8;
 export class TaskRunner {
   /** Tasks whose handler runs or whose outcome is being recorded. */
   readonly running = new Set<RunningTask>();
+  /** Tasks completed since start. */
   done = 0;
+  /** Attempts failed since start. */
   failed = 0;
+  /** Tasks a stop aborted whose handler then threw: they go back to the queue. */
   handedBack = 0;
   private readonly executions = new Set<Promise<void>>();
   private waiters: { most: number; resolve: () => void }[] = [];

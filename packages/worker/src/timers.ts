@@ -2,6 +2,7 @@ import { MAX_TIMER_MS } from '@asyncq/core';
 
 /** A timer that can be cleared. */
 export interface Timer {
+  /** Cancels it (nothing happens if it fired). */
   clear(): void;
 }
 

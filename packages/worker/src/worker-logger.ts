@@ -7,10 +7,15 @@ import { pino, type DestinationStream, type Logger } from 'pino';
  * (`logger.info({ taskId }, 'task done')`). `child`, when present, binds the worker's queue.
  */
 export interface WorkerLogger {
+  /** Each task started. */
   debug(obj: object, msg?: string): void;
+  /** Each task done, and the worker's lifecycle. */
   info(obj: object, msg?: string): void;
+  /** A failed attempt that will be retried, a lost lease, Redis lost or back. */
   warn(obj: object, msg?: string): void;
+  /** A task failed for good, a failure the worker rides out (it never throws). */
   error(obj: object, msg?: string): void;
+  /** A logger whose every line carries `bindings` (the worker binds its queue). */
   child?(bindings: Record<string, unknown>): WorkerLogger;
 }
 

@@ -35,7 +35,9 @@ import { WORKER_VERSION } from './worker-version.js';
 export class Worker extends EventEmitter<WorkerEvents> {
   /** This worker's id in the registry. */
   readonly id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  /** The name of the queue it consumes. */
   readonly queueName: string;
+  /** Its Prometheus metrics (and their registry). */
   readonly metrics: WorkerMetrics;
   /** Resolves once `run()` has registered the worker and opened its metrics port (if any). */
   readonly started: Promise<void>;

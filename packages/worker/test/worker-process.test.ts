@@ -185,7 +185,10 @@ describe('worker processes', () => {
     w.kill('SIGTERM');
     expect(await w.exited).toBe(0);
     expect(Date.now() - t0).toBeLessThan(500 + 500 + 2000 + 3000);
-    expect(await w.stderrText).toMatch(/SIGTERM received/);
+    const text = await w.stderrText;
+    expect(text).toMatch(/SIGTERM received/);
+    expect(text).toMatch(/Redis did not answer in time: tasks this worker held come back when their lease runs out/);
+    expect(text).toMatch(/worker stopped .*handedBack=0 abandoned=0/);
   });
 
   it('a handler that crashes in a timer fails only its own task; the process keeps working', async () => {
