@@ -84,7 +84,7 @@ describe('worker processes', () => {
 
   it('after SIGKILL its tasks are delivered again, and join waits for them', async () => {
     const name = uniqueName('kill');
-    const lease = { lockDuration: 1000, stalledInterval: 300 };
+    const lease = { lease: 1000, stalledInterval: 300 };
     const q = track(new Queue(name, { connection: redisUrl(), ...lease }), name);
     const ids = (await q.putMany(Array.from({ length: 4 }, () => ({ item: { ms: 60_000 }, opts: { name: 'sleep' } })))).sort();
     const doomed = workerProcess(name, { concurrency: 4, ...lease });
