@@ -1,50 +1,125 @@
 import { format } from 'node:util';
-import { AsyncqError, type Task } from '@asyncq/core';
-import type { TaskContext } from './handlers.js';
+import { AsyncqError, safeMessage, type Task } from '@asyncq/core';
+import type { Handler, TaskContext } from './handlers.js';
+import { runAs, type GuardedTask } from './process-guard.js';
+import { longTimeout, type Timer } from './timers.js';
+
+/** How an attempt ended: the handler's value, or what it threw (or what ended it early). */
+export type Outcome = { value: unknown } | { error: unknown };
+
+/** How a {@link RunningTask} is run. */
+export interface RunOptions {
+  /** Per-attempt time limit in ms (undefined: none). */
+  timeout: number | undefined;
+  /** Run the handler as the task's code for the process guard (see process-guard.ts). */
+  guarded: boolean;
+  /** An error from the task's code that can no longer fail it (it ended, or is being handed back). */
+  onLateCrash(run: RunningTask, error: unknown): void;
+}
 
 /**
- * A task this worker runs now. Its AbortController is only made when the handler reads
- * `ctx.signal` (most never do), keeping the per-task path short.
+ * A task this worker runs now. `decided` resolves once the attempt's outcome is known: the
+ * handler settled, or a timeout or a crash in the handler's timers ended it early. Its
+ * AbortController is only made when the handler reads `ctx.signal` (most never do).
  */
-export class RunningTask {
-  /** Set when the worker stopped it to hand it back: then the attempt does not count as failed. */
-  handedBack = false;
-  /** Why the attempt was ended early (timeout or stop), if it was. */
-  abortReason: unknown;
-  readonly context: TaskContext;
-  private controller?: AbortController;
-  private interrupt?: (reason: unknown) => void;
-  private timer?: NodeJS.Timeout;
+export class RunningTask implements GuardedTask {
   readonly startedAt = Date.now();
+  readonly context: TaskContext;
+  /** Resolves with the attempt's outcome; never rejects. */
+  readonly decided: Promise<Outcome>;
+  /** Set when a stop aborted the task: if its handler then throws, the task is handed back. */
+  stopping = false;
+  /** True once the handler's own promise settled (returned or threw). */
+  handlerSettled = false;
+  /** Why the attempt was ended early (timeout, stop, crash), if it was. */
+  private abortReason: unknown;
+  private isDecided = false;
+  private decide!: (outcome: Outcome) => void;
+  private controller?: AbortController;
+  private timer?: Timer;
 
-  constructor(readonly task: Task<unknown>) {
+  private constructor(
+    readonly task: Task<unknown>,
+    private readonly opts: RunOptions,
+  ) {
     this.context = new HandlerContext(this);
+    this.decided = new Promise((resolve) => (this.decide = resolve));
+  }
+
+  /** Starts `handler` on `task`. */
+  static start(task: Task<unknown>, handler: Handler, opts: RunOptions): RunningTask {
+    const run = new RunningTask(task, opts);
+    run.begin(handler);
+    return run;
+  }
+
+  private begin(handler: Handler): void {
+    let result: unknown;
+    try {
+      result = this.opts.guarded ? runAs(this, () => handler(this.task.data, this.context)) : handler(this.task.data, this.context);
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    // Promise.resolve reads a returned thenable's `then` itself: a hostile one rejects, never throws here.
+    Promise.resolve(result).then(
+      (value: unknown) => this.settled({ value }),
+      (error: unknown) => this.settled({ error }),
+    );
+    const ms = this.opts.timeout;
+    if (ms !== undefined && !this.isDecided) this.timer = longTimeout(() => this.end(new TaskTimeout(ms)), ms);
+  }
+
+  private settled(outcome: Outcome): void {
+    this.handlerSettled = true;
+    this.finish(outcome);
+  }
+
+  private finish(outcome: Outcome): void {
+    if (this.isDecided) return;
+    this.isDecided = true;
+    this.timer?.clear();
+    this.decide(outcome);
   }
 
   /** ctx.signal, made on first read. */
   signal(): AbortSignal {
     this.controller ??= new AbortController();
-    if (this.abortReason !== undefined) this.controller.abort(this.abortReason);
+    if (this.abortReason !== undefined && !this.controller.signal.aborted) this.controller.abort(this.abortReason);
     return this.controller.signal;
   }
 
-  /** Aborts ctx.signal and ends a timed attempt now. */
-  abort(reason: unknown): void {
-    if (this.abortReason !== undefined) return;
+  /** Ends the attempt now with `reason` (a timeout, a crash), aborting ctx.signal. */
+  private end(reason: unknown): void {
+    if (this.isDecided || this.abortReason !== undefined) return;
     this.abortReason = reason;
-    this.controller?.abort(reason);
-    this.interrupt?.(reason);
+    this.finish({ error: reason });
+    this.abortSignal();
   }
 
-  /** Resolves with the handler's result, or rejects once `ms` pass (aborting ctx.signal). */
-  within<R>(result: R | Promise<R>, ms: number): Promise<R> {
-    const interrupted = new Promise<never>((_, reject) => (this.interrupt = reject));
-    this.timer = setTimeout(() => this.abort(new TaskTimeout(ms)), ms);
-    return Promise.race([result, interrupted]);
+  /**
+   * A stop aborts ctx.signal and waits for the handler: the task is handed back only once the handler
+   * settled, so it never runs twice at once. False when the attempt's outcome is already decided.
+   */
+  stopForHandBack(reason: unknown): boolean {
+    if (this.isDecided || this.abortReason !== undefined) return false;
+    this.stopping = true;
+    this.abortReason = reason;
+    this.abortSignal();
+    return true;
   }
 
-  clear(): void {
-    clearTimeout(this.timer);
+  /** The process guard blames this task for an error its code threw (in a timer, a lost promise). */
+  crashed(error: unknown): void {
+    if (this.isDecided || this.stopping) this.opts.onLateCrash(this, error);
+    else this.end(new HandlerCrashed(error));
+  }
+
+  private abortSignal(): void {
+    const controller = this.controller;
+    if (!controller || controller.signal.aborted) return;
+    // Abort listeners are the handler's code: what they throw is blamed on this task, not the worker.
+    if (this.opts.guarded) runAs(this, () => controller.abort(this.abortReason));
+    else controller.abort(this.abortReason);
   }
 }
 
@@ -91,3 +166,14 @@ export class WorkerStopping extends AsyncqError {
   }
 }
 
+/**
+ * What a task fails with when its code threw outside the handler's own promise: in a timer or a
+ * callback it started, or a promise it rejected with nobody listening.
+ */
+export class HandlerCrashed extends AsyncqError {
+  constructor(error: unknown) {
+    super('HANDLER_CRASHED', `the handler's code threw outside the handler (in a timer, callback or unhandled promise): ${safeMessage(error)}`, {
+      cause: error,
+    });
+  }
+}

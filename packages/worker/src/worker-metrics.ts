@@ -112,8 +112,10 @@ export interface MetricsServer {
 }
 
 /**
- * Serves `/metrics` (Prometheus text from `registry`) and `/healthz` (JSON: status ok plus
- * `health()`) on `host:port`; port 0 picks a free one.
+ * Serves on `host:port` (port 0 picks a free one): `/metrics` (Prometheus text from `registry`);
+ * `/healthz`, JSON `{ status: 'ok', ...health() }` with HTTP 200, or 503 when `health()` reports a
+ * `status` other than `'ok'` (a worker does while Redis is unreachable); and `/livez`, 200 while the
+ * process answers at all.
  */
 export async function serveMetrics(registry: Registry, port: number, host: string, health: () => object): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
@@ -124,9 +126,12 @@ export async function serveMetrics(registry: Registry, port: number, host: strin
         (e: unknown) => res.writeHead(500).end(String(e)),
       );
     } else if (req.method === 'GET' && path === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', ...health() }));
+      const body = { status: 'ok', ...health() };
+      res.writeHead(body.status === 'ok' ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    } else if (req.method === 'GET' && path === '/livez') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'live', pid: process.pid }));
     } else {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or /livez\n');
     }
   });
   await new Promise<void>((resolve, reject) => {
@@ -140,5 +145,31 @@ export async function serveMetrics(registry: Registry, port: number, host: strin
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** The `task` label of tasks whose name is not one the worker knows. */
+export const OTHER_TASK = 'other';
+
+/** How many names a worker with one handler for every task labels on their own, before `other`. */
+export const MAX_LEARNED_TASK_NAMES = 20;
+
+/**
+ * The `task` label for a task name: any producer can name tasks, and each distinct label is a new
+ * time series in every worker, so only names the worker knows get one. With a map of handlers,
+ * those are its names; with one handler for every task, the first {@link MAX_LEARNED_TASK_NAMES}
+ * names it sees. Everything else is `other`.
+ */
+export function taskLabeler(known: readonly string[] | undefined): (name: string) => string {
+  if (known) {
+    const names = new Set(known);
+    return (name) => (names.has(name) ? name : OTHER_TASK);
+  }
+  const learned = new Set<string>();
+  return (name) => {
+    if (learned.has(name)) return name;
+    if (learned.size >= MAX_LEARNED_TASK_NAMES) return OTHER_TASK;
+    learned.add(name);
+    return name;
   };
 }

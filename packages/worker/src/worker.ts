@@ -1,29 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
-import {
-  AsyncqError,
-  checkInt,
-  Queue,
-  QueueShutDown,
-  UnrecoverableError,
-  WaitAborted,
-  WorkerRegistry,
-  type AsyncQueue,
-  type ConnectionOption,
-  type Task,
-  type WorkerInfo,
-} from '@asyncq/core';
-import type { Registry } from 'prom-client';
+import { Queue, safeMessage, UnrecoverableError, WorkerRegistry, type AsyncQueue, type WorkerInfo } from '@asyncq/core';
+import { stopGracefully } from './graceful-stop.js';
 import { checkHandlers, type Handler, type Handlers } from './handlers.js';
-import { RunningTask, WorkerStopping } from './running-task.js';
-import type { WorkerOptions } from './worker-options.js';
-import { WorkerMetrics, type TaskMetrics } from './worker-metrics.js';
+import { Heartbeat } from './heartbeat.js';
+import { guardProcess } from './process-guard.js';
+import { RedisHealth } from './redis-health.js';
+import { asError } from './safe-reads.js';
+import { TaskFeed } from './task-feed.js';
+import { TaskRunner } from './task-runner.js';
+import { emitSafely, type StopReason, type WorkerEvents } from './worker-events.js';
+import { silentLogger, type WorkerLogger } from './worker-logger.js';
+import { WorkerMetrics, taskLabeler, type MetricsServer } from './worker-metrics.js';
+import { checkWorkerOptions, type WorkerOptions, type WorkerSettings } from './worker-options.js';
+import { WORKER_VERSION } from './worker-version.js';
 
 /**
  * Runs handlers for a queue's tasks with concurrency, per-task timeouts, retries (from each task's
- * `attempts`/`backoff`), dead letters, a graceful stop, a heartbeat in the worker registry and
- * Prometheus metrics.
+ * `attempts`/`backoff`), dead letters, a graceful stop, a heartbeat in the worker registry,
+ * Prometheus metrics, logs (through the `logger` option) and events ({@link WorkerEvents}).
+ * Nothing a handler throws, and no Redis outage, stops it: see the README's "What a worker does".
  *
  * @example
  * ```ts
@@ -31,42 +28,47 @@ import { WorkerMetrics, type TaskMetrics } from './worker-metrics.js';
  *   concurrency: 16,
  *   metricsPort: 9464,
  * });
+ * w.on('failed', (t) => console.warn(t.id, t.error.message, t.willRetry ? 'will retry' : 'for good'));
  * await w.run(); // until close(), SIGTERM or SIGINT
  * ```
  */
-export class Worker {
+export class Worker extends EventEmitter<WorkerEvents> {
   /** This worker's id in the registry. */
   readonly id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  /** The name of the queue it consumes. */
   readonly queueName: string;
+  /** Its Prometheus metrics (and their registry). */
   readonly metrics: WorkerMetrics;
+  /** Resolves once `run()` has registered the worker and opened its metrics port (if any). */
+  readonly started: Promise<void>;
+  private markStarted = (): void => {};
   private readonly queue: AsyncQueue<unknown>;
   private readonly registry: WorkerRegistry | undefined;
   private readonly handlers: Handlers;
-  private readonly concurrency: number;
-  private readonly timeout: number | undefined;
-  private readonly graceMs: number;
+  private readonly settings: WorkerSettings;
   private readonly opts: WorkerOptions;
-  private readonly running = new Set<RunningTask>();
-  /** Resolves stop()'s wait once no task runs. */
-  private whenIdle?: () => void;
+  private readonly log: WorkerLogger;
+  private readonly health: RedisHealth;
+  private readonly runner: TaskRunner;
+  private readonly feed: TaskFeed;
+  private readonly heartbeat: Heartbeat | undefined;
   private readonly stopTaking = new AbortController();
+  private readonly hurry = new AbortController();
+  private readonly giveUp = new AbortController();
   private readonly startedAt = Date.now();
-  private done = 0;
-  private failed = 0;
-  private heartbeat?: NodeJS.Timeout;
-  private metricsServer?: { port: number; close: () => Promise<void> };
+  private metricsServer?: MetricsServer;
+  private registered = false;
+  private running?: Promise<void>;
   private closing?: Promise<void>;
-  /** Ends the grace period of a stop in progress (a second SIGINT). */
-  private cutGrace = (): void => {};
-  private removeSignalHandlers?: () => void;
+  private requestStop = (): void => {};
+  private readonly stopRequested = new Promise<void>((resolve) => (this.requestStop = resolve));
+  private unguard = (): void => {};
+  private removeSignalHandlers = (): void => {};
 
   constructor(queue: string, handlers: Handlers, opts: WorkerOptions = {}) {
+    super();
     this.handlers = checkHandlers(handlers, 'the handlers given to Worker');
-    this.concurrency = checkInt('concurrency', opts.concurrency, 1, 1);
-    this.timeout = opts.timeout === undefined ? undefined : checkInt('timeout', opts.timeout, 0, 1);
-    this.graceMs = checkInt('graceMs', opts.graceMs, 10_000);
-    if (opts.metricsPort !== undefined) checkInt('metricsPort', opts.metricsPort, 0, 0, 65_535);
-    checkInt('heartbeatMs', opts.heartbeatMs, 5000, 10);
+    this.settings = checkWorkerOptions(opts);
     this.opts = opts;
     this.queue =
       opts.queue ??
@@ -76,15 +78,37 @@ export class Worker {
         ? undefined
         : (opts.workerRegistry ?? (opts.queue ? undefined : new WorkerRegistry(queue, { connection: opts.connection, prefix: opts.prefix })));
     this.queueName = this.queue.name;
+    const base = opts.logger ?? silentLogger;
+    this.log = base.child?.({ queue: this.queueName }) ?? base;
     this.metrics = new WorkerMetrics(opts.registry);
+    const emit = this.emitSafely.bind(this);
+    this.health = new RedisHealth(this.log, (e) => emit('error', e));
+    const label = taskLabeler(typeof this.handlers === 'function' ? undefined : Object.keys(this.handlers));
+    this.runner = new TaskRunner({
+      handlerFor: (name) => this.handlerFor(name),
+      noHandler: (name) => new UnrecoverableError(`no handler for task "${name}"; this worker handles ${this.handledNames()}`),
+      metricsFor: (name) => this.metrics.forTask(this.queueName, label(name)),
+      timeout: this.settings.timeout,
+      guarded: opts.catchProcessErrors ?? true,
+      health: this.health,
+      log: this.log,
+      emit,
+      giveUp: this.giveUp.signal,
+    });
+    this.feed = new TaskFeed({
+      queue: this.queue,
+      stop: this.stopTaking.signal,
+      loops: this.settings.concurrency,
+      health: this.health,
+      log: this.log,
+      onError: (e) => emit('error', e),
+      onDrained: () => emit('drained'),
+    });
+    this.heartbeat = this.registry && new Heartbeat(this.registry, () => this.info(), this.settings.heartbeatMs, this.health, this.log);
     this.started = new Promise((resolve) => (this.markStarted = resolve));
     // Every task loop waits on this one signal.
-    setMaxListeners(this.concurrency + 10, this.stopTaking.signal);
+    setMaxListeners(this.settings.concurrency + 10, this.stopTaking.signal);
   }
-
-  /** Resolves once `run()` has registered the worker and opened its metrics port (if any). */
-  readonly started: Promise<void>;
-  private markStarted = (): void => {};
 
   /** The metrics server's port, once `run()` started it. */
   get metricsPort(): number | undefined {
@@ -93,141 +117,94 @@ export class Worker {
 
   /**
    * Runs until `close()`, a signal, or the queue is shut down and empty. Resolves once the worker
-   * has stopped and handed back what it did not finish.
+   * has stopped (see `close()`); rejects only when it cannot start (Redis unreachable at start, the
+   * metrics port taken). Failures while running are logged and emitted as `error`, never thrown.
    */
-  async run(): Promise<void> {
+  run(): Promise<void> {
+    this.running ??= this.runUntilStopped();
+    return this.running;
+  }
+
+  private async runUntilStopped(): Promise<void> {
+    if (this.closing) return this.closing;
     if (this.opts.handleSignals ?? true) this.installSignalHandlers();
+    if (this.opts.catchProcessErrors ?? true) this.unguard = guardProcess({ strayError: (e, origin) => this.strayError(e, origin) });
     try {
-      await this.beat(); // also the first connection: an unreachable Redis fails here, at once
-      const every = this.opts.heartbeatMs ?? 5000;
-      this.heartbeat = setInterval(() => void this.beat().catch(() => {}), every).unref();
+      await this.heartbeat?.first(); // also the first connection: an unreachable Redis fails here, at once
+      this.registered = this.heartbeat !== undefined;
+      this.heartbeat?.start();
       if (this.opts.metricsPort !== undefined) {
         this.metricsServer = await this.metrics.serve(this.opts.metricsPort, this.opts.metricsHost ?? '127.0.0.1', () => ({
+          ...this.health.report(),
           worker: this.id,
           queue: this.queueName,
-          running: this.running.size,
+          running: this.runner.running.size,
         }));
       }
     } catch (e) {
+      this.log.error({ err: safeMessage(e) }, 'worker could not start');
       await this.close({ graceMs: 0 });
       throw e;
     }
+    const { concurrency } = this.settings;
+    this.log.info({ worker: this.id, concurrency, pid: process.pid, version: WORKER_VERSION }, 'worker started');
+    this.emitSafely('started', { id: this.id, queue: this.queueName, concurrency, pid: process.pid });
     this.markStarted();
-    await Promise.all(Array.from({ length: this.concurrency }, () => this.takeTasks()));
-    // Every loop ended: closed, or the queue was shut down and is empty.
-    await this.close();
+    // A loop running an abandoned handler never ends: a stop (close(), a signal) ends run() without them.
+    const loops = Promise.all(Array.from({ length: concurrency }, () => this.takeTasks()));
+    await Promise.race([loops, this.stopRequested]);
+    await this.stop(this.stopTaking.signal.aborted ? 'close' : 'queue shut down', this.settings.graceMs);
   }
 
   /**
    * Stops taking tasks, lets running ones finish within `graceMs`, then aborts the rest through
-   * `ctx.signal` and hands them back to the queue for another worker.
+   * `ctx.signal` and hands each back once its handler settled; handlers still running `abandonMs`
+   * later are abandoned (not handed back). Resolves within about `graceMs + abandonMs +
+   * closeTimeoutMs`, even while Redis is down.
    */
   close(opts: { graceMs?: number } = {}): Promise<void> {
-    this.closing ??= this.stop(opts.graceMs ?? this.graceMs);
+    return this.stop('close', opts.graceMs ?? this.settings.graceMs);
+  }
+
+  private stop(reason: StopReason, graceMs: number): Promise<void> {
+    this.closing ??= this.stopOnce(reason, graceMs);
+    this.requestStop();
     return this.closing;
   }
 
-  private async stop(graceMs: number): Promise<void> {
+  private async stopOnce(reason: StopReason, graceMs: number): Promise<void> {
     this.stopTaking.abort();
-    clearInterval(this.heartbeat);
-    const allFinished = new Promise<void>((resolve) => {
-      this.whenIdle = resolve;
-      if (this.running.size === 0) resolve();
-    });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      allFinished,
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, graceMs);
-        this.cutGrace = resolve;
-      }),
-    ]);
-    clearTimeout(timer);
-    for (const r of this.running) {
-      r.handedBack = true;
-      r.abort(new WorkerStopping());
-    }
-    await this.registry?.leave(this.id).catch(() => {});
-    // Closing the queue hands every task still held back to the head of the queue.
-    await this.queue.close();
-    await this.registry?.close();
+    this.feed.stopDrainChecks();
+    this.heartbeat?.stop();
+    const { handedBack, abandoned } = await stopGracefully(
+      {
+        id: this.id,
+        queue: this.queue,
+        registry: this.registry,
+        registered: this.registered,
+        runner: this.runner,
+        settings: this.settings,
+        leaseMs: this.opts.lease ?? 7000,
+        log: this.log,
+        emit: this.emitSafely.bind(this),
+        hurry: this.hurry.signal,
+        giveUp: this.giveUp,
+        released: () => this.unguard(),
+      },
+      reason,
+      graceMs,
+    );
     await this.metricsServer?.close();
-    this.removeSignalHandlers?.();
+    this.removeSignalHandlers();
+    this.log.info({ done: this.runner.done, failed: this.runner.failed, handedBack, abandoned }, 'worker stopped');
+    this.emitSafely('stopped', { handedBack, abandoned });
   }
 
   private async takeTasks(): Promise<void> {
-    while (!this.stopTaking.signal.aborted) {
-      let task: Task<unknown>;
-      try {
-        task = await this.queue.getTask({ signal: this.stopTaking.signal });
-      } catch (e) {
-        if (e instanceof WaitAborted || this.stopTaking.signal.aborted) return;
-        if (e instanceof QueueShutDown) return; // shut down and empty: this worker's work is over
-        throw e;
-      }
-      await this.execute(task);
-    }
-  }
-
-  private async execute(task: Task<unknown>): Promise<void> {
-    const m = this.metrics.forTask(this.queueName, task.name);
-    const handler = this.handlerFor(task.name);
-    if (!handler) {
-      await this.settle(task, m, { error: new UnrecoverableError(`no handler for task "${task.name}"; this worker handles ${this.handledNames()}`) });
-      return;
-    }
-    const run = new RunningTask(task);
-    this.running.add(run);
-    m.wait.observe(Math.max(0, Date.now() - task.readyAt) / 1000);
-    m.active.inc();
-    const endTimer = m.duration.startTimer();
-    let outcome: { value: unknown } | { error: unknown };
-    try {
-      const result = handler(task.data, run.context);
-      // With a timeout the handler races it, so a timed-out attempt ends even if the handler ignores
-      // ctx.signal; without one, a stopping worker hands the task back without waiting for it.
-      outcome = { value: this.timeout === undefined ? await result : await run.within(result, this.timeout) };
-    } catch (error) {
-      outcome = { error: run.abortReason ?? error };
-    } finally {
-      run.clear();
-      endTimer();
-      m.active.dec();
-    }
-    try {
-      if (!run.handedBack) await this.settle(task, m, outcome);
-    } finally {
-      this.running.delete(run);
-      if (this.running.size === 0) this.whenIdle?.();
-    }
-  }
-
-  /** Finishes a task per its outcome, counting it; a result JSON cannot carry fails the attempt. */
-  private async settle(task: Task<unknown>, m: TaskMetrics, outcome: { value: unknown } | { error: unknown }): Promise<void> {
-    try {
-      let error = 'error' in outcome ? outcome.error : undefined;
-      if ('value' in outcome) {
-        try {
-          await task.done(outcome.value);
-          this.done++;
-          m.completed.inc();
-          return;
-        } catch (e) {
-          if ((e as AsyncqError).code !== 'BAD_PAYLOAD') throw e;
-          error = new UnrecoverableError(`the handler's result cannot be stored: ${(e as Error).message}`);
-        }
-      }
-      const final = task.attempt >= task.attempts || (error as Error)?.name === 'UnrecoverableError';
-      await task.fail(error);
-      this.failed++;
-      if (final) m.failedFinal.inc();
-      else {
-        m.failedRetrying.inc();
-        m.retried.inc();
-      }
-    } catch (e) {
-      // The lease was lost or Redis failed: the task is redelivered to some worker; keep running.
-      if (!(e instanceof AsyncqError)) throw e;
+    for (;;) {
+      const task = await this.feed.next();
+      if (!task) return;
+      await this.runner.execute(task);
     }
   }
 
@@ -239,32 +216,44 @@ export class Worker {
     return typeof this.handlers === 'function' ? 'every task' : Object.keys(this.handlers).map((n) => `"${n}"`).join(', ');
   }
 
-  private async beat(): Promise<void> {
-    if (!this.registry) return;
-    const now = Date.now();
-    const info: WorkerInfo = {
+  /** What the registry shows about this worker: the dashboard and `asyncq watch` read it. */
+  private info(): WorkerInfo {
+    return {
       id: this.id,
       host: hostname(),
       pid: process.pid,
       queue: this.queueName,
-      concurrency: this.concurrency,
+      concurrency: this.settings.concurrency,
       startedAt: this.startedAt,
-      done: this.done,
-      failed: this.failed,
-      lastHeartbeat: now,
+      done: this.runner.done,
+      failed: this.runner.failed,
+      lastHeartbeat: Date.now(),
       handle: (this.queue as { handle?: string }).handle,
-      running: this.running.size,
-      current: [...this.running].slice(0, 5).map((r) => ({ id: r.task.id, name: r.task.name, startedAt: r.startedAt })),
+      running: this.runner.running.size,
+      current: [...this.runner.running].slice(0, 5).map((r) => ({ id: r.task.id, name: r.task.name, startedAt: r.startedAt })),
+      version: WORKER_VERSION,
     };
-    return this.registry.beat(info, 3 * (this.opts.heartbeatMs ?? 5000));
+  }
+
+  private strayError(error: unknown, origin: 'uncaughtException' | 'unhandledRejection'): void {
+    this.log.error({ err: safeMessage(error), origin }, 'an error no task can be blamed for (not from a handler); the worker keeps running');
+    this.emitSafely('error', asError(error));
+  }
+
+  private emitSafely<K extends keyof WorkerEvents>(event: K, ...args: WorkerEvents[K]): void {
+    emitSafely(this, this.log, event, ...args);
   }
 
   private installSignalHandlers(): void {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals): void => {
       signals++;
-      if (signals === 1) void this.close();
-      else if (signal === 'SIGINT') this.cutGrace(); // a second Ctrl-C: hand back at once
+      this.log.info({ signal }, `${signal} received`);
+      if (signals === 1) void this.stop(signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM', this.settings.graceMs);
+      else if (signal === 'SIGINT') {
+        this.log.info({}, 'second SIGINT: ending the grace now');
+        this.hurry.abort();
+      }
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
@@ -274,4 +263,3 @@ export class Worker {
     };
   }
 }
-
