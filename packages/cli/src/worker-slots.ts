@@ -136,7 +136,9 @@ export class WorkerSlots {
       child.once('exit', () => resolve());
       child.kill('SIGTERM');
       // A worker that does not stop within its grace and a margin is stopped hard.
-      setTimeout(() => child.kill('SIGKILL'), (this.opts.spec.graceMs ?? 10_000) + 5000).unref();
+      // A worker stops within its grace, plus 2 s for handlers to settle after their abort and 5 s
+      // to hand back and leave through a slow Redis (the worker's defaults); past that, it is stuck.
+      setTimeout(() => child.kill('SIGKILL'), (this.opts.spec.graceMs ?? 10_000) + 2000 + 5000 + 1000).unref();
     });
   }
 }

@@ -39,27 +39,31 @@ function walk(value: unknown, path: string, stack: Set<object>): void {
   if (value === null) return;
   const obj = value as object;
   if (stack.has(obj)) fail(path, 'a reference back to one of its own parents (a cycle)');
-  // Binary first: a Buffer has a toJSON of its own, which would turn it into {type, data}.
-  if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) {
+  // Binary first: a Buffer has a toJSON of its own, which would turn it into {type, data}. Even
+  // these checks read the value (a Proxy's getPrototypeOf trap can throw), so they go through read().
+  if (read(() => ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer, path)) {
     fail(path, 'binary data', 'encode it as base64 or an array of numbers first');
   }
-  if (obj instanceof Map || obj instanceof Set || obj instanceof WeakMap || obj instanceof WeakSet) {
-    fail(path, `a ${obj.constructor.name}`, 'convert it to an array or plain object first');
-  }
+  const collection = read(() => (obj instanceof Map ? 'Map' : obj instanceof Set ? 'Set' : obj instanceof WeakMap ? 'WeakMap' : obj instanceof WeakSet ? 'WeakSet' : undefined), path);
+  if (collection) fail(path, `a ${collection}`, 'convert it to an array or plain object first');
   const toJSON = read(() => (obj as { toJSON?: unknown }).toJSON, path);
   if (typeof toJSON === 'function') {
     // Dates and other types that define their own JSON form are carried as that form.
     walk(read(() => (toJSON as () => unknown).call(obj), `${path}.toJSON()`), path, stack);
     return;
   }
+  if (read(() => Array.isArray(obj), path)) {
+    stack.add(obj);
+    const arr = obj as unknown[];
+    const n = read(() => arr.length, path);
+    for (let i = 0; i < n; i++) walk(read(() => arr[i], path), `${path}[${i}]`, stack);
+    stack.delete(obj);
+    return;
+  }
   stack.add(obj);
-  if (Array.isArray(obj)) {
-    for (let i = 0; i < obj.length; i++) walk(read(() => obj[i] as unknown, path), `${path}[${i}]`, stack);
-  } else {
-    for (const [k, v] of read(() => Object.entries(obj), path)) {
-      // JSON drops undefined properties; the receiver sees the property absent, which reads the same.
-      if (v !== undefined) walk(v, `${path}.${k}`, stack);
-    }
+  for (const [k, v] of read(() => Object.entries(obj), path)) {
+    // JSON drops undefined properties; the receiver sees the property absent, which reads the same.
+    if (v !== undefined) walk(v, `${path}.${k}`, stack);
   }
   stack.delete(obj);
 }

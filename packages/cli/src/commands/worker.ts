@@ -38,7 +38,8 @@ export async function worker(argv: WorkerArgs, ctx: CliContext): Promise<void> {
   const concurrency = wholeNumber('--concurrency', argv.concurrency, 1, MAX_CONCURRENCY);
   const logging: WorkerLogging = {
     ...(argv.logFormat === undefined ? {} : { logFormat: oneOf('--log-format', argv.logFormat, LOG_FORMATS) }),
-    ...(argv.logLevel === undefined ? {} : { logLevel: oneOf('--log-level', argv.logLevel, LOG_LEVELS) }),
+    // A worker started by hand says what it does: a line per finished and failed task.
+    logLevel: argv.logLevel === undefined ? 'info' : oneOf('--log-level', argv.logLevel, LOG_LEVELS),
   };
   await runWorkerProcess({
     handlers: argv.handlers,
@@ -74,7 +75,7 @@ export function workerCommand(ctx: CliContext): CommandModule<GlobalOptions, Wor
         .option('lease', durationOption('a held task\'s lease without renewal (7s)'))
         .option('stalled-interval', durationOption('idle checks for crashed workers\' tasks (2s)'))
         .option('log-format', { choices: LOG_FORMATS, describe: 'log lines as JSON or pretty text' })
-        .option('log-level', { choices: LOG_LEVELS, describe: 'the least severe level logged' })
+        .option('log-level', { choices: LOG_LEVELS, describe: 'the least severe level logged (default info: a line per finished or failed task)' })
         .option('metrics-port', numberOption('serve /metrics, /healthz here (0: any port)'))
         .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'address for it (0.0.0.0 in containers)' })
         .example('$0 worker ./handlers.js -q emails -c 16', '')

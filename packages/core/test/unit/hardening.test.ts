@@ -42,6 +42,11 @@ describe('hostile values and bad input, before Redis', () => {
     await expect(q.put({ a: new Uint8Array(2) })).rejects.toThrow(/^item\.a is binary data/);
     await expect(q.put('x'.repeat(200))).rejects.toThrow('item is 202 bytes of JSON, over the 100 bytes limit (maxPayloadBytes); keep large data elsewhere and pass a reference');
     await expect(q.put({ get boom() { throw new Error('getter'); } })).rejects.toThrow(PayloadError);
+    const trap = (): never => {
+      throw new Error('trap!');
+    };
+    const hostile = new Proxy({}, { get: (_t, k) => (k === 'then' ? undefined : trap()), getPrototypeOf: trap, ownKeys: trap });
+    await expect(q.put({ x: hostile })).rejects.toThrow(/^item\.x threw while being read \(trap!\)/);
     expect(await q.counts()).toMatchObject({ waiting: 0, unfinished: 0 });
     await q.close();
   });
