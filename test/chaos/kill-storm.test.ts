@@ -38,7 +38,7 @@ describe('kill storm: 20 SIGKILLs against a 4-worker fleet', () => {
     const t0 = Date.now();
     const joiner = startCli(['join', name], { env, label: 'join' });
 
-    const workers = (): number[] => fleet.children().filter((p) => argvOf(p)?.includes('worker'));
+    const workers = (): number[] => fleet.children().filter((p) => argvOf(p)?.some((a) => a === 'worker' || a === 'fleet-worker'));
     const kills: { pid: number; at: number }[] = [];
     let waitedForWorkers = 0;
     const phaseEnd = Date.now() + KILL_PHASE_MS;

@@ -38,7 +38,7 @@ describe('Redis SIGKILL and restart with AOF always', () => {
     );
     await Promise.all(producers.map((p) => p.waitFor(/starts/)));
     await sleep(2500);
-    const workersBefore = fleet.children().filter((p) => argvOf(p)?.includes('worker')).sort();
+    const workersBefore = fleet.children().filter((p) => argvOf(p)?.some((a) => a === 'worker' || a === 'fleet-worker')).sort();
 
     const ackedBeforeKill = readLedger(dir).acks.size;
     const killedAt = Date.now();
@@ -53,7 +53,7 @@ describe('Redis SIGKILL and restart with AOF always', () => {
     const joined = await joiner.exitWithin(Math.max(1000, 60_000 - (Date.now() - producersDoneAt)));
     // The joiner may legitimately resolve before the producers end; a second join covers the rest.
     const finalJoin = await runCli(['join', name, '--timeout', '60'], { env, timeoutMs: 70_000 });
-    const workersAfter = fleet.children().filter((p) => argvOf(p)?.includes('worker')).sort();
+    const workersAfter = fleet.children().filter((p) => argvOf(p)?.some((a) => a === 'worker' || a === 'fleet-worker')).sort();
 
     const view = readLedger(dir);
     const acked = [...Array.from({ length: PRELOAD }, (_, i) => `pre-${i}`), ...view.acks.keys()];

@@ -55,7 +55,7 @@ async function outage(mode: 'freeze' | 'empty-restart'): Promise<void> {
   const put = await runCli(['put', name, '--file', file], { env, timeoutMs: 30_000 });
   expect(put.code, put.stderr).toBe(0);
   const joiner = startCli(['join', name], { env, label: 'join' });
-  const workersBefore = fleet.children().filter((p) => argvOf(p)?.includes('worker')).sort();
+  const workersBefore = fleet.children().filter((p) => argvOf(p)?.some((a) => a === 'worker' || a === 'fleet-worker')).sort();
   await sleep(2000);
 
   // The outage, with the exporter scraped every second throughout.
@@ -90,7 +90,7 @@ async function outage(mode: 'freeze' | 'empty-restart'): Promise<void> {
   const acksAfter = [...view.acks.values()].filter((t) => t > upAt).sort((a, b) => a - b);
   const runsAfter = [...view.byKey.values()].flat().filter((e) => e.start > upAt).sort((a, b) => a.start - b.start);
   const watchJsonAfter = linesOf(watch.stdout).slice(watchLinesBefore).filter((l) => l.startsWith('{'));
-  const workersAfter = fleet.children().filter((p) => argvOf(p)?.includes('worker')).sort();
+  const workersAfter = fleet.children().filter((p) => argvOf(p)?.some((a) => a === 'worker' || a === 'fleet-worker')).sort();
   const workerExits = [...fleet.stderr.matchAll(/a worker (was killed by \S+|exited with code \S+)/g)].map((m) => m[1]);
   const duringOutage = scrapes.filter((s) => s.at >= downAt && s.at < upAt);
   const hung = [...scrapes, ...healthDuring].filter((s) => s.status === 'TimeoutError' || s.ms >= 5000);

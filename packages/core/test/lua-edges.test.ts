@@ -95,6 +95,36 @@ describe('batched Lua at its edges', () => {
     expect(await a.counts()).toMatchObject({ completed: 5, failed: 0, active: 0, unfinished: 0 });
   });
 
+  it('a consumer busy for many lease lengths keeps the tasks it holds: nobody else is handed them', async () => {
+    const name = uniqueName('edge-busy');
+    const busy = open<number>(name, { lease: 300, stalledInterval: 50 });
+    // Four long tasks held while a steady stream of short ones keeps the handle reserving and
+    // finishing for five leases: its lease must be pushed forward all along.
+    for (let i = 0; i < 4; i++) await busy.put(i, { name: 'long' });
+    const long = [await busy.getTask(), await busy.getTask(), await busy.getTask(), await busy.getTask()];
+    await busy.putMany(Array.from({ length: 150 }, (_, i) => ({ item: 100 + i, opts: { name: 'short' } })));
+    const t0 = Date.now();
+    while (Date.now() - t0 < 1500) {
+      const t = await busy.getTask({ timeout: 200 }).catch(() => undefined);
+      if (!t) continue;
+      await sleep(20);
+      await t.done();
+    }
+    // Another consumer arrives and collects the tasks of expired leases: there must be none.
+    const other = open<number>(name, { lease: 300, stalledInterval: 50 });
+    const seen: string[] = [];
+    for (;;) {
+      const t = await other.getTask({ timeout: 400 }).catch(() => undefined);
+      if (!t) break;
+      seen.push(t.name);
+      await t.done();
+    }
+    expect(seen.filter((n) => n === 'long')).toEqual([]);
+    for (const t of long) await t.done(); // still this handle's: no LeaseLost
+    await busy.join({ timeout: 5000 });
+    expect(await busy.counts()).toMatchObject({ completed: 154, unfinished: 0 });
+  });
+
   it('a task whose hash vanished while held is a lost lease, not a crash, and leaves no half-written hash', async () => {
     const name = uniqueName('edge-vanished');
     const q = open<number>(name);

@@ -57,8 +57,8 @@ export class LeaseKeeper<T> {
 
   /** `n` more tasks are held under the partition's lease (a reservation came back). */
   added(partition: number, n: number): void {
+    // Not a refresh: only the calls that push the lease's expiry forward say so (refreshed()).
     this.counts[partition] = (this.counts[partition] ?? 0) + n;
-    this.lastRefresh[partition] = Date.now();
     if (n > 0) this.timer ??= setInterval(() => this.renew(), Math.max(50, Math.floor(this.session.config.lease / 3))).unref();
   }
 
