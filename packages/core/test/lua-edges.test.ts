@@ -6,7 +6,7 @@ function open<T>(name: string, opts: Record<string, unknown> = {}): Queue<T> {
   return track(new Queue<T>(name, { connection: redisUrl(), ...opts }), name);
 }
 
-// The edges of consume-17.lua, add-11.lua and fail-13.lua, driven through the public API with
+// The edges of consume-18.lua, add-12.lua and fail-15.lua, driven through the public API with
 // Redis itself inspected (and, for the lease, tampered with) where the edge is about Redis state.
 describe('batched Lua at its edges', () => {
   it('an empty queue: nothing reserved, nothing written but the consumer\'s announcement', async () => {
@@ -123,6 +123,79 @@ describe('batched Lua at its edges', () => {
     for (const t of long) await t.done(); // still this handle's: no LeaseLost
     await busy.join({ timeout: 5000 });
     expect(await busy.counts()).toMatchObject({ completed: 154, unfinished: 0 });
+  });
+
+  it('tasks coming back from a consumer never put more than maxsize tasks in the queue; they wait and come first', async () => {
+    const name = uniqueName('edge-stalled');
+    const admin = track(new QueueAdmin(name, { connection: redisUrl() }), name);
+    const keys = queueKeys('asyncq', name);
+    const a = open<number>(name, { maxsize: 2, lease: 60_000 });
+    const c = open<number>(name, { maxsize: 2, lease: 60_000 });
+    const producer = open<number>(name, { maxsize: 2 });
+    // a holds two tasks, c two more; producers then fill the queue up to maxsize again.
+    await producer.putMany([{ item: 1 }, { item: 2 }]);
+    const heldByA = [await a.getTask(), await a.getTask()];
+    await producer.putMany([{ item: 3 }, { item: 4 }]);
+    const heldByC = [await c.getTask(), await c.getTask()];
+    await producer.putMany([{ item: 5 }, { item: 6 }]);
+    expect(heldByA.map((t) => t.data).concat(heldByC.map((t) => t.data)).sort()).toEqual([1, 2, 3, 4]);
+    // a closes (hand-back): its tasks may not push the queue past 2, so they wait.
+    await a.close();
+    expect(await admin.partitionCounts()).toMatchObject([{ waiting: 2, active: 2, stalled: 2, unfinished: 6 }]);
+    expect(await producer.qsize()).toBe(2);
+    await expect(producer.putNowait(7)).rejects.toThrow(/full/i);
+    // c's lease expires: b collects its tasks on its first get, and they wait too.
+    await adminClient().zadd(keys.leases, 1, (await adminClient().zrange(keys.leases, 0, 0))[0]!);
+    const b = open<number>(name, { maxsize: 2, stalledInterval: 100 });
+    const order: number[] = [];
+    const first = await b.getTask({ timeout: 5000 });
+    order.push(first.data);
+    expect(await admin.partitionCounts()).toMatchObject([{ active: 1, stalled: 4, unfinished: 6 }]);
+    // A put made now waits behind every returned task.
+    const late = producer.put(7);
+    await first.done();
+    for (let i = 0; i < 6; i++) {
+      expect(await b.qsize()).toBeLessThanOrEqual(2);
+      const t = await b.getTask({ timeout: 5000 });
+      order.push(t.data);
+      await t.done();
+    }
+    await late;
+    expect(order.slice().sort()).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(order[6]).toBe(7);
+    await expect(heldByC[0]!.done()).rejects.toBeInstanceOf(LeaseLost);
+    await b.join({ timeout: 5000 });
+    expect(await admin.partitionCounts()).toMatchObject([{ waiting: 0, stalled: 0, unfinished: 0, completed: 7 }]);
+  });
+
+  it('a retry never puts more than maxsize tasks in the queue, at once or after its backoff', async () => {
+    const name = uniqueName('edge-retry');
+    const admin = track(new QueueAdmin(name, { connection: redisUrl() }), name);
+    const q = open<string>(name, { maxsize: 1 });
+    await q.put('now', { attempts: 2 });
+    const first = await q.getTask();
+    await q.put('filler');
+    await first.fail(new Error('again'));
+    expect(await admin.partitionCounts()).toMatchObject([{ waiting: 1, stalled: 1, unfinished: 2 }]);
+    expect(await q.get()).toBe('filler');
+    await q.taskDone();
+    const second = await q.getTask(); // the retry, released now that there is room
+    expect(second.data).toBe('now');
+    await second.done();
+    // With a backoff: the retry waits its delay, then for room.
+    await q.put('later', { attempts: 2, backoff: 100 });
+    const third = await q.getTask();
+    expect(third.data).toBe('later');
+    await q.put('filler 2');
+    await third.fail(new Error('again'));
+    await sleep(300);
+    expect(await q.get()).toBe('filler 2');
+    expect(await admin.partitionCounts()).toMatchObject([{ waiting: 0, stalled: 1 }]);
+    await q.taskDone();
+    expect(await q.get({ timeout: 5000 })).toBe('later');
+    await q.taskDone();
+    await q.join({ timeout: 5000 });
+    expect(await admin.totals()).toMatchObject({ completed: 4, retried: 2 });
   });
 
   it('a task whose hash vanished while held is a lost lease, not a crash, and leaves no half-written hash', async () => {

@@ -9,7 +9,7 @@ import { chartPoints, partitionCells, queueFields, workerCells } from '../../src
 const NOW = 1_700_000_000_000;
 
 function detail(over: Partial<QueueDetail> = {}): QueueDetail {
-  const counts = { waiting: 40, delayed: 2, active: 3, completed: 100, failed: 1, unfinished: 45, paused: 0 };
+  const counts = { waiting: 40, delayed: 2, active: 3, completed: 100, failed: 1, unfinished: 45, paused: 0, stalled: 0 };
   return {
     name: 'emails',
     partitions: 1,

@@ -11,10 +11,12 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- What join waits for: ready, delayed, held and (BullMQ) waiting-children tasks.
-local function unfinishedCount(wait, paused, prioritized, delayed, active, waitingChildren)
+-- What join waits for: ready, delayed, held, stalled (waiting for room) and (BullMQ)
+-- waiting-children tasks.
+local function unfinishedCount(wait, paused, prioritized, delayed, active, waitingChildren, stalled)
   return rcall("LLEN", wait) + rcall("LLEN", paused) + rcall("ZCARD", prioritized)
     + rcall("ZCARD", delayed) + rcall("LLEN", active) + rcall("ZCARD", waitingChildren)
+    + rcall("LLEN", stalled)
 end
 
 -- What maxsize bounds: ready and delayed tasks.
@@ -98,13 +100,51 @@ local function failForGood(prefix, failed, stats, id, reason, now, keep)
   end
 end
 
+-- Room under the maxsize producers last used (recorded in the state hash), for tasks coming back
+-- from a consumer: huge when the queue is unbounded.
+local function roomUnderMaxsize(state, wait, paused, prioritized, delayed, stalled)
+  local maxsize = tonumber(rcall("HGET", state, "maxsize")) or 0
+  if maxsize <= 0 then return math.huge end
+  return maxsize - pendingCount(wait, paused, prioritized, delayed) - rcall("LLEN", stalled)
+end
+
+-- A task coming back from a consumer (crashed, handing it back, or retrying a failed attempt):
+-- ready again (at the front, or the back for a retry), or, when that would put more than maxsize
+-- tasks in the queue, into the stalled list, from which it becomes ready ahead of any new put as
+-- soon as there is room. Returns the room left.
+local function comeBack(prefix, keys, id, room, front, lifo)
+  if room > 0 then
+    makeReady(prefix, keys.wait, keys.prioritized, keys.pc, id, front, lifo)
+  else
+    rcall("LPUSH", keys.stalled, id)
+  end
+  return room - 1
+end
+
+-- Stalled tasks become ready (at the front, oldest first) as far as maxsize allows.
+-- Returns how many became ready.
+local function releaseStalled(prefix, keys, lifo)
+  local n = rcall("LLEN", keys.stalled)
+  if n == 0 then return 0 end
+  local room = math.min(n, roomUnderMaxsize(keys.state, keys.wait, keys.paused, keys.prioritized, keys.delayed, keys.stalled) + n)
+  if room <= 0 then return 0 end
+  -- The oldest are at the tail; pushing them newest first leaves the oldest at the very front.
+  local ids = rcall("LRANGE", keys.stalled, -room, -1)
+  rcall("LTRIM", keys.stalled, 0, -room - 1)
+  for i = 1, #ids do
+    makeReady(prefix, keys.wait, keys.prioritized, keys.pc, ids[i], true, lifo)
+  end
+  return #ids
+end
+
 -- Returns the tasks of an expired lease to the queue (to the front, as BullMQ's
--- stalled checker does), counting a stall on each; past maxStalls a task fails for good.
--- Returns how many tasks became ready again.
+-- stalled checker does, or to the stalled list when the queue is at maxsize), counting
+-- a stall on each; past maxStalls a task fails for good. Returns how many went back.
 local function reclaimLease(prefix, keys, leaseId, maxStalls, keepFailed, lifo, now)
   local heldKey = prefix .. "aq:held:" .. leaseId
   local ids = rcall("SMEMBERS", heldKey)
   local ready = 0
+  local room = roomUnderMaxsize(keys.state, keys.wait, keys.paused, keys.prioritized, keys.delayed, keys.stalled)
   for _, id in ipairs(ids) do
     if rcall("LREM", keys.active, -1, id) > 0 then
       if rcall("EXISTS", prefix .. id) == 1 then
@@ -113,7 +153,7 @@ local function reclaimLease(prefix, keys, leaseId, maxStalls, keepFailed, lifo, 
           failForGood(prefix, keys.failed, keys.stats, id,
             "the task lost its consumer " .. stalls .. " times (maxStalls " .. maxStalls .. ")", now, keepFailed)
         else
-          makeReady(prefix, keys.wait, keys.prioritized, keys.pc, id, true, lifo)
+          room = comeBack(prefix, keys, id, room, true, lifo)
           ready = ready + 1
         end
       end

@@ -91,6 +91,11 @@ export class AdminActions {
         // BullMQ's drain removes waiting tasks, and delayed ones too when asked.
         await bull[p]!.drain(states.includes('delayed'));
         if (states.includes('delayed')) n += before.delayed;
+        // Tasks back from a consumer that wait for room under maxsize are waiting too.
+        const taken = await s.client.multi().lrange(k.stalled, 0, -1).del(k.stalled).exec();
+        const stalled = (taken?.[0]?.[1] as string[] | undefined) ?? [];
+        for (const id of stalled) await bull[p]!.remove(id);
+        n += stalled.length;
       } else if (states.includes('delayed')) {
         n += (await bull[p]!.clean(0, 0, 'delayed')).length;
       }

@@ -1,3 +1,4 @@
+import { QueueCorrupt } from '../errors.js';
 import type { FailedTask, QueueCounts, TaskState, TaskSummary } from '../types.js';
 import { unfinishedOf } from './finish-waits.js';
 import { locate } from './partitions.js';
@@ -9,6 +10,11 @@ import { delayOf, idsIn, parse, readTask, stateOf, sumCounts, toSummary } from '
 export interface AdminCounts extends QueueCounts {
   /** In BullMQ's legacy paused list (counted in `waiting` too). */
   paused: number;
+  /**
+   * Came back from a consumer (lease lost or handed back) while the queue was
+   * full; delivered first as soon as maxsize has room. Counted in `unfinished`.
+   */
+  stalled: number;
 }
 
 /** What a queue is doing, beyond its counts. */
@@ -55,6 +61,16 @@ const STATS = ['added', 'completed', 'failed', 'retried', 'reclaimed', 'discarde
 export class AdminReads {
   constructor(private readonly session: () => Promise<RedisSession>) {}
 
+  /** A wrong-typed key (damaged data) becomes a QueueCorrupt naming the queue and the fix. */
+  private async guard<R>(read: () => Promise<R>): Promise<R> {
+    try {
+      return await read();
+    } catch (e) {
+      if (/WRONGTYPE/.test(String((e as Error)?.message))) throw new QueueCorrupt((await this.session()).config.name, e);
+      throw e;
+    }
+  }
+
   private async keys(): Promise<{ s: RedisSession; parts: readonly QueueKeys[] }> {
     const s = await this.session();
     return { s, parts: s.config.partitions };
@@ -79,86 +95,97 @@ export class AdminReads {
 
   /** Counts by state of each partition. */
   async partitionCounts(): Promise<AdminCounts[]> {
-    const { s, parts } = await this.keys();
-    return Promise.all(
-      parts.map(async (k) => {
-        const [c, completed, failed] = await Promise.all([s.scripts.count(k, 0), s.client.zcard(k.completed), s.client.zcard(k.failed)]);
-        return {
-          waiting: c.wait + c.paused + c.prioritized,
-          delayed: c.delayed,
-          active: c.active,
-          completed,
-          failed,
-          unfinished: unfinishedOf(c),
-          paused: c.paused,
-        };
-      }),
-    );
+    return this.guard(async () => {
+      const { s, parts } = await this.keys();
+      return Promise.all(
+        parts.map(async (k) => {
+          const [c, completed, failed] = await Promise.all([s.scripts.count(k, 0), s.client.zcard(k.completed), s.client.zcard(k.failed)]);
+          return {
+            waiting: c.wait + c.paused + c.prioritized,
+            delayed: c.delayed,
+            active: c.active,
+            completed,
+            failed,
+            unfinished: unfinishedOf(c),
+            paused: c.paused,
+            stalled: c.stalled,
+          };
+        }),
+      );
+    });
   }
 
   /** Shutdown, pause, the maxsize gate and who waits. */
   async state(): Promise<QueueState> {
-    const { s, parts } = await this.keys();
-    const per = await Promise.all(
-      parts.map(async (k) => {
-        const [state, paused, room, join] = await Promise.all([
-          s.client.hmget(k.state, 'shutdown', 'maxsize'),
-          s.client.hexists(k.meta, 'paused'),
-          s.client.exists(k.wantRoom),
-          s.client.exists(k.wantJoin),
-        ]);
-        return { shutdown: state[0] ?? '', maxsize: Number(state[1] ?? 0), paused: paused === 1, room: room === 1, join: join === 1 };
-      }),
-    );
-    return {
-      shutdown: per.find((p) => p.shutdown)?.shutdown ?? '',
-      paused: per.some((p) => p.paused),
-      partitions: parts.length,
-      maxsize: per.reduce((a, p) => a + p.maxsize, 0),
-      putsWaiting: per.some((p) => p.room),
-      joinersWaiting: per.some((p) => p.join),
-    };
+    return this.guard(async () => {
+      const { s, parts } = await this.keys();
+      const per = await Promise.all(
+        parts.map(async (k) => {
+          const [state, paused, room, join] = await Promise.all([
+            s.client.hmget(k.state, 'shutdown', 'maxsize'),
+            s.client.hexists(k.meta, 'paused'),
+            s.client.exists(k.wantRoom),
+            s.client.exists(k.wantJoin),
+          ]);
+          return { shutdown: state[0] ?? '', maxsize: Number(state[1] ?? 0), paused: paused === 1, room: room === 1, join: join === 1 };
+        }),
+      );
+      return {
+        shutdown: per.find((p) => p.shutdown)?.shutdown ?? '',
+        paused: per.some((p) => p.paused),
+        partitions: parts.length,
+        maxsize: per.reduce((a, p) => a + p.maxsize, 0),
+        putsWaiting: per.some((p) => p.room),
+        joinersWaiting: per.some((p) => p.join),
+      };
+    });
   }
 
   /** Monotonic totals: every task ever added, completed, failed for good, retried, reclaimed from a crashed consumer, discarded by an immediate shutdown. */
   async totals(): Promise<QueueTotals> {
-    const { s, parts } = await this.keys();
-    const rows = await Promise.all(parts.map((k) => s.client.hmget(k.stats, ...STATS)));
-    const t = { added: 0, completed: 0, failed: 0, retried: 0, reclaimed: 0, discarded: 0 };
-    for (const row of rows) STATS.forEach((f, i) => (t[f] += Number(row[i] ?? 0) || 0));
-    return t;
+    return this.guard(async () => {
+      const { s, parts } = await this.keys();
+      const rows = await Promise.all(parts.map((k) => s.client.hmget(k.stats, ...STATS)));
+      const t = { added: 0, completed: 0, failed: 0, retried: 0, reclaimed: 0, discarded: 0 };
+      for (const row of rows) STATS.forEach((f, i) => (t[f] += Number(row[i] ?? 0) || 0));
+      return t;
+    });
   }
 
   /** Age in ms of the oldest ready task (0 when none is ready): how far behind the workers are. */
   async oldestWaitingAge(): Promise<number> {
-    const { s, parts } = await this.keys();
-    const now = Date.now();
-    let oldest = 0;
-    for (const k of parts) {
-      const ids = [await s.client.lindex(k.wait, -1), await s.client.lindex(k.wait, 0), await s.client.lindex(k.paused, -1)];
-      const top = await s.client.zrange(k.prioritized, 0, 0);
-      for (const id of [...ids, ...top]) {
-        if (!id) continue;
-        const [ts, opts] = await s.client.hmget(k.job(id), 'timestamp', 'opts');
-        const readyAt = Number(ts) + delayOf(opts);
-        if (Number.isFinite(readyAt)) oldest = Math.max(oldest, now - readyAt);
+    return this.guard(async () => {
+      const { s, parts } = await this.keys();
+      const now = Date.now();
+      let oldest = 0;
+      for (const k of parts) {
+        const ids = [await s.client.lindex(k.wait, -1), await s.client.lindex(k.wait, 0), await s.client.lindex(k.paused, -1)];
+        const top = await s.client.zrange(k.prioritized, 0, 0);
+        for (const id of [...ids, ...top]) {
+          if (!id) continue;
+          const [ts, opts] = await s.client.hmget(k.job(id), 'timestamp', 'opts');
+          const readyAt = Number(ts) + delayOf(opts);
+          if (Number.isFinite(readyAt)) oldest = Math.max(oldest, now - readyAt);
+        }
       }
-    }
-    return oldest;
+      return oldest;
+    });
   }
 
   /** Tasks in `state`, newest first for finished ones, with the lease holding each active one. */
   async tasks(state: TaskState, start = 0, end = 99): Promise<TaskSummary[]> {
-    const { s, parts } = await this.keys();
-    const want = end - start + 1;
-    const out: TaskSummary[] = [];
-    for (const [p, k] of parts.entries()) {
-      for (const id of await idsIn(s.client, k, state, 0, end)) {
-        const t = await readTask(s.client, k, id, state, p, parts.length);
-        if (t) out.push(t);
+    return this.guard(async () => {
+      const { s, parts } = await this.keys();
+      const want = end - start + 1;
+      const out: TaskSummary[] = [];
+      for (const [p, k] of parts.entries()) {
+        for (const id of await idsIn(s.client, k, state, 0, end)) {
+          const t = await readTask(s.client, k, id, state, p, parts.length);
+          if (t) out.push(t);
+        }
       }
-    }
-    return out.slice(start, start + want);
+      return out.slice(start, start + want);
+    });
   }
 
   /** One task with its data, state, result or error, stacks and log lines; undefined when there is none. */
@@ -205,19 +232,21 @@ export class AdminReads {
 
   /** Wait (ready to started) and run (started to finished) times in ms of the last `n` completed tasks. */
   async recentTimings(n = 100): Promise<{ wait: number[]; run: number[] }> {
-    const { s, parts } = await this.keys();
-    const wait: number[] = [];
-    const run: number[] = [];
-    for (const k of parts) {
-      for (const id of await s.client.zrevrange(k.completed, 0, n - 1)) {
-        const [ts, processedOn, finishedOn, opts] = (await s.client.hmget(k.job(id), 'timestamp', 'processedOn', 'finishedOn', 'opts')).map((v) => v ?? '');
-        const started = Number(processedOn);
-        const finished = Number(finishedOn);
-        if (!(started > 0 && finished > 0)) continue;
-        wait.push(Math.max(0, started - Number(ts) - delayOf(opts)));
-        run.push(Math.max(0, finished - started));
+    return this.guard(async () => {
+      const { s, parts } = await this.keys();
+      const wait: number[] = [];
+      const run: number[] = [];
+      for (const k of parts) {
+        for (const id of await s.client.zrevrange(k.completed, 0, n - 1)) {
+          const [ts, processedOn, finishedOn, opts] = (await s.client.hmget(k.job(id), 'timestamp', 'processedOn', 'finishedOn', 'opts')).map((v) => v ?? '');
+          const started = Number(processedOn);
+          const finished = Number(finishedOn);
+          if (!(started > 0 && finished > 0)) continue;
+          wait.push(Math.max(0, started - Number(ts) - delayOf(opts)));
+          run.push(Math.max(0, finished - started));
+        }
       }
-    }
-    return { wait, run };
+      return { wait, run };
+    });
   }
 }

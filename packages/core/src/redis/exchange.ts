@@ -26,7 +26,7 @@ const BATCH = 500;
 /**
  * One partition's round trips for a consumer handle: acknowledgements of finished tasks are
  * gathered for the current turn of the event loop and sent together, with the next reservation in
- * the same call (`consume-17.lua`); failed attempts go alongside (`fail-13.lua`). One exchange
+ * the same call (`consume-18.lua`); failed attempts go alongside (`fail-15.lua`). One exchange
  * is in flight per partition at a time, so calls under the handle's lease never race each other;
  * what arrives meanwhile rides on the next one.
  */

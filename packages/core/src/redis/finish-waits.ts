@@ -165,7 +165,7 @@ export class FinishWaits {
 
 /** What join waits for in one partition. */
 export function unfinishedOf(c: CountReply): number {
-  return c.wait + c.paused + c.prioritized + c.delayed + c.active + c.waitingChildren;
+  return c.wait + c.paused + c.prioritized + c.delayed + c.active + c.waitingChildren + c.stalled;
 }
 
 function toOutcome(queue: string, id: string, o: OutcomeReply): Outcome | undefined {

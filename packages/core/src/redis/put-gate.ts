@@ -25,7 +25,7 @@ const BATCH = 1000;
 
 /**
  * The put side of a handle: checks items before anything reaches Redis, then adds them through
- * `add-11.lua`, which applies the shutdown flag and the maxsize gate in the same atomic step, so a
+ * `add-12.lua`, which applies the shutdown flag and the maxsize gate in the same atomic step, so a
  * put is one round trip. Puts wait in one line, in order; every add call takes as many as it can
  * from the front of the line, so concurrent puts share round trips. A bounded queue has one add in
  * flight at a time (so a full queue stops the line in order); an unbounded one several, kept in

@@ -31,6 +31,8 @@ export interface QueueKeys {
   readonly pc: string;
   /** asyncq's state: the shutdown flag and the queue's epoch. */
   readonly state: string;
+  /** Tasks back from a consumer (crashed, or handing back) that wait for room under maxsize. */
+  readonly stalled: string;
   /** Leases of consumer handles: lease id -> expiry (ms). */
   readonly leases: string;
   /** Monotonic totals: added, completed, failed, retried, reclaimed, discarded. */
@@ -81,6 +83,7 @@ export function queueKeys(prefix: string, tag: string): QueueKeys {
     id: `${base}id`,
     pc: `${base}pc`,
     state: `${base}aq:state`,
+    stalled: `${base}aq:stalled`,
     leases: `${base}aq:leases`,
     stats: `${base}aq:stats`,
     wantTask: `${base}aq:want-task`,

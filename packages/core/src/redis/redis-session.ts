@@ -13,7 +13,7 @@ import { QueueScripts } from './scripts.js';
  * queue's signals. A client the caller gave is shared and never closed.
  */
 export class RedisSession {
-  /** Recorded as the queue's epoch by the first put ever: see `count-9.lua`. */
+  /** Recorded as the queue's epoch by the first put ever: see `count-10.lua`. */
   readonly epoch = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   private subscriber?: RedisClient;
   private closed = false;
@@ -34,7 +34,7 @@ export class RedisSession {
       if (client !== config.target.shared) client.disconnect();
       throw e;
     }
-    return new RedisSession(config, client, new QueueScripts(client, config.target));
+    return new RedisSession(config, client, new QueueScripts(client, config.target, config.name));
   }
 
   /** True on a Redis Cluster: signals use sharded pub/sub there. */

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { QueueCorrupt } from '../errors.js';
 import { toAsyncqError, type RedisClient, type RedisTarget } from './connection.js';
 import type { QueueKeys } from './queue-keys.js';
 
@@ -34,7 +35,7 @@ function loadSources(): ScriptSource[] {
 
 type Call = (...args: (string | number)[]) => Promise<unknown>;
 
-/** How `consume-17.lua` answered. */
+/** How `consume-18.lua` answered. */
 export interface ConsumeReply {
   /** False when the handle's lease on this partition was lost: nothing was applied. */
   leaseHeld: boolean;
@@ -51,7 +52,7 @@ export interface ConsumeReply {
   paused: boolean;
 }
 
-/** What `count-9.lua` read. */
+/** What `count-10.lua` read. */
 export interface CountReply {
   wait: number;
   paused: number;
@@ -62,6 +63,8 @@ export interface CountReply {
   shutdown: string;
   epoch: string;
   added: number;
+  /** Tasks back from a consumer, waiting for room under maxsize (unfinished, not yet ready). */
+  stalled: number;
 }
 
 /** How a task ended, as `outcome-3.lua` read it. */
@@ -70,7 +73,7 @@ export type OutcomeReply =
   | { state: 'completed'; returnvalue: string }
   | { state: 'failed'; reason: string; stacktrace: string };
 
-/** One task for `add-11.lua`. */
+/** One task for `add-12.lua`. */
 export interface AddItem {
   /** A dedup id, or "" for the next counter value. */
   id: string;
@@ -82,7 +85,7 @@ export interface AddItem {
   priority: number;
 }
 
-/** One failed attempt for `fail-13.lua`. */
+/** One failed attempt for `fail-15.lua`. */
 export interface FailItem {
   id: string;
   message: string;
@@ -103,6 +106,8 @@ export class QueueScripts {
   constructor(
     private readonly client: RedisClient,
     private readonly target: RedisTarget,
+    /** The queue they run for, named in errors about its data. */
+    private readonly queue = 'this queue',
   ) {
     this.pub = target.kind === 'cluster' ? 'SPUBLISH' : 'PUBLISH';
     for (const s of loadSources()) {
@@ -114,14 +119,15 @@ export class QueueScripts {
     try {
       return await (this.client as unknown as Record<string, Call>)[command]!.apply(this.client, args);
     } catch (e) {
+      if (/WRONGTYPE/.test(String((e as Error)?.message))) throw new QueueCorrupt(this.queue, e);
       throw toAsyncqError(e, this.target) ?? e;
     }
   }
 
-  /** See `add-11.lua`. Resolves to the ids handled (added or deduplicated), whether the gate stopped the batch, or -1 when shut down. */
+  /** See `add-12.lua`. Resolves to the ids handled (added or deduplicated), whether the gate stopped the batch, or -1 when shut down. */
   async add(k: QueueKeys, maxsize: number, epoch: string, lifo: boolean, waitMs: number, items: AddItem[]): Promise<{ handled: number; full: boolean; ids: string[] }> {
     const args: (string | number)[] = [
-      k.state, k.meta, k.id, k.wait, k.paused, k.prioritized, k.delayed, k.pc, k.stats, k.wantTask, k.wantRoom,
+      k.state, k.meta, k.id, k.wait, k.paused, k.prioritized, k.delayed, k.pc, k.stats, k.wantTask, k.wantRoom, k.stalled,
       k.base, k.channel, this.pub, maxsize, epoch, lifo ? 1 : 0, waitMs, items.length,
     ];
     for (const it of items) args.push(it.id, it.name, it.data, it.opts, it.delay, it.priority);
@@ -129,14 +135,14 @@ export class QueueScripts {
     return { handled: Number(handled), full: full === 1, ids };
   }
 
-  /** See `consume-17.lua`. */
+  /** See `consume-18.lua`. */
   async consume(
     k: QueueKeys,
     a: { lease: string; leaseMs: number; holding: boolean; wanted: number; speculative: number; keepCompleted: number; keepFailed: number; maxStalls: number; lifo: boolean; interestMs: number; todo: string; acks: [string, string, number][] },
   ): Promise<ConsumeReply> {
     const args: (string | number)[] = [
       k.wait, k.active, k.prioritized, k.delayed, k.paused, k.meta, k.completed, k.failed, k.state, k.leases, k.stats,
-      k.pc, k.wantTask, k.wantRoom, k.wantJoin, k.wantResult, k.waitingChildren,
+      k.pc, k.wantTask, k.wantRoom, k.wantJoin, k.wantResult, k.waitingChildren, k.stalled,
       k.base, k.channel, this.pub, a.lease, a.leaseMs, a.holding ? 1 : 0, a.wanted, a.speculative, a.keepCompleted,
       a.keepFailed, a.maxStalls, a.lifo ? 1 : 0, a.interestMs, a.todo, a.acks.length,
     ];
@@ -146,20 +152,20 @@ export class QueueScripts {
     return { leaseHeld: true, lost: r[1], tasks: r[2], nextDue: Number(r[3]), shutdown: r[4], pending: Number(r[5]), paused: r[6] === 1 };
   }
 
-  /** See `fail-13.lua`. Resolves to the ids this handle no longer held. */
+  /** See `fail-15.lua`. Resolves to the ids this handle no longer held. */
   async fail(k: QueueKeys, a: { lease: string; leaseMs: number; keepFailed: number; lifo: boolean; keepStacks: number; items: FailItem[] }): Promise<string[]> {
     const args: (string | number)[] = [
       k.wait, k.active, k.prioritized, k.delayed, k.paused, k.failed, k.leases, k.stats, k.pc, k.wantTask, k.wantJoin,
-      k.wantResult, k.waitingChildren,
+      k.wantResult, k.waitingChildren, k.stalled, k.state,
       k.base, k.channel, this.pub, a.lease, a.leaseMs, a.keepFailed, a.lifo ? 1 : 0, a.keepStacks, a.items.length,
     ];
     for (const it of a.items) args.push(it.id, it.message, it.stack, it.retryIn);
     return (await this.call('asyncqFail', args)) as string[];
   }
 
-  /** See `hand-back-6.lua`: every task under the lease (`'all'`), or the given ids. Resolves to how many went back. */
+  /** See `hand-back-10.lua`: every task under the lease (`'all'`), or the given ids. Resolves to how many went back. */
   async handBack(k: QueueKeys, lease: string, lifo: boolean, ids: string[] | 'all'): Promise<number> {
-    const args: (string | number)[] = [k.wait, k.active, k.prioritized, k.leases, k.pc, k.wantTask, k.base, k.channel, this.pub, lease, lifo ? 1 : 0];
+    const args: (string | number)[] = [k.wait, k.active, k.prioritized, k.leases, k.pc, k.wantTask, k.stalled, k.state, k.paused, k.delayed, k.base, k.channel, this.pub, lease, lifo ? 1 : 0];
     if (ids === 'all') args.push('all');
     else args.push(ids.length, ...ids);
     return Number(await this.call('asyncqHandBack', args));
@@ -170,10 +176,10 @@ export class QueueScripts {
     return Number(await this.call('asyncqRenew', [k.leases, lease, leaseMs])) === 1;
   }
 
-  /** See `count-9.lua`; `announceMs` > 0 also announces a joiner while tasks are unfinished. */
+  /** See `count-10.lua`; `announceMs` > 0 also announces a joiner while tasks are unfinished. */
   async count(k: QueueKeys, announceMs: number): Promise<CountReply> {
-    const r = (await this.call('asyncqCount', [k.wait, k.paused, k.prioritized, k.delayed, k.active, k.waitingChildren, k.state, k.wantJoin, k.stats, announceMs])) as [
-      number, number, number, number, number, number, string, string, number,
+    const r = (await this.call('asyncqCount', [k.wait, k.paused, k.prioritized, k.delayed, k.active, k.waitingChildren, k.state, k.wantJoin, k.stats, k.stalled, announceMs])) as [
+      number, number, number, number, number, number, string, string, number, number,
     ];
     return {
       wait: Number(r[0]),
@@ -185,13 +191,14 @@ export class QueueScripts {
       shutdown: r[6],
       epoch: r[7],
       added: Number(r[8]),
+      stalled: Number(r[9]),
     };
   }
 
-  /** See `shutdown-8.lua`. Resolves to how many waiting or delayed tasks remain to discard. */
+  /** See `shutdown-9.lua`. Resolves to how many waiting or delayed tasks remain to discard. */
   async shutdown(k: QueueKeys, mode: 'graceful' | 'immediate' | 'reopen', batch: number): Promise<number> {
     return Number(
-      await this.call('asyncqShutdown', [k.state, k.wait, k.paused, k.prioritized, k.delayed, k.active, k.waitingChildren, k.stats, k.base, k.channel, this.pub, mode, batch]),
+      await this.call('asyncqShutdown', [k.state, k.wait, k.paused, k.prioritized, k.delayed, k.active, k.waitingChildren, k.stats, k.stalled, k.base, k.channel, this.pub, mode, batch]),
     );
   }
 

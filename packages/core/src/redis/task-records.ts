@@ -50,7 +50,7 @@ export function toSummary(id: string, h: Record<string, string>, state: TaskStat
 }
 
 export function sumCounts(rows: AdminCounts[]): AdminCounts {
-  const t: AdminCounts = { waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, unfinished: 0, paused: 0 };
+  const t: AdminCounts = { waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, unfinished: 0, paused: 0, stalled: 0 };
   for (const r of rows) for (const f of Object.keys(t) as (keyof AdminCounts)[]) t[f] += r[f];
   return t;
 }

@@ -13,6 +13,7 @@
   KEYS[6] active           (LIST)
   KEYS[7] waiting-children (ZSET)
   KEYS[8] stats            (HASH)  "discarded"
+  KEYS[9] stalled          (LIST)  tasks back from a consumer, waiting for room
 
   ARGV[1] job key prefix
   ARGV[2] pub/sub channel
@@ -37,7 +38,7 @@ local remaining = 0
 if mode == "immediate" then
   local budget = tonumber(ARGV[5])
   local discarded = 0
-  for _, list in ipairs({ KEYS[2], KEYS[3] }) do
+  for _, list in ipairs({ KEYS[2], KEYS[3], KEYS[9] }) do
     local ids = rcall("LRANGE", list, 0, budget - discarded - 1)
     for _, id in ipairs(ids) do removeJobKeys(prefix, id) end
     rcall("LTRIM", list, #ids, -1)
@@ -52,10 +53,10 @@ if mode == "immediate" then
     end
   end
   rcall("HINCRBY", KEYS[8], "discarded", discarded)
-  remaining = pendingCount(KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+  remaining = pendingCount(KEYS[2], KEYS[3], KEYS[4], KEYS[5]) + rcall("LLEN", KEYS[9])
 end
 rcall(pub, channel, "shutdown")
-if remaining == 0 and unfinishedCount(KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]) == 0 then
+if remaining == 0 and unfinishedCount(KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[9]) == 0 then
   rcall(pub, channel, "drained")
 end
 return remaining

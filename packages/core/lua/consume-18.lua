@@ -26,6 +26,7 @@
   KEYS[15] want-join        (STRING) set while a handle waits in join
   KEYS[16] want-result      (STRING) set while a handle waits for a result
   KEYS[17] waiting-children (ZSET)
+  KEYS[18] stalled          (LIST)  tasks back from a consumer, waiting for room under maxsize
   (and, within the same hash tag: job hashes, and "aq:held:<lease>" SETs)
 
   ARGV[1]  job key prefix
@@ -47,7 +48,7 @@
 
   Returns { 0 } when the lease was lost (nothing applied), else
   { 1, lost ids, tasks, next delayed due time (ms, 0: none), shutdown mode or "",
-    pending (ready + delayed), paused (0/1) } where tasks is a flat list of
+    pending (ready + delayed + stalled), paused (0/1) } where tasks is a flat list of
   id, name, data, opts, timestamp, delay, atm (attempts made) per task.
 ]]
 -- @include queue-lib
@@ -59,8 +60,8 @@ local maxStalls, lifo = tonumber(ARGV[11]), ARGV[12] == "1"
 local k = tonumber(ARGV[15])
 local todo = ARGV[14]
 local heldKey = prefix .. "aq:held:" .. lease
-local keys = { wait = KEYS[1], active = KEYS[2], prioritized = KEYS[3], failed = KEYS[8],
-  leases = KEYS[10], stats = KEYS[11], pc = KEYS[12] }
+local keys = { wait = KEYS[1], active = KEYS[2], prioritized = KEYS[3], delayed = KEYS[4], paused = KEYS[5],
+  failed = KEYS[8], state = KEYS[9], leases = KEYS[10], stats = KEYS[11], pc = KEYS[12], stalled = KEYS[18] }
 
 if ARGV[6] == "1" and not rcall("ZSCORE", KEYS[10], lease) then
   return { 0 }
@@ -106,18 +107,23 @@ if string.find(todo, "r", 1, true) then
   end
 end
 
--- Due delayed tasks become ready (BullMQ's promotion: to the back, delay reset).
+-- Due delayed tasks become ready (BullMQ's promotion: to the back, delay reset). Delayed retries
+-- may have put the queue past maxsize: those over it wait in the stalled list instead.
 local due = {}
 if string.find(todo, "p", 1, true) then
   due = rcall("ZRANGEBYSCORE", KEYS[4], 0, (now + 1) * 0x1000 - 1, "LIMIT", 0, 1000)
 end
 if #due > 0 then
   rcall("ZREM", KEYS[4], unpack(due))
+  local room = roomUnderMaxsize(KEYS[9], KEYS[1], KEYS[5], KEYS[3], KEYS[4], KEYS[18])
   for _, id in ipairs(due) do
     rcall("HSET", prefix .. id, "delay", 0)
-    makeReady(prefix, KEYS[1], KEYS[3], KEYS[12], id, false, false)
+    room = comeBack(prefix, keys, id, room, false, false)
   end
 end
+
+-- Tasks back from consumers that waited for room go first, as far as maxsize allows.
+local released = releaseStalled(prefix, keys, lifo)
 
 -- Reservations.
 local paused = rcall("HEXISTS", KEYS[6], "paused") == 1
@@ -160,11 +166,11 @@ end
 if got > 0 then
   signalIfWanted(KEYS[14], pub, channel, "room")
 end
-if freed + #due > 0 and rcall("LLEN", KEYS[1]) + rcall("ZCARD", KEYS[3]) > 0 then
+if freed + #due + released > 0 and rcall("LLEN", KEYS[1]) + rcall("ZCARD", KEYS[3]) > 0 then
   signalIfWanted(KEYS[13], pub, channel, "task")
 end
 if acked > 0 and rcall("EXISTS", KEYS[15]) == 1
-    and unfinishedCount(KEYS[1], KEYS[5], KEYS[3], KEYS[4], KEYS[2], KEYS[17]) == 0 then
+    and unfinishedCount(KEYS[1], KEYS[5], KEYS[3], KEYS[4], KEYS[2], KEYS[17], KEYS[18]) == 0 then
   rcall(pub, channel, "drained")
 end
 
@@ -176,6 +182,6 @@ if got < wanted then
     nextDue = math.floor(tonumber(first[2]) / 0x1000)
   end
   mode = rcall("HGET", KEYS[9], "shutdown") or ""
-  pending = pendingCount(KEYS[1], KEYS[5], KEYS[3], KEYS[4])
+  pending = pendingCount(KEYS[1], KEYS[5], KEYS[3], KEYS[4]) + rcall("LLEN", KEYS[18])
 end
 return { 1, lost, tasks, nextDue, mode, pending, paused and 1 or 0 }

@@ -17,6 +17,8 @@
   KEYS[11] want-join        (STRING)
   KEYS[12] want-result      (STRING)
   KEYS[13] waiting-children (ZSET)
+  KEYS[14] stalled          (LIST)   where a retry waits when the queue is at maxsize
+  KEYS[15] state            (HASH)   "maxsize" producers use
 
   ARGV[1]  job key prefix
   ARGV[2]  pub/sub channel
@@ -40,6 +42,8 @@ local now = nowMs()
 local lost = {}
 local retried, final, readyNow = 0, 0, 0
 local wantResult = rcall("EXISTS", KEYS[12]) == 1
+local keys = { wait = KEYS[1], prioritized = KEYS[3], pc = KEYS[9], stalled = KEYS[14] }
+local room = roomUnderMaxsize(KEYS[15], KEYS[1], KEYS[5], KEYS[3], KEYS[4], KEYS[14])
 
 for i = 0, k - 1 do
   local base = 10 + i * 4
@@ -70,7 +74,7 @@ for i = 0, k - 1 do
         rcall("HSET", jobKey, "delay", retryIn)
         rcall("ZADD", KEYS[4], delayedScore(KEYS[4], now + retryIn), id)
       else
-        makeReady(prefix, KEYS[1], KEYS[3], KEYS[9], id, false, lifo)
+        room = comeBack(prefix, keys, id, room, false, lifo)
       end
       readyNow = readyNow + 1
     end
@@ -91,7 +95,7 @@ if readyNow > 0 and rcall("EXISTS", KEYS[10]) == 1 then
   rcall(pub, channel, "task")
 end
 if final > 0 and rcall("EXISTS", KEYS[11]) == 1
-    and unfinishedCount(KEYS[1], KEYS[5], KEYS[3], KEYS[4], KEYS[2], KEYS[13]) == 0 then
+    and unfinishedCount(KEYS[1], KEYS[5], KEYS[3], KEYS[4], KEYS[2], KEYS[13], KEYS[14]) == 0 then
   rcall(pub, channel, "drained")
 end
 return lost

@@ -1,7 +1,8 @@
 --[[
   Hands tasks a handle holds back to the front of the queue, at once (on
   close, for a task fetched ahead that no get claimed, or for a get that gave up).
-  Not a failed attempt and not a stall.
+  Not a failed attempt and not a stall. A task that would put the queue over the
+  maxsize producers use waits in the stalled list instead, ahead of any new put.
 
   KEYS[1] wait         (LIST)
   KEYS[2] active       (LIST)
@@ -9,6 +10,10 @@
   KEYS[4] leases       (ZSET)
   KEYS[5] pc           (STRING)
   KEYS[6] want-task    (STRING)
+  KEYS[7] stalled      (LIST)  where tasks wait when the queue is at maxsize
+  KEYS[8] state        (HASH)  "maxsize" producers use
+  KEYS[9] paused       (LIST)
+  KEYS[10] delayed     (ZSET)
 
   ARGV[1] job key prefix
   ARGV[2] pub/sub channel
@@ -35,13 +40,15 @@ else
     end
   end
 end
+local keys = { wait = KEYS[1], prioritized = KEYS[3], pc = KEYS[5], stalled = KEYS[7], state = KEYS[8], paused = KEYS[9], delayed = KEYS[10] }
+local room = roomUnderMaxsize(KEYS[8], KEYS[1], KEYS[9], KEYS[3], KEYS[10], KEYS[7])
 local back = 0
 -- Given ids come oldest first: pushing them in reverse leaves the oldest at the very front.
 for i = #ids, 1, -1 do
   local id = ids[i]
   if rcall("LREM", KEYS[2], -1, id) > 0 and rcall("EXISTS", prefix .. id) == 1 then
     rcall("HDEL", prefix .. id, "pb")
-    makeReady(prefix, KEYS[1], KEYS[3], KEYS[5], id, true, lifo)
+    room = comeBack(prefix, keys, id, room, true, lifo)
     back = back + 1
   end
 end

@@ -15,6 +15,7 @@
   KEYS[9]  stats         (HASH)    asyncq totals: "added"
   KEYS[10] want-task     (STRING)  set while a consumer waits for tasks
   KEYS[11] want-room     (STRING)  set while a producer waits for room
+  KEYS[12] stalled       (LIST)    tasks back from a consumer, waiting for room (they count too)
 
   ARGV[1]  job key prefix ("asyncq:{name}:")
   ARGV[2]  pub/sub channel
@@ -50,7 +51,7 @@ local room = n
 if maxsize > 0 then
   -- Recorded for operators: the bound the producers use (per partition on a partitioned queue).
   rcall("HSET", KEYS[1], "maxsize", maxsize)
-  room = maxsize - pendingCount(KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+  room = maxsize - pendingCount(KEYS[4], KEYS[5], KEYS[6], KEYS[7]) - rcall("LLEN", KEYS[12])
 end
 
 local out = { 0, 0 }
