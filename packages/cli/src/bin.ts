@@ -17,8 +17,14 @@ const crash = (e: unknown): never => {
   process.stderr.write(`${redactSecrets(`asyncq: unexpected error: ${err?.message ?? String(e)}${detail}`)}\n`);
   process.exit(1);
 };
-process.on('uncaughtException', crash);
-process.on('unhandledRejection', crash);
+// A worker runs a guard of its own that fails just the task whose code threw: then it decides.
+const unlessGuarded =
+  (event: 'uncaughtException' | 'unhandledRejection') =>
+  (e: unknown): void => {
+    if (process.listenerCount(event) === 1) crash(e);
+  };
+process.on('uncaughtException', unlessGuarded('uncaughtException'));
+process.on('unhandledRejection', unlessGuarded('unhandledRejection'));
 
 const code = await main(process.argv.slice(2)).catch(crash);
 // Let piped output drain before exiting: commands may leave timers or handlers running.

@@ -103,15 +103,20 @@ export function wholeNumber(what: string, value: unknown, min = 0, max = Number.
   return n;
 }
 
-/** Resolves after the first SIGTERM or SIGINT, once `stop` has run: long-running commands end this way. */
-export function untilStopSignal(stop: () => Promise<void>): Promise<void> {
+/** Resolves after the first SIGTERM or SIGINT (or `orUntil`), once `stop` has run: long-running commands end this way. */
+export function untilStopSignal(stop: () => Promise<void>, orUntil?: Promise<void>): Promise<void> {
   return new Promise<void>((done) => {
+    let stopping = false;
     const onSignal = (): void => {
+      if (stopping) return;
+      stopping = true;
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
       void stop().then(done);
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // The command's own work may end it too (a fleet whose queue was shut down), as a signal would.
+    void orUntil?.then(onSignal);
   });
 }

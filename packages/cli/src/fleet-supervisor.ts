@@ -71,9 +71,16 @@ export class FleetSupervisor {
       ...(opts.metricsPortBase === undefined ? {} : { metricsPortBase: opts.metricsPortBase }),
       label: `fleet ${this.id}`,
       log: opts.log,
+      finished: async () => (await this.admin.state()).shutdown !== '',
+      onAllFinished: () => this.markFinished(),
     });
+    this.finished = new Promise((resolve) => (this.markFinished = resolve));
     if (opts.autoscale) this.autoscaler = new FleetAutoscaler(opts.autoscale, { admin: this.admin, registry: this.registry }, opts.workers, opts.log);
   }
+
+  /** Resolves once the queue was shut down and every worker stopped by itself: the fleet's work is over. */
+  readonly finished: Promise<void>;
+  private markFinished: () => void = () => {};
 
   /** Worker processes kept now (running, or crashed and about to be restarted). */
   get size(): number {

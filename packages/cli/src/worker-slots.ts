@@ -11,6 +11,13 @@ export interface WorkerSlotsOptions {
   /** Who the log lines are from: `fleet <id>`. */
   label: string;
   log: (line: string) => void;
+  /**
+   * Asked when a worker exits 0 by itself (it does so when its queue is shut down and empty):
+   * true means its work is over, and the slot is not restarted.
+   */
+  finished?: () => Promise<boolean>;
+  /** Called when the last slot ended because its work was over. */
+  onAllFinished?: () => void;
 }
 
 /** A numbered place for one worker process: its metrics port and its own crash history. */
@@ -101,8 +108,22 @@ export class WorkerSlots {
         if (this.slots.get(slot.index) === slot) this.slots.delete(slot.index);
         return;
       }
+      if (code === 0 && !signal && this.opts.finished) {
+        void this.opts.finished().then(
+          (over) => (over ? this.ended(slot) : this.crashed(slot, code, signal)),
+          () => this.crashed(slot, code, signal),
+        );
+        return;
+      }
       this.crashed(slot, code, signal);
     });
+  }
+
+  /** A worker whose work is over (its queue shut down and empty): its slot is not restarted. */
+  private ended(slot: Slot): void {
+    if (this.slots.get(slot.index) === slot) this.slots.delete(slot.index);
+    this.opts.log(`${this.opts.label}: the worker in slot ${slot.index} stopped: its queue is shut down and empty`);
+    if (this.slots.size === 0) this.opts.onAllFinished?.();
   }
 
   private crashed(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {

@@ -151,3 +151,17 @@ export class QueueDataLost extends AsyncqError {
     );
   }
 }
+
+/**
+ * A key of the queue holds a value of the wrong type (something other than asyncq or BullMQ wrote
+ * it): the queue's data in Redis is damaged. Retrying will not help; the message says what to do.
+ */
+export class QueueCorrupt extends AsyncqError {
+  constructor(queue: string, cause?: unknown) {
+    super(
+      'QUEUE_CORRUPT',
+      `queue "${queue}" has a key in Redis holding the wrong type of value (WRONGTYPE), so its data is damaged: repair that key, or delete the queue (asyncq delete ${queue} --force)`,
+      { cause },
+    );
+  }
+}

@@ -34,6 +34,7 @@ export {
   RedisUnreachable,
   RedisRefused,
   QueueDataLost,
+  QueueCorrupt,
   UnrecoverableError,
   TaskFailed,
   TaskNotFound,

@@ -58,6 +58,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly startedAt = Date.now();
   private metricsServer?: MetricsServer;
   private registered = false;
+  /** run() failed before the worker started: its stop is silent (run() rejects with the reason). */
+  private startFailed = false;
   private running?: Promise<void>;
   private closing?: Promise<void>;
   private requestStop = (): void => {};
@@ -142,7 +144,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
         }));
       }
     } catch (e) {
-      this.log.error({ err: safeMessage(e) }, 'worker could not start');
+      // run() rejects with the reason (the CLI prints it as its one line); a worker that never
+      // started has no stop to narrate, so it releases what it opened without logging.
+      this.startFailed = true;
       await this.close({ graceMs: 0 });
       throw e;
     }
@@ -185,7 +189,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         runner: this.runner,
         settings: this.settings,
         leaseMs: this.opts.lease ?? 7000,
-        log: this.log,
+        log: this.startFailed ? silentLogger : this.log,
         emit: this.emitSafely.bind(this),
         hurry: this.hurry.signal,
         giveUp: this.giveUp,
@@ -196,7 +200,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     );
     await this.metricsServer?.close();
     this.removeSignalHandlers();
-    this.log.info({ done: this.runner.done, failed: this.runner.failed, handedBack, abandoned }, 'worker stopped');
+    if (!this.startFailed) this.log.info({ done: this.runner.done, failed: this.runner.failed, handedBack, abandoned }, 'worker stopped');
     this.emitSafely('stopped', { handedBack, abandoned });
   }
 

@@ -67,10 +67,15 @@ export async function fleet(argv: FleetArgs, ctx: CliContext): Promise<void> {
   });
   await supervisor.start();
   ctx.out(`fleet ${supervisor.id} serves ${argv.queue}; asyncq scale ${argv.queue} <n> changes its size live`);
-  await untilStopSignal(() => {
-    ctx.err(`fleet ${supervisor.id}: stopping its ${supervisor.size} workers`);
-    return supervisor.stop();
+  let done = false;
+  const finished = supervisor.finished.then(() => {
+    done = true;
+    ctx.err(`fleet ${supervisor.id}: ${argv.queue} is shut down and its workers are done; the fleet stops`);
   });
+  await untilStopSignal(() => {
+    if (!done) ctx.err(`fleet ${supervisor.id}: stopping its ${supervisor.size} workers`);
+    return supervisor.stop();
+  }, finished);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { checkQueueName, connectRedis, listQueues, type RedisClient } from '@asyncq/core';
+import { AsyncqError, checkQueueName, connectRedis, listQueues, type RedisClient } from '@asyncq/core';
 import { ALLOW_MISSING_HINT, allowMissingOption, missingQueue, openReader, queueExists } from '../queue-reader.js';
 import { connectionOf, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { printable } from '../terminal-text.js';
@@ -24,10 +24,13 @@ export interface StatsRow {
   paused: boolean;
   /** "graceful" or "immediate" once shut down, else "". */
   shutdown: string;
+  /** Why the queue could not be read (its data is damaged), when listing every queue. */
+  error?: string;
 }
 
 /** "open", "paused", "shut down" or both: what a queue does besides its counts. */
-export function stateWord(s: { paused: boolean; shutdown: string }): string {
+export function stateWord(s: { paused: boolean; shutdown: string; error?: string }): string {
+  if (s.error) return `damaged: ${s.error}`;
   const words = [s.paused ? 'paused' : '', s.shutdown ? 'shut down' : ''].filter(Boolean);
   return words.length ? words.join(', ') : 'open';
 }
@@ -56,7 +59,7 @@ export async function stats(argv: StatsArgs, ctx: CliContext): Promise<void> {
     return;
   }
   const head = ['queue', 'waiting', 'delayed', 'active', 'completed', 'failed', 'unfinished', 'workers', 'state'];
-  const table = [head, ...rows.map((r) => [printable(r.queue), r.waiting, r.delayed, r.active, r.completed, r.failed, r.unfinished, r.workers, stateWord(r)].map(String))];
+  const table = [head, ...rows.map((r) => (r.error ? [printable(r.queue), '-', '-', '-', '-', '-', '-', '-', stateWord(r)] : [printable(r.queue), r.waiting, r.delayed, r.active, r.completed, r.failed, r.unfinished, r.workers, stateWord(r)].map(String)))];
   const widths = head.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   const last = head.length - 1;
   for (const row of table) ctx.out(row.map((cell, i) => (i === 0 || i === last ? cell.padEnd(i === last ? 0 : widths[i]!) : cell.padStart(widths[i]!))).join('  '));
@@ -73,8 +76,14 @@ async function readRows(connection: RedisClient, argv: StatsArgs): Promise<Stats
         missing.push(name);
         continue;
       }
-      const [{ paused: _inPausedList, ...c }, state, workers, desired] = await Promise.all([q.admin.counts(), q.admin.state(), q.registry.list(), q.registry.desired()]);
-      rows.push({ queue: name, ...c, workers: workers.length, desired: desired ?? null, paused: state.paused, shutdown: state.shutdown });
+      try {
+        const [{ paused: _inPausedList, stalled: _inUnfinished, ...c }, state, workers, desired] = await Promise.all([q.admin.counts(), q.admin.state(), q.registry.list(), q.registry.desired()]);
+        rows.push({ queue: name, ...c, workers: workers.length, desired: desired ?? null, paused: state.paused, shutdown: state.shutdown });
+      } catch (e) {
+        // One damaged queue must not hide the others: listing every queue, it gets a row saying so.
+        if (argv.queues?.length || !(e instanceof AsyncqError) || e.code !== 'QUEUE_CORRUPT') throw e;
+        rows.push({ queue: name, waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, unfinished: 0, workers: 0, desired: null, paused: false, shutdown: '', error: e.message });
+      }
     } finally {
       await q.close();
     }

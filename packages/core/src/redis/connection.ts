@@ -119,7 +119,7 @@ function decode(part: string, what: string, url: string): string {
   try {
     return decodeURIComponent(part);
   } catch {
-    throw new ConfigError(`the ${what} in connection URL ${redactUrl(url)} has a '%' that is not URL encoding: write a literal '%' as %25`);
+    throw new ConfigError(`the ${what} in connection URL ${redactUrl(url)} has a '%' that is not URL encoding: URL-encode it, writing a literal '%' as %25`);
   }
 }
 

@@ -54,7 +54,7 @@ export class WorkerRegistry {
   private readonly session = lazily(async () => {
     const client = await connectRedis(this.opts.connection, { connectTimeout: this.opts.connectTimeout, name: `asyncq:${this.name}` });
     if (client !== this.opts.connection) this.owned = client;
-    return { client, scripts: new QueueScripts(client, resolveConnection(client)) };
+    return { client, scripts: new QueueScripts(client, resolveConnection(client), this.name) };
   });
 
   /** Registers a worker, or refreshes its heartbeat and counters; it drops out after `ttlMs` without a beat. */

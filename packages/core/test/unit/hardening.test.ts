@@ -82,7 +82,7 @@ describe('hostile values and bad input, before Redis', () => {
       "the password in connection URL redis://***@127.0.0.1:6379 contains '/', '?' or '#': URL-encode it (e.g. '/' as %2F) or pass ioredis options { host, port, password }",
     );
     expect(() => new Queue('q', { connection: 'redis://:50%off@127.0.0.1:6379' })).toThrow(
-      "the password in connection URL redis://***@127.0.0.1:6379 has a '%' that is not URL encoding: write a literal '%' as %25",
+      "the password in connection URL redis://***@127.0.0.1:6379 has a '%' that is not URL encoding: URL-encode it, writing a literal '%' as %25",
     );
     for (const url of ['redis://:pa/ss@127.0.0.1:6379', 'redis://:50%off@127.0.0.1:6379']) {
       const message = (() => {
