@@ -106,6 +106,9 @@ export async function runFailover(s: FailoverScenario): Promise<FailoverReport> 
   const deadline = killedAt + RUN_DEADLINE_MS;
   const producerFinished = await within(producer, 'produced', deadline - Date.now());
   const joined = await within(joiner, 'joins-done', Math.max(1000, deadline - Date.now()));
+  // join resolves whenever nothing is unfinished, which can happen between two puts once the
+  // blocker is done; the consumer is stopped only when what the producer put last has run too.
+  for (let i = 0; i < 150 && ((await s.queue.counts().catch(() => undefined))?.unfinished ?? 0) > 0; i++) await new Promise((r) => setTimeout(r, 100));
   consumer.send('stop');
   const consumerExited = await within(consumer, 'exit', 20_000);
 

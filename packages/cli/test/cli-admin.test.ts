@@ -6,6 +6,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { Queue } from '@asyncq/core';
 import { adminClient, eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
 import { runCli, startCli, type CliProcess } from './cli-process.js';
+import { freePort, privateRedis } from './redis-servers.js';
 import { runCliInTty } from './tty-process.js';
 
 const HANDLERS = new URL('./fixtures/admin-handlers.mjs', import.meta.url).pathname;
@@ -225,4 +226,42 @@ describe('queue admin commands', () => {
     again.kill('SIGTERM');
     await again.exited;
   }, 90_000);
+  it('read-only commands open no subscriber and run no consumer (no blocking pop, no fetch script)', async () => {
+    // A Redis of the test's own: its command counters and client list are the CLI's alone.
+    const port = await freePort();
+    await privateRedis(['--port', String(port)], port);
+    const env = { REDIS_URL: `redis://127.0.0.1:${port}` };
+    const direct = new Redis(env.REDIS_URL);
+    onTestFinished(() => void direct.disconnect());
+    const name = uniqueName('ro-conn');
+    for (const item of ['1', '2', '3']) expect((await runCli(['put', name, item], { env })).code).toBe(0);
+    const [id] = await direct.lrange(`asyncq:{${name}}:wait`, -1, -1);
+    const stats = async (): Promise<Record<string, number>> => {
+      const calls: Record<string, number> = {};
+      for (const m of (await direct.info('commandstats')).matchAll(/^cmdstat_(\S+?):calls=(\d+)/gm)) calls[m[1]!] = Number(m[2]);
+      return calls;
+    };
+    const before = await stats();
+    for (const args of [['stats'], ['stats', name, '--json'], ['inspect', name], ['inspect', name, '--failed'], ['logs', name, id!]]) {
+      const r = await runCli(args, { env });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+    // watch and the dashboard run on: while they read, none of their connections is subscribed.
+    const watch = startCli(['watch', name, '--json', '--interval', '200'], env);
+    const dashboard = startCli(['dashboard', '--port', '0', '--interval', '500ms'], env);
+    await watch.waitFor(/^\{[^\n]*\n\{/m);
+    const [, url] = await dashboard.waitFor(/asyncq dashboard on (http:\/\/127\.0\.0\.1:\d+\/)/, 20_000);
+    expect((await fetch(`${url!}api/queues`)).status).toBe(200);
+    const clients = String(await direct.client('LIST')).trim().split('\n');
+    const subscribed = clients.filter((c) => /\b(sub|psub|ssub)=[1-9]/.test(c) || /\bflags=\S*P/.test(c));
+    expect(subscribed, clients.join('\n')).toEqual([]);
+    for (const p of [watch, dashboard]) p.kill('SIGTERM');
+    expect([await watch.exited, await dashboard.exited]).toEqual([0, 0]);
+    const after = await stats();
+    const used = Object.keys(after).filter((c) => (after[c] ?? 0) > (before[c] ?? 0));
+    const consuming = used.filter((c) => /subscribe|^b(l|r|z)pop|^blmove|^brpoplpush|^bzmpop|^blmpop|^xread/i.test(c));
+    expect(consuming, `commands used: ${used.join(', ')}`).toEqual([]);
+    // No script that takes or holds a task ran: the queue still has its 3 tasks waiting, none held.
+    expect(JSON.parse((await runCli(['stats', name, '--json'], { env })).stdout)[0]).toMatchObject({ waiting: 3, active: 0 });
+  }, 60_000);
 });
