@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { Queue, WorkerRegistry } from '@asyncq/core';
-import { adminClient, eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+import { Queue } from '@asyncq/core';
+import { eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
 import { BIN, runCli, startCli } from './cli-process.js';
 import { freePort, privateRedis } from './redis-servers.js';
 
@@ -14,20 +14,6 @@ const HANDLERS = new URL('../../worker/test/fixtures/handlers.mjs', import.meta.
 
 function queue(name: string): Queue {
   return track(new Queue(name, { connection: redisUrl() }), name);
-}
-
-const registries = new Map<string, WorkerRegistry>();
-/** The worker registry of queue `name`, one per test and queue, closed after the test. */
-function registry(name: string): WorkerRegistry {
-  let r = registries.get(name);
-  if (!r) {
-    registries.set(name, (r = track(new WorkerRegistry(name, { connection: redisUrl() }), name)));
-    r.close = ((close) => async () => {
-      registries.delete(name);
-      await close();
-    })(r.close.bind(r));
-  }
-  return r;
 }
 
 function tmpFile(name: string, text: string): string {
