@@ -23,7 +23,7 @@ export type { WorkerEvents, TaskEventInfo, StopReason } from './worker-events.js
 export { TaskTimeout, WorkerStopping, HandlerCrashed } from './running-task.js';
 export { defineHandlers, implement, type Handler, type HandlerMap, type Handlers, type TaskContext } from './handlers.js';
 export { loadHandlers } from './load-handlers.js';
-export { WorkerMetrics, serveMetrics, taskLabeler, OTHER_TASK, type MetricsServer, type TaskMetrics } from './worker-metrics.js';
+export { WorkerMetrics, serveMetrics, listenOn, taskLabeler, OTHER_TASK, type MetricsServer, type TaskMetrics } from './worker-metrics.js';
 export { createWorkerLogger, silentLogger, LOG_LEVELS, type WorkerLogger, type WorkerLoggerOptions, type LogLevel, type LogFormat } from './worker-logger.js';
 export type { HealthReport } from './redis-health.js';
 export { runWorkerProcess, type WorkerProcessOptions } from './run-worker-process.js';

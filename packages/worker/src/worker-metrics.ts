@@ -134,6 +134,11 @@ export async function serveMetrics(registry: Registry, port: number, host: strin
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or /livez\n');
     }
   });
+  return listenOn(server, port, host);
+}
+
+/** Starts `server` on `host:port` (0: any free port); rejects with the listen error (EADDRINUSE...). */
+export async function listenOn(server: Server, port: number, host: string): Promise<MetricsServer> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { listenOn } from '@asyncq/worker';
 import type { QueueExporter } from './queue-exporter.js';
 
 /** A running exporter server. */
@@ -33,16 +34,5 @@ export async function serveExporter(exporter: QueueExporter, port: number, host:
       (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${String((e as Error)?.message ?? e)}\n`),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return {
-    port: (server.address() as { port: number }).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenOn(server, port, host);
 }
