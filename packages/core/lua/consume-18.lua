@@ -170,7 +170,7 @@ if freed + #due + released > 0 and rcall("LLEN", KEYS[1]) + rcall("ZCARD", KEYS[
   signalIfWanted(KEYS[13], pub, channel, "task")
 end
 if acked > 0 and rcall("EXISTS", KEYS[15]) == 1
-    and unfinishedCount(KEYS[1], KEYS[5], KEYS[3], KEYS[4], KEYS[2], KEYS[17], KEYS[18]) == 0 then
+    and nothingUnfinished(KEYS[1], KEYS[5], KEYS[3], KEYS[4], KEYS[2], KEYS[17], KEYS[18]) then
   rcall(pub, channel, "drained")
 end
 

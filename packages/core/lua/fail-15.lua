@@ -95,7 +95,7 @@ if readyNow > 0 and rcall("EXISTS", KEYS[10]) == 1 then
   rcall(pub, channel, "task")
 end
 if final > 0 and rcall("EXISTS", KEYS[11]) == 1
-    and unfinishedCount(KEYS[1], KEYS[5], KEYS[3], KEYS[4], KEYS[2], KEYS[13], KEYS[14]) == 0 then
+    and nothingUnfinished(KEYS[1], KEYS[5], KEYS[3], KEYS[4], KEYS[2], KEYS[13], KEYS[14]) then
   rcall(pub, channel, "drained")
 end
 return lost

@@ -56,7 +56,7 @@ if mode == "immediate" then
   remaining = pendingCount(KEYS[2], KEYS[3], KEYS[4], KEYS[5]) + rcall("LLEN", KEYS[9])
 end
 rcall(pub, channel, "shutdown")
-if remaining == 0 and unfinishedCount(KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[9]) == 0 then
+if remaining == 0 and nothingUnfinished(KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[9]) then
   rcall(pub, channel, "drained")
 end
 return remaining

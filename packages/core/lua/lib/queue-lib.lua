@@ -11,12 +11,13 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- What join waits for: ready, delayed, held, stalled (waiting for room) and (BullMQ)
--- waiting-children tasks.
-local function unfinishedCount(wait, paused, prioritized, delayed, active, waitingChildren, stalled)
-  return rcall("LLEN", wait) + rcall("LLEN", paused) + rcall("ZCARD", prioritized)
-    + rcall("ZCARD", delayed) + rcall("LLEN", active) + rcall("ZCARD", waitingChildren)
-    + rcall("LLEN", stalled)
+-- What join waits for: no ready, delayed, held, stalled (waiting for room) or (BullMQ)
+-- waiting-children task. Checked after every acknowledgement batch while a joiner waits, so it
+-- stops at the first non-empty key: while tasks wait, that costs one LLEN.
+local function nothingUnfinished(wait, paused, prioritized, delayed, active, waitingChildren, stalled)
+  return rcall("LLEN", wait) == 0 and rcall("LLEN", active) == 0 and rcall("LLEN", stalled) == 0
+    and rcall("LLEN", paused) == 0 and rcall("ZCARD", prioritized) == 0
+    and rcall("ZCARD", delayed) == 0 and rcall("ZCARD", waitingChildren) == 0
 end
 
 -- What maxsize bounds: ready and delayed tasks.
