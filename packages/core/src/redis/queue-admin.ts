@@ -1,5 +1,5 @@
 import type { Queue as BullQueue } from 'bullmq';
-import { lazily } from '../lazy.js';
+import { Lazy } from '../lazy.js';
 import { checkQueueName } from '../options.js';
 import type { ConnectionOption, FailedTask, TaskState, TaskSummary } from '../types.js';
 import { AdminActions } from './admin-actions.js';
@@ -53,7 +53,7 @@ export class QueueAdmin {
   }
 
   /** Connects, and reads how many partitions the queue has. */
-  private readonly session = lazily(async () => {
+  private readonly opened = new Lazy(async () => {
     const client = await connectRedis(this.opts.connection, { connectTimeout: this.opts.connectTimeout, name: `asyncq:${this.name}` });
     if (client !== this.opts.connection) this.client = client;
     const recorded = await client.get(layoutKey(this.prefix, this.name));
@@ -62,8 +62,10 @@ export class QueueAdmin {
     return RedisSession.open(config);
   });
 
+  private readonly session = (): Promise<RedisSession> => this.opened.get();
+
   /** A BullMQ Queue per partition, for BullMQ's own scripts on the cold paths; it never writes queue meta. */
-  private readonly bull = lazily(async () => {
+  private readonly bullQueues = new Lazy(async () => {
     // Loaded only here: consuming and producing never need BullMQ's code (about 15 MB of a process).
     const { Queue: BullQueue } = await import('bullmq');
     const s = await this.session();
@@ -73,6 +75,8 @@ export class QueueAdmin {
       return q;
     });
   });
+
+  private readonly bull = (): Promise<BullQueue[]> => this.bullQueues.get();
 
   /** True when the queue has ever had a task (its BullMQ meta exists). */
   exists(): Promise<boolean> {
@@ -199,9 +203,11 @@ export class QueueAdmin {
 
   /** Closes the connection (unless it was given) and BullMQ's objects. */
   async close(): Promise<void> {
-    const bull = await this.bull().catch(() => []);
+    // Only what was opened: building BullMQ's objects or a session just to close them would connect
+    // (or load BullMQ) on the way out, and fail noisily on a connection that is going away.
+    const bull = (await this.bullQueues.ifStarted()) ?? [];
     await Promise.all(bull.map((q) => q.close().catch(() => {})));
-    const s = await this.session().catch(() => undefined);
+    const s = await this.opened.ifStarted();
     await s?.close();
     if (this.client) await this.client.quit().catch(() => this.client?.disconnect());
   }
