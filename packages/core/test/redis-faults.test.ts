@@ -93,6 +93,25 @@ describe('Redis faults', () => {
     );
   });
 
+  it('tells a joiner about the loss even when the handle that made the first put puts again before the joiner looks', async () => {
+    const r = await server();
+    const producer = keep(new Queue<number>('lost-again', { connection: r.url }));
+    const joiner = keep(new Queue<number>('lost-again', { connection: r.url, stalledInterval: 60_000 }));
+    await producer.put(1);
+    const joined = joiner.join({ timeout: 10_000 }).catch((e: unknown) => e);
+    await sleep(300); // the joiner has counted once, and waits for "drained" (its re-check is a minute away)
+    const raw = new Redis(r.url);
+    await raw.flushall();
+    raw.disconnect();
+    // The data is gone; the first handle puts again, and that task is done: a joiner that only
+    // compared epochs would see one unfinished task, then none, and resolve.
+    await producer.put(2);
+    expect(await producer.get()).toBe(2);
+    await producer.taskDone();
+    const err = await joined;
+    expect(err).toBeInstanceOf(QueueDataLost);
+  });
+
   it('says Redis refused the password, or has no such database, instead of "cannot reach"', async () => {
     const r = await server(['--requirepass', 's3cret']);
     const wrong = keep(new Queue('auth', { connection: `redis://:nope@127.0.0.1:${r.port}` }));

@@ -13,8 +13,8 @@ import { QueueScripts } from './scripts.js';
  * queue's signals. A client the caller gave is shared and never closed.
  */
 export class RedisSession {
-  /** Recorded as the queue's epoch by the first put ever: see `count-10.lua`. */
-  readonly epoch = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  private readonly epochBase = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  private epochs = 0;
   private subscriber?: RedisClient;
   private closed = false;
 
@@ -35,6 +35,15 @@ export class RedisSession {
       throw e;
     }
     return new RedisSession(config, client, new QueueScripts(client, config.target, config.name));
+  }
+
+  /**
+   * What a put records as the queue's epoch if it has none (its first put ever, or the first after
+   * Redis lost the queue): see `count-10.lua`. Fresh for every call, so a handle that made the first
+   * put and puts again after a loss records a different epoch, and joiners see the loss.
+   */
+  nextEpoch(): string {
+    return `${this.epochBase}.${(this.epochs++).toString(36)}`;
   }
 
   /** True on a Redis Cluster: signals use sharded pub/sub there. */
