@@ -165,3 +165,8 @@ export class QueueCorrupt extends AsyncqError {
     );
   }
 }
+
+/** `e` as a {@link QueueCorrupt} of `queue` when Redis answered WRONGTYPE, else undefined. */
+export function corruptionOf(queue: string, e: unknown): QueueCorrupt | undefined {
+  return /WRONGTYPE/.test(String((e as Error)?.message)) ? new QueueCorrupt(queue, e) : undefined;
+}

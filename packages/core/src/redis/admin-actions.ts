@@ -94,7 +94,7 @@ export class AdminActions {
         // Tasks back from a consumer that wait for room under maxsize are waiting too.
         const taken = await s.client.multi().lrange(k.stalled, 0, -1).del(k.stalled).exec();
         const stalled = (taken?.[0]?.[1] as string[] | undefined) ?? [];
-        for (const id of stalled) await bull[p]!.remove(id);
+        await Promise.all(stalled.map((id) => bull[p]!.remove(id)));
         n += stalled.length;
       } else if (states.includes('delayed')) {
         n += (await bull[p]!.clean(0, 0, 'delayed')).length;

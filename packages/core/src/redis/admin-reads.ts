@@ -1,4 +1,4 @@
-import { QueueCorrupt } from '../errors.js';
+import { corruptionOf } from '../errors.js';
 import type { FailedTask, QueueCounts, TaskState, TaskSummary } from '../types.js';
 import { unfinishedOf } from './finish-waits.js';
 import { locate } from './partitions.js';
@@ -66,8 +66,7 @@ export class AdminReads {
     try {
       return await read();
     } catch (e) {
-      if (/WRONGTYPE/.test(String((e as Error)?.message))) throw new QueueCorrupt((await this.session()).config.name, e);
-      throw e;
+      throw corruptionOf((await this.session()).config.name, e) ?? e;
     }
   }
 

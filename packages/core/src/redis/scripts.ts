@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { QueueCorrupt } from '../errors.js';
+import { corruptionOf } from '../errors.js';
 import { toAsyncqError, type RedisClient, type RedisTarget } from './connection.js';
 import type { QueueKeys } from './queue-keys.js';
 
@@ -119,8 +119,7 @@ export class QueueScripts {
     try {
       return await (this.client as unknown as Record<string, Call>)[command]!.apply(this.client, args);
     } catch (e) {
-      if (/WRONGTYPE/.test(String((e as Error)?.message))) throw new QueueCorrupt(this.queue, e);
-      throw toAsyncqError(e, this.target) ?? e;
+      throw corruptionOf(this.queue, e) ?? toAsyncqError(e, this.target) ?? e;
     }
   }
 
