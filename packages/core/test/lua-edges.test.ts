@@ -168,6 +168,22 @@ describe('batched Lua at its edges', () => {
     expect(await admin.partitionCounts()).toMatchObject([{ waiting: 0, stalled: 0, unfinished: 0, completed: 7 }]);
   });
 
+  it("purge('waiting') also removes the tasks waiting in the stalled list", async () => {
+    const name = uniqueName('edge-purge-stalled');
+    const admin = track(new QueueAdmin(name, { connection: redisUrl() }), name);
+    const a = open<number>(name, { maxsize: 2, lease: 60_000 });
+    const producer = open<number>(name, { maxsize: 2 });
+    await producer.putMany([{ item: 1 }, { item: 2 }]);
+    await a.getTask();
+    await a.getTask();
+    await producer.putMany([{ item: 3 }, { item: 4 }]);
+    await a.close(); // its two tasks cannot fit: they wait in the stalled list
+    expect(await admin.partitionCounts()).toMatchObject([{ waiting: 2, stalled: 2, unfinished: 4 }]);
+    expect(await admin.purge(['waiting'])).toBe(4);
+    expect(await admin.partitionCounts()).toMatchObject([{ waiting: 0, stalled: 0, unfinished: 0 }]);
+    await producer.join({ timeout: 5000 });
+  });
+
   it('a retry never puts more than maxsize tasks in the queue, at once or after its backoff', async () => {
     const name = uniqueName('edge-retry');
     const admin = track(new QueueAdmin(name, { connection: redisUrl() }), name);
