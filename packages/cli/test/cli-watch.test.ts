@@ -124,6 +124,8 @@ describe('asyncq watch', () => {
       await eventually(() => {
         screen = capture(true);
         expect(screen).toContain('EXIT=0');
+        // stty -a has printed its modes too (tmux may show EXIT=0 a moment before them).
+        expect(screen.slice(screen.indexOf('EXIT=0'))).toMatch(/-?icanon/);
       }, 5000);
       const tty = screen.slice(screen.indexOf('EXIT=0'));
       // Back in cooked mode: line editing and echo on again.
