@@ -2,7 +2,7 @@ import { LeaseLost } from '../errors.js';
 import type { QueueKeys } from './queue-keys.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import type { RedisSession } from './redis-session.js';
-import type { ConsumeReply, FailItem } from './scripts.js';
+import type { Chores, ConsumeReply, FailItem } from './scripts.js';
 
 /** What a flush asks the consumer for, and tells it back. */
 export interface ExchangeConsumer {
@@ -113,29 +113,24 @@ export class Exchange {
   }
 
   /** What the call should also do now: reclaim expired leases, promote due delayed tasks, refresh the lease. */
-  private chores(): string {
+  private chores(): Chores {
     const c = this.session.config;
     const now = Date.now();
-    let todo = '';
-    if (this.fresh || now - this.lastReap >= c.stalledInterval / 2) {
-      todo += 'r';
-      this.lastReap = now;
-    }
+    const reclaim = this.fresh || now - this.lastReap >= c.stalledInterval / 2;
+    if (reclaim) this.lastReap = now;
     // Busy consumers promote a few times a second; one waking from idle, at once.
-    if (this.fresh || now - this.lastPromote >= 100) {
-      todo += 'p';
-      this.lastPromote = now;
-    }
-    if (this.leases.holding(this.partition) && this.leases.refreshAge(this.partition) >= c.lease / 4) todo += 'l';
+    const promote = this.fresh || now - this.lastPromote >= 100;
+    if (promote) this.lastPromote = now;
+    const renewLease = this.leases.holding(this.partition) && this.leases.refreshAge(this.partition) >= c.lease / 4;
     this.fresh = false;
-    return todo;
+    return { reclaim, promote, renewLease };
   }
 
   private async sendConsume(acks: Pending<[string, string, number]>[], wanted: number, speculative: number): Promise<void> {
     const c = this.session.config;
     const lease = this.leases.lease(this.partition);
     const holding = this.leases.holding(this.partition);
-    const todo = this.chores();
+    const chores = this.chores();
     let reply: ConsumeReply;
     try {
       reply = await this.session.scripts.consume(this.keys, {
@@ -149,7 +144,7 @@ export class Exchange {
         maxStalls: c.maxStalls,
         lifo: c.order === 'lifo',
         interestMs: 3 * c.stalledInterval,
-        todo,
+        ...chores,
         acks: acks.map((a) => a.item),
       });
     } catch (e) {
@@ -164,7 +159,7 @@ export class Exchange {
       if (wanted + speculative > 0) this.consumer.offer(this.partition, wanted, emptyReply(true));
       return;
     }
-    if (todo.includes('l') || (reply.tasks.length > 0 && !holding)) this.leases.refreshed(this.partition);
+    if (chores.renewLease || (reply.tasks.length > 0 && !holding)) this.leases.refreshed(this.partition);
     const lost = new Set(reply.lost);
     this.leases.removed(this.partition, acks.length);
     for (const a of acks) {

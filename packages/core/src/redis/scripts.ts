@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { Packr } from 'msgpackr';
 import { corruptionOf } from '../errors.js';
 import { toAsyncqError, type RedisClient, type RedisTarget } from './connection.js';
 import type { QueueKeys } from './queue-keys.js';
@@ -33,7 +34,42 @@ function loadSources(): ScriptSource[] {
   return sources;
 }
 
-type Call = (...args: (string | number)[]) => Promise<unknown>;
+type Call = (...args: (string | number | Buffer)[]) => Promise<unknown>;
+
+// Plain msgpack maps, as Redis's cmsgpack reads them (no msgpackr records extension).
+const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
+
+/** A script's scalar options, packed into its one options argument (ARGV[1]). */
+function pack(options: Record<string, string | number | boolean>): Buffer {
+  return packr.pack(options);
+}
+
+/** What a consume call should also do now: each is asked for only when due. */
+export interface Chores {
+  /** Return expired leases' tasks to the queue. */
+  reclaim: boolean;
+  /** Make due delayed tasks ready. */
+  promote: boolean;
+  /** Push this handle's lease expiry forward. */
+  renewLease: boolean;
+}
+
+/** Options of a consume call (`consume-18.lua`). */
+export interface ConsumeArgs extends Chores {
+  lease: string;
+  leaseMs: number;
+  /** The handle holds tasks under this lease (a missing lease then means it was lost). */
+  holding: boolean;
+  wanted: number;
+  speculative: number;
+  keepCompleted: number;
+  keepFailed: number;
+  maxStalls: number;
+  lifo: boolean;
+  interestMs: number;
+  /** Acknowledgements: job id, result (JSON), attempts made. */
+  acks: [string, string, number][];
+}
 
 /** How `consume-18.lua` answered. */
 export interface ConsumeReply {
@@ -115,7 +151,7 @@ export class QueueScripts {
     }
   }
 
-  private async call(command: string, args: (string | number)[]): Promise<unknown> {
+  private async call(command: string, args: (string | number | Buffer)[]): Promise<unknown> {
     try {
       return await (this.client as unknown as Record<string, Call>)[command]!.apply(this.client, args);
     } catch (e) {
@@ -125,9 +161,9 @@ export class QueueScripts {
 
   /** See `add-12.lua`. Resolves to the ids handled (added or deduplicated), whether the gate stopped the batch, or -1 when shut down. */
   async add(k: QueueKeys, maxsize: number, epoch: string, lifo: boolean, waitMs: number, items: AddItem[]): Promise<{ handled: number; full: boolean; ids: string[] }> {
-    const args: (string | number)[] = [
+    const args: (string | number | Buffer)[] = [
       k.state, k.meta, k.id, k.wait, k.paused, k.prioritized, k.delayed, k.pc, k.stats, k.wantTask, k.wantRoom, k.stalled,
-      k.base, k.channel, this.pub, maxsize, epoch, lifo ? 1 : 0, waitMs, items.length,
+      pack({ prefix: k.base, channel: k.channel, pub: this.pub, maxsize, epoch, lifo, roomWaitMs: waitMs }),
     ];
     for (const it of items) args.push(it.id, it.name, it.data, it.opts, it.delay, it.priority);
     const [handled, full, ...ids] = (await this.call('asyncqAdd', args)) as [number, number, ...string[]];
@@ -135,15 +171,15 @@ export class QueueScripts {
   }
 
   /** See `consume-18.lua`. */
-  async consume(
-    k: QueueKeys,
-    a: { lease: string; leaseMs: number; holding: boolean; wanted: number; speculative: number; keepCompleted: number; keepFailed: number; maxStalls: number; lifo: boolean; interestMs: number; todo: string; acks: [string, string, number][] },
-  ): Promise<ConsumeReply> {
-    const args: (string | number)[] = [
+  async consume(k: QueueKeys, a: ConsumeArgs): Promise<ConsumeReply> {
+    const args: (string | number | Buffer)[] = [
       k.wait, k.active, k.prioritized, k.delayed, k.paused, k.meta, k.completed, k.failed, k.state, k.leases, k.stats,
       k.pc, k.wantTask, k.wantRoom, k.wantJoin, k.wantResult, k.waitingChildren, k.stalled,
-      k.base, k.channel, this.pub, a.lease, a.leaseMs, a.holding ? 1 : 0, a.wanted, a.speculative, a.keepCompleted,
-      a.keepFailed, a.maxStalls, a.lifo ? 1 : 0, a.interestMs, a.todo, a.acks.length,
+      pack({
+        prefix: k.base, channel: k.channel, pub: this.pub, lease: a.lease, leaseMs: a.leaseMs, holding: a.holding,
+        wanted: a.wanted, speculative: a.speculative, keepCompleted: a.keepCompleted, keepFailed: a.keepFailed,
+        maxStalls: a.maxStalls, lifo: a.lifo, interestMs: a.interestMs, reclaim: a.reclaim, promote: a.promote, renewLease: a.renewLease,
+      }),
     ];
     for (const [id, result, attempt] of a.acks) args.push(id, result, attempt);
     const r = (await this.call('asyncqConsume', args)) as [number, string[], (string | null)[], number, string, number, number];
@@ -153,10 +189,10 @@ export class QueueScripts {
 
   /** See `fail-15.lua`. Resolves to the ids this handle no longer held. */
   async fail(k: QueueKeys, a: { lease: string; leaseMs: number; keepFailed: number; lifo: boolean; keepStacks: number; items: FailItem[] }): Promise<string[]> {
-    const args: (string | number)[] = [
+    const args: (string | number | Buffer)[] = [
       k.wait, k.active, k.prioritized, k.delayed, k.paused, k.failed, k.leases, k.stats, k.pc, k.wantTask, k.wantJoin,
       k.wantResult, k.waitingChildren, k.stalled, k.state,
-      k.base, k.channel, this.pub, a.lease, a.leaseMs, a.keepFailed, a.lifo ? 1 : 0, a.keepStacks, a.items.length,
+      pack({ prefix: k.base, channel: k.channel, pub: this.pub, lease: a.lease, leaseMs: a.leaseMs, keepFailed: a.keepFailed, lifo: a.lifo, keepStacks: a.keepStacks }),
     ];
     for (const it of a.items) args.push(it.id, it.message, it.stack, it.retryIn);
     return (await this.call('asyncqFail', args)) as string[];
@@ -164,20 +200,23 @@ export class QueueScripts {
 
   /** See `hand-back-10.lua`: every task under the lease (`'all'`), or the given ids. Resolves to how many went back. */
   async handBack(k: QueueKeys, lease: string, lifo: boolean, ids: string[] | 'all'): Promise<number> {
-    const args: (string | number)[] = [k.wait, k.active, k.prioritized, k.leases, k.pc, k.wantTask, k.stalled, k.state, k.paused, k.delayed, k.base, k.channel, this.pub, lease, lifo ? 1 : 0];
-    if (ids === 'all') args.push('all');
-    else args.push(ids.length, ...ids);
+    const all = ids === 'all';
+    const args: (string | number | Buffer)[] = [
+      k.wait, k.active, k.prioritized, k.leases, k.pc, k.wantTask, k.stalled, k.state, k.paused, k.delayed,
+      pack({ prefix: k.base, channel: k.channel, pub: this.pub, lease, lifo, all }),
+    ];
+    if (!all) args.push(...ids);
     return Number(await this.call('asyncqHandBack', args));
   }
 
   /** See `renew-1.lua`. False when the lease no longer exists. */
   async renew(k: QueueKeys, lease: string, leaseMs: number): Promise<boolean> {
-    return Number(await this.call('asyncqRenew', [k.leases, lease, leaseMs])) === 1;
+    return Number(await this.call('asyncqRenew', [k.leases, pack({ lease, leaseMs })])) === 1;
   }
 
   /** See `count-10.lua`; `announceMs` > 0 also announces a joiner while tasks are unfinished. */
   async count(k: QueueKeys, announceMs: number): Promise<CountReply> {
-    const r = (await this.call('asyncqCount', [k.wait, k.paused, k.prioritized, k.delayed, k.active, k.waitingChildren, k.state, k.wantJoin, k.stats, k.stalled, announceMs])) as [
+    const r = (await this.call('asyncqCount', [k.wait, k.paused, k.prioritized, k.delayed, k.active, k.waitingChildren, k.state, k.wantJoin, k.stats, k.stalled, pack({ announceMs })])) as [
       number, number, number, number, number, number, string, string, number, number,
     ];
     return {
@@ -197,18 +236,21 @@ export class QueueScripts {
   /** See `shutdown-9.lua`. Resolves to how many waiting or delayed tasks remain to discard. */
   async shutdown(k: QueueKeys, mode: 'graceful' | 'immediate' | 'reopen', batch: number): Promise<number> {
     return Number(
-      await this.call('asyncqShutdown', [k.state, k.wait, k.paused, k.prioritized, k.delayed, k.active, k.waitingChildren, k.stats, k.stalled, k.base, k.channel, this.pub, mode, batch]),
+      await this.call('asyncqShutdown', [
+        k.state, k.wait, k.paused, k.prioritized, k.delayed, k.active, k.waitingChildren, k.stats, k.stalled,
+        pack({ prefix: k.base, channel: k.channel, pub: this.pub, mode, batch }),
+      ]),
     );
   }
 
   /** See `update-3.lua`. False when the handle no longer holds the task. */
   async update(k: QueueKeys, id: string, lease: string, kind: 'progress' | 'log', value: string, keepLogs: number): Promise<boolean> {
-    return Number(await this.call('asyncqUpdate', [k.job(id), k.logs(id), k.held(lease), id, kind, value, keepLogs])) === 1;
+    return Number(await this.call('asyncqUpdate', [k.job(id), k.logs(id), k.held(lease), pack({ id, kind, value, keepLogs })])) === 1;
   }
 
   /** See `outcome-3.lua`; `announceMs` > 0 also announces a result waiter while the task is unfinished. */
   async outcome(k: QueueKeys, id: string, announceMs: number): Promise<OutcomeReply> {
-    const r = (await this.call('asyncqOutcome', [k.job(id), k.failed, k.wantResult, id, announceMs])) as string[];
+    const r = (await this.call('asyncqOutcome', [k.job(id), k.failed, k.wantResult, pack({ id, announceMs })])) as string[];
     if (r[0] === 'completed') return { state: 'completed', returnvalue: r[1] ?? 'null' };
     if (r[0] === 'failed') return { state: 'failed', reason: r[1] ?? '', stacktrace: r[2] ?? '[]' };
     return { state: r[0] === 'missing' ? 'missing' : 'pending' };
@@ -216,16 +258,16 @@ export class QueueScripts {
 
   /** See `registry-2.lua`: beat (register or refresh) an entry. */
   async beat(entries: string, beats: string, id: string, infoJson: string, ttlMs: number): Promise<void> {
-    await this.call('asyncqRegistry', [entries, beats, 'beat', id, infoJson, ttlMs]);
+    await this.call('asyncqRegistry', [entries, beats, pack({ op: 'beat', id, info: infoJson, ttlMs })]);
   }
 
   /** Removes an entry from a registry. */
   async leave(entries: string, beats: string, id: string): Promise<void> {
-    await this.call('asyncqRegistry', [entries, beats, 'leave', id]);
+    await this.call('asyncqRegistry', [entries, beats, pack({ op: 'leave', id })]);
   }
 
   /** The JSON infos of live entries (read only). */
   async list(entries: string, beats: string): Promise<string[]> {
-    return (await this.call('asyncqRegistry', [entries, beats, 'list'])) as string[];
+    return (await this.call('asyncqRegistry', [entries, beats, pack({ op: 'list' })])) as string[];
   }
 }
