@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { lazily } from '../lazy.js';
 import { ConfigError } from '../errors.js';
+import { isSharded } from './cluster-room.js';
 import { connectWithin, openClient, type RedisClient } from './connection.js';
 import type { QueueConfig } from './queue-config.js';
 import { layoutKey } from './queue-keys.js';
@@ -48,7 +49,7 @@ export class RedisSession {
 
   /** True on a Redis Cluster: signals use sharded pub/sub there. */
   get sharded(): boolean {
-    return this.config.target.kind === 'cluster';
+    return isSharded(this.config.target);
   }
 
   /** The queue's signals, subscribed on first use. */

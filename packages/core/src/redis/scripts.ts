@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { Packr } from 'msgpackr';
 import { corruptionOf } from '../errors.js';
 import { toAsyncqError, type RedisClient, type RedisTarget } from './connection.js';
+import { publishCommand } from './cluster-room.js';
 import type { QueueKeys } from './queue-keys.js';
 
 const LUA_DIR = new URL('../../lua/', import.meta.url);
@@ -145,7 +146,7 @@ export class QueueScripts {
     /** The queue they run for, named in errors about its data. */
     private readonly queue = 'this queue',
   ) {
-    this.pub = target.kind === 'cluster' ? 'SPUBLISH' : 'PUBLISH';
+    this.pub = publishCommand(target);
     for (const s of loadSources()) {
       if (!(s.command in client)) client.defineCommand(s.command, { numberOfKeys: s.numberOfKeys, lua: s.lua });
     }

@@ -5,7 +5,7 @@ import type { RedisSession } from './redis-session.js';
 import type { Chores, ConsumeReply, FailItem } from './scripts.js';
 
 /** What a flush asks the consumer for, and tells it back. */
-export interface ExchangeConsumer {
+export interface BatcherConsumer {
   /** How many tasks to reserve now: for waiting gets, and fetched ahead for gets about to come. */
   demand(partition: number, acks: number): { wanted: number; speculative: number };
   /** The reply of a reservation (tasks and what the queue looked like), to route to gets. */
@@ -26,11 +26,11 @@ const BATCH = 500;
 /**
  * One partition's round trips for a consumer handle: acknowledgements of finished tasks are
  * gathered for the current turn of the event loop and sent together, with the next reservation in
- * the same call (`consume-18.lua`); failed attempts go alongside (`fail-15.lua`). One exchange
+ * the same call (`consume-18.lua`); failed attempts go alongside (`fail-15.lua`). One batch
  * is in flight per partition at a time, so calls under the handle's lease never race each other;
  * what arrives meanwhile rides on the next one.
  */
-export class Exchange {
+export class ConsumeBatcher {
   private acks: Pending<[string, string, number]>[] = [];
   private fails: Pending<FailItem>[] = [];
   private wanted = false;
@@ -44,7 +44,7 @@ export class Exchange {
     private readonly session: RedisSession,
     private readonly partition: number,
     private readonly leases: LeaseKeeper<unknown>,
-    private readonly consumer: ExchangeConsumer,
+    private readonly consumer: BatcherConsumer,
   ) {}
 
   private get keys(): QueueKeys {
