@@ -24,23 +24,44 @@
            epoch         epoch to record if the queue has none yet
            lifo          true for a LIFO queue
            roomWaitMs    ms a producer stays announced as waiting for room when the queue is full (0: not waiting)
+           handle, rid, forget, deadline, logTtlMs   the request log (see queue-lib)
   ARGV[2...] items, 6 per task: id ("" for the next counter value), name, data (JSON),
            opts (JSON), delay in ms, priority (0: none, else asyncq priority + 1)
 
-  Returns { handled, full, id1, ..., id_handled }: handled items were added or
-  already existed (a dedup id); full is 1 when the gate stopped the batch;
-  handled is -1 when the queue is shut down.
+  Returns { handled, full, added, id1, ..., id_handled }: handled items were added or
+  already existed (a dedup id); full is 1 when the gate stopped the batch; added is the
+  partition's total of tasks ever put, after this call; handled is -1 when the queue is shut
+  down, -2 for a call the client gave up on.
 ]]
 -- @include queue-lib
 local k = { state = KEYS[1], meta = KEYS[2], id = KEYS[3], wait = KEYS[4], paused = KEYS[5], prioritized = KEYS[6],
   delayed = KEYS[7], pc = KEYS[8], stats = KEYS[9], wantTask = KEYS[10], wantRoom = KEYS[11], stalled = KEYS[12] }
 local o = options()
 local prefix = o.prefix
+local now = nowMs()
+
+-- The same call again (its reply was lost on the way): the same answer, nothing added twice. The
+-- record keeps dedup ids as they are and counter ids as "" with the first counter value.
+local prior = recall(prefix, o)
+if prior then
+  local out, next = { prior.h, prior.f, tonumber(rcall("HGET", k.stats, "added") or "0") }, prior.a
+  for _, id in ipairs(prior.ids) do
+    if id == "" then
+      next = next + 1
+      id = tostring(next)
+    end
+    out[#out + 1] = id
+  end
+  return out
+end
+if pastDeadline(o, now) then
+  return { -2, 0, 0 }
+end
+forgetAnswered(prefix, o)
 
 if rcall("HGET", k.state, "shutdown") then
-  return { -1, 0 }
+  return { -1, 0, 0 }
 end
-local now = nowMs()
 -- The first put ever records the queue's epoch and creates BullMQ's meta (what makes a queue exist).
 if rcall("HSETNX", k.state, "epoch", o.epoch) == 1 then
   rcall("HSETNX", k.meta, "opts.maxLenEvents", 10000)
@@ -54,7 +75,8 @@ if o.maxsize > 0 then
   room = o.maxsize - boundedCount(k)
 end
 
-local out = { 0, 0 }
+local out = { 0, 0, 0 }
+local recorded = {}
 local added = 0
 local autoIds = 0
 for i = 2, #ARGV, 6 do
@@ -64,6 +86,7 @@ local nextId = 0
 if autoIds > 0 then
   nextId = rcall("INCRBY", k.id, autoIds) - autoIds
 end
+local firstId = nextId
 
 for i = 2, #ARGV, 6 do
   local id = ARGV[i]
@@ -74,6 +97,7 @@ for i = 2, #ARGV, 6 do
   elseif rcall("EXISTS", prefix .. id) == 1 then
     existing = true
   end
+  recorded[#recorded + 1] = ARGV[i]
   if not existing then
     if room <= 0 then
       out[2] = 1
@@ -93,10 +117,18 @@ for i = 2, #ARGV, 6 do
   end
   out[#out + 1] = id
 end
-out[1] = #out - 2
+out[1] = #out - 3
+if out[2] == 1 then
+  recorded[#recorded] = nil -- the item the gate stopped was not handled
+end
 
 if added > 0 then
-  rcall("HINCRBY", k.stats, "added", added)
+  out[3] = rcall("HINCRBY", k.stats, "added", added)
+else
+  out[3] = tonumber(rcall("HGET", k.stats, "added") or "0")
+end
+remember(prefix, o, { h = out[1], f = out[2], a = firstId, ids = recorded })
+if added > 0 then
   -- Idle consumers learn of ready tasks, and of a new delayed one's due time, at once.
   wakeConsumers(k, o)
 end

@@ -42,15 +42,21 @@
            maxStalls     times a task may lose its consumer before it fails for good
            lifo          true for a LIFO queue
            interestMs    ms a consumer stays announced as waiting for tasks when it got fewer than wanted
-           reclaim       return expired leases' tasks to the queue now
+           reclaim       return expired leases' tasks to the queue now, and look over a slice of
+                         the active list for tasks no live lease holds (stranded)
            promote       make due delayed tasks ready now
            renewLease    push the lease's expiry forward
+           keep          (optional) the job ids the handle knows it holds under the lease: any
+                         other id under it (reserved by a call whose reply never arrived) goes
+                         back to the queue
+           handle, rid, forget, deadline, logTtlMs   the request log (see queue-lib)
   ARGV[2...] acknowledgements, 3 per task: job id, result (JSON), attempts made
 
-  Returns { 0 } when the lease was lost (nothing applied), else
-  { 1, lost ids, tasks, next delayed due time (ms, 0: none), shutdown mode or "",
-    pending (ready + delayed + stalled), paused (0/1) } where tasks is a flat list of
-  id, name, data, opts, timestamp, delay, atm (attempts made) per task.
+  Returns { 0 } when the lease was lost (nothing applied), { -1 } for a call the client gave up
+  on, else { 1, lost ids, tasks, next delayed due time (ms, 0: none), shutdown mode or "",
+    pending (ready + delayed + stalled), paused (0/1), tasks held under the lease, Redis's time (ms),
+    added (the partition's total of tasks ever put) }
+  where tasks is a flat list of id, name, data, opts, timestamp, delay, atm (attempts made) per task.
 ]]
 -- @include queue-lib
 local k = { wait = KEYS[1], active = KEYS[2], prioritized = KEYS[3], delayed = KEYS[4], paused = KEYS[5],
@@ -60,22 +66,58 @@ local k = { wait = KEYS[1], active = KEYS[2], prioritized = KEYS[3], delayed = K
 local o = options()
 local prefix, lease = o.prefix, o.lease
 local held = heldKey(prefix, lease)
+local FIELDS = { "name", "data", "opts", "timestamp", "delay", "atm" }
 
+-- The reply: what the call did, and the reserved tasks' fields (id then FIELDS, per task).
+local function reply(r, tasks, now)
+  return { 1, r.lost, tasks, r.nextDue, r.mode, r.pending, r.paused, rcall("SCARD", held), now,
+    tonumber(rcall("HGET", k.stats, "added") or "0") }
+end
+
+local now = nowMs()
+local prior = recall(prefix, o)
+if prior then
+  -- The same call again (its reply was lost on the way): the same answer, nothing done twice.
+  local tasks = {}
+  for _, id in ipairs(prior.ids) do
+    if rcall("SISMEMBER", held, id) == 1 then
+      tasks[#tasks + 1] = id
+      for _, v in ipairs(rcall("HMGET", prefix .. id, unpack(FIELDS))) do tasks[#tasks + 1] = v end
+    end
+  end
+  return reply(prior, tasks, now)
+end
+if pastDeadline(o, now) then
+  return { -1 }
+end
+forgetAnswered(prefix, o)
 if o.holding and not rcall("ZSCORE", k.leases, lease) then
   return { 0 }
 end
-local now = nowMs()
 
--- Acknowledgements.
+-- Acknowledgements. A task is this handle's if its lease's held set has it, or (should that set
+-- have been lost) if its hash names this lease as its holder and it has not finished.
 local lost = {}
 local acked = 0
 local wantResult = rcall("EXISTS", k.wantResult) == 1
 for i = 2, #ARGV, 3 do
   local id = ARGV[i]
-  -- Held by this lease, still active, and still there: a job removed meanwhile (or lost by Redis) is not.
-  if rcall("SREM", held, id) == 1 and rcall("LREM", k.active, -1, id) > 0 and rcall("EXISTS", prefix .. id) == 1 then
+  local jobKey = prefix .. id
+  local ours = rcall("SREM", held, id) == 1
+  if not ours then
+    ours = rcall("HGET", jobKey, "pb") == lease and rcall("HEXISTS", jobKey, "finishedOn") == 0
+  end
+  if ours then
+    rcall("LREM", k.active, -1, id)
+  end
+  if ours and rcall("EXISTS", jobKey) == 0 then
+    -- Held, but its hash is gone (deleted, or lost by Redis): nothing to finish.
+    rcall("HINCRBY", k.stats, "vanished", 1)
+    ours = false
+  end
+  if ours then
     if o.keepCompleted > 0 then
-      rcall("HSET", prefix .. id, "returnvalue", ARGV[i + 1], "finishedOn", now, "atm", ARGV[i + 2])
+      rcall("HSET", jobKey, "returnvalue", ARGV[i + 1], "finishedOn", now, "atm", ARGV[i + 2])
       rcall("ZADD", k.completed, now, id)
     else
       removeJobKeys(prefix, id)
@@ -95,14 +137,34 @@ if acked > 0 then
   rcall("HINCRBY", k.stats, "completed", acked)
 end
 
--- Crashed consumers: their leases expired, so their tasks go back to the front.
+-- Tasks reserved under this lease by a call whose reply never reached the handle: back to the queue.
+local back = 0
+if o.keep then
+  local known = {}
+  for _, id in ipairs(o.keep) do known[id] = true end
+  local room = roomUnderMaxsize(k)
+  for _, id in ipairs(rcall("SMEMBERS", held)) do
+    if not known[id] then
+      rcall("SREM", held, id)
+      rcall("LREM", k.active, -1, id)
+      if rcall("EXISTS", prefix .. id) == 1 then
+        room = comeBack(prefix, k, id, room, true, o.lifo)
+        back = back + 1
+      end
+    end
+  end
+end
+
+-- Crashed consumers: their leases expired, so their tasks go back to the front. This handle's own
+-- lease too when it holds nothing it knows of: what is under it was never handed to it.
 local freed = 0
 if o.reclaim then
   for _, other in ipairs(rcall("ZRANGEBYSCORE", k.leases, "-inf", now, "LIMIT", 0, 10)) do
-    if other ~= lease then
+    if other ~= lease or not o.holding then
       freed = freed + reclaimLease(prefix, k, other, o.maxStalls, o.keepFailed, o.lifo, now)
     end
   end
+  freed = freed + returnStranded(prefix, k, o.maxStalls, o.keepFailed, o.lifo, now)
 end
 
 -- Due delayed tasks become ready (BullMQ's promotion: to the back, delay reset). Delayed retries
@@ -125,10 +187,9 @@ local released = releaseStalled(prefix, k, o.lifo)
 
 -- Reservations.
 local paused = rcall("HEXISTS", k.meta, "paused") == 1
-local tasks = {}
-local got = 0
+local ids, tasks = {}, {}
 if not paused then
-  while got < o.wanted + o.speculative do
+  while #ids < o.wanted + o.speculative do
     local id = rcall("RPOPLPUSH", k.wait, k.active)
     if not id then
       local top = rcall("ZPOPMIN", k.prioritized)
@@ -136,7 +197,7 @@ if not paused then
       id = top[1]
       rcall("LPUSH", k.active, id)
     end
-    local f = rcall("HMGET", prefix .. id, "name", "data", "opts", "timestamp", "delay", "atm")
+    local f = rcall("HMGET", prefix .. id, unpack(FIELDS))
     if not f[1] and not f[2] then
       -- Listed but its hash is gone (deleted meanwhile, or lost by Redis): nothing to run.
       rcall("LREM", k.active, -1, id)
@@ -144,11 +205,9 @@ if not paused then
     else
       rcall("SADD", held, id)
       rcall("HSET", prefix .. id, "processedOn", now, "pb", lease)
+      ids[#ids + 1] = id
       tasks[#tasks + 1] = id
-      for j = 1, 6 do
-        tasks[#tasks + 1] = f[j]
-      end
-      got = got + 1
+      for j = 1, 6 do tasks[#tasks + 1] = f[j] end
     end
   end
 end
@@ -157,28 +216,31 @@ end
 -- another call of the same handle that still counts on it).
 -- A lease is created with its first tasks, then pushed forward only when the client says it is
 -- due (renewLease), not on every call.
-if ((got > 0 and not o.holding) or o.renewLease) and rcall("SCARD", held) > 0 then
+if ((#ids > 0 and not o.holding) or o.renewLease) and rcall("SCARD", held) > 0 then
   rcall("ZADD", k.leases, now + o.leaseMs, lease)
 end
 
-if got > 0 and rcall("EXISTS", k.wantRoom) == 1 then
+if #ids > 0 and rcall("EXISTS", k.wantRoom) == 1 then
   rcall(o.pub, o.channel, "room")
 end
-if freed + #due + released > 0 and rcall("LLEN", k.wait) + rcall("ZCARD", k.prioritized) > 0 then
+if freed + back + #due + released > 0 and rcall("LLEN", k.wait) + rcall("ZCARD", k.prioritized) > 0 then
   wakeConsumers(k, o)
 end
 if acked > 0 then
   signalDrained(k, o)
 end
 
-local nextDue, mode, pending = 0, "", 0
-if got < o.wanted then
+local r = { ids = ids, lost = lost, nextDue = 0, mode = "", pending = 0, paused = paused and 1 or 0 }
+if #ids < o.wanted then
   rcall("SET", k.wantTask, "1", "PX", o.interestMs)
   local first = rcall("ZRANGE", k.delayed, 0, 0, "WITHSCORES")
   if first[2] then
-    nextDue = math.floor(tonumber(first[2]) / 0x1000)
+    r.nextDue = math.floor(tonumber(first[2]) / 0x1000)
   end
-  mode = rcall("HGET", k.state, "shutdown") or ""
-  pending = boundedCount(k)
+  r.mode = rcall("HGET", k.state, "shutdown") or ""
+  r.pending = boundedCount(k)
 end
-return { 1, lost, tasks, nextDue, mode, pending, paused and 1 or 0 }
+if #ARGV > 1 or #ids > 0 then
+  remember(prefix, o, r)
+end
+return reply(r, tasks, now)

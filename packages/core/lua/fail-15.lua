@@ -28,10 +28,12 @@
            keepFailed    failed tasks to keep
            lifo          true for a LIFO queue
            keepStacks    stacks to keep per task
+           handle, rid, forget, deadline, logTtlMs   the request log (see queue-lib)
   ARGV[2...] failed attempts, 4 per task: job id, error message, stack,
            retry delay in ms (-1: failed for good)
 
-  Returns the ids this handle no longer held (its lease was lost, or the task vanished).
+  Returns the ids this handle no longer held (its lease was lost, or the task vanished); a call
+  the client gave up on returns { -1 }.
 ]]
 -- @include queue-lib
 local k = { wait = KEYS[1], active = KEYS[2], prioritized = KEYS[3], delayed = KEYS[4], paused = KEYS[5],
@@ -41,6 +43,14 @@ local o = options()
 local prefix = o.prefix
 local held = heldKey(prefix, o.lease)
 local now = nowMs()
+local prior = recall(prefix, o)
+if prior then
+  return prior.lost
+end
+if pastDeadline(o, now) then
+  return { -1 }
+end
+forgetAnswered(prefix, o)
 local lost = {}
 local retried, final, readyNow = 0, 0, 0
 local wantResult = rcall("EXISTS", k.wantResult) == 1
@@ -49,7 +59,12 @@ local room = roomUnderMaxsize(k)
 for i = 2, #ARGV, 4 do
   local id, message, stack, retryIn = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
   local jobKey = prefix .. id
+  -- This handle's if its lease's held set has it, or (should that set have been lost) if its hash
+  -- names this lease as its holder and it has not finished.
   local mine = rcall("SREM", held, id) == 1
+  if not mine then
+    mine = rcall("HGET", jobKey, "pb") == o.lease and rcall("HEXISTS", jobKey, "finishedOn") == 0
+  end
   if mine then
     rcall("LREM", k.active, -1, id)
   end
@@ -71,6 +86,7 @@ for i = 2, #ARGV, 4 do
     else
       retried = retried + 1
       if retryIn > 0 then
+        rcall("HDEL", jobKey, "pb")
         rcall("HSET", jobKey, "delay", retryIn)
         rcall("ZADD", k.delayed, delayedScore(k.delayed, now + retryIn), id)
       else
@@ -96,4 +112,5 @@ end
 if final > 0 then
   signalDrained(k, o)
 end
+remember(prefix, o, { lost = lost })
 return lost

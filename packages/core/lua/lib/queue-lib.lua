@@ -26,6 +26,46 @@ local function heldKey(prefix, lease)
   return prefix .. "aq:held:" .. lease
 end
 
+--[[
+  The request log of a handle (a HASH per handle and partition: request id -> what the request did,
+  msgpack). ioredis sends a command again when the connection drops before its reply arrived, so a
+  script may run twice for one call; each script that changes something records what it did under
+  the call's request id (o.rid), and a second run answers from the record instead of doing it
+  again. The client lists the requests whose replies it has (o.forget), which are then dropped, and
+  gives each call a deadline (o.deadline, Redis's clock): a copy arriving after the client gave up
+  on the call does nothing, so nothing happens that the caller was told did not.
+]]
+local function requestLog(prefix, o)
+  return prefix .. "aq:req:" .. o.handle
+end
+
+-- What an earlier run of this request did, or nil.
+local function recall(prefix, o)
+  local rec = rcall("HGET", requestLog(prefix, o), o.rid)
+  if rec then return cmsgpack.unpack(rec) end
+  return nil
+end
+
+-- Drops the records of the requests the client has answers for (every call, recorded or not).
+local function forgetAnswered(prefix, o)
+  if o.forget and #o.forget > 0 then
+    rcall("HDEL", requestLog(prefix, o), unpack(o.forget))
+  end
+end
+
+-- Records what this request did. Calls that changed nothing need no record: a second run of them
+-- changes nothing either.
+local function remember(prefix, o, what)
+  local log = requestLog(prefix, o)
+  rcall("HSET", log, o.rid, cmsgpack.pack(what))
+  rcall("PEXPIRE", log, o.logTtlMs)
+end
+
+-- True when the client gave up on this call before Redis ran it.
+local function pastDeadline(o, now)
+  return now > o.deadline
+end
+
 -- What join waits for: no ready, delayed, held, stalled (waiting for room) or (BullMQ)
 -- waiting-children task. Checked after every acknowledgement batch while a joiner waits, so it
 -- stops at the first non-empty key: while tasks wait, that costs one LLEN.
@@ -140,6 +180,8 @@ end
 -- tasks in the queue, into the stalled list, from which it becomes ready ahead of any new put as
 -- soon as there is room. Returns the room left.
 local function comeBack(prefix, k, id, room, front, lifo)
+  -- No longer processed by anyone: "pb" names a holder only while one holds it.
+  rcall("HDEL", prefix .. id, "pb")
   if room > 0 then
     makeReady(prefix, k, id, front, lifo)
   else
@@ -164,29 +206,70 @@ local function releaseStalled(prefix, k, lifo)
   return #ids
 end
 
--- Returns the tasks of an expired lease to the queue (to the front, as BullMQ's
--- stalled checker does, or to the stalled list when the queue is at maxsize), counting
--- a stall on each; past maxStalls a task fails for good. Returns how many went back.
+-- A task that lost its consumer goes back to the queue (to the front, as BullMQ's stalled
+-- checker does, or to the stalled list when the queue is at maxsize), counting a stall; past
+-- maxStalls it fails for good. Returns the room left and whether it became ready.
+local function stalled(prefix, k, id, room, maxStalls, keepFailed, lifo, now)
+  local stalls = rcall("HINCRBY", prefix .. id, "stc", 1)
+  if stalls > maxStalls then
+    failForGood(prefix, k, id, "the task lost its consumer " .. stalls .. " times (maxStalls " .. maxStalls .. ")", now, keepFailed)
+    return room, false
+  end
+  return comeBack(prefix, k, id, room, true, lifo), true
+end
+
+-- Returns the tasks of an expired lease to the queue. The held set is what the lease holds: a
+-- task in it comes back even if something removed it from the active list. Returns how many
+-- became ready.
 local function reclaimLease(prefix, k, leaseId, maxStalls, keepFailed, lifo, now)
   local held = heldKey(prefix, leaseId)
   local ids = rcall("SMEMBERS", held)
   local ready = 0
   local room = roomUnderMaxsize(k)
   for _, id in ipairs(ids) do
-    if rcall("LREM", k.active, -1, id) > 0 then
-      if rcall("EXISTS", prefix .. id) == 1 then
-        local stalls = rcall("HINCRBY", prefix .. id, "stc", 1)
-        if stalls > maxStalls then
-          failForGood(prefix, k, id, "the task lost its consumer " .. stalls .. " times (maxStalls " .. maxStalls .. ")", now, keepFailed)
-        else
-          room = comeBack(prefix, k, id, room, true, lifo)
-          ready = ready + 1
-        end
-      end
+    rcall("LREM", k.active, -1, id)
+    if rcall("EXISTS", prefix .. id) == 1 and rcall("HEXISTS", prefix .. id, "finishedOn") == 0 then
+      local back
+      room, back = stalled(prefix, k, id, room, maxStalls, keepFailed, lifo, now)
+      if back then ready = ready + 1 end
     end
   end
   rcall("DEL", held)
   rcall("ZREM", k.leases, leaseId)
   rcall("HINCRBY", k.stats, "reclaimed", #ids)
+  return ready
+end
+
+-- How many entries of the active list one call looks over for stranded tasks.
+local STRANDED_SLICE = 20
+
+-- Looks over the next slice of the active list (a cursor in the state hash goes round it) for
+-- tasks no live lease holds: their lease was deleted or lost while they ran, so no reclaim would
+-- ever find them. They come back as a crashed consumer's do; a listed task whose hash is gone is
+-- dropped and counted as vanished. Returns how many became ready.
+local function returnStranded(prefix, k, maxStalls, keepFailed, lifo, now)
+  local len = rcall("LLEN", k.active)
+  if len == 0 then return 0 end
+  local from = tonumber(rcall("HGET", k.state, "strandedCursor") or "0") or 0
+  if from >= len then from = 0 end
+  local ids = rcall("LRANGE", k.active, -(from + STRANDED_SLICE), -(from + 1))
+  rcall("HSET", k.state, "strandedCursor", from + STRANDED_SLICE)
+  local ready = 0
+  local room = roomUnderMaxsize(k)
+  for _, id in ipairs(ids) do
+    local pb = rcall("HGET", prefix .. id, "pb")
+    if not pb then
+      if rcall("EXISTS", prefix .. id) == 0 then
+        rcall("LREM", k.active, -1, id)
+        rcall("HINCRBY", k.stats, "vanished", 1)
+      end
+    elseif not rcall("ZSCORE", k.leases, pb) then
+      rcall("LREM", k.active, -1, id)
+      rcall("SREM", heldKey(prefix, pb), id)
+      local back
+      room, back = stalled(prefix, k, id, room, maxStalls, keepFailed, lifo, now)
+      if back then ready = ready + 1 end
+    end
+  end
   return ready
 end

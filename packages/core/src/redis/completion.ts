@@ -79,7 +79,9 @@ export class Completion<T> implements TaskFinisher<T> {
 
   private async update(held: RedisTask<T>, kind: 'progress' | 'log', value: string): Promise<void> {
     const keys = this.session.config.partitions[held.ref.partition]!;
-    const ok = await this.session.scripts.update(keys, held.ref.jobId, held.ref.lease, kind, value, this.session.config.keepLogs);
+    const ok = await this.session.request(held.ref.partition, 'u', (req) =>
+      this.session.scripts.update(keys, req, held.ref.jobId, held.ref.lease, kind, value, this.session.config.keepLogs),
+    );
     if (!ok) throw new LeaseLost(this.session.config.name, held.id);
   }
 

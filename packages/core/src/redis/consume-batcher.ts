@@ -39,6 +39,12 @@ export class ConsumeBatcher {
   private lastReap = 0;
   private scheduled = false;
   private inFlight?: Promise<void>;
+  /**
+   * Redis holds more tasks under this handle's lease than it knows of: a reservation whose reply
+   * never arrived (a call that timed out, then ran). The next call names the ones it knows, and the
+   * rest go back to the queue.
+   */
+  private reconcile = false;
 
   constructor(
     private readonly session: RedisSession,
@@ -94,7 +100,7 @@ export class ConsumeBatcher {
       this.scheduled = false;
       this.inFlight = this.flush().finally(() => {
         this.inFlight = undefined;
-        if (this.acks.length + this.fails.length > 0 || this.wanted) this.schedule();
+        if (this.acks.length + this.fails.length > 0 || this.wanted || this.reconcile) this.schedule();
       });
     });
   }
@@ -107,7 +113,7 @@ export class ConsumeBatcher {
     const { wanted, speculative } = this.consumer.demand(this.partition, acks.length);
     const calls: Promise<void>[] = [];
     if (fails.length > 0) calls.push(this.sendFails(fails));
-    if (acks.length > 0 || wanted + speculative > 0) calls.push(this.sendConsume(acks, wanted, speculative));
+    if (acks.length > 0 || wanted + speculative > 0 || this.reconcile) calls.push(this.sendConsume(acks, wanted, speculative));
     else if (wantedBefore) this.consumer.offer(this.partition, 0, emptyReply());
     await Promise.all(calls);
   }
@@ -131,9 +137,11 @@ export class ConsumeBatcher {
     const lease = this.leases.lease(this.partition);
     const holding = this.leases.holding(this.partition);
     const chores = this.chores();
+    const keep = this.reconcile ? this.leases.knownIds(this.partition) : undefined;
+    const log = this.session.requests[this.partition]!;
     let reply: ConsumeReply;
     try {
-      reply = await this.session.scripts.consume(this.keys, {
+      reply = await this.session.request(this.partition, 'c', (req) => this.session.scripts.consume(this.keys, req, {
         lease,
         leaseMs: c.lease,
         holding,
@@ -146,7 +154,8 @@ export class ConsumeBatcher {
         interestMs: 3 * c.stalledInterval,
         ...chores,
         acks: acks.map((a) => a.item),
-      });
+        ...(keep ? { keep } : {}),
+      }));
     } catch (e) {
       for (const a of acks) a.reject(e);
       if (wanted + speculative > 0) this.consumer.reservationFailed(this.partition, e);
@@ -159,14 +168,20 @@ export class ConsumeBatcher {
       if (wanted + speculative > 0) this.consumer.offer(this.partition, wanted, emptyReply(true));
       return;
     }
+    log.clock.observe(reply.now);
     if (chores.renewLease || (reply.tasks.length > 0 && !holding)) this.leases.refreshed(this.partition);
+    if (keep) this.reconcile = false;
     const lost = new Set(reply.lost);
-    this.leases.removed(this.partition, acks.length);
+    this.leases.removed(this.partition, acks.map((a) => a.item[0]));
     for (const a of acks) {
       if (lost.has(a.item[0])) a.reject(new LeaseLost(c.name, a.item[0]));
       else a.resolve();
     }
     if (wanted + speculative > 0) this.consumer.offer(this.partition, wanted, reply);
+    if (reply.heldCount > this.leases.knownCount(this.partition)) {
+      this.reconcile = true;
+      this.schedule();
+    }
   }
 
   private async sendFails(fails: Pending<FailItem>[]): Promise<void> {
@@ -174,20 +189,20 @@ export class ConsumeBatcher {
     let lost: Set<string>;
     try {
       lost = new Set(
-        await this.session.scripts.fail(this.keys, {
+        await this.session.request(this.partition, 'f', (req) => this.session.scripts.fail(this.keys, req, {
           lease: this.leases.lease(this.partition),
           leaseMs: c.lease,
           keepFailed: c.keepFailed,
           lifo: c.order === 'lifo',
           keepStacks: c.keepStacks,
           items: fails.map((f) => f.item),
-        }),
+        })),
       );
     } catch (e) {
       for (const f of fails) f.reject(e);
       return;
     }
-    this.leases.removed(this.partition, fails.length);
+    this.leases.removed(this.partition, fails.map((f) => f.item.id));
     for (const f of fails) {
       if (lost.has(f.item.id)) f.reject(new LeaseLost(c.name, f.item.id));
       else f.resolve();
@@ -197,5 +212,5 @@ export class ConsumeBatcher {
 
 /** A reply with nothing reserved: the consumer sees the partition as drained for now. */
 function emptyReply(leaseLost = false): ConsumeReply {
-  return { leaseHeld: !leaseLost, lost: [], tasks: [], nextDue: 0, shutdown: '', pending: 0, paused: false };
+  return { leaseHeld: !leaseLost, lost: [], tasks: [], nextDue: 0, shutdown: '', pending: 0, paused: false, heldCount: 0, now: 0, added: 0 };
 }

@@ -210,8 +210,11 @@ export class Consumer<T> implements BatcherConsumer {
   private armIdle(): void {
     if (this.idleTimer || this.closed || this.getters.length === 0) return;
     let delay = recheckDelay(this.idleRound++, this.session.config.stalledInterval);
-    const now = Date.now();
-    for (const { nextDue } of this.parts) if (nextDue > 0) delay = Math.min(delay, Math.max(1, nextDue - now + 1));
+    // Due times are Redis's: compared with Redis's clock as this process sees it, not its own, so a
+    // process whose clock is off neither wakes early again and again nor late.
+    this.parts.forEach(({ nextDue }, p) => {
+      if (nextDue > 0) delay = Math.min(delay, Math.max(1, nextDue - this.session.requests[p]!.clock.now() + 1));
+    });
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
       this.wake();
@@ -261,7 +264,7 @@ export class Consumer<T> implements BatcherConsumer {
 
   /** A reserved task as a handle, or undefined for a poisoned one, which fails for good at once. */
   private makeTask(partition: number, fields: (string | null)[]): RedisTask<T> | undefined {
-    this.leases.added(partition, 1);
+    this.leases.added(partition, fields[0]!);
     const r = readReserved<T>(fields, partition, this.session.config.partitions.length);
     if ('poisoned' in r) {
       this.poisoned(partition, r.jobId, r.poisoned);
