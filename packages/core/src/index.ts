@@ -34,6 +34,7 @@ export {
   RedisUnreachable,
   RedisRefused,
   QueueDataLost,
+  type DataLoss,
   QueueCorrupt,
   UnrecoverableError,
   TaskFailed,

@@ -75,6 +75,23 @@ local function nothingUnfinished(k)
     and rcall("ZCARD", k.delayed) == 0 and rcall("ZCARD", k.waitingChildren) == 0
 end
 
+-- The queue's ledger, from its totals: `added` (tasks ever put), `expected` (how many should be
+-- unfinished: put, plus revived by a retry, less completed, failed for good, discarded by an
+-- immediate shutdown, removed by an operator, vanished and written off) and `lost` (every loss
+-- recorded). Each script moves tasks and its totals in one atomic step, so in any state Redis
+-- can be in the lists hold `expected` tasks, unless Redis lost some of them.
+local LEDGER = { "added", "revived", "completed", "failed", "discarded", "removed", "vanished", "lostMissing", "lostRollback" }
+local function ledger(k)
+  local v = rcall("HMGET", k.stats, unpack(LEDGER))
+  local n = {}
+  for i = 1, #LEDGER do n[LEDGER[i]] = tonumber(v[i] or "0") or 0 end
+  return {
+    added = n.added,
+    expected = n.added + n.revived - n.completed - n.failed - n.discarded - n.removed - n.vanished - n.lostMissing,
+    lost = n.lostMissing + n.lostRollback + n.vanished,
+  }
+end
+
 -- Ready and delayed tasks.
 local function pendingCount(k)
   return rcall("LLEN", k.wait) + rcall("LLEN", k.paused) + rcall("ZCARD", k.prioritized) + rcall("ZCARD", k.delayed)

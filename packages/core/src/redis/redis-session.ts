@@ -7,6 +7,7 @@ import type { QueueConfig } from './queue-config.js';
 import { layoutKey } from './queue-keys.js';
 import { QueueSignals } from './queue-signals.js';
 import { QueueScripts } from './scripts.js';
+import { LossWatch } from './loss-watch.js';
 import { RedisClock, RequestLog, type RequestArgs } from './request-log.js';
 
 /**
@@ -21,6 +22,8 @@ export class RedisSession {
   private closed = false;
   /** Per partition: the handle's request log there (safe retries), with Redis's clock. */
   readonly requests: readonly RequestLog[];
+  /** What this handle has seen of each partition's ledger: how it tells Redis going back in time. */
+  readonly losses: LossWatch;
 
   private constructor(
     readonly config: QueueConfig,
@@ -28,6 +31,16 @@ export class RedisSession {
     readonly scripts: QueueScripts,
   ) {
     this.requests = config.partitions.map(() => new RequestLog(config.handleId, new RedisClock(), config.commandTimeout));
+    this.losses = new LossWatch(config.partitions.length);
+  }
+
+  /**
+   * A reply showed partition `p`'s totals: when Redis went back on tasks put (a failover to a
+   * replica that had not caught up), the loss is recorded in Redis for every joiner to hear of.
+   */
+  noteTotals(p: number, added: number, lostTotal: number): void {
+    const rolledBack = this.losses.observe(p, added, lostTotal);
+    if (rolledBack > 0) void this.scripts.count(this.config.partitions[p]!, 0, { rollback: rolledBack }).catch(() => {});
   }
 
   /** Connects, failing with `RedisUnreachable` or `RedisRefused` within the connect timeout. */
