@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   A consumer handle's one round trip: acknowledges the tasks it finished,
   returns the tasks of crashed consumers (expired leases) to the queue,

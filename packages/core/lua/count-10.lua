@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   What join, shutdown and admin reads need in one atomic read: tasks by
   state, the shutdown flag, the queue's epoch (set at its first put: when it

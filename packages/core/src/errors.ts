@@ -149,6 +149,32 @@ export interface DataLoss {
 }
 
 /**
+ * Redis is out of memory (`maxmemory` reached with `maxmemory-policy noeviction`) and refused to
+ * store more: a put, usually. Consumers keep draining the queue (their calls are never refused for
+ * memory), so the put can be retried once they have made room.
+ */
+export class RedisOutOfMemory extends AsyncqError {
+  constructor(target: string, cause?: unknown) {
+    super(
+      'REDIS_OOM',
+      `Redis at ${target} is out of memory (maxmemory reached) and refused to store more: retry once workers have drained some tasks, or raise Redis's maxmemory`,
+      { cause },
+    );
+  }
+}
+
+/**
+ * Redis is set up in a way that can lose tasks: a `maxmemory-policy` other than `noeviction` lets
+ * it evict a queue's keys. Raised instead of a warning when the `strictRedis` option (CLI
+ * `--strict-redis`) asks for it.
+ */
+export class RedisMisconfigured extends AsyncqError {
+  constructor(message: string) {
+    super('REDIS_MISCONFIGURED', message);
+  }
+}
+
+/**
  * Redis lost tasks of the queue while this handle used it: the queue's whole data (Redis restarted
  * without persistence, or the queue was deleted), or some of its tasks (a failover to a replica
  * that had not caught up, an eviction, a key deleted by hand). They may not have run, so `join`

@@ -36,6 +36,8 @@ export {
   QueueDataLost,
   type DataLoss,
   QueueCorrupt,
+  RedisOutOfMemory,
+  RedisMisconfigured,
   UnrecoverableError,
   TaskFailed,
   TaskNotFound,

@@ -7,6 +7,11 @@
   (k.wait, k.active, ...), and read their scalar options from one msgpack
   argument (ARGV[1]) into a table `o` (o.prefix, o.channel, o.pub, ...); the
   helpers below take those two tables rather than positions.
+
+  Every script but add opens with `#!lua flags=allow-oom`: at maxmemory under
+  noeviction Redis refuses a script's writes, and a consume, acknowledgement,
+  hand-back or lease renewal refused would keep a full queue from ever
+  draining. Only a put is refused then (as RedisOutOfMemory).
 ]]
 local rcall = redis.call
 

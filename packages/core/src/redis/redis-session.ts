@@ -8,6 +8,7 @@ import { layoutKey } from './queue-keys.js';
 import { QueueSignals } from './queue-signals.js';
 import { QueueScripts } from './scripts.js';
 import { LossWatch } from './loss-watch.js';
+import { checkMemoryPolicy } from './memory-policy.js';
 import { RedisClock, RequestLog, type RequestArgs } from './request-log.js';
 
 /**
@@ -51,6 +52,7 @@ export class RedisSession {
     try {
       await checkLayout(client, config);
       await session.readClock();
+      await checkMemoryPolicy(client, config.target, config.strictRedis);
     } catch (e) {
       if (client !== config.target.shared) client.disconnect();
       throw toAsyncqError(e, config.target) ?? e;
@@ -127,8 +129,12 @@ function connectionName(config: QueueConfig): string {
 async function checkLayout(client: RedisClient, config: QueueConfig): Promise<void> {
   const key = layoutKey(config.prefix, config.name);
   const want = config.partitions.length;
-  if (want > 1) await client.set(key, String(want), 'NX');
-  const recorded = await client.get(key);
+  let recorded = await client.get(key);
+  // Written only when missing, so a handle opens on a full Redis once the layout is recorded.
+  if (recorded === null && want > 1) {
+    await client.set(key, String(want), 'NX');
+    recorded = await client.get(key);
+  }
   const have = recorded === null ? 1 : Number(recorded);
   if (have !== want) {
     throw new ConfigError(`queue "${config.name}" has ${have} partition${have === 1 ? '' : 's'} in Redis, but this handle was opened with partitions: ${want}; use ${have}`);
