@@ -67,6 +67,9 @@ export interface CountReply {
   stalled: number;
 }
 
+/** What `figures-17.lua` read of one queue or partition, as it came (numbers and texts, "" when unset). */
+export type FiguresReply = (number | string)[];
+
 /** How a task ended, as `outcome-3.lua` read it. */
 export type OutcomeReply =
   | { state: 'missing' | 'pending' }
@@ -192,6 +195,15 @@ export class QueueScripts {
       added: Number(r[8]),
       stalled: Number(r[9]),
     };
+  }
+
+  /** See `figures-17.lua`: one read of everything an exporter shows of a queue or partition, and of the worker registry under its tag. */
+  async figures(k: QueueKeys): Promise<FiguresReply> {
+    const args = [
+      k.wait, k.paused, k.prioritized, k.delayed, k.active, k.waitingChildren, k.stalled, k.completed, k.failed, k.meta, k.state, k.stats,
+      k.wantRoom, k.wantJoin, k.workers, k.heartbeats, k.desired, k.base,
+    ];
+    return (await this.call('asyncqFigures', args)) as FiguresReply;
   }
 
   /** See `shutdown-9.lua`. Resolves to how many waiting or delayed tasks remain to discard. */
