@@ -35,6 +35,7 @@ export async function serveExporter(exporter: QueueExporter, port: number, host:
       }
       return [404, { 'content-type': 'text/plain' }, 'not found: try /metrics, /healthz or /livez\n'];
     };
+    if (path === '/metrics') res.once('finish', () => exporter.answered());
     answer().then(
       ([status, headers, body]) => res.writeHead(status, headers).end(body),
       (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${String((e as Error)?.message ?? e)}\n`),

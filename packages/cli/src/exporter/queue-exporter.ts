@@ -14,7 +14,7 @@ export interface QueueExporterOptions {
   /**
    * How long a collect may read queues, ms: past it, the scrape answers with what it has, queues it
    * did not reach keep their figures from the collect before, and `asyncq_scrape_partial` is 1. A
-   * scrape's own `X-Prometheus-Scrape-Timeout-Seconds` shortens it. @defaultValue 6000
+   * scrape's own `X-Prometheus-Scrape-Timeout-Seconds`, less the time answers take, shortens it. @defaultValue 6000
    */
   timeoutMs?: number;
   /** How long Redis has to answer a PING before it counts as down (`asyncq_up 0`), ms. @defaultValue 2000 */
@@ -22,8 +22,9 @@ export interface QueueExporterOptions {
 }
 
 /**
- * Kept for the answer within a scrape's timeout after the collect: setting and formatting 20,000
- * queues' series (280,000 lines) takes one to two seconds on a busy two-core machine.
+ * Kept for the answer within a scrape's timeout after the collect, at least: printing and sending
+ * 20,000 queues' series (270,000 lines, 14 MB) takes about a second on a busy two-core machine.
+ * When the last answer took longer, half as much again as it took is kept.
  */
 const ANSWER_MARGIN_MS = 2500;
 
@@ -57,6 +58,9 @@ export class QueueExporter {
   private collecting?: Promise<void>;
   /** The time limit the next collect gets, when a scrape asks for less than the default. */
   private nextLimitMs?: number;
+  /** When the last collect ended, and how long the answer after it took, ms. */
+  private collectEnded = 0;
+  private answerMs = 0;
   private readonly scrape: {
     up: Gauge;
     errors: Counter;
@@ -132,7 +136,13 @@ export class QueueExporter {
    * the collect it starts gets that, less a margin for the answer, if it is less than the default.
    */
   limitNextCollect(limitMs: number): void {
-    if (Number.isFinite(limitMs) && limitMs > 0) this.nextLimitMs = Math.max(500, limitMs - ANSWER_MARGIN_MS);
+    const margin = Math.max(ANSWER_MARGIN_MS, 1.5 * this.answerMs);
+    if (Number.isFinite(limitMs) && limitMs > 0) this.nextLimitMs = Math.max(500, limitMs - margin);
+  }
+
+  /** Notes that a scrape's answer has been sent, so that the next collect keeps time for one as long. */
+  answered(): void {
+    if (this.collectEnded > 0) this.answerMs = Math.max(0, Date.now() - this.collectEnded);
   }
 
   /** Whether Redis answers a PING within the time limit: `/healthz`. */
@@ -164,7 +174,8 @@ export class QueueExporter {
 
   /** A PING on a connection of its own: never queued behind a long read. */
   private async ping(): Promise<void> {
-    this.probing ??= connectRedis(this.opts.connection, { name: 'asyncq:metrics-probe', connectTimeout: this.pingTimeoutMs, commandTimeout: this.pingTimeoutMs });
+    // The PING's own limit is withinTime's below (which lets an answer already here in first).
+    this.probing ??= connectRedis(this.opts.connection, { name: 'asyncq:metrics-probe', connectTimeout: this.pingTimeoutMs, commandTimeout: this.pingTimeoutMs + 5000 });
     this.probing.catch(() => (this.probing = undefined));
     const probe = this.probing;
     await withinTime(
@@ -194,7 +205,8 @@ export class QueueExporter {
     this.scrape.partial.set(read?.partial ? 1 : 0);
     if (read?.partial) this.scrape.timeouts.inc();
     if (read?.unreadable) this.scrape.unreadable.inc(read.unreadable);
-    this.scrape.duration.set((Date.now() - started) / 1000);
+    this.collectEnded = Date.now();
+    this.scrape.duration.set((this.collectEnded - started) / 1000);
     for (const m of Object.values(this.perQueue)) m.reset();
     for (const s of read?.snapshots ?? []) this.setSeries(s);
   }

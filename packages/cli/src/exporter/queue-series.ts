@@ -51,13 +51,14 @@ export class QueueFamily {
   }
 
   private text(): string {
-    const lines = [`# HELP ${this.name} ${escape(this.help)}`, `# TYPE ${this.name} ${this.type}`];
+    let out = `# HELP ${this.name} ${escape(this.help)}\n# TYPE ${this.name} ${this.type}`;
+    const names = this.labelNames;
     for (const s of this.samples) {
-      let labels = '';
-      for (let i = 0; i < this.labelNames.length; i++) labels += `${i ? ',' : ''}${this.labelNames[i]}="${escape(s.labels[i]!).replace(/"/g, '\\"')}"`;
-      lines.push(`${this.name}{${labels}} ${valueText(s.value)}`);
+      out += `\n${this.name}{${names[0]}="${labelValue(s.labels[0]!)}"`;
+      for (let i = 1; i < names.length; i++) out += `,${names[i]}="${labelValue(s.labels[i]!)}"`;
+      out += `} ${valueText(s.value)}`;
     }
-    return lines.join('\n');
+    return out;
   }
 
   /** Registers the family with `registry` (a prom-client metric in all but its class). */
@@ -77,6 +78,11 @@ export async function registryText(registry: Registry): Promise<string> {
     registry.getMetricsAsArray().map((m: unknown) => (m instanceof QueueFamily ? m.promText() : registry.getSingleMetricAsString((m as { name: string }).name))),
   );
   return `${parts.join('\n\n')}\n`;
+}
+
+/** A label value as the text format writes it (backslash, new line and double quote escaped); most need nothing. */
+function labelValue(v: string): string {
+  return v.includes('\\') || v.includes('\n') || v.includes('"') ? escape(v).replace(/"/g, '\\"') : v;
 }
 
 function escape(text: string): string {
