@@ -69,7 +69,8 @@ describe('one command-line grammar', () => {
       [['clean', 'q', '--older-than', '7', '-y'], 'asyncq: --older-than needs a unit: write 7ms (or 7s for seconds), got "7"'],
       [['clean', 'q', '--older-than', '1d', '-s', 'active', '-y'], 'asyncq: --state must be one of completed, failed, delayed, waiting; got "active"'],
       [['purge', 'q', '-s', 'waiting,running', '-y'], 'asyncq: --state takes a comma-separated list of waiting, delayed, failed, completed; "running" is not one of them'],
-      [['stats', 'a*'], 'asyncq: invalid queue name "a*": use 1-200 characters without \':\', \'{\', \'}\', \'#\', glob characters (* ? [ ] \\), whitespace or control characters, e.g. "thumbnails"'],
+      [['stats', 'a*'], 'asyncq: invalid queue name "a*": use 1-200 characters without \':\', \'{\', \'}\', \'#\', glob characters (* ? [ ] \\), whitespace or control characters, and not \'.\' or \'..\', e.g. "thumbnails"'],
+      [['stats', '..'], 'asyncq: invalid queue name "..": use 1-200 characters without \':\', \'{\', \'}\', \'#\', glob characters (* ? [ ] \\), whitespace or control characters, and not \'.\' or \'..\', e.g. "thumbnails"'],
     ]);
   }, 120_000);
 

@@ -45,6 +45,7 @@ export { checkInt, checkTimeout, checkQueueName, MAX_TIMER_MS } from './options.
 export { queueKeys, partitionTags, type QueueKeys } from './redis/queue-keys.js';
 export { listQueues, discoverQueues, type FoundQueue } from './redis/list-queues.js';
 export { connectRedis, redactUrl, isTransient, type RedisClient } from './redis/connection.js';
+export { shellQuote } from './shell-quote.js';
 export { startEmbeddedRedis, type EmbeddedRedis, type EmbeddedRedisOptions } from './embedded-redis.js';
 export type { AsyncQueue, QueueCapabilities, Task } from './async-queue.js';
 export type {

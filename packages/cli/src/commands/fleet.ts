@@ -5,6 +5,7 @@ import type { AutoscalePolicy } from '../autoscale.js';
 import { CliError, connectionOf, untilStopSignal, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { parseDuration } from '../durations.js';
 import { FleetSupervisor } from '../fleet-supervisor.js';
+import { commandHint, printable } from '../terminal-text.js';
 import { fleetWorkerCommand } from './fleet-worker.js';
 
 interface FleetArgs extends GlobalOptions {
@@ -66,11 +67,11 @@ export async function fleet(argv: FleetArgs, ctx: CliContext): Promise<void> {
     ...(autoscale === undefined ? {} : { autoscale }),
   });
   await supervisor.start();
-  ctx.out(`fleet ${supervisor.id} serves ${argv.queue}; asyncq scale ${argv.queue} <n> changes its size live`);
+  ctx.out(`fleet ${supervisor.id} serves ${printable(argv.queue)}; ${commandHint('asyncq', 'scale', argv.queue, '<n>')} changes its size live`);
   let done = false;
   const finished = supervisor.finished.then(() => {
     done = true;
-    ctx.err(`fleet ${supervisor.id}: ${argv.queue} is shut down and its workers are done; the fleet stops`);
+    ctx.err(`fleet ${supervisor.id}: ${printable(argv.queue)} is shut down and its workers are done; the fleet stops`);
   });
   await untilStopSignal(() => {
     if (!done) ctx.err(`fleet ${supervisor.id}: stopping its ${supervisor.size} workers`);

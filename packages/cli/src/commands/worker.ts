@@ -4,6 +4,7 @@ import { runWorkerProcess } from '@asyncq/worker';
 import { connectionOf, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { parseDuration } from '../durations.js';
 import { durationOption, numberOption, oneOf } from '../flag-values.js';
+import { printable } from '../terminal-text.js';
 
 interface WorkerArgs extends GlobalOptions {
   handlers: string;
@@ -56,7 +57,7 @@ export async function worker(argv: WorkerArgs, ctx: CliContext): Promise<void> {
     ...(argv.stalledInterval === undefined ? {} : { stalledInterval: parseDuration(argv.stalledInterval, { flag: '--stalled-interval', bare: 'unit', min: 50, max: 3_600_000 }) }),
     ...logging,
     onStarted: ({ id, metricsPort }) =>
-      ctx.out(`worker ${id} runs ${argv.queue} with concurrency ${concurrency}${metricsPort === undefined ? '' : `; metrics on ${argv.metricsHost}:${metricsPort}/metrics`}`),
+      ctx.out(`worker ${id} runs ${printable(argv.queue)} with concurrency ${concurrency}${metricsPort === undefined ? '' : `; metrics on ${argv.metricsHost}:${metricsPort}/metrics`}`),
   });
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, describeError, LocalQueue, PayloadError, Queue, QueueAdmin, redactUrl, safeMessage, WaitAborted } from '@asyncq/core';
+import { checkQueueName, ConfigError, describeError, LocalQueue, PayloadError, Queue, QueueAdmin, redactUrl, safeMessage, WaitAborted } from '@asyncq/core';
 
 // No Redis: every check here happens before anything is sent.
 describe('hostile values and bad input, before Redis', () => {
@@ -102,5 +102,10 @@ describe('hostile values and bad input, before Redis', () => {
       expect(() => new Queue(bad), bad).toThrow(ConfigError);
       expect(() => new QueueAdmin(bad), bad).toThrow(ConfigError);
     }
+  });
+
+  it("refuses the queue names '.' and '..' (a browser resolves them away in a URL), and only those", () => {
+    for (const bad of ['.', '..']) expect(() => checkQueueName(bad), bad).toThrow(/and not '\.' or '\.\.'/);
+    for (const fine of ['.a', 'a.', '...', 'a..b', '.hidden']) expect(checkQueueName(fine)).toBe(fine);
   });
 });
