@@ -65,24 +65,27 @@ export function debugEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 /**
- * `text` with every password the connection settings hold replaced by `***`: whole URLs by their
- * redacted form, then the password alone (raw and URL-decoded), wherever a message quoted it.
+ * `text` with every password the connection settings hold replaced by `***`: whole settings by
+ * their redacted form, then the credentials alone (raw and URL-decoded), wherever a message quoted
+ * them. A setting need not be a well-formed URL (`redis:pw@host`, `:pw@host`, a cluster entry
+ * `//user:pw@host:1`): whatever precedes an '@' counts as credentials.
  */
 export function redactSecrets(text: string, argv: Partial<ConnectionFlags> = {}, env: NodeJS.ProcessEnv = process.env): string {
-  const urls = [argv.redisUrl, env.ASYNCQ_REDIS_URL, env.REDIS_URL].filter((u): u is string => typeof u === 'string' && u !== '');
+  const settings = [argv.redisUrl, argv.redisCluster, argv.redisSentinels, env.ASYNCQ_REDIS_URL, env.ASYNCQ_REDIS_CLUSTER, env.ASYNCQ_REDIS_SENTINELS, env.REDIS_URL];
+  const urls = settings.flatMap((u) => (typeof u === 'string' && u !== '' ? [u, ...u.split(',').map((e) => e.trim())] : []));
   const secrets = new Set<string>();
-  for (const url of urls) {
+  for (const url of urls.sort((a, b) => b.length - a.length)) {
+    if (!url.includes('@')) continue;
     text = text.split(url).join(redactUrl(url));
-    const start = url.indexOf('://');
-    const at = url.lastIndexOf('@');
-    if (start < 0 || at <= start) continue;
-    const auth = url.slice(start + 3, at);
+    const auth = url.slice(url.match(/^[a-z][a-z0-9+.-]*:\/\//i)?.[0].length ?? 0, url.lastIndexOf('@'));
     const password = auth.includes(':') ? auth.slice(auth.indexOf(':') + 1) : auth;
-    secrets.add(password);
-    try {
-      secrets.add(decodeURIComponent(password));
-    } catch {
-      // not URL encoding: the raw form is the one a message can quote
+    for (const s of [auth, password]) {
+      secrets.add(s);
+      try {
+        secrets.add(decodeURIComponent(s));
+      } catch {
+        // not URL encoding: the raw form is the one a message can quote
+      }
     }
   }
   if (env.ASYNCQ_REDIS_PASSWORD) secrets.add(env.ASYNCQ_REDIS_PASSWORD);

@@ -39,7 +39,7 @@ const EPILOGUE = [
  */
 export async function main(args: string[], ctx: CliContext = processContext()): Promise<number> {
   class UsageMistake extends Error {}
-  const secrets = { redisUrl: flagValue(args, '--redis-url') };
+  const secrets = { redisUrl: flagValue(args, '--redis-url'), redisCluster: flagValue(args, '--redis-cluster'), redisSentinels: flagValue(args, '--redis-sentinels') };
   let usages: Record<string, string> = {};
   try {
     const cli = flagsFromEnvironment(connectionOptions(yargs(queueFlagToArgument(args))), args)
