@@ -35,3 +35,19 @@ export function quoted(value: unknown, max = 80): string {
   const text = printable(JSON.stringify(value) ?? String(value));
   return text.length <= max ? text : `${text.slice(0, max)}... (${text.length} characters)`;
 }
+
+/** What output shows instead of a value JSON.stringify cannot write (nested thousands deep). */
+export const TOO_DEEP = '(nested too deeply to show)';
+
+/**
+ * `value` as JSON for output, or {@link TOO_DEEP}: data written to Redis by hand (or by an old
+ * version) can be nested deeper than JSON.stringify's recursion reaches, and one such task must not
+ * end a listing of all the others.
+ */
+export function jsonOrNote(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? 'undefined';
+  } catch {
+    return TOO_DEEP;
+  }
+}

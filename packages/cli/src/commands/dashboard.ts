@@ -21,7 +21,7 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
  * `ASYNCQ_DASHBOARD_AUTH` (the environment variable keeps the password out of the process list).
  */
 export async function dashboard(argv: DashboardArgs, ctx: CliContext): Promise<void> {
-  const port = wholeNumber('--port', argv.port, 0);
+  const port = wholeNumber('--port', argv.port, 0, 65_535);
   const intervalMs = parseDuration(argv.interval, { flag: '--interval', bare: 's', min: 500, max: 60_000, warn: ctx.err });
   // An empty value counts as unset, as for REDIS_URL.
   const authText = argv.auth || process.env.ASYNCQ_DASHBOARD_AUTH || undefined;
@@ -49,6 +49,6 @@ export function dashboardCommand(ctx: CliContext): CommandModule<GlobalOptions, 
         .option('allow-actions', { type: 'boolean', default: false, describe: 'let users retry, remove and promote tasks (read-only otherwise)' })
         .option('auth', { type: 'string', describe: 'user:password for HTTP basic auth; prefer $ASYNCQ_DASHBOARD_AUTH (argv is visible to ps)' })
         .option('interval', { type: 'string', default: '2s', describe: 'how often queues are read (500ms to 1m)' }) as unknown as Argv<DashboardArgs>,
-    handler: wrapHandler(ctx, dashboard),
+    handler: wrapHandler(ctx, dashboard, { hostFlag: '--host' }),
   };
 }

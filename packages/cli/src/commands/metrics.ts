@@ -23,7 +23,7 @@ export function queueMetricsRegistry(argv: GlobalOptions & { queue?: string[] })
 /** Serves the exporter until SIGTERM/SIGINT. A Redis that is down at start is reported, not fatal: `asyncq_up` says when it answers. */
 export async function metrics(argv: MetricsArgs, ctx: CliContext): Promise<void> {
   for (const q of argv.queue ?? []) checkQueueName(q);
-  const port = wholeNumber('--port', argv.port, 0);
+  const port = wholeNumber('--port', argv.port, 0, 65_535);
   const { exporter, close } = queueMetricsRegistry(argv);
   // A first read before serving: a wrong password or URL is one line now, and the first scrape has a rate.
   await exporter.collect();
@@ -53,6 +53,6 @@ export function metricsCommand(ctx: CliContext): CommandModule<GlobalOptions, Me
         .option('port', { alias: 'p', type: 'number', default: 9465 })
         .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to bind (0.0.0.0 in containers)' })
         .option('queue', { alias: 'q', type: 'string', array: true, describe: 'queues to export (default: all)' }) as unknown as Argv<MetricsArgs>,
-    handler: wrapHandler(ctx, metrics),
+    handler: wrapHandler(ctx, metrics, { hostFlag: '--host' }),
   };
 }
