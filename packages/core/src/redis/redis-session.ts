@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { lazily } from '../lazy.js';
+import { checkAccess } from './access-check.js';
 import { ConfigError } from '../errors.js';
 import { connectWithin, openClient, type RedisClient } from './connection.js';
 import type { QueueConfig } from './queue-config.js';
@@ -24,17 +25,24 @@ export class RedisSession {
     readonly scripts: QueueScripts,
   ) {}
 
-  /** Connects, failing with `RedisUnreachable` or `RedisRefused` within the connect timeout. */
-  static async open(config: QueueConfig): Promise<RedisSession> {
+  /**
+   * Connects, failing with `RedisUnreachable` or `RedisRefused` within the connect timeout. A
+   * session of a queue handle first checks that the user's ACL allows what a handle sends; a
+   * `reader` (admin reads, which write nothing) does not, so a read-only user can still look.
+   */
+  static async open(config: QueueConfig, opts: { reader?: boolean } = {}): Promise<RedisSession> {
     const client = config.target.shared ?? openClient(config.target, 'command', connectionName(config), config.commandTimeout);
     await connectWithin(client, config.target, config.connectTimeout);
+    const scripts = new QueueScripts(client, config.target, config.name);
     try {
+      // Before the first write: a command the user's ACL refuses is named now, with nothing changed.
+      if (!opts.reader) await checkAccess(scripts, config.target, config.partitions[0]!, 'queue');
       await checkLayout(client, config);
     } catch (e) {
       if (client !== config.target.shared) client.disconnect();
       throw e;
     }
-    return new RedisSession(config, client, new QueueScripts(client, config.target, config.name));
+    return new RedisSession(config, client, scripts);
   }
 
   /**

@@ -33,6 +33,23 @@ function loadSources(): ScriptSource[] {
   return sources;
 }
 
+/**
+ * The Redis commands asyncq's Lua scripts send (those of `command`, e.g. `asyncqRegistry`, or of
+ * every script), read from their sources: what a user's ACL must allow. A publish on the queue's
+ * channel is listed as PUBLISH and SPUBLISH.
+ */
+export function luaCommands(command?: string): string[] {
+  const out = new Set<string>();
+  for (const s of loadSources()) {
+    if (command !== undefined && s.command !== command) continue;
+    for (const m of s.lua.matchAll(/(?:rcall|redis\.p?call)\(\s*(?:"([A-Za-z]+)"|'([A-Za-z]+)'|(pub)\b)/g)) {
+      if (m[3]) out.add('PUBLISH').add('SPUBLISH');
+      else out.add((m[1] ?? m[2])!.toUpperCase());
+    }
+  }
+  return [...out].sort();
+}
+
 type Call = (...args: (string | number)[]) => Promise<unknown>;
 
 /** How `consume-18.lua` answered. */
@@ -84,6 +101,9 @@ export interface AddItem {
   /** 0 for none, else asyncq priority + 1 (BullMQ's 0 means "no priority"). */
   priority: number;
 }
+
+/** What `purge-10.lua` removes. */
+export type PurgeWhich = 'waiting' | 'delayed' | 'both' | 'completed' | 'failed';
 
 /** One failed attempt for `fail-15.lua`. */
 export interface FailItem {
@@ -227,5 +247,22 @@ export class QueueScripts {
   /** The JSON infos of live entries (read only). */
   async list(entries: string, beats: string): Promise<string[]> {
     return (await this.call('asyncqRegistry', [entries, beats, 'list'])) as string[];
+  }
+
+  /**
+   * See `purge-10.lua`: removes at most `budget` tasks in `which` states; with `cutoff` > 0 only
+   * older ones (wait list, finished sets). Resolves to how many, and whether to call again.
+   */
+  async purge(k: QueueKeys, budget: number, which: PurgeWhich, cutoff: number): Promise<{ removed: number; more: boolean }> {
+    const r = (await this.call('asyncqPurge', [
+      k.wait, k.paused, k.prioritized, k.delayed, k.active, k.waitingChildren, k.stalled, k.stats, k.completed, k.failed,
+      k.base, k.channel, this.pub, budget, which, cutoff,
+    ])) as [number, number];
+    return { removed: Number(r[0]), more: r[1] === 1 };
+  }
+
+  /** See `check-access-1.lua`: the first of `commands` the user may not run on the queue's keys and channel, or undefined. */
+  async checkAccess(k: QueueKeys, commands: readonly string[]): Promise<string | undefined> {
+    return String(await this.call('asyncqCheckAccess', [k.state, k.channel, ...commands])) || undefined;
   }
 }
