@@ -10,9 +10,13 @@ import { luaCommands, type QueueScripts } from './scripts.js';
  * - `registry`: the worker registry's writes (heartbeats, `asyncq scale`) and its scale signal;
  * - `admin`: QueueAdmin's operations, which also run BullMQ's own scripts (listed here from
  *   BullMQ 6.7's pause, promote, removeJob, cleanJobsInSet, moveJobsToWait and reprocessJob, and
- *   the INFO its connection sends for the Redis version) and delete keys by SCAN.
+ *   the INFO its connection sends for the Redis version) and delete keys by SCAN;
+ * - `reader`: what reads send (counts, tasks, the registry's listing, which reads Redis's clock):
+ *   read commands only, so a read-only user can still look.
  */
-export type AccessRole = 'queue' | 'registry' | 'admin';
+export type AccessRole = 'queue' | 'registry' | 'admin' | 'reader';
+
+const READS = ['GET', 'EXISTS', 'HGET', 'HGETALL', 'HMGET', 'LLEN', 'LPOS', 'LRANGE', 'SCAN', 'TIME', 'ZCARD', 'ZRANGE', 'ZRANGEBYSCORE', 'ZREVRANGE', 'ZSCORE'];
 
 const SIGNALS = ['PUBLISH', 'SPUBLISH', 'SUBSCRIBE', 'SSUBSCRIBE'];
 const BULLMQ = ['DEL', 'EXISTS', 'GET', 'HDEL', 'HGET', 'HGETALL', 'HMGET', 'HSET', 'INCR', 'INFO', 'LINDEX', 'LLEN', 'LPOP', 'LPUSH', 'LRANGE', 'LREM', 'LSET', 'LTRIM', 'RENAME', 'RPUSH', 'SADD', 'SCARD', 'SMEMBERS', 'SREM', 'XADD', 'ZADD', 'ZCARD', 'ZRANGE', 'ZRANGEBYSCORE', 'ZREM', 'ZSCORE'];
@@ -23,6 +27,7 @@ const cache = new Map<AccessRole, readonly string[]>();
 export function accessCommands(role: AccessRole): readonly string[] {
   let list = cache.get(role);
   if (!list) {
+    if (role === 'reader') return READS;
     const own = role === 'registry' ? [...luaCommands('asyncqRegistry'), 'GET', 'SET', 'DEL', ...SIGNALS] : [...luaCommands(), 'GET', 'SET', ...SIGNALS];
     list = [...new Set(role === 'admin' ? [...own, ...BULLMQ, 'SCAN', 'UNLINK'] : own)];
     cache.set(role, list);

@@ -1,5 +1,5 @@
 import type { ConnectionOption } from '../types.js';
-import { connectRedis, type RedisClient } from './connection.js';
+import { connectRedis, resolveConnection, toAsyncqError, type RedisClient } from './connection.js';
 import { layoutKey, metaPattern, parseTag, tagOfMetaKey } from './queue-keys.js';
 
 /** A queue found in Redis: its name and how many partitions hold it. */
@@ -17,29 +17,35 @@ export interface FoundQueue {
 export async function discoverQueues(connection?: ConnectionOption, prefix = 'asyncq', connectTimeout = 5000): Promise<FoundQueue[]> {
   const client = await connectRedis(connection, { connectTimeout, name: 'asyncq:list-queues' });
   try {
-    const found = new Map<string, number>();
-    for (const node of masters(client)) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await node.scan(cursor, 'MATCH', metaPattern(prefix), 'COUNT', 1000);
-        cursor = next;
-        for (const key of keys) {
-          const tag = tagOfMetaKey(prefix, key);
-          if (tag === undefined) continue;
-          const { name, partition } = parseTag(tag);
-          found.set(name, Math.max(found.get(name) ?? 0, partition + 1));
-        }
-      } while (cursor !== '0');
-    }
-    // A partitioned queue records its partition count: partitions that never had a task have no meta.
-    for (const [name, seen] of found) {
-      const recorded = Number(await client.get(layoutKey(prefix, name)));
-      if (Number.isInteger(recorded) && recorded > seen) found.set(name, recorded);
-    }
-    return [...found].map(([name, partitions]) => ({ name, partitions })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return await findQueues(client, prefix);
+  } catch (e) {
+    throw toAsyncqError(e, resolveConnection(client)) ?? e;
   } finally {
     if (client !== connection) client.disconnect();
   }
+}
+
+async function findQueues(client: RedisClient, prefix: string): Promise<FoundQueue[]> {
+  const found = new Map<string, number>();
+  for (const node of masters(client)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', metaPattern(prefix), 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) {
+        const tag = tagOfMetaKey(prefix, key);
+        if (tag === undefined) continue;
+        const { name, partition } = parseTag(tag);
+        found.set(name, Math.max(found.get(name) ?? 0, partition + 1));
+      }
+    } while (cursor !== '0');
+  }
+  // A partitioned queue records its partition count: partitions that never had a task have no meta.
+  for (const [name, seen] of found) {
+    const recorded = Number(await client.get(layoutKey(prefix, name)));
+    if (Number.isInteger(recorded) && recorded > seen) found.set(name, recorded);
+  }
+  return [...found].map(([name, partitions]) => ({ name, partitions })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** The names of the queues under `prefix`, sorted: see {@link discoverQueues}. */

@@ -26,9 +26,9 @@ export class RedisSession {
   ) {}
 
   /**
-   * Connects, failing with `RedisUnreachable` or `RedisRefused` within the connect timeout. A
-   * session of a queue handle first checks that the user's ACL allows what a handle sends; a
-   * `reader` (admin reads, which write nothing) does not, so a read-only user can still look.
+   * Connects, failing with `RedisUnreachable` or `RedisRefused` within the connect timeout. It
+   * first checks that the user's ACL allows what a queue handle sends, or for a `reader` (admin
+   * reads, which write nothing) what reads send, so a read-only user can still look.
    */
   static async open(config: QueueConfig, opts: { reader?: boolean } = {}): Promise<RedisSession> {
     const client = config.target.shared ?? openClient(config.target, 'command', connectionName(config), config.commandTimeout);
@@ -36,7 +36,7 @@ export class RedisSession {
     const scripts = new QueueScripts(client, config.target, config.name);
     try {
       // Before the first write: a command the user's ACL refuses is named now, with nothing changed.
-      if (!opts.reader) await checkAccess(scripts, config.target, config.partitions[0]!, 'queue');
+      await checkAccess(scripts, config.target, config.partitions[0]!, opts.reader ? 'reader' : 'queue');
       await checkLayout(client, config);
     } catch (e) {
       if (client !== config.target.shared) client.disconnect();

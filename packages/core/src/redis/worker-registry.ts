@@ -56,7 +56,9 @@ export class WorkerRegistry {
     const client = await connectRedis(this.opts.connection, { connectTimeout: this.opts.connectTimeout, name: `asyncq:${this.name}` });
     if (client !== this.opts.connection) this.owned = client;
     const target = resolveConnection(client);
-    return { client, target, scripts: new QueueScripts(client, target, this.name) };
+    const scripts = new QueueScripts(client, target, this.name);
+    await checkAccess(scripts, target, this.keys, 'reader');
+    return { client, target, scripts };
   });
 
   /** The session, once the user's ACL was found to allow what the registry's writes send (checked once). */
