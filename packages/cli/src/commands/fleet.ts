@@ -122,7 +122,7 @@ export function fleetCommand(ctx: CliContext): CommandModule<GlobalOptions, obje
         .positional('handlers', { type: 'string', demandOption: true, describe: 'handler module' })
         .option('queue', { alias: 'q', type: 'string', demandOption: true })
         .option('workers', numberOption('worker processes (until asyncq scale)', { alias: 'w', default: 1 }))
-        .option('max-workers', numberOption(`the most workers this fleet runs, whatever asyncq scale asks (1-${MAX_MAX_WORKERS})`, { default: DEFAULT_MAX_WORKERS }))
+        .option('max-workers', numberOption('the most workers it runs, whatever scale asks', { default: DEFAULT_MAX_WORKERS }))
         .option('concurrency', numberOption(`tasks at once per worker (1-${MAX_CONCURRENCY})`, { alias: 'c', default: 16 }))
         .option('grace', { type: 'string', default: '10s', describe: 'time workers get to finish on stop' })
         .option('lease', { type: 'string', describe: 'lease on held tasks (default 7s)' })
