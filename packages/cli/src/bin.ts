@@ -23,6 +23,13 @@ const unlessGuarded =
   (e: unknown): void => {
     if (process.listenerCount(event) === 1) crash(e);
   };
+// asyncq's own warnings (a Redis that may evict keys) are one line like every other message;
+// Node's default printer would add its "(node:PID)" prefix and a hint about --trace-warnings.
+process.removeAllListeners('warning');
+process.on('warning', (w: Error & { code?: string }) => {
+  const text = w.code?.startsWith('ASYNCQ_') ? `asyncq: warning: ${w.message}` : `(node:${process.pid}) ${w.name}: ${w.message}`;
+  process.stderr.write(`${redactSecrets(text)}\n`);
+});
 process.on('uncaughtException', unlessGuarded('uncaughtException'));
 process.on('unhandledRejection', unlessGuarded('unhandledRejection'));
 

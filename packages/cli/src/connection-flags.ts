@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { redactUrl, type ConnectionOption } from '@asyncq/core';
+import { redactUrl, type ConnectionOption, requireNoEviction } from '@asyncq/core';
 import { CliError } from './cli-error.js';
 
 /** Where Redis is, and the key prefix: the options every command has. */
@@ -11,6 +11,8 @@ export interface ConnectionFlags {
   redisMaster?: string;
   redisCa?: string;
   prefix: string;
+  /** Refuse a Redis whose maxmemory-policy may evict keys. */
+  strictRedis?: boolean;
 }
 
 type Key = 'redisUrl' | 'redisCluster' | 'redisSentinels' | 'redisMaster' | 'redisCa';
@@ -68,8 +70,12 @@ export function connectionOptions<T>(y: Argv<T>): Argv<T & ConnectionFlags> {
     .option('redis-master', { type: 'string', describe: 'the master the sentinels watch' })
     .option('redis-ca', { type: 'string', describe: 'CA certificate (PEM) for TLS' })
     .option('prefix', { type: 'string', describe: 'Redis key prefix', defaultDescription: '"asyncq"' })
-    .group(['redis-url', 'redis-cluster', 'redis-sentinels', 'redis-master', 'redis-ca', 'prefix'], 'Connection (else ASYNCQ_REDIS_*, else REDIS_URL):')
-    .middleware((argv) => fillFromEnvironment(argv as Partial<ConnectionFlags>, process.env)) as unknown as Argv<T & ConnectionFlags>;
+    .option('strict-redis', { type: 'boolean', describe: 'refuse a Redis whose maxmemory-policy may evict keys, instead of warning' })
+    .group(['redis-url', 'redis-cluster', 'redis-sentinels', 'redis-master', 'redis-ca', 'prefix', 'strict-redis'], 'Connection (else ASYNCQ_REDIS_*, else REDIS_URL):')
+    .middleware((argv) => {
+      fillFromEnvironment(argv as Partial<ConnectionFlags>, process.env);
+      if ((argv as { strictRedis?: boolean }).strictRedis) requireNoEviction();
+    }) as unknown as Argv<T & ConnectionFlags>;
 }
 
 /** Fills argv from the environment where no flag was given, remembering where each value came from. */

@@ -16,6 +16,8 @@ export interface FleetOptions {
   maxWorkers?: number;
   /** How long each worker's handler module may take to load, ms. @defaultValue the worker's (30 s) */
   loadTimeoutMs?: number;
+  /** Workers refuse a Redis that may evict keys (--strict-redis). */
+  strictRedis?: boolean;
   /** Concurrency of each worker process. */
   concurrency: number;
   /** Where Redis is: a URL or plain ioredis options (worker processes get it through their environment, never argv). */
@@ -72,7 +74,7 @@ export class FleetSupervisor {
         prefix,
         connection,
         concurrency: opts.concurrency,
-        ...defined({ graceMs: opts.graceMs, heartbeatMs: opts.workerHeartbeatMs, lease: opts.lease, stalledInterval: opts.stalledInterval, loadTimeoutMs: opts.loadTimeoutMs }),
+        ...defined({ graceMs: opts.graceMs, heartbeatMs: opts.workerHeartbeatMs, lease: opts.lease, stalledInterval: opts.stalledInterval, loadTimeoutMs: opts.loadTimeoutMs, strictRedis: opts.strictRedis }),
         ...(opts.metricsPortBase === undefined ? {} : { metricsHost: opts.metricsHost ?? '127.0.0.1' }),
       },
       ...(opts.metricsPortBase === undefined ? {} : { metricsPortBase: opts.metricsPortBase }),

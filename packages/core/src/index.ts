@@ -46,6 +46,7 @@ export { defineTask, type TaskDefinition } from './task-definition.js';
 export { assertJsonSafe, describeError, safeMessage, type ErrorFacts } from './payload.js';
 export { checkInt, checkTimeout, checkQueueName, MAX_TIMER_MS } from './options.js';
 export { queueKeys, partitionTags, type QueueKeys } from './redis/queue-keys.js';
+export { requireNoEviction } from './redis/memory-policy.js';
 export { listQueues, discoverQueues, describeQueues, type FoundQueue } from './redis/list-queues.js';
 export { readQueueFigures, type QueueFigures, type QueueFiguresRead } from './redis/queue-figures.js';
 export { connectRedis, redactUrl, isTransient, type RedisClient } from './redis/connection.js';

@@ -55,8 +55,9 @@ export class TaskFeed {
           this.opts.log.warn({ err: safeMessage(e) }, 'the queue was closed under the worker: it stops');
           return undefined;
         }
-        // A refusal (a user whose ACL lacks a command or a channel) is the same at every retry.
-        if (codeOf(e) === 'REDIS_REFUSED') {
+        // A refusal (a user whose ACL lacks a command or a channel), or a Redis this process was
+        // told not to run on (--strict-redis), is the same at every retry.
+        if (codeOf(e) === 'REDIS_REFUSED' || codeOf(e) === 'REDIS_MISCONFIGURED') {
           this.opts.onRefused(asError(e));
           return undefined;
         }

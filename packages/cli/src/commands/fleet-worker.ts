@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import type { ConnectionOption } from '@asyncq/core';
+import { requireNoEviction, type ConnectionOption } from '@asyncq/core';
 import { runWorkerProcess } from '@asyncq/worker';
 import { CliError, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 
@@ -27,6 +27,8 @@ export interface FleetWorkerSpec {
   loadTimeoutMs?: number;
   /** The pid of the fleet that started this worker: a worker whose parent is another is an orphan. */
   fleetPid?: number;
+  /** Refuse a Redis that may evict keys (the fleet's --strict-redis). */
+  strictRedis?: boolean;
 }
 
 /** The environment variable a fleet's worker process reads its {@link FleetWorkerSpec} from (JSON). */
@@ -45,7 +47,8 @@ export async function fleetWorker(argv: FleetWorkerArgs): Promise<void> {
     throw new CliError(`asyncq fleet-worker is started by asyncq fleet (its settings come in $${FLEET_WORKER_ENV}); to run one worker, use asyncq worker`);
   }
   if (spec?.queue !== argv.queue) throw new CliError(`$${FLEET_WORKER_ENV} is for queue ${JSON.stringify(spec?.queue)}, not ${JSON.stringify(argv.queue)}`);
-  const { metricsPort, fleetPid, ...rest } = spec;
+  const { metricsPort, fleetPid, strictRedis, ...rest } = spec;
+  if (strictRedis) requireNoEviction();
   // A fleet that dies without stopping its workers (SIGKILL, OOM) leaves them to init: they then
   // stop gracefully, as on SIGTERM, rather than run on beside the workers of a restarted fleet.
   // The fleet's pid comes with the spec: one that died while this process was still starting is

@@ -90,6 +90,7 @@ export async function fleet(argv: FleetArgs, ctx: CliContext): Promise<void> {
     prefix: argv.prefix,
     graceMs,
     loadTimeoutMs,
+    ...(argv.strictRedis ? { strictRedis: true } : {}),
     log: (line) => ctx.err(line),
     ...(lease === undefined ? {} : { lease }),
     ...(stalled === undefined ? {} : { stalledInterval: stalled }),

@@ -4,6 +4,15 @@ import type { RedisClient, RedisTarget } from './connection.js';
 
 /** Servers already checked by this process, by where they are: each is warned about once. */
 const checked = new Set<string>();
+let strictByDefault = false;
+
+/**
+ * Makes every handle of this process refuse a Redis that may evict keys (as if each had the
+ * `strictRedis` option): what the command line's `--strict-redis` does.
+ */
+export function requireNoEviction(on = true): void {
+  strictByDefault = on;
+}
 
 /**
  * asyncq needs Redis to keep every key it writes: with any `maxmemory-policy` but `noeviction`, a
@@ -12,7 +21,8 @@ const checked = new Set<string>();
  * ACL allows; `CONFIG GET` is a dangerous command). Anything else is a warning naming the policy
  * and the fix, or with `strict` a {@link RedisMisconfigured} error.
  */
-export async function checkMemoryPolicy(client: RedisClient, target: RedisTarget, strict: boolean): Promise<void> {
+export async function checkMemoryPolicy(client: RedisClient, target: RedisTarget, strictOption: boolean): Promise<void> {
+  const strict = strictOption || strictByDefault;
   if (!strict && checked.has(target.describe)) return;
   const policies = new Set<string>();
   for (const node of mastersOf(client)) {
