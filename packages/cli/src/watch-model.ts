@@ -134,7 +134,7 @@ export class QueueWatcher {
 
 /** Counts of one partition or of the whole queue, without the legacy paused list (counted in waiting). */
 function countsOf(parts: AdminCounts[]): QueueCounts {
-  const t: QueueCounts = { waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, unfinished: 0 };
+  const t: QueueCounts = { waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, cancelled: 0, unfinished: 0 };
   for (const p of parts) for (const k of Object.keys(t) as (keyof QueueCounts)[]) t[k] += p[k];
   return t;
 }

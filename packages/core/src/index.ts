@@ -41,7 +41,11 @@ export {
   UnrecoverableError,
   TaskFailed,
   TaskNotFound,
+  TaskCancelled,
 } from './errors.js';
+export { taskRef, type TaskRef, type TaskRefState, type CancelOptions, type FlowRef, type FlowStep, type FlowStepOptions, type FlowOptions, type TaskSource } from './task-ref.js';
+export { gather, asCompleted, wait, waitFor, type GatherOptions, type AsCompletedOptions, type WaitManyOptions, type WaitForOptions, type ReturnWhen } from './task-combinators.js';
+export { taskGroup, TaskGroup, type TaskGroupOptions } from './task-group.js';
 export { defineTask, type TaskDefinition } from './task-definition.js';
 export { assertJsonSafe, describeError, safeMessage, type ErrorFacts } from './payload.js';
 export { checkInt, checkTimeout, checkQueueName, MAX_TIMER_MS } from './options.js';

@@ -9,14 +9,14 @@ import { chartPoints, partitionCells, queueFields, workerCells } from '../../src
 const NOW = 1_700_000_000_000;
 
 function detail(over: Partial<QueueDetail> = {}): QueueDetail {
-  const counts = { waiting: 40, delayed: 2, active: 3, completed: 100, failed: 1, unfinished: 45, paused: 0, stalled: 0 };
+  const counts = { waiting: 40, delayed: 2, active: 3, completed: 100, failed: 1, cancelled: 0, unfinished: 45, paused: 0, stalled: 0, blocked: 0 };
   return {
     name: 'emails',
     partitions: 1,
     at: NOW,
     counts,
     state: { shutdown: '', paused: false, partitions: 1, maxsize: 0, putsWaiting: false, joinersWaiting: false },
-    totals: { added: 146, completed: 100, failed: 1, retried: 2, reclaimed: 0, discarded: 0 },
+    totals: { added: 146, completed: 100, failed: 1, retried: 2, reclaimed: 0, discarded: 0, cancelled: 0 },
     workers: { live: 2, busy: 1, slots: 8, running: 3, desired: 4, desiredBy: 'manual', supervisors: 1, supervisedWorkers: 2 },
     oldestWaitingMs: 12_500,
     finishRate: 3,

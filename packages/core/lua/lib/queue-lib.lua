@@ -31,6 +31,21 @@ local function heldKey(prefix, lease)
   return prefix .. "aq:held:" .. lease
 end
 
+-- The HASH of tasks cancelled while held under lease `lease`: job id -> JSON { reason, by }. The
+-- holder reads it at its next call (consume or renewal), so a cancel reaches it even when the
+-- pub/sub message did not.
+local function revokedKey(prefix, lease)
+  return prefix .. "aq:revoked:" .. lease
+end
+
+-- The cancels recorded for `lease` since its holder last looked, as a flat list of id, info JSON.
+local function takeRevoked(prefix, lease)
+  local key = revokedKey(prefix, lease)
+  local flat = rcall("HGETALL", key)
+  if #flat > 0 then rcall("DEL", key) end
+  return flat
+end
+
 --[[
   The request log of a handle (a HASH per handle and partition: request id -> what the request did,
   msgpack). ioredis sends a command again when the connection drops before its reply arrived, so a
@@ -80,19 +95,20 @@ local function nothingUnfinished(k)
     and rcall("ZCARD", k.delayed) == 0 and rcall("ZCARD", k.waitingChildren) == 0
 end
 
--- The queue's ledger, from its totals: `added` (tasks ever put), `expected` (how many should be
--- unfinished: put, plus revived by a retry, less completed, failed for good, discarded by an
--- immediate shutdown, removed by an operator, vanished and written off) and `lost` (every loss
+-- The queue's ledger, from its totals: `added` (tasks ever put, chain and chord steps included),
+-- `expected` (how many should be unfinished: put, plus revived by a retry, less completed, failed
+-- for good, cancelled, discarded by an immediate shutdown, removed by an operator, vanished and
+-- written off) and `lost` (every loss
 -- recorded). Each script moves tasks and its totals in one atomic step, so in any state Redis
 -- can be in the lists hold `expected` tasks, unless Redis lost some of them.
-local LEDGER = { "added", "revived", "completed", "failed", "discarded", "removed", "vanished", "lostMissing", "lostRollback" }
+local LEDGER = { "added", "revived", "completed", "failed", "discarded", "removed", "vanished", "lostMissing", "lostRollback", "cancelled" }
 local function ledger(k)
   local v = rcall("HMGET", k.stats, unpack(LEDGER))
   local n = {}
   for i = 1, #LEDGER do n[LEDGER[i]] = tonumber(v[i] or "0") or 0 end
   return {
     added = n.added,
-    expected = n.added + n.revived - n.completed - n.failed - n.discarded - n.removed - n.vanished - n.lostMissing,
+    expected = n.added + n.revived - n.completed - n.failed - n.discarded - n.removed - n.vanished - n.lostMissing - n.cancelled,
     lost = n.lostMissing + n.lostRollback + n.vanished,
   }
 end
@@ -177,15 +193,49 @@ local function delayedScore(delayed, dueAt)
   return low
 end
 
--- Marks job `id` failed for good: kept in the failed set (a dead letter) up to `keep`.
+--[[
+  Tasks that finished in this script, for result waiters (announced with the want-result flag):
+  `tellFinished` publishes them in one message, "fin:" and a JSON array of [id] or [id, result]
+  entries; a small result travels in the message, so a waiter needs no read for it.
+]]
+local finishedNow = {}
+local INLINE_RESULT_BYTES = 1024
+
+local function noteFinished(id, resultJson)
+  if resultJson and #resultJson <= INLINE_RESULT_BYTES then
+    finishedNow[#finishedNow + 1] = { id, resultJson }
+  else
+    finishedNow[#finishedNow + 1] = { id }
+  end
+end
+
+local function tellFinished(k, o)
+  if #finishedNow > 0 and rcall("EXISTS", k.wantResult) == 1 then
+    rcall(o.pub, o.channel, "fin:" .. cjson.encode(finishedNow))
+  end
+  finishedNow = {}
+end
+
+-- Marks job `id` failed for good: kept in the failed set (a dead letter) up to `keep`. A chain
+-- step's later steps, and a chord task's callback, can then never run: they fail for good with the
+-- same reason (they are blocked in the waiting-children set until then).
 local function failForGood(prefix, k, id, reason, now, keep)
-  rcall("HSET", prefix .. id, "failedReason", reason, "finishedOn", now)
+  local jobKey = prefix .. id
+  local flow = rcall("HMGET", jobKey, "nx", "cb")
+  rcall("HSET", jobKey, "failedReason", reason, "finishedOn", now)
   rcall("HINCRBY", k.stats, "failed", 1)
+  noteFinished(id)
   if keep > 0 then
     rcall("ZADD", k.failed, now, id)
     trimFinished(k.failed, prefix, keep)
   else
     removeJobKeys(prefix, id)
+  end
+  for i = 1, 2 do
+    local next = flow[i]
+    if next and rcall("ZREM", k.waitingChildren, next) == 1 then
+      failForGood(prefix, k, next, reason, now, keep)
+    end
   end
 end
 
@@ -210,6 +260,42 @@ local function comeBack(prefix, k, id, room, front, lifo)
     rcall("LPUSH", k.stalled, id)
   end
   return room - 1
+end
+
+-- A blocked flow step (a chain's next step, a chord's callback) becomes ready with `dataJson` as
+-- its item: at once, after its own delay, or in the stalled list while the queue is at maxsize.
+-- Nothing happens when it is no longer blocked (cancelled, or failed with an earlier step).
+-- Returns the room left and whether it started.
+local function startStep(prefix, k, id, dataJson, room, now, lifo)
+  if rcall("ZREM", k.waitingChildren, id) == 0 then return room, false end
+  local jobKey = prefix .. id
+  local delay = tonumber(rcall("HGET", jobKey, "delay")) or 0
+  rcall("HSET", jobKey, "data", dataJson, "timestamp", now)
+  if delay > 0 then
+    rcall("ZADD", k.delayed, delayedScore(k.delayed, now + delay), id)
+    return room, true
+  end
+  return comeBack(prefix, k, id, room, false, lifo), true
+end
+
+-- Task `id` of a flow completed with `resultJson`: a chain's next step (`nx`) starts with the result
+-- as its item. A chord task's result (`gi`, its place in the group) is kept in its callback's hash
+-- (`cb`); the last of the group to complete starts the callback with every result, in the group's
+-- order. Scripts run one at a time, so the last is one script run: the callback starts exactly once,
+-- however close together the group's tasks finish. Returns the room left and whether a step started.
+local function advanceFlow(prefix, k, nx, cb, gi, resultJson, room, now, lifo)
+  if nx then return startStep(prefix, k, nx, resultJson, room, now, lifo) end
+  local cbKey = prefix .. cb
+  if not rcall("ZSCORE", k.waitingChildren, cb) then return room, false end
+  if rcall("HSETNX", cbKey, "r" .. gi, resultJson) == 0 then return room, false end
+  if rcall("HINCRBY", cbKey, "left", -1) > 0 then return room, false end
+  local n = tonumber(rcall("HGET", cbKey, "gn")) or 0
+  local fields = {}
+  for i = 0, n - 1 do fields[#fields + 1] = "r" .. i end
+  local parts = rcall("HMGET", cbKey, unpack(fields))
+  for i = 1, n do parts[i] = parts[i] or "null" end
+  rcall("HDEL", cbKey, unpack(fields))
+  return startStep(prefix, k, cb, "[" .. table.concat(parts, ",") .. "]", room, now, lifo)
 end
 
 -- Stalled tasks become ready (at the front, oldest first) as far as maxsize allows.
