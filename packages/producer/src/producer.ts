@@ -27,6 +27,8 @@ export interface ProducerOptions {
   maxsize?: number;
   /** Redis key prefix. @defaultValue 'asyncq' */
   prefix?: string;
+  /** The queue's partitions (see the core `QueueOptions.partitions`). @defaultValue 1 */
+  partitions?: number;
   /** How many completed tasks to keep, with their results. @defaultValue 1000 */
   keepCompleted?: number;
   /** A prom-client registry: the producer then counts `asyncq_tasks_enqueued_total{queue,task}` in it. */
@@ -84,6 +86,7 @@ export class Producer {
       connection: opts.connection,
       maxsize: opts.maxsize,
       prefix: opts.prefix,
+      partitions: opts.partitions,
       keepCompleted: opts.keepCompleted,
     };
     this.queue = new Queue(opts.queue, queueOptions);

@@ -63,7 +63,7 @@ export class FlowGate {
       if (bad in o) throw new ConfigError(`${what} takes no ${bad} option (a flow's tasks take priority, delay, attempts and backoff)`);
     }
     try {
-      const p = preparePut({ order: this.config.order, maxPayloadBytes: this.config.maxPayloadBytes }, ownData ? (step.data ?? null) : undefined, { ...o, name: step.name });
+      const p = preparePut({ order: this.config.order, maxPayloadBytes: this.config.maxPayloadBytes }, ownData ? (step.data ?? null) : null, { ...o, name: step.name });
       const { id: _id, ...item } = toAddItem(p, this.config);
       return { p, item: ownData ? item : { ...item, data: '' } };
     } catch (e) {
