@@ -2,7 +2,7 @@ import type { AsyncQueue, QueueCapabilities, Task } from './async-queue.js';
 import { QueueClosed } from './errors.js';
 import { Lazy } from './lazy.js';
 import { buildConsumeSide, type ConsumeSide } from './redis/consume-side.js';
-import { cancelTasks } from './redis/cancellation.js';
+import { CancelBatcher } from './redis/cancel-batcher.js';
 import { FinishWaits } from './redis/finish-waits.js';
 import { FlowGate } from './redis/flow-gate.js';
 import { ResultWatch } from './redis/result-watch.js';
@@ -62,6 +62,7 @@ export class Queue<T = unknown> implements AsyncQueue<T> {
   readonly #puts: PutGate;
   readonly #waits: FinishWaits;
   readonly #results: ResultWatch;
+  readonly #cancels: CancelBatcher;
   readonly #flows: FlowGate;
   readonly #consume: Lazy<ConsumeSide<T>>;
   readonly #admin: Lazy<QueueAdmin>;
@@ -79,6 +80,7 @@ export class Queue<T = unknown> implements AsyncQueue<T> {
     this.#puts = new PutGate(this.#config, session);
     this.#waits = new FinishWaits(this.#config, session);
     this.#results = new ResultWatch(this.#config, session);
+    this.#cancels = new CancelBatcher(session);
     this.#flows = new FlowGate(this.#config, session, this);
     this.#consume = new Lazy(async () => buildConsumeSide<T>(await session()));
     this.#admin = new Lazy(async () => new QueueAdmin(name, { connection: (await session()).client, prefix: this.prefix }));
@@ -133,7 +135,7 @@ export class Queue<T = unknown> implements AsyncQueue<T> {
   async cancel(task: string | TaskRef, opts?: CancelOptions): Promise<boolean> {
     const id = taskIdFor(this.name, task, 'cancel');
     const { reason, by } = checkCancel(opts);
-    const status = (await cancelTasks(await this.#connected(), [id], reason, by)).statuses.get(id);
+    const status = await this.#cancels.cancel(id, reason, by);
     if (status === 'missing') throw new TaskNotFound(this.name, id);
     return status?.startsWith('cancelled') === true;
   }

@@ -124,4 +124,23 @@ describe('task refs on Redis', () => {
     expect(await ok.state()).toBe('completed');
     expect(await bad.state()).toBe('failed');
   });
+
+  it('cancels made in one turn are answered each for its own task: a repeat finds it cancelled, each keeps its reason', async () => {
+    const name = uniqueName('ref-batch');
+    const q = open<number>(name);
+    const refs = await Promise.all([1, 2, 3, 4].map((n) => q.submit(n)));
+    const answers = await Promise.all([
+      refs[0]!.cancel({ reason: 'one' }),
+      refs[0]!.cancel({ reason: 'one' }),
+      refs[1]!.cancel({ reason: 'two' }),
+      refs[2]!.cancel({ reason: 'one' }),
+      q.cancel('999999').catch((e: unknown) => e),
+    ]);
+    expect(answers.slice(0, 4)).toEqual([true, false, true, true]);
+    expect(answers[4]).toBeInstanceOf(TaskNotFound);
+    const reasons = await Promise.all(refs.slice(0, 3).map((r) => r.result().catch((e: unknown) => (e as TaskCancelled).reason)));
+    expect(reasons).toEqual(['one', 'two', 'one']);
+    expect(await refs[3]!.state()).toBe('waiting');
+    expect((await q.counts()).cancelled).toBe(3);
+  });
 });

@@ -25,6 +25,8 @@ export interface LedgerView {
   exits: Map<number, number>;
   /** Acknowledged puts: key -> when the put resolved. */
   acks: Map<string, number>;
+  /** Handlers told of a cancel ("C" lines, futures-handlers.mjs): key -> when the first was told. */
+  cancels: Map<string, number>;
 }
 
 const dirs: string[] = [];
@@ -41,6 +43,7 @@ export function readLedger(dir: string): LedgerView {
   const byKey = new Map<string, Execution[]>();
   const exits = new Map<number, number>();
   const acks = new Map<string, number>();
+  const cancels = new Map<string, number>();
   // Open executions per key and pid, so an E closes the S of the same process.
   const open = new Map<string, Execution[]>();
   for (const file of readdirSync(dir).sort()) {
@@ -66,11 +69,13 @@ export function readLedger(dir: string): LedgerView {
         exits.set(pid, at);
       } else if (kind === 'A') {
         acks.set(key, at);
+      } else if (kind === 'C' && !cancels.has(key)) {
+        cancels.set(key, at);
       }
     }
   }
   for (const list of byKey.values()) list.sort((a, b) => a.start - b.start);
-  return { byKey, exits, acks };
+  return { byKey, exits, acks, cancels };
 }
 
 /** Keys of `expected` with no finished execution. */
