@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import { checkQueueName, QueueAdmin, WorkerRegistry } from '@asyncq/core';
 import { CliError, connectionOf, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
@@ -45,6 +46,38 @@ export async function retry(argv: QueueArgs & { id?: string; failed?: boolean },
   });
 }
 
+/** What `asyncq cancel` says of each task, by what cancel-12.lua answered. */
+const CANCEL_WORDS: Record<string, string> = {
+  'cancelled:waiting': 'cancelled (it was waiting: it will never run)',
+  'cancelled:delayed': 'cancelled (it was delayed: it will never run)',
+  'cancelled:blocked': 'cancelled (a flow step still blocked: it will never run)',
+  'cancelled:running': "cancelled (it was running: its handler's ctx.signal aborts with TaskCancelled)",
+  'finished:completed': 'had already completed: nothing to cancel',
+  'finished:failed': 'had already failed: nothing to cancel',
+  'finished:cancelled': 'was already cancelled',
+};
+
+/**
+ * `asyncq cancel <queue> <id...> [--reason]`: cancels tasks for good, running ones included, and
+ * says what became of each. An id the queue does not have is one line on stderr and exit 1, after
+ * the others are cancelled.
+ */
+export async function cancel(argv: QueueArgs & { ids?: unknown[]; reason?: string }, ctx: CliContext): Promise<void> {
+  const ids = [...new Set((argv.ids ?? []).map(String))];
+  if (ids.length === 0) throw new CliError('say which tasks to cancel: asyncq cancel <queue> <id...>');
+  if (ids.length > 10_000) throw new CliError(`cancel takes at most 10,000 ids at once, got ${ids.length}: split them`);
+  const name = printable(argv.queue);
+  await withQueue(argv, argv.queue, async (q) => {
+    const statuses = await q.admin.cancel(ids, { reason: argv.reason, by: `asyncq cancel on ${hostname()} (pid ${process.pid})` });
+    const missing = ids.filter((id) => statuses.get(id) === 'missing');
+    for (const id of ids) if (!missing.includes(id)) ctx.out(`${name}: task ${printable(id)} ${CANCEL_WORDS[statuses.get(id)!] ?? statuses.get(id)}`);
+    if (missing.length > 0) {
+      const list = missing.slice(0, 5).map((id) => JSON.stringify(printable(id))).join(', ');
+      throw new CliError(`queue ${JSON.stringify(name)} has no task ${list}${missing.length > 5 ? ` (and ${missing.length - 5} more)` : ''} (never put, or finished and no longer kept)`);
+    }
+  });
+}
+
 /** `asyncq shutdown <queue> [--immediate]`: Python 3.13 semantics, cluster-wide. */
 export async function shutdown(argv: QueueArgs & { immediate?: boolean }, ctx: CliContext): Promise<void> {
   await withAdmin(argv, (q) => q.shutdown({ immediate: argv.immediate }));
@@ -80,6 +113,15 @@ export function queueOpsCommands(ctx: CliContext): CommandModule<GlobalOptions, 
           .positional('id', { type: 'string', describe: 'the task to retry (failed or completed)' })
           .option('failed', { type: 'boolean', describe: 'retry every failed task' }),
       handler: wrapHandler(ctx, retry) as never,
+    },
+    {
+      command: 'cancel <queue> <ids..>',
+      describe: 'cancel tasks, running ones included',
+      builder: (y: Argv<GlobalOptions>) =>
+        queuePositional(y)
+          .positional('ids', { type: 'string', array: true, describe: 'the tasks to cancel' })
+          .option('reason', { type: 'string', describe: 'why, kept with the task (asyncq logs shows it)' }),
+      handler: wrapHandler(ctx, cancel) as never,
     },
     {
       command: 'shutdown <queue>',
