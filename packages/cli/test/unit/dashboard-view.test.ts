@@ -142,7 +142,7 @@ describe('the asyncq page (no Redis)', () => {
     const [busy, idle] = detail().workerList;
     expect(workerCells(busy!, NOW)).toEqual(['box:42', '3/4', 'busy', 'send #7 (2.0 s)', '90', '1', '1.5 s ago']);
     expect(workerCells(idle!, NOW)).toEqual(['box:43', '0/4', 'idle', '—', '10', '0', '0.5 s ago']);
-    expect(partitionCells(detail().counts, 2)).toEqual(['#2', '40', '2', '3', '100', '1']);
+    expect(partitionCells(detail().counts, 2)).toEqual(['#2', '40', '2', '3', '100', '1', '0']);
   });
 
   it('draws the throughput over the history there is, now at the right edge', () => {
