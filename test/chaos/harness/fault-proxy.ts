@@ -179,8 +179,8 @@ export type Direction = 'up' | 'down' | 'both';
 
 /** What a {@link FaultProxy.cutReplyTo} trap matches. Every given condition must hold. */
 export interface CommandMatch {
-  /** The command's name, e.g. `EVALSHA`, `SET` (case-insensitive). */
-  command?: string;
+  /** The command's name, e.g. `EVALSHA`, `SET` (case-insensitive), or a pattern for the upper-case name. */
+  command?: string | RegExp;
   /** One of asyncq's Lua scripts by file stem (`add`, `consume`, `fail`, ...), run by EVAL or EVALSHA. */
   script?: string;
   /** A condition on the arguments (UTF-8 text; for EVALSHA the SHA is the first). */
@@ -225,7 +225,8 @@ class CutRule implements ReplyCut {
 
   matches(c: ProxyConnection, cmd: RespCommand, script: string | undefined): boolean {
     const m = this.match;
-    if (m.command && m.command.toUpperCase() !== cmd.name) return false;
+    if (typeof m.command === 'string' && m.command.toUpperCase() !== cmd.name) return false;
+    if (m.command instanceof RegExp && !m.command.test(cmd.name)) return false;
     if (m.script && m.script !== script) return false;
     if (m.connection && !m.connection(c)) return false;
     if (m.args && !m.args(cmd.args)) return false;
