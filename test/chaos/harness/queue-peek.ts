@@ -21,8 +21,10 @@ export async function storedTasks(redis: Redis, name: string, tag = name): Promi
   const lists: [Place, string][] = [['wait', k.wait], ['active', k.active], ['stalled', k.stalled], ['paused', k.paused]];
   const zsets: [Place, string][] = [['prioritized', k.prioritized], ['delayed', k.delayed], ['completed', k.completed], ['failed', k.failed]];
   const out: StoredTask[] = [];
-  for (const [place, key] of lists) for (const id of await redis.lrange(key, 0, -1)) out.push({ id, place, k: undefined });
-  for (const [place, key] of zsets) for (const id of await redis.zrange(key, 0, -1)) out.push({ id, place, k: undefined });
+  // A key of the wrong type (a task hash written over a list, say) holds no task: skipped, not fatal.
+  const read = (p: Promise<string[]>): Promise<string[]> => p.catch(() => []);
+  for (const [place, key] of lists) for (const id of await read(redis.lrange(key, 0, -1))) out.push({ id, place, k: undefined });
+  for (const [place, key] of zsets) for (const id of await read(redis.zrange(key, 0, -1))) out.push({ id, place, k: undefined });
   const pipe = redis.pipeline();
   for (const t of out) pipe.hget(k.job(t.id), 'data');
   const datas = (await pipe.exec()) ?? [];
