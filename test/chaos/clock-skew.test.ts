@@ -46,7 +46,7 @@ async function idleWithSkew(skew: string): Promise<SkewRun> {
   await sleep(1000);
   // The idle window: from a second after start to 1.5 s before the task is due (by Redis's clock).
   const redisNow = async (): Promise<number> => {
-    const [s, us] = (await admin.time()) as [string, string];
+    const [s, us] = await admin.time();
     return Number(s) * 1000 + Math.floor(Number(us) / 1000);
   };
   const from = proxy.totalCommands();

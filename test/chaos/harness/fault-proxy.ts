@@ -266,12 +266,15 @@ export class ProxyConnection {
   /** Commands it sent, by name (and `script:<stem>` for asyncq's scripts). */
   readonly counts = new Map<string, number>();
   commands = 0;
-  /** True once it subscribed: replies are then not paired with commands. */
+  /**
+   * True once it subscribed, or started replication (PSYNC/SYNC: an RDB payload and a command
+   * stream follow, not replies): from then on bytes pass through unpaired.
+   */
   pubsub = false;
   private readonly reader = new CommandReader();
   private readonly pending: Pending[] = [];
   /** Reply bytes not yet known to be whole, from a reply boundary on; `sent` of them already forwarded. */
-  private acc = Buffer.alloc(0);
+  private acc: Buffer = Buffer.alloc(0);
   private sent = 0;
   private readonly upQueue: Buffer[] = [];
   private readonly downQueue: Buffer[] = [];
@@ -342,7 +345,7 @@ export class ProxyConnection {
       const script = this.scripts.identify(cmd.name, cmd.args);
       if (script) this.counts.set(`script:${script}`, (this.counts.get(`script:${script}`) ?? 0) + 1);
       if (cmd.name === 'CLIENT' && cmd.args[0]?.toUpperCase() === 'SETNAME') this.name = cmd.args[1];
-      if (/^(P|S)?SUBSCRIBE$/.test(cmd.name)) this.pubsub = true;
+      if (/^(P|S)?SUBSCRIBE$|^P?SYNC$/.test(cmd.name)) this.pubsub = true;
       this.pending.push({ cmd, script, rule: this.pubsub ? undefined : this.proxy.ruleFor(this, cmd, script) });
     }
     this.send(this.server, this.upQueue, d);
@@ -356,7 +359,17 @@ export class ProxyConnection {
     this.acc = this.acc.length === 0 ? d : Buffer.concat([this.acc, d]);
     while (this.acc.length > this.sent) {
       const head = this.pending[0];
-      const end = replyEnd(this.acc, 0);
+      let end: number;
+      try {
+        end = replyEnd(this.acc, 0);
+      } catch {
+        // Not RESP replies after all (a protocol the proxy does not know): pass everything through.
+        this.pubsub = true;
+        this.send(this.client, this.downQueue, this.acc.subarray(this.sent));
+        this.acc = Buffer.alloc(0);
+        this.sent = 0;
+        return;
+      }
       const rule = head?.rule;
       if (rule && rule.remaining > 0) {
         if (!rule.match.reply) return this.cutHere(rule, head);

@@ -14,7 +14,7 @@ export interface RespCommand {
  * (`*N\r\n$len\r\n...`, what every client library sends) and inline commands (`PING\r\n`).
  */
 export class CommandReader {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
 
   /** Appends `chunk` and returns the commands it completed. */
   push(chunk: Buffer): RespCommand[] {
