@@ -218,3 +218,52 @@ export async function waitForClusterPromotion(replicaPort: number, otherPort: nu
 afterAll(async () => {
   await Promise.all([...sentinels].map((s) => s.stop()));
 });
+
+/** A slot being moved from one cluster master to another, by hand, as `redis-cli --cluster reshard` does. */
+export class SlotMigration {
+  private constructor(
+    readonly slot: number,
+    readonly sourcePort: number,
+    readonly targetPort: number,
+    private readonly targetId: string,
+  ) {}
+
+  /**
+   * Marks `slot` IMPORTING on the target and MIGRATING on the source, then moves `fraction` of its
+   * keys (0..1), and stops there: a reshard killed mid-slot.
+   */
+  static async begin(slot: number, sourcePort: number, targetPort: number, fraction: number): Promise<{ migration: SlotMigration; keys: number; moved: number }> {
+    const sourceId = String(await nodeCommand(sourcePort, 'CLUSTER', 'MYID'));
+    const targetId = String(await nodeCommand(targetPort, 'CLUSTER', 'MYID'));
+    await nodeCommand(targetPort, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', sourceId);
+    await nodeCommand(sourcePort, 'CLUSTER', 'SETSLOT', slot, 'MIGRATING', targetId);
+    const m = new SlotMigration(slot, sourcePort, targetPort, targetId);
+    const keys = (await nodeCommand(sourcePort, 'CLUSTER', 'GETKEYSINSLOT', slot, 100_000)) as string[];
+    const part = keys.slice(0, Math.floor(keys.length * fraction));
+    await m.moveKeys(part);
+    return { migration: m, keys: keys.length, moved: part.length };
+  }
+
+  private async moveKeys(keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 100) {
+      await nodeCommand(this.sourcePort, 'MIGRATE', '127.0.0.1', this.targetPort, '', 0, 5000, 'REPLACE', 'KEYS', ...keys.slice(i, i + 100));
+    }
+  }
+
+  /** Moves the keys left and gives the slot to the target on every master (what `redis-cli --cluster fix` ends with). */
+  async finish(masterPorts: number[]): Promise<void> {
+    for (let round = 0; round < 10; round++) {
+      const keys = (await nodeCommand(this.sourcePort, 'CLUSTER', 'GETKEYSINSLOT', this.slot, 100_000)) as string[];
+      if (keys.length === 0) break;
+      await this.moveKeys(keys);
+    }
+    // The target first, then the source, then the others, as the reshard tool does.
+    const order = [this.targetPort, this.sourcePort, ...masterPorts.filter((p) => p !== this.targetPort && p !== this.sourcePort)];
+    for (const port of order) await nodeCommand(port, 'CLUSTER', 'SETSLOT', this.slot, 'NODE', this.targetId);
+  }
+}
+
+/** The hash slot of `key`, as the cluster computes it. */
+export async function slotOf(port: number, key: string): Promise<number> {
+  return Number(await nodeCommand(port, 'CLUSTER', 'KEYSLOT', key));
+}
