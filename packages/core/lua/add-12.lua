@@ -17,57 +17,79 @@
   KEYS[11] want-room     (STRING)  set while a producer waits for room
   KEYS[12] stalled       (LIST)    tasks back from a consumer, waiting for room (they count too)
 
-  ARGV[1]  job key prefix ("asyncq:{name}:")
-  ARGV[2]  pub/sub channel
-  ARGV[3]  "PUBLISH" or "SPUBLISH" (Redis Cluster)
-  ARGV[4]  maxsize (0: unbounded)
-  ARGV[5]  epoch to record if the queue has none yet
-  ARGV[6]  "1" for a LIFO queue
-  ARGV[7]  ms a producer stays announced as waiting for room when the queue is full (0: not waiting)
-  ARGV[8]  number of items n, then n times:
-           id ("" for the next counter value), name, data (JSON), opts (JSON),
-           delay in ms, priority (0: none, else asyncq priority + 1)
+  ARGV[1]  options (msgpack map):
+           prefix        job key prefix ("asyncq:{name}:")
+           channel, pub  pub/sub channel, and "PUBLISH" or "SPUBLISH" (Redis Cluster)
+           maxsize       0: unbounded
+           epoch         epoch to record if the queue has none yet
+           lifo          true for a LIFO queue
+           roomWaitMs    ms a producer stays announced as waiting for room when the queue is full (0: not waiting)
+           handle, rid, forget, deadline, logTtlMs   the request log (see queue-lib)
+  ARGV[2...] items, 6 per task: id ("" for the next counter value), name, data (JSON),
+           opts (JSON), delay in ms, priority (0: none, else asyncq priority + 1)
 
-  Returns { handled, full, id1, ..., id_handled }: handled items were added or
-  already existed (a dedup id); full is 1 when the gate stopped the batch;
-  handled is -1 when the queue is shut down.
+  Returns { handled, full, added, id1, ..., id_handled }: handled items were added or
+  already existed (a dedup id); full is 1 when the gate stopped the batch; added is the
+  partition's total of tasks ever put, after this call; handled is -1 when the queue is shut
+  down, -2 for a call the client gave up on.
 ]]
 -- @include queue-lib
-local prefix, channel, pub = ARGV[1], ARGV[2], ARGV[3]
-local maxsize = tonumber(ARGV[4])
-local lifo = ARGV[6] == "1"
-local n = tonumber(ARGV[8])
-
-if rcall("HGET", KEYS[1], "shutdown") then
-  return { -1, 0 }
-end
+local k = { state = KEYS[1], meta = KEYS[2], id = KEYS[3], wait = KEYS[4], paused = KEYS[5], prioritized = KEYS[6],
+  delayed = KEYS[7], pc = KEYS[8], stats = KEYS[9], wantTask = KEYS[10], wantRoom = KEYS[11], stalled = KEYS[12] }
+local o = options()
+local prefix = o.prefix
 local now = nowMs()
+
+-- The same call again (its reply was lost on the way): the same answer, nothing added twice. The
+-- record keeps dedup ids as they are and counter ids as "" with the first counter value.
+local prior = recall(prefix, o)
+if prior then
+  local out, next = { prior.h, prior.f, tonumber(rcall("HGET", k.stats, "added") or "0") }, prior.a
+  for _, id in ipairs(prior.ids) do
+    if id == "" then
+      next = next + 1
+      id = tostring(next)
+    end
+    out[#out + 1] = id
+  end
+  return out
+end
+if pastDeadline(o, now) then
+  return { -2, 0, 0 }
+end
+forgetAnswered(prefix, o)
+
+if rcall("HGET", k.state, "shutdown") then
+  return { -1, 0, 0 }
+end
 -- The first put ever records the queue's epoch and creates BullMQ's meta (what makes a queue exist).
-if rcall("HSETNX", KEYS[1], "epoch", ARGV[5]) == 1 then
-  rcall("HSETNX", KEYS[2], "opts.maxLenEvents", 10000)
+if rcall("HSETNX", k.state, "epoch", o.epoch) == 1 then
+  rcall("HSETNX", k.meta, "opts.maxLenEvents", 10000)
 end
 
+local n = (#ARGV - 1) / 6
 local room = n
-if maxsize > 0 then
+if o.maxsize > 0 then
   -- Recorded for operators: the bound the producers use (per partition on a partitioned queue).
-  rcall("HSET", KEYS[1], "maxsize", maxsize)
-  room = maxsize - pendingCount(KEYS[4], KEYS[5], KEYS[6], KEYS[7]) - rcall("LLEN", KEYS[12])
+  rcall("HSET", k.state, "maxsize", o.maxsize)
+  room = o.maxsize - boundedCount(k)
 end
 
-local out = { 0, 0 }
+local out = { 0, 0, 0 }
+local recorded = {}
 local added = 0
 local autoIds = 0
-for i = 0, n - 1 do
-  if ARGV[9 + i * 6] == "" then autoIds = autoIds + 1 end
+for i = 2, #ARGV, 6 do
+  if ARGV[i] == "" then autoIds = autoIds + 1 end
 end
 local nextId = 0
 if autoIds > 0 then
-  nextId = rcall("INCRBY", KEYS[3], autoIds) - autoIds
+  nextId = rcall("INCRBY", k.id, autoIds) - autoIds
 end
+local firstId = nextId
 
-for i = 0, n - 1 do
-  local base = 9 + i * 6
-  local id = ARGV[base]
+for i = 2, #ARGV, 6 do
+  local id = ARGV[i]
   local existing = false
   if id == "" then
     nextId = nextId + 1
@@ -75,36 +97,42 @@ for i = 0, n - 1 do
   elseif rcall("EXISTS", prefix .. id) == 1 then
     existing = true
   end
+  recorded[#recorded + 1] = ARGV[i]
   if not existing then
     if room <= 0 then
       out[2] = 1
       break
     end
     room = room - 1
-    local delay = tonumber(ARGV[base + 4])
-    local priority = tonumber(ARGV[base + 5])
-    rcall("HSET", prefix .. id, "name", ARGV[base + 1], "data", ARGV[base + 2], "opts", ARGV[base + 3],
+    local delay = tonumber(ARGV[i + 4])
+    local priority = tonumber(ARGV[i + 5])
+    rcall("HSET", prefix .. id, "name", ARGV[i + 1], "data", ARGV[i + 2], "opts", ARGV[i + 3],
       "timestamp", now, "delay", delay, "priority", priority)
     if delay > 0 then
-      rcall("ZADD", KEYS[7], delayedScore(KEYS[7], now + delay), id)
+      rcall("ZADD", k.delayed, delayedScore(k.delayed, now + delay), id)
     else
-      pushReady(KEYS[4], KEYS[6], KEYS[8], id, priority, false, lifo)
+      pushReady(k, id, priority, false, o.lifo)
     end
     added = added + 1
   end
   out[#out + 1] = id
 end
-out[1] = #out - 2
+out[1] = #out - 3
+if out[2] == 1 then
+  recorded[#recorded] = nil -- the item the gate stopped was not handled
+end
 
 if added > 0 then
-  rcall("HINCRBY", KEYS[9], "added", added)
-  -- Idle consumers learn of ready tasks, and of a new delayed one's due time, at once.
-  if rcall("EXISTS", KEYS[10]) == 1 then
-    rcall("DEL", KEYS[10])
-    rcall(pub, channel, "task")
-  end
+  out[3] = rcall("HINCRBY", k.stats, "added", added)
+else
+  out[3] = tonumber(rcall("HGET", k.stats, "added") or "0")
 end
-if out[2] == 1 and tonumber(ARGV[7]) > 0 then
-  rcall("SET", KEYS[11], "1", "PX", ARGV[7])
+remember(prefix, o, { h = out[1], f = out[2], a = firstId, ids = recorded })
+if added > 0 then
+  -- Idle consumers learn of ready tasks, and of a new delayed one's due time, at once.
+  wakeConsumers(k, o)
+end
+if out[2] == 1 and o.roomWaitMs > 0 then
+  rcall("SET", k.wantRoom, "1", "PX", o.roomWaitMs)
 end
 return out

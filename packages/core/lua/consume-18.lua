@@ -17,7 +17,7 @@
   KEYS[6]  meta             (HASH)  BullMQ: field "paused"
   KEYS[7]  completed        (ZSET)
   KEYS[8]  failed           (ZSET)
-  KEYS[9]  state            (HASH)  asyncq: "shutdown"
+  KEYS[9]  state            (HASH)  asyncq: "shutdown", "maxsize"
   KEYS[10] leases           (ZSET)  lease id -> expiry (ms)
   KEYS[11] stats            (HASH)  asyncq totals: "completed", "failed", "reclaimed"
   KEYS[12] pc               (STRING) BullMQ's priority counter
@@ -29,128 +29,185 @@
   KEYS[18] stalled          (LIST)  tasks back from a consumer, waiting for room under maxsize
   (and, within the same hash tag: job hashes, and "aq:held:<lease>" SETs)
 
-  ARGV[1]  job key prefix
-  ARGV[2]  pub/sub channel
-  ARGV[3]  "PUBLISH" or "SPUBLISH"
-  ARGV[4]  lease id of this handle
-  ARGV[5]  lease duration in ms
-  ARGV[6]  "1" when the handle holds tasks under this lease (then a missing lease means it was lost)
-  ARGV[7]  tasks wanted by waiting gets
-  ARGV[8]  tasks to fetch ahead (speculatively, for gets about to come)
-  ARGV[9]  completed tasks to keep (0: delete at once)
-  ARGV[10] failed tasks to keep
-  ARGV[11] maxStalls: times a task may lose its consumer before it fails for good
-  ARGV[12] "1" for a LIFO queue
-  ARGV[13] ms a consumer stays announced as waiting for tasks when it got fewer than wanted
-  ARGV[14] what else to do now, as letters: "r" reclaim expired leases, "p" promote due delayed
-           tasks, "l" push the lease's expiry forward (the client asks for each only when due)
-  ARGV[15] number of acknowledgements k, then k times: job id, result (JSON), attempts made
+  ARGV[1]  options (msgpack map):
+           prefix        job key prefix
+           channel, pub  pub/sub channel, and "PUBLISH" or "SPUBLISH"
+           lease         lease id of this handle
+           leaseMs       lease duration in ms
+           holding       true when the handle holds tasks under this lease (a missing lease then means it was lost)
+           wanted        tasks wanted by waiting gets
+           speculative   tasks to fetch ahead, for gets about to come
+           keepCompleted completed tasks to keep (0: delete at once)
+           keepFailed    failed tasks to keep
+           maxStalls     times a task may lose its consumer before it fails for good
+           lifo          true for a LIFO queue
+           interestMs    ms a consumer stays announced as waiting for tasks when it got fewer than wanted
+           reclaim       return expired leases' tasks to the queue now, and look over a slice of
+                         the active list for tasks no live lease holds (stranded)
+           promote       make due delayed tasks ready now
+           renewLease    push the lease's expiry forward
+           keep          (optional) the job ids the handle knows it holds under the lease: any
+                         other id under it (reserved by a call whose reply never arrived) goes
+                         back to the queue
+           handle, rid, forget, deadline, logTtlMs   the request log (see queue-lib)
+  ARGV[2...] acknowledgements, 3 per task: job id, result (JSON), attempts made
 
-  Returns { 0 } when the lease was lost (nothing applied), else
-  { 1, lost ids, tasks, next delayed due time (ms, 0: none), shutdown mode or "",
-    pending (ready + delayed + stalled), paused (0/1) } where tasks is a flat list of
-  id, name, data, opts, timestamp, delay, atm (attempts made) per task.
+  Returns { 0 } when the lease was lost (nothing applied), { -1 } for a call the client gave up
+  on, else { 1, lost ids, tasks, next delayed due time (ms, 0: none), shutdown mode or "",
+    pending (ready + delayed + stalled), paused (0/1), tasks held under the lease, Redis's time (ms),
+    added (the partition's total of tasks ever put) }
+  where tasks is a flat list of id, name, data, opts, timestamp, delay, atm (attempts made) per task.
 ]]
 -- @include queue-lib
-local prefix, channel, pub, lease = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local leaseMs = tonumber(ARGV[5])
-local wanted, speculative = tonumber(ARGV[7]), tonumber(ARGV[8])
-local keepCompleted, keepFailed = tonumber(ARGV[9]), tonumber(ARGV[10])
-local maxStalls, lifo = tonumber(ARGV[11]), ARGV[12] == "1"
-local k = tonumber(ARGV[15])
-local todo = ARGV[14]
-local heldKey = prefix .. "aq:held:" .. lease
-local keys = { wait = KEYS[1], active = KEYS[2], prioritized = KEYS[3], delayed = KEYS[4], paused = KEYS[5],
-  failed = KEYS[8], state = KEYS[9], leases = KEYS[10], stats = KEYS[11], pc = KEYS[12], stalled = KEYS[18] }
+local k = { wait = KEYS[1], active = KEYS[2], prioritized = KEYS[3], delayed = KEYS[4], paused = KEYS[5],
+  meta = KEYS[6], completed = KEYS[7], failed = KEYS[8], state = KEYS[9], leases = KEYS[10], stats = KEYS[11],
+  pc = KEYS[12], wantTask = KEYS[13], wantRoom = KEYS[14], wantJoin = KEYS[15], wantResult = KEYS[16],
+  waitingChildren = KEYS[17], stalled = KEYS[18] }
+local o = options()
+local prefix, lease = o.prefix, o.lease
+local held = heldKey(prefix, lease)
+local FIELDS = { "name", "data", "opts", "timestamp", "delay", "atm" }
 
-if ARGV[6] == "1" and not rcall("ZSCORE", KEYS[10], lease) then
+-- The reply: what the call did, and the reserved tasks' fields (id then FIELDS, per task).
+local function reply(r, tasks, now)
+  return { 1, r.lost, tasks, r.nextDue, r.mode, r.pending, r.paused, rcall("SCARD", held), now,
+    tonumber(rcall("HGET", k.stats, "added") or "0") }
+end
+
+local now = nowMs()
+local prior = recall(prefix, o)
+if prior then
+  -- The same call again (its reply was lost on the way): the same answer, nothing done twice.
+  local tasks = {}
+  for _, id in ipairs(prior.ids) do
+    if rcall("SISMEMBER", held, id) == 1 then
+      tasks[#tasks + 1] = id
+      for _, v in ipairs(rcall("HMGET", prefix .. id, unpack(FIELDS))) do tasks[#tasks + 1] = v end
+    end
+  end
+  return reply(prior, tasks, now)
+end
+if pastDeadline(o, now) then
+  return { -1 }
+end
+forgetAnswered(prefix, o)
+if o.holding and not rcall("ZSCORE", k.leases, lease) then
   return { 0 }
 end
-local now = nowMs()
 
--- Acknowledgements.
+-- Acknowledgements. A task is this handle's if its lease's held set has it, or (should that set
+-- have been lost) if its hash names this lease as its holder and it has not finished.
 local lost = {}
 local acked = 0
-local wantResult = rcall("EXISTS", KEYS[16]) == 1
-for i = 0, k - 1 do
-  local id = ARGV[16 + i * 3]
-  -- Held by this lease, still active, and still there: a job removed meanwhile (or lost by Redis) is not.
-  if rcall("SREM", heldKey, id) == 1 and rcall("LREM", KEYS[2], -1, id) > 0 and rcall("EXISTS", prefix .. id) == 1 then
-    if keepCompleted > 0 then
-      rcall("HSET", prefix .. id, "returnvalue", ARGV[17 + i * 3], "finishedOn", now, "atm", ARGV[18 + i * 3])
-      rcall("ZADD", KEYS[7], now, id)
+local wantResult = rcall("EXISTS", k.wantResult) == 1
+for i = 2, #ARGV, 3 do
+  local id = ARGV[i]
+  local jobKey = prefix .. id
+  local ours = rcall("SREM", held, id) == 1
+  if not ours then
+    ours = rcall("HGET", jobKey, "pb") == lease and rcall("HEXISTS", jobKey, "finishedOn") == 0
+  end
+  if ours then
+    rcall("LREM", k.active, -1, id)
+  end
+  if ours and rcall("EXISTS", jobKey) == 0 then
+    -- Held, but its hash is gone (deleted, or lost by Redis): nothing to finish.
+    rcall("HINCRBY", k.stats, "vanished", 1)
+    ours = false
+  end
+  if ours then
+    if o.keepCompleted > 0 then
+      rcall("HSET", jobKey, "returnvalue", ARGV[i + 1], "finishedOn", now, "atm", ARGV[i + 2])
+      rcall("ZADD", k.completed, now, id)
     else
       removeJobKeys(prefix, id)
     end
     acked = acked + 1
     if wantResult then
-      rcall(pub, channel, "done:" .. id)
+      rcall(o.pub, o.channel, "done:" .. id)
     end
   else
     lost[#lost + 1] = id
   end
 end
 if acked > 0 then
-  if keepCompleted > 0 then
-    trimFinished(KEYS[7], prefix, keepCompleted)
+  if o.keepCompleted > 0 then
+    trimFinished(k.completed, prefix, o.keepCompleted)
   end
-  rcall("HINCRBY", KEYS[11], "completed", acked)
+  rcall("HINCRBY", k.stats, "completed", acked)
 end
 
--- Crashed consumers: their leases expired, so their tasks go back to the front.
-local freed = 0
-if string.find(todo, "r", 1, true) then
-  for _, other in ipairs(rcall("ZRANGEBYSCORE", KEYS[10], "-inf", now, "LIMIT", 0, 10)) do
-    if other ~= lease then
-      freed = freed + reclaimLease(prefix, keys, other, maxStalls, keepFailed, lifo, now)
+-- Tasks reserved under this lease by a call whose reply never reached the handle: back to the queue.
+local back = 0
+if o.keep then
+  local known = {}
+  for _, id in ipairs(o.keep) do known[id] = true end
+  local room = roomUnderMaxsize(k)
+  for _, id in ipairs(rcall("SMEMBERS", held)) do
+    if not known[id] then
+      rcall("SREM", held, id)
+      rcall("LREM", k.active, -1, id)
+      if rcall("EXISTS", prefix .. id) == 1 then
+        room = comeBack(prefix, k, id, room, true, o.lifo)
+        back = back + 1
+      end
     end
   end
+end
+
+-- Crashed consumers: their leases expired, so their tasks go back to the front. This handle's own
+-- lease too when it holds nothing it knows of: what is under it was never handed to it.
+local freed = 0
+if o.reclaim then
+  for _, other in ipairs(rcall("ZRANGEBYSCORE", k.leases, "-inf", now, "LIMIT", 0, 10)) do
+    if other ~= lease or not o.holding then
+      freed = freed + reclaimLease(prefix, k, other, o.maxStalls, o.keepFailed, o.lifo, now)
+    end
+  end
+  freed = freed + returnStranded(prefix, k, o.maxStalls, o.keepFailed, o.lifo, now)
 end
 
 -- Due delayed tasks become ready (BullMQ's promotion: to the back, delay reset). Delayed retries
 -- may have put the queue past maxsize: those over it wait in the stalled list instead.
 local due = {}
-if string.find(todo, "p", 1, true) then
-  due = rcall("ZRANGEBYSCORE", KEYS[4], 0, (now + 1) * 0x1000 - 1, "LIMIT", 0, 1000)
+if o.promote then
+  due = rcall("ZRANGEBYSCORE", k.delayed, 0, (now + 1) * 0x1000 - 1, "LIMIT", 0, 1000)
 end
 if #due > 0 then
-  rcall("ZREM", KEYS[4], unpack(due))
-  local room = roomUnderMaxsize(KEYS[9], KEYS[1], KEYS[5], KEYS[3], KEYS[4], KEYS[18])
+  rcall("ZREM", k.delayed, unpack(due))
+  local room = roomUnderMaxsize(k)
   for _, id in ipairs(due) do
     rcall("HSET", prefix .. id, "delay", 0)
-    room = comeBack(prefix, keys, id, room, false, false)
+    room = comeBack(prefix, k, id, room, false, false)
   end
 end
 
 -- Tasks back from consumers that waited for room go first, as far as maxsize allows.
-local released = releaseStalled(prefix, keys, lifo)
+local released = releaseStalled(prefix, k, o.lifo)
 
 -- Reservations.
-local paused = rcall("HEXISTS", KEYS[6], "paused") == 1
-local tasks = {}
-local got = 0
+local paused = rcall("HEXISTS", k.meta, "paused") == 1
+local ids, tasks = {}, {}
 if not paused then
-  while got < wanted + speculative do
-    local id = rcall("RPOPLPUSH", KEYS[1], KEYS[2])
+  while #ids < o.wanted + o.speculative do
+    local id = rcall("RPOPLPUSH", k.wait, k.active)
     if not id then
-      local top = rcall("ZPOPMIN", KEYS[3])
+      local top = rcall("ZPOPMIN", k.prioritized)
       if #top == 0 then break end
       id = top[1]
-      rcall("LPUSH", KEYS[2], id)
+      rcall("LPUSH", k.active, id)
     end
-    local f = rcall("HMGET", prefix .. id, "name", "data", "opts", "timestamp", "delay", "atm")
+    local f = rcall("HMGET", prefix .. id, unpack(FIELDS))
     if not f[1] and not f[2] then
       -- Listed but its hash is gone (deleted meanwhile, or lost by Redis): nothing to run.
-      rcall("LREM", KEYS[2], -1, id)
-      rcall("HINCRBY", KEYS[11], "vanished", 1)
+      rcall("LREM", k.active, -1, id)
+      rcall("HINCRBY", k.stats, "vanished", 1)
     else
-      rcall("SADD", heldKey, id)
+      rcall("SADD", held, id)
       rcall("HSET", prefix .. id, "processedOn", now, "pb", lease)
+      ids[#ids + 1] = id
       tasks[#tasks + 1] = id
-      for j = 1, 6 do
-        tasks[#tasks + 1] = f[j]
-      end
-      got = got + 1
+      for j = 1, 6 do tasks[#tasks + 1] = f[j] end
     end
   end
 end
@@ -158,30 +215,32 @@ end
 -- The lease lives while it holds tasks; an empty one is left to expire (removing it here could race
 -- another call of the same handle that still counts on it).
 -- A lease is created with its first tasks, then pushed forward only when the client says it is
--- due ("l"), not on every call.
-if ((got > 0 and ARGV[6] ~= "1") or string.find(todo, "l", 1, true)) and rcall("SCARD", heldKey) > 0 then
-  rcall("ZADD", KEYS[10], now + leaseMs, lease)
+-- due (renewLease), not on every call.
+if ((#ids > 0 and not o.holding) or o.renewLease) and rcall("SCARD", held) > 0 then
+  rcall("ZADD", k.leases, now + o.leaseMs, lease)
 end
 
-if got > 0 then
-  signalIfWanted(KEYS[14], pub, channel, "room")
+if #ids > 0 and rcall("EXISTS", k.wantRoom) == 1 then
+  rcall(o.pub, o.channel, "room")
 end
-if freed + #due + released > 0 and rcall("LLEN", KEYS[1]) + rcall("ZCARD", KEYS[3]) > 0 then
-  signalIfWanted(KEYS[13], pub, channel, "task")
+if freed + back + #due + released > 0 and rcall("LLEN", k.wait) + rcall("ZCARD", k.prioritized) > 0 then
+  wakeConsumers(k, o)
 end
-if acked > 0 and rcall("EXISTS", KEYS[15]) == 1
-    and nothingUnfinished(KEYS[1], KEYS[5], KEYS[3], KEYS[4], KEYS[2], KEYS[17], KEYS[18]) then
-  rcall(pub, channel, "drained")
+if acked > 0 then
+  signalDrained(k, o)
 end
 
-local nextDue, mode, pending = 0, "", 0
-if got < wanted then
-  rcall("SET", KEYS[13], "1", "PX", ARGV[13])
-  local first = rcall("ZRANGE", KEYS[4], 0, 0, "WITHSCORES")
+local r = { ids = ids, lost = lost, nextDue = 0, mode = "", pending = 0, paused = paused and 1 or 0 }
+if #ids < o.wanted then
+  rcall("SET", k.wantTask, "1", "PX", o.interestMs)
+  local first = rcall("ZRANGE", k.delayed, 0, 0, "WITHSCORES")
   if first[2] then
-    nextDue = math.floor(tonumber(first[2]) / 0x1000)
+    r.nextDue = math.floor(tonumber(first[2]) / 0x1000)
   end
-  mode = rcall("HGET", KEYS[9], "shutdown") or ""
-  pending = pendingCount(KEYS[1], KEYS[5], KEYS[3], KEYS[4]) + rcall("LLEN", KEYS[18])
+  r.mode = rcall("HGET", k.state, "shutdown") or ""
+  r.pending = boundedCount(k)
 end
-return { 1, lost, tasks, nextDue, mode, pending, paused and 1 or 0 }
+if #ARGV > 1 or #ids > 0 then
+  remember(prefix, o, r)
+end
+return reply(r, tasks, now)

@@ -11,47 +11,62 @@
   KEYS[5]  paused           (LIST)
   KEYS[6]  failed           (ZSET)
   KEYS[7]  leases           (ZSET)
-  KEYS[8]  stats            (HASH)   asyncq totals: "failed", "retried"
-  KEYS[9]  pc               (STRING)
-  KEYS[10] want-task        (STRING)
-  KEYS[11] want-join        (STRING)
-  KEYS[12] want-result      (STRING)
+  KEYS[8]  stats            (HASH)  asyncq totals: "failed", "retried"
+  KEYS[9]  pc               (STRING) BullMQ's priority counter
+  KEYS[10] want-task        (STRING) set while a consumer waits for tasks
+  KEYS[11] want-join        (STRING) set while a handle waits in join
+  KEYS[12] want-result      (STRING) set while a handle waits for a result
   KEYS[13] waiting-children (ZSET)
-  KEYS[14] stalled          (LIST)   where a retry waits when the queue is at maxsize
-  KEYS[15] state            (HASH)   "maxsize" producers use
+  KEYS[14] stalled          (LIST)  tasks back from a consumer, waiting for room under maxsize
+  KEYS[15] state            (HASH)  asyncq: "maxsize"
 
-  ARGV[1]  job key prefix
-  ARGV[2]  pub/sub channel
-  ARGV[3]  "PUBLISH" or "SPUBLISH"
-  ARGV[4]  lease id of this handle
-  ARGV[5]  lease duration in ms
-  ARGV[6]  failed tasks to keep (0: delete at once)
-  ARGV[7]  "1" for a LIFO queue
-  ARGV[8]  stacks kept per task
-  ARGV[9]  number of failures k, then k times: job id, error message, stack ("" for none),
+  ARGV[1]  options (msgpack map):
+           prefix        job key prefix
+           channel, pub  pub/sub channel, and "PUBLISH" or "SPUBLISH"
+           lease         lease id of this handle
+           leaseMs       lease duration in ms
+           keepFailed    failed tasks to keep
+           lifo          true for a LIFO queue
+           keepStacks    stacks to keep per task
+           handle, rid, forget, deadline, logTtlMs   the request log (see queue-lib)
+  ARGV[2...] failed attempts, 4 per task: job id, error message, stack,
            retry delay in ms (-1: failed for good)
 
-  Returns the ids this handle no longer held (its lease was lost, or the task vanished).
+  Returns the ids this handle no longer held (its lease was lost, or the task vanished); a call
+  the client gave up on returns { -1 }.
 ]]
 -- @include queue-lib
-local prefix, channel, pub, lease = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local keepFailed, lifo, keepStacks = tonumber(ARGV[6]), ARGV[7] == "1", tonumber(ARGV[8])
-local k = tonumber(ARGV[9])
-local heldKey = prefix .. "aq:held:" .. lease
+local k = { wait = KEYS[1], active = KEYS[2], prioritized = KEYS[3], delayed = KEYS[4], paused = KEYS[5],
+  failed = KEYS[6], leases = KEYS[7], stats = KEYS[8], pc = KEYS[9], wantTask = KEYS[10], wantJoin = KEYS[11],
+  wantResult = KEYS[12], waitingChildren = KEYS[13], stalled = KEYS[14], state = KEYS[15] }
+local o = options()
+local prefix = o.prefix
+local held = heldKey(prefix, o.lease)
 local now = nowMs()
+local prior = recall(prefix, o)
+if prior then
+  return prior.lost
+end
+if pastDeadline(o, now) then
+  return { -1 }
+end
+forgetAnswered(prefix, o)
 local lost = {}
 local retried, final, readyNow = 0, 0, 0
-local wantResult = rcall("EXISTS", KEYS[12]) == 1
-local keys = { wait = KEYS[1], prioritized = KEYS[3], pc = KEYS[9], stalled = KEYS[14] }
-local room = roomUnderMaxsize(KEYS[15], KEYS[1], KEYS[5], KEYS[3], KEYS[4], KEYS[14])
+local wantResult = rcall("EXISTS", k.wantResult) == 1
+local room = roomUnderMaxsize(k)
 
-for i = 0, k - 1 do
-  local base = 10 + i * 4
-  local id, message, stack, retryIn = ARGV[base], ARGV[base + 1], ARGV[base + 2], tonumber(ARGV[base + 3])
+for i = 2, #ARGV, 4 do
+  local id, message, stack, retryIn = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
   local jobKey = prefix .. id
-  local mine = rcall("SREM", heldKey, id) == 1
+  -- This handle's if its lease's held set has it, or (should that set have been lost) if its hash
+  -- names this lease as its holder and it has not finished.
+  local mine = rcall("SREM", held, id) == 1
+  if not mine then
+    mine = rcall("HGET", jobKey, "pb") == o.lease and rcall("HEXISTS", jobKey, "finishedOn") == 0
+  end
   if mine then
-    rcall("LREM", KEYS[2], -1, id)
+    rcall("LREM", k.active, -1, id)
   end
   if mine and rcall("EXISTS", jobKey) == 1 then
     rcall("HINCRBY", jobKey, "atm", 1)
@@ -62,19 +77,20 @@ for i = 0, k - 1 do
       if ok and type(decoded) == "table" then stacks = decoded end
     end
     if stack ~= "" then stacks[#stacks + 1] = stack end
-    while #stacks > keepStacks do table.remove(stacks, 1) end
+    while #stacks > o.keepStacks do table.remove(stacks, 1) end
     rcall("HSET", jobKey, "failedReason", message, "stacktrace", cjson.encode(stacks))
     if retryIn < 0 then
-      failForGood(prefix, KEYS[6], KEYS[8], id, message, now, keepFailed)
+      failForGood(prefix, k, id, message, now, o.keepFailed)
       final = final + 1
-      if wantResult then rcall(pub, channel, "done:" .. id) end
+      if wantResult then rcall(o.pub, o.channel, "done:" .. id) end
     else
       retried = retried + 1
       if retryIn > 0 then
+        rcall("HDEL", jobKey, "pb")
         rcall("HSET", jobKey, "delay", retryIn)
-        rcall("ZADD", KEYS[4], delayedScore(KEYS[4], now + retryIn), id)
+        rcall("ZADD", k.delayed, delayedScore(k.delayed, now + retryIn), id)
       else
-        room = comeBack(prefix, keys, id, room, false, lifo)
+        room = comeBack(prefix, k, id, room, false, o.lifo)
       end
       readyNow = readyNow + 1
     end
@@ -84,18 +100,17 @@ for i = 0, k - 1 do
 end
 
 if retried > 0 then
-  rcall("HINCRBY", KEYS[8], "retried", retried)
+  rcall("HINCRBY", k.stats, "retried", retried)
 end
-if rcall("SCARD", heldKey) > 0 then
-  rcall("ZADD", KEYS[7], now + tonumber(ARGV[5]), lease)
+if rcall("SCARD", held) > 0 then
+  rcall("ZADD", k.leases, now + o.leaseMs, o.lease)
 end
 -- A retry (ready now, or with a new due time) wakes idle consumers.
-if readyNow > 0 and rcall("EXISTS", KEYS[10]) == 1 then
-  rcall("DEL", KEYS[10])
-  rcall(pub, channel, "task")
+if readyNow > 0 then
+  wakeConsumers(k, o)
 end
-if final > 0 and rcall("EXISTS", KEYS[11]) == 1
-    and nothingUnfinished(KEYS[1], KEYS[5], KEYS[3], KEYS[4], KEYS[2], KEYS[13], KEYS[14]) then
-  rcall(pub, channel, "drained")
+if final > 0 then
+  signalDrained(k, o)
 end
+remember(prefix, o, { lost = lost })
 return lost

@@ -4,38 +4,41 @@
   expired), leaves, or anyone lists the live ones. Listing only reads, so
   read-only tools never write.
 
-  KEYS[1] entries     (HASH)  id -> JSON info
-  KEYS[2] heartbeats  (ZSET)  id -> expiry (ms)
+  KEYS[1]  entries     (HASH) id -> JSON info
+  KEYS[2]  heartbeats  (ZSET) id -> expiry (ms)
 
-  ARGV[1] "beat", "leave" or "list"
-  ARGV[2] id (beat, leave)
-  ARGV[3] JSON info (beat)
-  ARGV[4] TTL in ms (beat)
+  ARGV[1]  options (msgpack map):
+           op            "beat", "leave" or "list"
+           id            the entry's id (beat, leave)
+           info          its JSON info (beat)
+           ttlMs         how long a beat keeps it live (beat)
 
   Returns the JSON infos of live entries for "list", else 1.
 ]]
 -- @include queue-lib
+local k = { entries = KEYS[1], heartbeats = KEYS[2] }
+local o = options()
 local now = nowMs()
-if ARGV[1] == "beat" then
-  rcall("HSET", KEYS[1], ARGV[2], ARGV[3])
-  rcall("ZADD", KEYS[2], now + tonumber(ARGV[4]), ARGV[2])
-  local expired = rcall("ZRANGEBYSCORE", KEYS[2], "-inf", now)
+if o.op == "beat" then
+  rcall("HSET", k.entries, o.id, o.info)
+  rcall("ZADD", k.heartbeats, now + o.ttlMs, o.id)
+  local expired = rcall("ZRANGEBYSCORE", k.heartbeats, "-inf", now)
   if #expired > 0 then
-    rcall("HDEL", KEYS[1], unpack(expired))
-    rcall("ZREMRANGEBYSCORE", KEYS[2], "-inf", now)
+    rcall("HDEL", k.entries, unpack(expired))
+    rcall("ZREMRANGEBYSCORE", k.heartbeats, "-inf", now)
   end
   return 1
-elseif ARGV[1] == "leave" then
-  rcall("HDEL", KEYS[1], ARGV[2])
-  rcall("ZREM", KEYS[2], ARGV[2])
+elseif o.op == "leave" then
+  rcall("HDEL", k.entries, o.id)
+  rcall("ZREM", k.heartbeats, o.id)
   return 1
 end
-local live = rcall("ZRANGEBYSCORE", KEYS[2], "(" .. now, "+inf")
+local live = rcall("ZRANGEBYSCORE", k.heartbeats, "(" .. now, "+inf")
 if #live == 0 then
   return {}
 end
 local infos = {}
-for _, info in ipairs(rcall("HMGET", KEYS[1], unpack(live))) do
+for _, info in ipairs(rcall("HMGET", k.entries, unpack(live))) do
   if info then infos[#infos + 1] = info end
 end
 return infos

@@ -1,50 +1,56 @@
 --[[
   Shuts a queue down everywhere (Python 3.13 semantics), or reopens it.
   "graceful" only refuses new puts; "immediate" also discards the tasks that
-  are waiting or delayed (they count as finished), at most ARGV[5] per call:
+  are waiting or delayed (they count as finished), at most `batch` per call:
   the caller repeats while it returns a remainder. A graceful shutdown never
   downgrades an immediate one.
 
-  KEYS[1] state            (HASH)
-  KEYS[2] wait             (LIST)
-  KEYS[3] paused           (LIST)
-  KEYS[4] prioritized      (ZSET)
-  KEYS[5] delayed          (ZSET)
-  KEYS[6] active           (LIST)
-  KEYS[7] waiting-children (ZSET)
-  KEYS[8] stats            (HASH)  "discarded"
-  KEYS[9] stalled          (LIST)  tasks back from a consumer, waiting for room
+  KEYS[1]  state            (HASH)  asyncq: "shutdown"
+  KEYS[2]  wait             (LIST)
+  KEYS[3]  paused           (LIST)
+  KEYS[4]  prioritized      (ZSET)
+  KEYS[5]  delayed          (ZSET)
+  KEYS[6]  active           (LIST)
+  KEYS[7]  waiting-children (ZSET)
+  KEYS[8]  stats            (HASH)  asyncq totals: "discarded"
+  KEYS[9]  stalled          (LIST)  tasks back from a consumer, waiting for room under maxsize
 
-  ARGV[1] job key prefix
-  ARGV[2] pub/sub channel
-  ARGV[3] "PUBLISH" or "SPUBLISH"
-  ARGV[4] "graceful", "immediate" or "reopen"
-  ARGV[5] most tasks discarded per call
+  ARGV[1]  options (msgpack map):
+           prefix        job key prefix
+           channel, pub  pub/sub channel, and "PUBLISH" or "SPUBLISH"
+           mode          "graceful", "immediate" or "reopen"
+           batch         most tasks to discard in this call
 
   Publishes "shutdown" (and "drained" once nothing is unfinished) or "reopen".
   Returns how many waiting or delayed tasks remain to discard.
 ]]
 -- @include queue-lib
-local prefix, channel, pub, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-if mode == "reopen" then
-  rcall("HDEL", KEYS[1], "shutdown")
-  rcall(pub, channel, "reopen")
+local k = { state = KEYS[1], wait = KEYS[2], paused = KEYS[3], prioritized = KEYS[4], delayed = KEYS[5],
+  active = KEYS[6], waitingChildren = KEYS[7], stats = KEYS[8], stalled = KEYS[9] }
+local o = options()
+local prefix = o.prefix
+if o.mode == "reopen" then
+  rcall("HDEL", k.state, "shutdown")
+  rcall(o.pub, o.channel, "reopen")
   return 0
 end
-if mode == "immediate" or not rcall("HGET", KEYS[1], "shutdown") then
-  rcall("HSET", KEYS[1], "shutdown", mode)
+if o.mode == "immediate" or not rcall("HGET", k.state, "shutdown") then
+  rcall("HSET", k.state, "shutdown", o.mode)
 end
 local remaining = 0
-if mode == "immediate" then
-  local budget = tonumber(ARGV[5])
+if o.mode == "immediate" then
+  local budget = o.batch
   local discarded = 0
-  for _, list in ipairs({ KEYS[2], KEYS[3], KEYS[9] }) do
-    local ids = rcall("LRANGE", list, 0, budget - discarded - 1)
-    for _, id in ipairs(ids) do removeJobKeys(prefix, id) end
-    rcall("LTRIM", list, #ids, -1)
-    discarded = discarded + #ids
+  for _, list in ipairs({ k.wait, k.paused, k.stalled }) do
+    -- Guarded: LRANGE 0 -1 would be the whole list, not none of it.
+    if budget - discarded > 0 then
+      local ids = rcall("LRANGE", list, 0, budget - discarded - 1)
+      for _, id in ipairs(ids) do removeJobKeys(prefix, id) end
+      rcall("LTRIM", list, #ids, -1)
+      discarded = discarded + #ids
+    end
   end
-  for _, set in ipairs({ KEYS[4], KEYS[5] }) do
+  for _, set in ipairs({ k.prioritized, k.delayed }) do
     if budget - discarded > 0 then
       local ids = rcall("ZRANGE", set, 0, budget - discarded - 1)
       for _, id in ipairs(ids) do removeJobKeys(prefix, id) end
@@ -52,11 +58,11 @@ if mode == "immediate" then
       discarded = discarded + #ids
     end
   end
-  rcall("HINCRBY", KEYS[8], "discarded", discarded)
-  remaining = pendingCount(KEYS[2], KEYS[3], KEYS[4], KEYS[5]) + rcall("LLEN", KEYS[9])
+  rcall("HINCRBY", k.stats, "discarded", discarded)
+  remaining = boundedCount(k)
 end
-rcall(pub, channel, "shutdown")
-if remaining == 0 and nothingUnfinished(KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[9]) then
-  rcall(pub, channel, "drained")
+rcall(o.pub, o.channel, "shutdown")
+if remaining == 0 and nothingUnfinished(k) then
+  rcall(o.pub, o.channel, "drained")
 end
 return remaining

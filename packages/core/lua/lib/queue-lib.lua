@@ -2,8 +2,18 @@
   Helpers shared by asyncq's scripts, inserted where a script says
   "-- @include queue-lib". Every key they touch shares the queue's hash tag
   with the script's declared keys, so they stay within one cluster slot.
+
+  Scripts name their keys once, in a table `k` built from KEYS at the top
+  (k.wait, k.active, ...), and read their scalar options from one msgpack
+  argument (ARGV[1]) into a table `o` (o.prefix, o.channel, o.pub, ...); the
+  helpers below take those two tables rather than positions.
 ]]
 local rcall = redis.call
+
+-- The script's scalar options: ARGV[1] is a msgpack map built by scripts.ts from a typed object.
+local function options()
+  return cmsgpack.unpack(ARGV[1])
+end
 
 -- Redis's clock, in ms: one clock for every process, whatever their skew.
 local function nowMs()
@@ -11,28 +21,84 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- The SET of job ids a consumer handle holds under lease `lease`.
+local function heldKey(prefix, lease)
+  return prefix .. "aq:held:" .. lease
+end
+
+--[[
+  The request log of a handle (a HASH per handle and partition: request id -> what the request did,
+  msgpack). ioredis sends a command again when the connection drops before its reply arrived, so a
+  script may run twice for one call; each script that changes something records what it did under
+  the call's request id (o.rid), and a second run answers from the record instead of doing it
+  again. The client lists the requests whose replies it has (o.forget), which are then dropped, and
+  gives each call a deadline (o.deadline, Redis's clock): a copy arriving after the client gave up
+  on the call does nothing, so nothing happens that the caller was told did not.
+]]
+local function requestLog(prefix, o)
+  return prefix .. "aq:req:" .. o.handle
+end
+
+-- What an earlier run of this request did, or nil.
+local function recall(prefix, o)
+  local rec = rcall("HGET", requestLog(prefix, o), o.rid)
+  if rec then return cmsgpack.unpack(rec) end
+  return nil
+end
+
+-- Drops the records of the requests the client has answers for (every call, recorded or not).
+local function forgetAnswered(prefix, o)
+  if o.forget and #o.forget > 0 then
+    rcall("HDEL", requestLog(prefix, o), unpack(o.forget))
+  end
+end
+
+-- Records what this request did. Calls that changed nothing need no record: a second run of them
+-- changes nothing either.
+local function remember(prefix, o, what)
+  local log = requestLog(prefix, o)
+  rcall("HSET", log, o.rid, cmsgpack.pack(what))
+  rcall("PEXPIRE", log, o.logTtlMs)
+end
+
+-- True when the client gave up on this call before Redis ran it.
+local function pastDeadline(o, now)
+  return now > o.deadline
+end
+
 -- What join waits for: no ready, delayed, held, stalled (waiting for room) or (BullMQ)
 -- waiting-children task. Checked after every acknowledgement batch while a joiner waits, so it
 -- stops at the first non-empty key: while tasks wait, that costs one LLEN.
-local function nothingUnfinished(wait, paused, prioritized, delayed, active, waitingChildren, stalled)
-  return rcall("LLEN", wait) == 0 and rcall("LLEN", active) == 0 and rcall("LLEN", stalled) == 0
-    and rcall("LLEN", paused) == 0 and rcall("ZCARD", prioritized) == 0
-    and rcall("ZCARD", delayed) == 0 and rcall("ZCARD", waitingChildren) == 0
+local function nothingUnfinished(k)
+  return rcall("LLEN", k.wait) == 0 and rcall("LLEN", k.active) == 0 and rcall("LLEN", k.stalled) == 0
+    and rcall("LLEN", k.paused) == 0 and rcall("ZCARD", k.prioritized) == 0
+    and rcall("ZCARD", k.delayed) == 0 and rcall("ZCARD", k.waitingChildren) == 0
 end
 
--- What maxsize bounds: ready and delayed tasks.
-local function pendingCount(wait, paused, prioritized, delayed)
-  return rcall("LLEN", wait) + rcall("LLEN", paused) + rcall("ZCARD", prioritized) + rcall("ZCARD", delayed)
+-- Ready and delayed tasks.
+local function pendingCount(k)
+  return rcall("LLEN", k.wait) + rcall("LLEN", k.paused) + rcall("ZCARD", k.prioritized) + rcall("ZCARD", k.delayed)
 end
 
--- Publishes on the queue's channel only while some handle announced interest
--- (the flag key), so a queue nobody waits on pays one EXISTS and no PUBLISH.
-local function signalIfWanted(flagKey, pub, channel, message)
-  if rcall("EXISTS", flagKey) == 1 then
-    rcall(pub, channel, message)
-    return true
+-- What maxsize bounds: ready and delayed tasks, and those back from a consumer waiting for room.
+local function boundedCount(k)
+  return pendingCount(k) + rcall("LLEN", k.stalled)
+end
+
+-- Wakes consumers idling on the queue (they announced it with the want-task flag): one PUBLISH,
+-- and the flag goes until one of them announces again, so a busy queue publishes nothing.
+local function wakeConsumers(k, o)
+  if rcall("EXISTS", k.wantTask) == 1 then
+    rcall("DEL", k.wantTask)
+    rcall(o.pub, o.channel, "task")
   end
-  return false
+end
+
+-- Tells joiners (announced with the want-join flag) that nothing is unfinished any more.
+local function signalDrained(k, o)
+  if rcall("EXISTS", k.wantJoin) == 1 and nothingUnfinished(k) then
+    rcall(o.pub, o.channel, "drained")
+  end
 end
 
 local function removeJobKeys(prefix, id)
@@ -59,23 +125,23 @@ end
 -- Puts job `id` among the ready tasks, in BullMQ's layout: a priority goes to
 -- the prioritized ZSET (score priority * 2^32 + counter, or counter 0 to be next
 -- of its class), else the wait list (LPUSH is the back, RPUSH the front).
-local function pushReady(wait, prioritized, pc, id, priority, front, lifo)
+local function pushReady(k, id, priority, front, lifo)
   if priority > 0 then
     local seq = 0
     if not front then
-      seq = rcall("INCR", pc) % 0x100000000
+      seq = rcall("INCR", k.pc) % 0x100000000
     end
-    rcall("ZADD", prioritized, priority * 0x100000000 + seq, id)
+    rcall("ZADD", k.prioritized, priority * 0x100000000 + seq, id)
   elseif front or lifo then
-    rcall("RPUSH", wait, id)
+    rcall("RPUSH", k.wait, id)
   else
-    rcall("LPUSH", wait, id)
+    rcall("LPUSH", k.wait, id)
   end
 end
 
 -- The same for a job already stored: its priority is read from its hash.
-local function makeReady(prefix, wait, prioritized, pc, id, front, lifo)
-  pushReady(wait, prioritized, pc, id, tonumber(rcall("HGET", prefix .. id, "priority")) or 0, front, lifo)
+local function makeReady(prefix, k, id, front, lifo)
+  pushReady(k, id, tonumber(rcall("HGET", prefix .. id, "priority")) or 0, front, lifo)
 end
 
 -- BullMQ's delayed score: the due time in ms times 0x1000 plus an order within that ms.
@@ -90,12 +156,12 @@ local function delayedScore(delayed, dueAt)
 end
 
 -- Marks job `id` failed for good: kept in the failed set (a dead letter) up to `keep`.
-local function failForGood(prefix, failed, stats, id, reason, now, keep)
+local function failForGood(prefix, k, id, reason, now, keep)
   rcall("HSET", prefix .. id, "failedReason", reason, "finishedOn", now)
-  rcall("HINCRBY", stats, "failed", 1)
+  rcall("HINCRBY", k.stats, "failed", 1)
   if keep > 0 then
-    rcall("ZADD", failed, now, id)
-    trimFinished(failed, prefix, keep)
+    rcall("ZADD", k.failed, now, id)
+    trimFinished(k.failed, prefix, keep)
   else
     removeJobKeys(prefix, id)
   end
@@ -103,65 +169,107 @@ end
 
 -- Room under the maxsize producers last used (recorded in the state hash), for tasks coming back
 -- from a consumer: huge when the queue is unbounded.
-local function roomUnderMaxsize(state, wait, paused, prioritized, delayed, stalled)
-  local maxsize = tonumber(rcall("HGET", state, "maxsize")) or 0
+local function roomUnderMaxsize(k)
+  local maxsize = tonumber(rcall("HGET", k.state, "maxsize")) or 0
   if maxsize <= 0 then return math.huge end
-  return maxsize - pendingCount(wait, paused, prioritized, delayed) - rcall("LLEN", stalled)
+  return maxsize - boundedCount(k)
 end
 
 -- A task coming back from a consumer (crashed, handing it back, or retrying a failed attempt):
 -- ready again (at the front, or the back for a retry), or, when that would put more than maxsize
 -- tasks in the queue, into the stalled list, from which it becomes ready ahead of any new put as
 -- soon as there is room. Returns the room left.
-local function comeBack(prefix, keys, id, room, front, lifo)
+local function comeBack(prefix, k, id, room, front, lifo)
+  -- No longer processed by anyone: "pb" names a holder only while one holds it.
+  rcall("HDEL", prefix .. id, "pb")
   if room > 0 then
-    makeReady(prefix, keys.wait, keys.prioritized, keys.pc, id, front, lifo)
+    makeReady(prefix, k, id, front, lifo)
   else
-    rcall("LPUSH", keys.stalled, id)
+    rcall("LPUSH", k.stalled, id)
   end
   return room - 1
 end
 
 -- Stalled tasks become ready (at the front, oldest first) as far as maxsize allows.
 -- Returns how many became ready.
-local function releaseStalled(prefix, keys, lifo)
-  local n = rcall("LLEN", keys.stalled)
+local function releaseStalled(prefix, k, lifo)
+  local n = rcall("LLEN", k.stalled)
   if n == 0 then return 0 end
-  local room = math.min(n, roomUnderMaxsize(keys.state, keys.wait, keys.paused, keys.prioritized, keys.delayed, keys.stalled) + n)
+  local room = math.min(n, roomUnderMaxsize(k) + n)
   if room <= 0 then return 0 end
   -- The oldest are at the tail; pushing them newest first leaves the oldest at the very front.
-  local ids = rcall("LRANGE", keys.stalled, -room, -1)
-  rcall("LTRIM", keys.stalled, 0, -room - 1)
+  local ids = rcall("LRANGE", k.stalled, -room, -1)
+  rcall("LTRIM", k.stalled, 0, -room - 1)
   for i = 1, #ids do
-    makeReady(prefix, keys.wait, keys.prioritized, keys.pc, ids[i], true, lifo)
+    makeReady(prefix, k, ids[i], true, lifo)
   end
   return #ids
 end
 
--- Returns the tasks of an expired lease to the queue (to the front, as BullMQ's
--- stalled checker does, or to the stalled list when the queue is at maxsize), counting
--- a stall on each; past maxStalls a task fails for good. Returns how many went back.
-local function reclaimLease(prefix, keys, leaseId, maxStalls, keepFailed, lifo, now)
-  local heldKey = prefix .. "aq:held:" .. leaseId
-  local ids = rcall("SMEMBERS", heldKey)
+-- A task that lost its consumer goes back to the queue (to the front, as BullMQ's stalled
+-- checker does, or to the stalled list when the queue is at maxsize), counting a stall; past
+-- maxStalls it fails for good. Returns the room left and whether it became ready.
+local function stalled(prefix, k, id, room, maxStalls, keepFailed, lifo, now)
+  local stalls = rcall("HINCRBY", prefix .. id, "stc", 1)
+  if stalls > maxStalls then
+    failForGood(prefix, k, id, "the task lost its consumer " .. stalls .. " times (maxStalls " .. maxStalls .. ")", now, keepFailed)
+    return room, false
+  end
+  return comeBack(prefix, k, id, room, true, lifo), true
+end
+
+-- Returns the tasks of an expired lease to the queue. The held set is what the lease holds: a
+-- task in it comes back even if something removed it from the active list. Returns how many
+-- became ready.
+local function reclaimLease(prefix, k, leaseId, maxStalls, keepFailed, lifo, now)
+  local held = heldKey(prefix, leaseId)
+  local ids = rcall("SMEMBERS", held)
   local ready = 0
-  local room = roomUnderMaxsize(keys.state, keys.wait, keys.paused, keys.prioritized, keys.delayed, keys.stalled)
+  local room = roomUnderMaxsize(k)
   for _, id in ipairs(ids) do
-    if rcall("LREM", keys.active, -1, id) > 0 then
-      if rcall("EXISTS", prefix .. id) == 1 then
-        local stalls = rcall("HINCRBY", prefix .. id, "stc", 1)
-        if stalls > maxStalls then
-          failForGood(prefix, keys.failed, keys.stats, id,
-            "the task lost its consumer " .. stalls .. " times (maxStalls " .. maxStalls .. ")", now, keepFailed)
-        else
-          room = comeBack(prefix, keys, id, room, true, lifo)
-          ready = ready + 1
-        end
-      end
+    rcall("LREM", k.active, -1, id)
+    if rcall("EXISTS", prefix .. id) == 1 and rcall("HEXISTS", prefix .. id, "finishedOn") == 0 then
+      local back
+      room, back = stalled(prefix, k, id, room, maxStalls, keepFailed, lifo, now)
+      if back then ready = ready + 1 end
     end
   end
-  rcall("DEL", heldKey)
-  rcall("ZREM", keys.leases, leaseId)
-  rcall("HINCRBY", keys.stats, "reclaimed", #ids)
+  rcall("DEL", held)
+  rcall("ZREM", k.leases, leaseId)
+  rcall("HINCRBY", k.stats, "reclaimed", #ids)
+  return ready
+end
+
+-- How many entries of the active list one call looks over for stranded tasks.
+local STRANDED_SLICE = 20
+
+-- Looks over the next slice of the active list (a cursor in the state hash goes round it) for
+-- tasks no live lease holds: their lease was deleted or lost while they ran, so no reclaim would
+-- ever find them. They come back as a crashed consumer's do; a listed task whose hash is gone is
+-- dropped and counted as vanished. Returns how many became ready.
+local function returnStranded(prefix, k, maxStalls, keepFailed, lifo, now)
+  local len = rcall("LLEN", k.active)
+  if len == 0 then return 0 end
+  local from = tonumber(rcall("HGET", k.state, "strandedCursor") or "0") or 0
+  if from >= len then from = 0 end
+  local ids = rcall("LRANGE", k.active, -(from + STRANDED_SLICE), -(from + 1))
+  rcall("HSET", k.state, "strandedCursor", from + STRANDED_SLICE)
+  local ready = 0
+  local room = roomUnderMaxsize(k)
+  for _, id in ipairs(ids) do
+    local pb = rcall("HGET", prefix .. id, "pb")
+    if not pb then
+      if rcall("EXISTS", prefix .. id) == 0 then
+        rcall("LREM", k.active, -1, id)
+        rcall("HINCRBY", k.stats, "vanished", 1)
+      end
+    elseif not rcall("ZSCORE", k.leases, pb) then
+      rcall("LREM", k.active, -1, id)
+      rcall("SREM", heldKey(prefix, pb), id)
+      local back
+      room, back = stalled(prefix, k, id, room, maxStalls, keepFailed, lifo, now)
+      if back then ready = ready + 1 end
+    end
+  end
   return ready
 end

@@ -3,6 +3,7 @@ import { ConfigError } from '../errors.js';
 import { checkInt } from '../options.js';
 import type { AdminReads } from './admin-reads.js';
 import type { RedisClient } from './connection.js';
+import { mastersOf } from './cluster-room.js';
 import { locate } from './partitions.js';
 import { queueKeys, type QueueKeys } from './queue-keys.js';
 import { publishSignal } from './queue-signals.js';
@@ -172,10 +173,8 @@ export async function applyShutdown(s: RedisSession, mode: 'graceful' | 'immedia
 
 /** SCAN with an escaped pattern (on every master of a cluster) and UNLINK what matches. */
 async function unlinkMatching(client: RedisClient, pattern: string): Promise<number> {
-  const c = client as { isCluster?: boolean; nodes?: (role: 'master') => RedisClient[] };
-  const nodes = c.isCluster && c.nodes ? c.nodes('master') : [client];
   let removed = 0;
-  for (const node of nodes) {
+  for (const node of mastersOf(client)) {
     let cursor = '0';
     do {
       const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);

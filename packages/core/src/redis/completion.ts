@@ -3,13 +3,13 @@ import { backoffDelay } from '../options.js';
 import { describeError, encodeJson } from '../payload.js';
 import type { Task } from '../async-queue.js';
 import type { TaskFinisher, TaskHandle } from '../task-handle.js';
-import type { Exchange } from './exchange.js';
+import type { ConsumeBatcher } from './consume-batcher.js';
 import type { HeldJob, LeaseKeeper, RedisTask } from './lease-keeper.js';
 import type { RedisSession } from './redis-session.js';
 
 /**
  * Finishes the tasks a handle holds: done (acknowledged in batches through the partition's
- * exchange, which fetches the next tasks in the same call and offers them to the consumer), failed
+ * batcher, which fetches the next tasks in the same call and offers them to the consumer), failed
  * attempts (retried per the task's attempts and backoff, or kept as dead letters), progress and
  * log lines. What Redis has is checked against the handle's lease, so a task whose lease was lost
  * is never finished twice.
@@ -20,7 +20,7 @@ export class Completion<T> implements TaskFinisher<T> {
   constructor(
     private readonly session: RedisSession,
     private readonly leases: LeaseKeeper<T>,
-    private readonly exchanges: readonly Exchange[],
+    private readonly batchers: readonly ConsumeBatcher[],
   ) {}
 
   /** taskDone(): the oldest held task, or the one named. */
@@ -35,7 +35,7 @@ export class Completion<T> implements TaskFinisher<T> {
     const json = result === undefined ? 'null' : encodeJson(result, 'result', this.session.config.maxResultBytes, 'maxResultBytes');
     const held = this.take(task);
     try {
-      await this.exchanges[held.ref.partition]!.ack(held.ref.jobId, json, held.attempt);
+      await this.batchers[held.ref.partition]!.ack(held.ref.jobId, json, held.attempt);
     } catch (e) {
       this.restore(held, e);
       throw e;
@@ -48,7 +48,7 @@ export class Completion<T> implements TaskFinisher<T> {
     const held = this.take(task);
     const final = held.attempt >= held.ref.attempts || facts.name === 'UnrecoverableError';
     try {
-      await this.exchanges[held.ref.partition]!.fail({
+      await this.batchers[held.ref.partition]!.fail({
         id: held.ref.jobId,
         message: facts.message,
         stack: facts.stack ?? '',
@@ -79,7 +79,9 @@ export class Completion<T> implements TaskFinisher<T> {
 
   private async update(held: RedisTask<T>, kind: 'progress' | 'log', value: string): Promise<void> {
     const keys = this.session.config.partitions[held.ref.partition]!;
-    const ok = await this.session.scripts.update(keys, held.ref.jobId, held.ref.lease, kind, value, this.session.config.keepLogs);
+    const ok = await this.session.request(held.ref.partition, 'u', (req) =>
+      this.session.scripts.update(keys, req, held.ref.jobId, held.ref.lease, kind, value, this.session.config.keepLogs),
+    );
     if (!ok) throw new LeaseLost(this.session.config.name, held.id);
   }
 

@@ -1,6 +1,6 @@
 import { Completion } from './completion.js';
 import { Consumer } from './consumer.js';
-import { Exchange, type ExchangeConsumer } from './exchange.js';
+import { ConsumeBatcher, type BatcherConsumer } from './consume-batcher.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import type { RedisSession } from './redis-session.js';
 
@@ -13,21 +13,21 @@ export interface ConsumeSide<T> {
 }
 
 /**
- * Builds the consume side of a handle: its leases, one exchange per partition (the batched round
+ * Builds the consume side of a handle: its leases, one consume batcher per partition (the batched round
  * trip of acknowledgements and reservations), completion, and the consumer that routes reserved
- * tasks to gets. The exchange reports to the consumer, and the consumer hands out tasks that
+ * tasks to gets. The batcher reports to the consumer, and the consumer hands out tasks that
  * completion finishes: the closures below close that loop once every part exists.
  */
 export function buildConsumeSide<T>(session: RedisSession): ConsumeSide<T> {
   const leases = new LeaseKeeper<T>(session, (p) => consumer.leaseLost(p));
-  const relay: ExchangeConsumer = {
+  const relay: BatcherConsumer = {
     demand: (q, acks) => consumer.demand(q, acks),
     offer: (q, wanted, reply) => consumer.offer(q, wanted, reply),
     reservationFailed: (q, e) => consumer.reservationFailed(q, e),
   };
-  const exchanges: Exchange[] = session.config.partitions.map((_, p) => new Exchange(session, p, leases as LeaseKeeper<unknown>, relay));
-  const completion = new Completion<T>(session, leases, exchanges);
-  const consumer: Consumer<T> = new Consumer<T>(session, leases, exchanges, completion);
+  const batchers: ConsumeBatcher[] = session.config.partitions.map((_, p) => new ConsumeBatcher(session, p, leases as LeaseKeeper<unknown>, relay));
+  const completion = new Completion<T>(session, leases, batchers);
+  const consumer: Consumer<T> = new Consumer<T>(session, leases, batchers, completion);
   return {
     consumer,
     completion,

@@ -5,13 +5,14 @@ import { TaskHandle, type TaskFinisher } from '../task-handle.js';
 import type { WaitOptions } from '../types.js';
 import { WaiterList } from '../waiters.js';
 import { isTransient } from './connection.js';
-import type { Exchange, ExchangeConsumer } from './exchange.js';
+import type { ConsumeBatcher, BatcherConsumer } from './consume-batcher.js';
 import type { HeldJob, LeaseKeeper, RedisTask } from './lease-keeper.js';
 import { recheckDelay, type Signal } from './queue-signals.js';
 import type { RedisSession } from './redis-session.js';
 import { PrefetchStash } from './prefetch-stash.js';
 import { readReserved } from './reserved-task.js';
 import type { ConsumeReply } from './scripts.js';
+import { freshPartitions, type PartitionState } from './partition-state.js';
 
 /** Most tasks a handle fetches ahead of its gets. */
 const MAX_PREFETCH = 256;
@@ -20,23 +21,16 @@ const FIELDS = 7;
 
 /**
  * The get side of a handle: waiting gets, reservations from the partitions in turn (through each
- * partition's {@link Exchange}), tasks fetched ahead, waiting without polling while the queue is
+ * partition's {@link ConsumeBatcher}), tasks fetched ahead, waiting without polling while the queue is
  * empty (woken by `task` signals, the next delayed task's due time, or a slow re-check that also
  * collects crashed consumers' tasks), shutdown, and handing tasks back.
  */
-export class Consumer<T> implements ExchangeConsumer {
+export class Consumer<T> implements BatcherConsumer {
   private readonly getters = new WaiterList<RedisTask<T>>();
   /** getNowait callers among the getters: answered QueueEmpty once every partition came back empty. */
   private readonly nowait = new Set<Waiter<RedisTask<T>>>();
   private readonly stash: PrefetchStash<T>;
-  private readonly requested: boolean[];
-  private readonly inFlight: number[];
-  private readonly drained: boolean[];
-  /** Partitions that come back from an idle wait: their next reservation also does the chores at once. */
-  private readonly waking: boolean[];
-  private readonly nextDue: number[];
-  private readonly shutdownMode: string[];
-  private readonly pending: number[];
+  private readonly parts: PartitionState[];
   private idleTimer?: NodeJS.Timeout;
   private idleRound = 0;
   private rr = 0;
@@ -46,18 +40,11 @@ export class Consumer<T> implements ExchangeConsumer {
   constructor(
     private readonly session: RedisSession,
     private readonly leases: LeaseKeeper<T>,
-    private readonly exchanges: readonly Exchange[],
+    private readonly batchers: readonly ConsumeBatcher[],
     private readonly finisher: TaskFinisher<T>,
   ) {
-    const k = session.config.partitions.length;
     this.stash = new PrefetchStash<T>(session, leases);
-    this.requested = new Array<boolean>(k).fill(false);
-    this.inFlight = new Array<number>(k).fill(0);
-    this.drained = new Array<boolean>(k).fill(false);
-    this.waking = new Array<boolean>(k).fill(true);
-    this.nextDue = new Array<number>(k).fill(0);
-    this.shutdownMode = new Array<string>(k).fill('');
-    this.pending = new Array<number>(k).fill(0);
+    this.parts = freshPartitions(session.config.partitions.length);
   }
 
   async get(opts?: WaitOptions): Promise<T> {
@@ -82,8 +69,7 @@ export class Consumer<T> implements ExchangeConsumer {
     const ready = this.takeStashed();
     if (ready) return ready.data;
     // Look at every partition afresh: the answer is about now, not about the last idle round.
-    this.drained.fill(false);
-    this.waking.fill(true);
+    this.wakeAll();
     const task = await abortableWait<RedisTask<T>>('get', undefined, (waiter) => {
       const off = this.getters.push(waiter);
       this.nowait.add(waiter);
@@ -96,23 +82,25 @@ export class Consumer<T> implements ExchangeConsumer {
     return task.data;
   }
 
-  /** The partition's exchange: completion acknowledges through it. */
-  exchange(partition: number): Exchange {
-    return this.exchanges[partition]!;
+  /** The partition's consume batcher: completion acknowledges through it. */
+  batcher(partition: number): ConsumeBatcher {
+    return this.batchers[partition]!;
   }
 
   demand(partition: number, acks: number): { wanted: number; speculative: number } {
-    this.requested[partition] = false;
-    const others = this.inFlight.reduce((a, b, i) => (i === partition ? a : a + b), 0);
+    const part = this.parts[partition]!;
+    part.requested = false;
+    const others = this.parts.reduce((a, p, i) => (i === partition ? a : a + p.inFlight), 0);
     const wanted = this.closed ? 0 : Math.max(0, this.getters.length - this.stash.length - others);
     const room = MAX_PREFETCH - this.stash.length - wanted;
-    const speculative = this.closed || this.drained[partition] ? 0 : Math.max(0, Math.min(acks, room));
-    this.inFlight[partition] = wanted + speculative;
+    const speculative = this.closed || part.drained ? 0 : Math.max(0, Math.min(acks, room));
+    part.inFlight = wanted + speculative;
     return { wanted, speculative };
   }
 
   offer(partition: number, wanted: number, reply: ConsumeReply): void {
-    this.inFlight[partition] = 0;
+    const part = this.parts[partition]!;
+    part.inFlight = 0;
     if (!reply.leaseHeld) {
       this.pump(); // a new lease takes over; ask again
       return;
@@ -134,25 +122,26 @@ export class Consumer<T> implements ExchangeConsumer {
     }
     if (got > 0) this.idleRound = 0;
     if (got < wanted) {
-      this.drained[partition] = true;
-      this.nextDue[partition] = reply.nextDue;
-      this.shutdownMode[partition] = reply.shutdown;
-      this.pending[partition] = reply.pending;
+      part.drained = true;
+      part.nextDue = reply.nextDue;
+      part.shutdown = reply.shutdown;
+      part.pending = reply.pending;
     } else if (got > 0) {
-      this.drained[partition] = false;
+      part.drained = false;
     }
-    if (reply.shutdown === 'immediate' || (this.drained.every(Boolean) && this.shutdownMode.every((m) => m !== '') && this.pending.every((n) => n === 0))) {
+    if (reply.shutdown === 'immediate' || (this.parts.every((p) => p.drained) && this.shutDownAndEmpty())) {
       this.rejectGetters(new QueueShutDown(this.session.config.name));
     }
     this.pump();
   }
 
   reservationFailed(partition: number, error: unknown): void {
-    this.inFlight[partition] = 0;
-    this.requested[partition] = false;
+    const part = this.parts[partition]!;
+    part.inFlight = 0;
+    part.requested = false;
     if (isTransient(error)) {
       // Redis is away (a restart, a failover): gets keep waiting and the idle loop tries again.
-      this.drained[partition] = true;
+      part.drained = true;
       this.armIdle();
       return;
     }
@@ -171,7 +160,7 @@ export class Consumer<T> implements ExchangeConsumer {
     clearTimeout(this.idleTimer);
     this.stash.clear();
     this.stopListening();
-    await Promise.all(this.exchanges.map((e) => e.settle()));
+    await Promise.all(this.batchers.map((e) => e.settle()));
     const { partitions, order } = this.session.config;
     await Promise.all(
       partitions.map((keys, p) =>
@@ -187,17 +176,18 @@ export class Consumer<T> implements ExchangeConsumer {
    */
   private pump(): void {
     if (this.closed) return;
-    const unmet = this.getters.length - this.stash.length - this.inFlight.reduce((a, b) => a + b, 0);
+    const unmet = this.getters.length - this.stash.length - this.parts.reduce((a, p) => a + p.inFlight, 0);
     if (unmet <= 0) return;
-    if (this.requested.some(Boolean) || this.inFlight.some((n) => n > 0)) return;
-    const k = this.drained.length;
+    if (this.parts.some((p) => p.requested || p.inFlight > 0)) return;
+    const k = this.parts.length;
     for (let i = 0; i < k; i++) {
       const p = (this.rr + i) % k;
-      if (!this.drained[p]) {
+      const part = this.parts[p]!;
+      if (!part.drained) {
         this.rr = (p + 1) % k;
-        this.requested[p] = true;
-        this.exchanges[p]!.request(this.waking[p]);
-        this.waking[p] = false;
+        part.requested = true;
+        this.batchers[p]!.request(part.waking);
+        part.waking = false;
         return;
       }
     }
@@ -207,7 +197,7 @@ export class Consumer<T> implements ExchangeConsumer {
 
   private answerNowait(): void {
     if (this.nowait.size === 0) return;
-    const shutDown = this.shutdownMode.every((m) => m !== '') && this.pending.every((n) => n === 0);
+    const shutDown = this.shutDownAndEmpty();
     const { name } = this.session.config;
     for (const w of this.nowait) {
       this.getters.remove(w);
@@ -220,8 +210,11 @@ export class Consumer<T> implements ExchangeConsumer {
   private armIdle(): void {
     if (this.idleTimer || this.closed || this.getters.length === 0) return;
     let delay = recheckDelay(this.idleRound++, this.session.config.stalledInterval);
-    const now = Date.now();
-    for (const due of this.nextDue) if (due > 0) delay = Math.min(delay, Math.max(1, due - now + 1));
+    // Due times are Redis's: compared with Redis's clock as this process sees it, not its own, so a
+    // process whose clock is off neither wakes early again and again nor late.
+    this.parts.forEach(({ nextDue }, p) => {
+      if (nextDue > 0) delay = Math.min(delay, Math.max(1, nextDue - this.session.requests[p]!.clock.now() + 1));
+    });
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
       this.wake();
@@ -230,9 +223,9 @@ export class Consumer<T> implements ExchangeConsumer {
 
   private onSignal(s: Signal, partition: number): void {
     if (s === 'task' && partition >= 0) {
-      this.drained[partition] = false;
-      this.waking[partition] = true;
-    } else if (s === 'shutdown' || s === 'reopen' || s === 'resume' || s === 'reconnected') this.drained.fill(false);
+      this.parts[partition]!.drained = false;
+      this.parts[partition]!.waking = true;
+    } else if (s === 'shutdown' || s === 'reopen' || s === 'resume' || s === 'reconnected') for (const p of this.parts) p.drained = false;
     else return;
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
@@ -241,9 +234,20 @@ export class Consumer<T> implements ExchangeConsumer {
 
   /** Every partition is looked at afresh (after an idle wait, or for getNowait). */
   private wake(): void {
-    this.drained.fill(false);
-    this.waking.fill(true);
+    this.wakeAll();
     this.pump();
+  }
+
+  private wakeAll(): void {
+    for (const p of this.parts) {
+      p.drained = false;
+      p.waking = true;
+    }
+  }
+
+  /** Every partition is shut down and had nothing left at its last look. */
+  private shutDownAndEmpty(): boolean {
+    return this.parts.every((p) => p.shutdown !== '' && p.pending === 0);
   }
 
   /** Subscribes to the queue's signals once: a consumer must hear `task` while it idles. */
@@ -260,7 +264,7 @@ export class Consumer<T> implements ExchangeConsumer {
 
   /** A reserved task as a handle, or undefined for a poisoned one, which fails for good at once. */
   private makeTask(partition: number, fields: (string | null)[]): RedisTask<T> | undefined {
-    this.leases.added(partition, 1);
+    this.leases.added(partition, fields[0]!);
     const r = readReserved<T>(fields, partition, this.session.config.partitions.length);
     if ('poisoned' in r) {
       this.poisoned(partition, r.jobId, r.poisoned);
@@ -270,7 +274,7 @@ export class Consumer<T> implements ExchangeConsumer {
   }
 
   private poisoned(partition: number, id: string, why: string): void {
-    void this.exchanges[partition]!.fail({ id, message: `task ${id} is corrupt: ${why}`, stack: '', retryIn: -1 }).catch(() => {});
+    void this.batchers[partition]!.fail({ id, message: `task ${id} is corrupt: ${why}`, stack: '', retryIn: -1 }).catch(() => {});
   }
 
   private rejectGetters(error: unknown): void {

@@ -28,8 +28,8 @@ export type RedisTask<T> = TaskHandle<T, HeldJob>;
 export class LeaseKeeper<T> {
   /** Tasks handed to the user and not finished, oldest first. */
   readonly held: HeldTasks<RedisTask<T>>;
-  /** Per partition: tasks under the lease in Redis as far as this handle knows (held, stashed, being finished). */
-  private readonly counts: number[];
+  /** Per partition: the job ids under the lease in Redis as far as this handle knows (held, stashed, being finished). */
+  private readonly known: Set<string>[];
   private readonly gens: number[];
   private readonly lastRefresh: number[];
   private timer?: NodeJS.Timeout;
@@ -40,7 +40,7 @@ export class LeaseKeeper<T> {
   ) {
     const k = session.config.partitions.length;
     this.held = new HeldTasks(session.config.name);
-    this.counts = new Array<number>(k).fill(0);
+    this.known = Array.from({ length: k }, () => new Set<string>());
     this.gens = new Array<number>(k).fill(0);
     this.lastRefresh = new Array<number>(k).fill(0);
   }
@@ -52,19 +52,30 @@ export class LeaseKeeper<T> {
 
   /** True while Redis should know this handle's lease on `partition` (a missing one then means it was lost). */
   holding(partition: number): boolean {
-    return (this.counts[partition] ?? 0) > 0;
+    return this.known[partition]!.size > 0;
   }
 
-  /** `n` more tasks are held under the partition's lease (a reservation came back). */
-  added(partition: number, n: number): void {
+  /** How many tasks this handle knows it holds under the partition's lease. */
+  knownCount(partition: number): number {
+    return this.known[partition]!.size;
+  }
+
+  /** The job ids this handle knows it holds under the partition's lease. */
+  knownIds(partition: number): string[] {
+    return [...this.known[partition]!];
+  }
+
+  /** Job `jobId` is held under the partition's lease (a reservation came back). */
+  added(partition: number, jobId: string): void {
     // Not a refresh: only the calls that push the lease's expiry forward say so (refreshed()).
-    this.counts[partition] = (this.counts[partition] ?? 0) + n;
-    if (n > 0) this.timer ??= setInterval(() => this.renew(), Math.max(50, Math.floor(this.session.config.lease / 3))).unref();
+    this.known[partition]!.add(jobId);
+    this.timer ??= setInterval(() => this.renew(), Math.max(50, Math.floor(this.session.config.lease / 3))).unref();
   }
 
-  /** `n` tasks left the partition's lease (finished, failed, handed back). */
-  removed(partition: number, n: number): void {
-    this.counts[partition] = Math.max(0, (this.counts[partition] ?? 0) - n);
+  /** Tasks left the partition's lease (finished, failed, handed back). */
+  removed(partition: number, jobIds: readonly string[]): void {
+    const known = this.known[partition]!;
+    for (const id of jobIds) known.delete(id);
   }
 
   /** ms since the lease on `partition` was last pushed forward. */
@@ -83,25 +94,25 @@ export class LeaseKeeper<T> {
       if (t.ref.partition === partition && t.ref.lease === this.lease(partition)) t.ref.lost = true;
     }
     this.gens[partition] = (this.gens[partition] ?? 0) + 1;
-    this.counts[partition] = 0;
+    this.known[partition]!.clear();
     this.onLost(partition);
   }
 
   private renew(): void {
     const { lease, partitions } = this.session.config;
     const now = Date.now();
-    if (this.counts.every((c) => c === 0)) {
+    if (this.known.every((ids) => ids.size === 0)) {
       clearInterval(this.timer);
       this.timer = undefined;
       return;
     }
     partitions.forEach((keys, p) => {
-      if ((this.counts[p] ?? 0) === 0 || now - (this.lastRefresh[p] ?? 0) < lease / 3) return;
+      if (this.known[p]!.size === 0 || now - (this.lastRefresh[p] ?? 0) < lease / 3) return;
       const id = this.lease(p);
       this.session.scripts.renew(keys, id, lease).then(
         (ok) => {
           if (ok) this.lastRefresh[p] = Date.now();
-          else if (this.lease(p) === id && (this.counts[p] ?? 0) > 0) this.lost(p);
+          else if (this.lease(p) === id && this.known[p]!.size > 0) this.lost(p);
         },
         () => {}, // a Redis hiccup: the next round tries again, well within the lease
       );

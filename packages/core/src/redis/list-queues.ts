@@ -1,5 +1,6 @@
 import type { ConnectionOption } from '../types.js';
-import { connectRedis, type RedisClient } from './connection.js';
+import { mastersOf } from './cluster-room.js';
+import { connectRedis } from './connection.js';
 import { layoutKey, metaPattern, parseTag, tagOfMetaKey } from './queue-keys.js';
 
 /** A queue found in Redis: its name and how many partitions hold it. */
@@ -18,7 +19,7 @@ export async function discoverQueues(connection?: ConnectionOption, prefix = 'as
   const client = await connectRedis(connection, { connectTimeout, name: 'asyncq:list-queues' });
   try {
     const found = new Map<string, number>();
-    for (const node of masters(client)) {
+    for (const node of mastersOf(client)) {
       let cursor = '0';
       do {
         const [next, keys] = await node.scan(cursor, 'MATCH', metaPattern(prefix), 'COUNT', 1000);
@@ -45,10 +46,4 @@ export async function discoverQueues(connection?: ConnectionOption, prefix = 'as
 /** The names of the queues under `prefix`, sorted: see {@link discoverQueues}. */
 export async function listQueues(connection?: ConnectionOption, prefix = 'asyncq', connectTimeout = 5000): Promise<string[]> {
   return (await discoverQueues(connection, prefix, connectTimeout)).map((q) => q.name);
-}
-
-/** The servers to scan: every master of a cluster, else the one server. */
-function masters(client: RedisClient): RedisClient[] {
-  const c = client as { isCluster?: boolean; nodes?: (role: 'master') => RedisClient[] };
-  return c.isCluster && c.nodes ? c.nodes('master') : [client];
 }

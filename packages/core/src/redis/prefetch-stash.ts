@@ -56,7 +56,7 @@ export class PrefetchStash<T> {
         const mine = expired.filter((e) => e.task.ref.partition === p && e.task.ref.lease === this.leases.lease(p));
         if (mine.length === 0) return;
         void this.session.scripts.handBack(keys, this.leases.lease(p), order === 'lifo', mine.map((e) => e.task.ref.jobId)).then(
-          () => this.leases.removed(p, mine.length),
+          () => this.leases.removed(p, mine.map((e) => e.task.ref.jobId)),
           () => {}, // still under the lease: it goes back with the lease, on close or when it expires
         );
       });

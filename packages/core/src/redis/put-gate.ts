@@ -208,7 +208,9 @@ export class PutGate {
   private async addTo(s: RedisSession, p: number, items: PreparedPut[], announce: boolean): Promise<string[]> {
     const c = this.config;
     const k = c.partitions.length;
-    const r = await s.scripts.add(c.partitions[p]!, quota(c.maxsize, p, k), s.nextEpoch(), c.order === 'lifo', announce ? 3 * c.stalledInterval : 0, items.map((x) => toAddItem(x, c)));
+    const r = await s.request(p, 'p', (req) =>
+      s.scripts.add(c.partitions[p]!, req, quota(c.maxsize, p, k), s.nextEpoch(), c.order === 'lifo', announce ? 3 * c.stalledInterval : 0, items.map((x) => toAddItem(x, c))),
+    );
     if (r.handled < 0) throw new QueueShutDown(c.name);
     return r.ids.map((id) => publicId(p, id, k));
   }

@@ -1,4 +1,4 @@
-import type { Cluster, Redis } from 'ioredis';
+import { messageEvent, publishOn, subscribeTo } from './cluster-room.js';
 import type { RedisClient } from './connection.js';
 import type { QueueKeys } from './queue-keys.js';
 
@@ -35,7 +35,7 @@ export class QueueSignals {
       const partition = this.partitionOf.get(ch);
       if (partition !== undefined) this.emit(message as Signal, partition);
     };
-    subscriber.on(sharded ? 'smessage' : 'message', onMessage);
+    subscriber.on(messageEvent(sharded), onMessage);
     let first = true;
     subscriber.on('ready', () => {
       if (first) first = false;
@@ -50,12 +50,7 @@ export class QueueSignals {
   /** Subscribes once; resolves when messages will be seen. */
   start(): Promise<void> {
     const channels = [...this.partitionOf.keys()];
-    // Sharded subscriptions go one channel at a time: each partition's channel lives in its own slot.
-    this.subscribed ??= (
-      this.sharded
-        ? Promise.all(channels.map((c) => (this.subscriber as Cluster).ssubscribe(c)))
-        : (this.subscriber as Redis).subscribe(...channels)
-    ).then(() => undefined);
+    this.subscribed ??= subscribeTo(this.subscriber, channels, this.sharded);
     return this.subscribed;
   }
 
@@ -87,8 +82,7 @@ export class QueueSignals {
 
 /** Publishes `signal` on a queue's channel: the only place in TypeScript that publishes. */
 export async function publishSignal(client: RedisClient, keys: QueueKeys, signal: Signal, sharded: boolean): Promise<void> {
-  if (sharded) await (client as Cluster).spublish(keys.channel, signal);
-  else await client.publish(keys.channel, signal);
+  await publishOn(client, keys.channel, signal, sharded);
 }
 
 /**

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { lazily } from '../lazy.js';
 import { ConfigError } from '../errors.js';
-import { connectWithin, openClient, type RedisClient } from './connection.js';
+import { isSharded } from './cluster-room.js';
+import { connectWithin, openClient, toAsyncqError, type RedisClient } from './connection.js';
 import type { QueueConfig } from './queue-config.js';
 import { layoutKey } from './queue-keys.js';
 import { QueueSignals } from './queue-signals.js';
 import { QueueScripts } from './scripts.js';
+import { RedisClock, RequestLog, type RequestArgs } from './request-log.js';
 
 /**
  * A queue handle's connection to Redis, built whole once connected: the command client with
@@ -17,24 +19,54 @@ export class RedisSession {
   private epochs = 0;
   private subscriber?: RedisClient;
   private closed = false;
+  /** Per partition: the handle's request log there (safe retries), with Redis's clock. */
+  readonly requests: readonly RequestLog[];
 
   private constructor(
     readonly config: QueueConfig,
     readonly client: RedisClient,
     readonly scripts: QueueScripts,
-  ) {}
+  ) {
+    this.requests = config.partitions.map(() => new RequestLog(config.handleId, new RedisClock(), config.commandTimeout));
+  }
 
   /** Connects, failing with `RedisUnreachable` or `RedisRefused` within the connect timeout. */
   static async open(config: QueueConfig): Promise<RedisSession> {
     const client = config.target.shared ?? openClient(config.target, 'command', connectionName(config), config.commandTimeout);
     await connectWithin(client, config.target, config.connectTimeout);
+    const session = new RedisSession(config, client, new QueueScripts(client, config.target, config.name));
     try {
       await checkLayout(client, config);
+      await session.readClock();
     } catch (e) {
       if (client !== config.target.shared) client.disconnect();
+      throw toAsyncqError(e, config.target) ?? e;
+    }
+    return session;
+  }
+
+  /**
+   * Runs one script call that changes something on `partition` under a fresh request id, so that a
+   * copy of it (ioredis re-sends a command whose reply was lost) answers from the first run's record.
+   */
+  async request<R>(partition: number, kind: string, call: (req: RequestArgs) => Promise<R>): Promise<R> {
+    const log = this.requests[partition]!;
+    const req = log.begin(kind);
+    try {
+      const r = await call(req);
+      log.answeredFor(req);
+      return r;
+    } catch (e) {
+      log.failedFor(req);
       throw e;
     }
-    return new RedisSession(config, client, new QueueScripts(client, config.target, config.name));
+  }
+
+  /** Reads Redis's clock once, so request deadlines are set in its time from the first call. */
+  private async readClock(): Promise<void> {
+    const [secs, micros] = await this.client.time();
+    const ms = Number(secs) * 1000 + Math.floor(Number(micros) / 1000);
+    for (const r of this.requests) r.clock.observe(ms);
   }
 
   /**
@@ -48,7 +80,7 @@ export class RedisSession {
 
   /** True on a Redis Cluster: signals use sharded pub/sub there. */
   get sharded(): boolean {
-    return this.config.target.kind === 'cluster';
+    return isSharded(this.config.target);
   }
 
   /** The queue's signals, subscribed on first use. */

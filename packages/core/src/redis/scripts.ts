@@ -1,7 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { Packr } from 'msgpackr';
 import { corruptionOf } from '../errors.js';
+import { RedisUnreachable } from '../errors.js';
 import { toAsyncqError, type RedisClient, type RedisTarget } from './connection.js';
+import { publishCommand } from './cluster-room.js';
 import type { QueueKeys } from './queue-keys.js';
+import type { RequestArgs } from './request-log.js';
+import type { AddItem, ConsumeArgs, ConsumeReply, CountReply, FailItem, OutcomeReply } from './script-types.js';
+
+export type { AddItem, Chores, ConsumeArgs, ConsumeReply, CountReply, FailItem, OutcomeReply } from './script-types.js';
 
 const LUA_DIR = new URL('../../lua/', import.meta.url);
 
@@ -33,65 +40,14 @@ function loadSources(): ScriptSource[] {
   return sources;
 }
 
-type Call = (...args: (string | number)[]) => Promise<unknown>;
+type Call = (...args: (string | number | Buffer)[]) => Promise<unknown>;
 
-/** How `consume-18.lua` answered. */
-export interface ConsumeReply {
-  /** False when the handle's lease on this partition was lost: nothing was applied. */
-  leaseHeld: boolean;
-  /** Acknowledged ids this handle no longer held. */
-  lost: string[];
-  /** Reserved tasks: id, name, data, opts, timestamp, delay, atm per task. */
-  tasks: (string | null)[];
-  /** When the next delayed task is due (ms since the epoch), 0 for none; read only when fewer than wanted were found. */
-  nextDue: number;
-  /** The shutdown mode, "" when open; read only when fewer than wanted were found. */
-  shutdown: string;
-  /** Ready and delayed tasks left; read only when fewer than wanted were found. */
-  pending: number;
-  paused: boolean;
-}
+// Plain msgpack maps, as Redis's cmsgpack reads them (no msgpackr records extension).
+const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
 
-/** What `count-10.lua` read. */
-export interface CountReply {
-  wait: number;
-  paused: number;
-  prioritized: number;
-  delayed: number;
-  active: number;
-  waitingChildren: number;
-  shutdown: string;
-  epoch: string;
-  added: number;
-  /** Tasks back from a consumer, waiting for room under maxsize (unfinished, not yet ready). */
-  stalled: number;
-}
-
-/** How a task ended, as `outcome-3.lua` read it. */
-export type OutcomeReply =
-  | { state: 'missing' | 'pending' }
-  | { state: 'completed'; returnvalue: string }
-  | { state: 'failed'; reason: string; stacktrace: string };
-
-/** One task for `add-12.lua`. */
-export interface AddItem {
-  /** A dedup id, or "" for the next counter value. */
-  id: string;
-  name: string;
-  data: string;
-  opts: string;
-  delay: number;
-  /** 0 for none, else asyncq priority + 1 (BullMQ's 0 means "no priority"). */
-  priority: number;
-}
-
-/** One failed attempt for `fail-15.lua`. */
-export interface FailItem {
-  id: string;
-  message: string;
-  stack: string;
-  /** ms until the retry, 0 for at once, -1 when the task failed for good. */
-  retryIn: number;
+/** A script's scalar options, packed into its one options argument (ARGV[1]). */
+function pack(options: Record<string, string | number | boolean | string[] | undefined>): Buffer {
+  return packr.pack(options);
 }
 
 /**
@@ -109,13 +65,21 @@ export class QueueScripts {
     /** The queue they run for, named in errors about its data. */
     private readonly queue = 'this queue',
   ) {
-    this.pub = target.kind === 'cluster' ? 'SPUBLISH' : 'PUBLISH';
+    this.pub = publishCommand(target);
     for (const s of loadSources()) {
       if (!(s.command in client)) client.defineCommand(s.command, { numberOfKeys: s.numberOfKeys, lua: s.lua });
     }
   }
 
-  private async call(command: string, args: (string | number)[]): Promise<unknown> {
+  /**
+   * A call that reached Redis after its deadline did nothing: its caller had given up on it. Seen
+   * only by a caller whose own command timed out first, so it reads as Redis not answering in time.
+   */
+  private expired(): never {
+    throw new RedisUnreachable(this.target.describe, 'the call reached Redis after its deadline and did nothing');
+  }
+
+  private async call(command: string, args: (string | number | Buffer)[]): Promise<unknown> {
     try {
       return await (this.client as unknown as Record<string, Call>)[command]!.apply(this.client, args);
     } catch (e) {
@@ -124,60 +88,71 @@ export class QueueScripts {
   }
 
   /** See `add-12.lua`. Resolves to the ids handled (added or deduplicated), whether the gate stopped the batch, or -1 when shut down. */
-  async add(k: QueueKeys, maxsize: number, epoch: string, lifo: boolean, waitMs: number, items: AddItem[]): Promise<{ handled: number; full: boolean; ids: string[] }> {
-    const args: (string | number)[] = [
+  async add(k: QueueKeys, req: RequestArgs, maxsize: number, epoch: string, lifo: boolean, waitMs: number, items: AddItem[]): Promise<{ handled: number; full: boolean; added: number; ids: string[] }> {
+    const args: (string | number | Buffer)[] = [
       k.state, k.meta, k.id, k.wait, k.paused, k.prioritized, k.delayed, k.pc, k.stats, k.wantTask, k.wantRoom, k.stalled,
-      k.base, k.channel, this.pub, maxsize, epoch, lifo ? 1 : 0, waitMs, items.length,
+      pack({ prefix: k.base, channel: k.channel, pub: this.pub, maxsize, epoch, lifo, roomWaitMs: waitMs, ...req }),
     ];
     for (const it of items) args.push(it.id, it.name, it.data, it.opts, it.delay, it.priority);
-    const [handled, full, ...ids] = (await this.call('asyncqAdd', args)) as [number, number, ...string[]];
-    return { handled: Number(handled), full: full === 1, ids };
+    const [handled, full, added, ...ids] = (await this.call('asyncqAdd', args)) as [number, number, number, ...string[]];
+    if (handled === -2) this.expired();
+    return { handled: Number(handled), full: full === 1, added: Number(added), ids };
   }
 
   /** See `consume-18.lua`. */
-  async consume(
-    k: QueueKeys,
-    a: { lease: string; leaseMs: number; holding: boolean; wanted: number; speculative: number; keepCompleted: number; keepFailed: number; maxStalls: number; lifo: boolean; interestMs: number; todo: string; acks: [string, string, number][] },
-  ): Promise<ConsumeReply> {
-    const args: (string | number)[] = [
+  async consume(k: QueueKeys, req: RequestArgs, a: ConsumeArgs): Promise<ConsumeReply> {
+    const args: (string | number | Buffer)[] = [
       k.wait, k.active, k.prioritized, k.delayed, k.paused, k.meta, k.completed, k.failed, k.state, k.leases, k.stats,
       k.pc, k.wantTask, k.wantRoom, k.wantJoin, k.wantResult, k.waitingChildren, k.stalled,
-      k.base, k.channel, this.pub, a.lease, a.leaseMs, a.holding ? 1 : 0, a.wanted, a.speculative, a.keepCompleted,
-      a.keepFailed, a.maxStalls, a.lifo ? 1 : 0, a.interestMs, a.todo, a.acks.length,
+      pack({
+        prefix: k.base, channel: k.channel, pub: this.pub, lease: a.lease, leaseMs: a.leaseMs, holding: a.holding,
+        wanted: a.wanted, speculative: a.speculative, keepCompleted: a.keepCompleted, keepFailed: a.keepFailed,
+        maxStalls: a.maxStalls, lifo: a.lifo, interestMs: a.interestMs, reclaim: a.reclaim, promote: a.promote, renewLease: a.renewLease,
+        keep: a.keep, ...req,
+      }),
     ];
     for (const [id, result, attempt] of a.acks) args.push(id, result, attempt);
-    const r = (await this.call('asyncqConsume', args)) as [number, string[], (string | null)[], number, string, number, number];
-    if (r[0] === 0) return { leaseHeld: false, lost: [], tasks: [], nextDue: 0, shutdown: '', pending: 0, paused: false };
-    return { leaseHeld: true, lost: r[1], tasks: r[2], nextDue: Number(r[3]), shutdown: r[4], pending: Number(r[5]), paused: r[6] === 1 };
+    const r = (await this.call('asyncqConsume', args)) as [number, string[], (string | null)[], number, string, number, number, number, number, number];
+    if (r[0] === -1) this.expired();
+    if (r[0] !== 1) return { leaseHeld: false, lost: [], tasks: [], nextDue: 0, shutdown: '', pending: 0, paused: false, heldCount: 0, now: 0, added: 0 };
+    return {
+      leaseHeld: true, lost: r[1], tasks: r[2], nextDue: Number(r[3]), shutdown: r[4], pending: Number(r[5]), paused: r[6] === 1,
+      heldCount: Number(r[7]), now: Number(r[8]), added: Number(r[9]),
+    };
   }
 
   /** See `fail-15.lua`. Resolves to the ids this handle no longer held. */
-  async fail(k: QueueKeys, a: { lease: string; leaseMs: number; keepFailed: number; lifo: boolean; keepStacks: number; items: FailItem[] }): Promise<string[]> {
-    const args: (string | number)[] = [
+  async fail(k: QueueKeys, req: RequestArgs, a: { lease: string; leaseMs: number; keepFailed: number; lifo: boolean; keepStacks: number; items: FailItem[] }): Promise<string[]> {
+    const args: (string | number | Buffer)[] = [
       k.wait, k.active, k.prioritized, k.delayed, k.paused, k.failed, k.leases, k.stats, k.pc, k.wantTask, k.wantJoin,
       k.wantResult, k.waitingChildren, k.stalled, k.state,
-      k.base, k.channel, this.pub, a.lease, a.leaseMs, a.keepFailed, a.lifo ? 1 : 0, a.keepStacks, a.items.length,
+      pack({ prefix: k.base, channel: k.channel, pub: this.pub, lease: a.lease, leaseMs: a.leaseMs, keepFailed: a.keepFailed, lifo: a.lifo, keepStacks: a.keepStacks, ...req }),
     ];
     for (const it of a.items) args.push(it.id, it.message, it.stack, it.retryIn);
-    return (await this.call('asyncqFail', args)) as string[];
+    const lost = (await this.call('asyncqFail', args)) as (string | number)[];
+    if (lost[0] === -1) this.expired();
+    return lost as string[];
   }
 
   /** See `hand-back-10.lua`: every task under the lease (`'all'`), or the given ids. Resolves to how many went back. */
   async handBack(k: QueueKeys, lease: string, lifo: boolean, ids: string[] | 'all'): Promise<number> {
-    const args: (string | number)[] = [k.wait, k.active, k.prioritized, k.leases, k.pc, k.wantTask, k.stalled, k.state, k.paused, k.delayed, k.base, k.channel, this.pub, lease, lifo ? 1 : 0];
-    if (ids === 'all') args.push('all');
-    else args.push(ids.length, ...ids);
+    const all = ids === 'all';
+    const args: (string | number | Buffer)[] = [
+      k.wait, k.active, k.prioritized, k.leases, k.pc, k.wantTask, k.stalled, k.state, k.paused, k.delayed,
+      pack({ prefix: k.base, channel: k.channel, pub: this.pub, lease, lifo, all }),
+    ];
+    if (!all) args.push(...ids);
     return Number(await this.call('asyncqHandBack', args));
   }
 
   /** See `renew-1.lua`. False when the lease no longer exists. */
   async renew(k: QueueKeys, lease: string, leaseMs: number): Promise<boolean> {
-    return Number(await this.call('asyncqRenew', [k.leases, lease, leaseMs])) === 1;
+    return Number(await this.call('asyncqRenew', [k.leases, pack({ lease, leaseMs })])) === 1;
   }
 
   /** See `count-10.lua`; `announceMs` > 0 also announces a joiner while tasks are unfinished. */
   async count(k: QueueKeys, announceMs: number): Promise<CountReply> {
-    const r = (await this.call('asyncqCount', [k.wait, k.paused, k.prioritized, k.delayed, k.active, k.waitingChildren, k.state, k.wantJoin, k.stats, k.stalled, announceMs])) as [
+    const r = (await this.call('asyncqCount', [k.wait, k.paused, k.prioritized, k.delayed, k.active, k.waitingChildren, k.state, k.wantJoin, k.stats, k.stalled, pack({ announceMs })])) as [
       number, number, number, number, number, number, string, string, number, number,
     ];
     return {
@@ -197,18 +172,23 @@ export class QueueScripts {
   /** See `shutdown-9.lua`. Resolves to how many waiting or delayed tasks remain to discard. */
   async shutdown(k: QueueKeys, mode: 'graceful' | 'immediate' | 'reopen', batch: number): Promise<number> {
     return Number(
-      await this.call('asyncqShutdown', [k.state, k.wait, k.paused, k.prioritized, k.delayed, k.active, k.waitingChildren, k.stats, k.stalled, k.base, k.channel, this.pub, mode, batch]),
+      await this.call('asyncqShutdown', [
+        k.state, k.wait, k.paused, k.prioritized, k.delayed, k.active, k.waitingChildren, k.stats, k.stalled,
+        pack({ prefix: k.base, channel: k.channel, pub: this.pub, mode, batch }),
+      ]),
     );
   }
 
   /** See `update-3.lua`. False when the handle no longer holds the task. */
-  async update(k: QueueKeys, id: string, lease: string, kind: 'progress' | 'log', value: string, keepLogs: number): Promise<boolean> {
-    return Number(await this.call('asyncqUpdate', [k.job(id), k.logs(id), k.held(lease), id, kind, value, keepLogs])) === 1;
+  async update(k: QueueKeys, req: RequestArgs, id: string, lease: string, kind: 'progress' | 'log', value: string, keepLogs: number): Promise<boolean> {
+    const r = Number(await this.call('asyncqUpdate', [k.job(id), k.logs(id), k.held(lease), pack({ prefix: k.base, id, kind, value, keepLogs, lease, ...req })]));
+    if (r === -1) this.expired();
+    return r === 1;
   }
 
   /** See `outcome-3.lua`; `announceMs` > 0 also announces a result waiter while the task is unfinished. */
   async outcome(k: QueueKeys, id: string, announceMs: number): Promise<OutcomeReply> {
-    const r = (await this.call('asyncqOutcome', [k.job(id), k.failed, k.wantResult, id, announceMs])) as string[];
+    const r = (await this.call('asyncqOutcome', [k.job(id), k.failed, k.wantResult, pack({ id, announceMs })])) as string[];
     if (r[0] === 'completed') return { state: 'completed', returnvalue: r[1] ?? 'null' };
     if (r[0] === 'failed') return { state: 'failed', reason: r[1] ?? '', stacktrace: r[2] ?? '[]' };
     return { state: r[0] === 'missing' ? 'missing' : 'pending' };
@@ -216,16 +196,16 @@ export class QueueScripts {
 
   /** See `registry-2.lua`: beat (register or refresh) an entry. */
   async beat(entries: string, beats: string, id: string, infoJson: string, ttlMs: number): Promise<void> {
-    await this.call('asyncqRegistry', [entries, beats, 'beat', id, infoJson, ttlMs]);
+    await this.call('asyncqRegistry', [entries, beats, pack({ op: 'beat', id, info: infoJson, ttlMs })]);
   }
 
   /** Removes an entry from a registry. */
   async leave(entries: string, beats: string, id: string): Promise<void> {
-    await this.call('asyncqRegistry', [entries, beats, 'leave', id]);
+    await this.call('asyncqRegistry', [entries, beats, pack({ op: 'leave', id })]);
   }
 
   /** The JSON infos of live entries (read only). */
   async list(entries: string, beats: string): Promise<string[]> {
-    return (await this.call('asyncqRegistry', [entries, beats, 'list'])) as string[];
+    return (await this.call('asyncqRegistry', [entries, beats, pack({ op: 'list' })])) as string[];
   }
 }

@@ -1,3 +1,4 @@
+import { isSharded } from './cluster-room.js';
 import { ConfigError } from '../errors.js';
 import { lazily } from '../lazy.js';
 import { checkInt, checkQueueName } from '../options.js';
@@ -102,7 +103,7 @@ export class WorkerRegistry {
     const { client } = await this.session();
     if (n === undefined) await client.del(this.keys.desired);
     else await client.set(this.keys.desired, `${checkInt('desired workers', n, 0, 0, 10_000)} ${by}`);
-    await publishSignal(client, this.keys, 'scale', resolveConnection(client).kind === 'cluster');
+    await publishSignal(client, this.keys, 'scale', isSharded(resolveConnection(client)));
   }
 
   /** The desired worker count, or undefined when none is set. */
@@ -126,7 +127,7 @@ export class WorkerRegistry {
       this.subscriber = openClient(target, 'subscriber', `asyncq:${this.name}`, 20_000);
       await connectWithin(this.subscriber, target, this.opts.connectTimeout ?? 5000);
     }
-    const signals = new QueueSignals(this.subscriber, [this.keys.channel], target.kind === 'cluster');
+    const signals = new QueueSignals(this.subscriber, [this.keys.channel], isSharded(target));
     await signals.start();
     return signals.on((s) => {
       if (s === 'scale' || s === 'reconnected') fn();

@@ -2,10 +2,10 @@ import { LeaseLost } from '../errors.js';
 import type { QueueKeys } from './queue-keys.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import type { RedisSession } from './redis-session.js';
-import type { ConsumeReply, FailItem } from './scripts.js';
+import type { Chores, ConsumeReply, FailItem } from './scripts.js';
 
 /** What a flush asks the consumer for, and tells it back. */
-export interface ExchangeConsumer {
+export interface BatcherConsumer {
   /** How many tasks to reserve now: for waiting gets, and fetched ahead for gets about to come. */
   demand(partition: number, acks: number): { wanted: number; speculative: number };
   /** The reply of a reservation (tasks and what the queue looked like), to route to gets. */
@@ -26,11 +26,11 @@ const BATCH = 500;
 /**
  * One partition's round trips for a consumer handle: acknowledgements of finished tasks are
  * gathered for the current turn of the event loop and sent together, with the next reservation in
- * the same call (`consume-18.lua`); failed attempts go alongside (`fail-15.lua`). One exchange
+ * the same call (`consume-18.lua`); failed attempts go alongside (`fail-15.lua`). One batch
  * is in flight per partition at a time, so calls under the handle's lease never race each other;
  * what arrives meanwhile rides on the next one.
  */
-export class Exchange {
+export class ConsumeBatcher {
   private acks: Pending<[string, string, number]>[] = [];
   private fails: Pending<FailItem>[] = [];
   private wanted = false;
@@ -39,12 +39,18 @@ export class Exchange {
   private lastReap = 0;
   private scheduled = false;
   private inFlight?: Promise<void>;
+  /**
+   * Redis holds more tasks under this handle's lease than it knows of: a reservation whose reply
+   * never arrived (a call that timed out, then ran). The next call names the ones it knows, and the
+   * rest go back to the queue.
+   */
+  private reconcile = false;
 
   constructor(
     private readonly session: RedisSession,
     private readonly partition: number,
     private readonly leases: LeaseKeeper<unknown>,
-    private readonly consumer: ExchangeConsumer,
+    private readonly consumer: BatcherConsumer,
   ) {}
 
   private get keys(): QueueKeys {
@@ -94,7 +100,7 @@ export class Exchange {
       this.scheduled = false;
       this.inFlight = this.flush().finally(() => {
         this.inFlight = undefined;
-        if (this.acks.length + this.fails.length > 0 || this.wanted) this.schedule();
+        if (this.acks.length + this.fails.length > 0 || this.wanted || this.reconcile) this.schedule();
       });
     });
   }
@@ -107,38 +113,35 @@ export class Exchange {
     const { wanted, speculative } = this.consumer.demand(this.partition, acks.length);
     const calls: Promise<void>[] = [];
     if (fails.length > 0) calls.push(this.sendFails(fails));
-    if (acks.length > 0 || wanted + speculative > 0) calls.push(this.sendConsume(acks, wanted, speculative));
+    if (acks.length > 0 || wanted + speculative > 0 || this.reconcile) calls.push(this.sendConsume(acks, wanted, speculative));
     else if (wantedBefore) this.consumer.offer(this.partition, 0, emptyReply());
     await Promise.all(calls);
   }
 
   /** What the call should also do now: reclaim expired leases, promote due delayed tasks, refresh the lease. */
-  private chores(): string {
+  private chores(): Chores {
     const c = this.session.config;
     const now = Date.now();
-    let todo = '';
-    if (this.fresh || now - this.lastReap >= c.stalledInterval / 2) {
-      todo += 'r';
-      this.lastReap = now;
-    }
+    const reclaim = this.fresh || now - this.lastReap >= c.stalledInterval / 2;
+    if (reclaim) this.lastReap = now;
     // Busy consumers promote a few times a second; one waking from idle, at once.
-    if (this.fresh || now - this.lastPromote >= 100) {
-      todo += 'p';
-      this.lastPromote = now;
-    }
-    if (this.leases.holding(this.partition) && this.leases.refreshAge(this.partition) >= c.lease / 4) todo += 'l';
+    const promote = this.fresh || now - this.lastPromote >= 100;
+    if (promote) this.lastPromote = now;
+    const renewLease = this.leases.holding(this.partition) && this.leases.refreshAge(this.partition) >= c.lease / 4;
     this.fresh = false;
-    return todo;
+    return { reclaim, promote, renewLease };
   }
 
   private async sendConsume(acks: Pending<[string, string, number]>[], wanted: number, speculative: number): Promise<void> {
     const c = this.session.config;
     const lease = this.leases.lease(this.partition);
     const holding = this.leases.holding(this.partition);
-    const todo = this.chores();
+    const chores = this.chores();
+    const keep = this.reconcile ? this.leases.knownIds(this.partition) : undefined;
+    const log = this.session.requests[this.partition]!;
     let reply: ConsumeReply;
     try {
-      reply = await this.session.scripts.consume(this.keys, {
+      reply = await this.session.request(this.partition, 'c', (req) => this.session.scripts.consume(this.keys, req, {
         lease,
         leaseMs: c.lease,
         holding,
@@ -149,9 +152,10 @@ export class Exchange {
         maxStalls: c.maxStalls,
         lifo: c.order === 'lifo',
         interestMs: 3 * c.stalledInterval,
-        todo,
+        ...chores,
         acks: acks.map((a) => a.item),
-      });
+        ...(keep ? { keep } : {}),
+      }));
     } catch (e) {
       for (const a of acks) a.reject(e);
       if (wanted + speculative > 0) this.consumer.reservationFailed(this.partition, e);
@@ -164,14 +168,20 @@ export class Exchange {
       if (wanted + speculative > 0) this.consumer.offer(this.partition, wanted, emptyReply(true));
       return;
     }
-    if (todo.includes('l') || (reply.tasks.length > 0 && !holding)) this.leases.refreshed(this.partition);
+    log.clock.observe(reply.now);
+    if (chores.renewLease || (reply.tasks.length > 0 && !holding)) this.leases.refreshed(this.partition);
+    if (keep) this.reconcile = false;
     const lost = new Set(reply.lost);
-    this.leases.removed(this.partition, acks.length);
+    this.leases.removed(this.partition, acks.map((a) => a.item[0]));
     for (const a of acks) {
       if (lost.has(a.item[0])) a.reject(new LeaseLost(c.name, a.item[0]));
       else a.resolve();
     }
     if (wanted + speculative > 0) this.consumer.offer(this.partition, wanted, reply);
+    if (reply.heldCount > this.leases.knownCount(this.partition)) {
+      this.reconcile = true;
+      this.schedule();
+    }
   }
 
   private async sendFails(fails: Pending<FailItem>[]): Promise<void> {
@@ -179,20 +189,20 @@ export class Exchange {
     let lost: Set<string>;
     try {
       lost = new Set(
-        await this.session.scripts.fail(this.keys, {
+        await this.session.request(this.partition, 'f', (req) => this.session.scripts.fail(this.keys, req, {
           lease: this.leases.lease(this.partition),
           leaseMs: c.lease,
           keepFailed: c.keepFailed,
           lifo: c.order === 'lifo',
           keepStacks: c.keepStacks,
           items: fails.map((f) => f.item),
-        }),
+        })),
       );
     } catch (e) {
       for (const f of fails) f.reject(e);
       return;
     }
-    this.leases.removed(this.partition, fails.length);
+    this.leases.removed(this.partition, fails.map((f) => f.item.id));
     for (const f of fails) {
       if (lost.has(f.item.id)) f.reject(new LeaseLost(c.name, f.item.id));
       else f.resolve();
@@ -202,5 +212,5 @@ export class Exchange {
 
 /** A reply with nothing reserved: the consumer sees the partition as drained for now. */
 function emptyReply(leaseLost = false): ConsumeReply {
-  return { leaseHeld: !leaseLost, lost: [], tasks: [], nextDue: 0, shutdown: '', pending: 0, paused: false };
+  return { leaseHeld: !leaseLost, lost: [], tasks: [], nextDue: 0, shutdown: '', pending: 0, paused: false, heldCount: 0, now: 0, added: 0 };
 }

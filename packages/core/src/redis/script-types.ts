@@ -1,0 +1,95 @@
+// The typed arguments and replies of asyncq's Lua scripts (lua/*.lua), used by scripts.ts.
+
+/** What a consume call should also do now: each is asked for only when due. */
+export interface Chores {
+  /** Return expired leases' tasks to the queue. */
+  reclaim: boolean;
+  /** Make due delayed tasks ready. */
+  promote: boolean;
+  /** Push this handle's lease expiry forward. */
+  renewLease: boolean;
+}
+
+/** Options of a consume call (`consume-18.lua`). */
+export interface ConsumeArgs extends Chores {
+  lease: string;
+  leaseMs: number;
+  /** The handle holds tasks under this lease (a missing lease then means it was lost). */
+  holding: boolean;
+  wanted: number;
+  speculative: number;
+  keepCompleted: number;
+  keepFailed: number;
+  maxStalls: number;
+  lifo: boolean;
+  interestMs: number;
+  /** Acknowledgements: job id, result (JSON), attempts made. */
+  acks: [string, string, number][];
+  /** The job ids the handle knows it holds under the lease: others under it go back (see consume-18.lua). */
+  keep?: string[];
+}
+
+/** How `consume-18.lua` answered. */
+export interface ConsumeReply {
+  /** False when the handle's lease on this partition was lost: nothing was applied. */
+  leaseHeld: boolean;
+  /** Acknowledged ids this handle no longer held. */
+  lost: string[];
+  /** Reserved tasks: id, name, data, opts, timestamp, delay, atm per task. */
+  tasks: (string | null)[];
+  /** When the next delayed task is due (ms since the epoch), 0 for none; read only when fewer than wanted were found. */
+  nextDue: number;
+  /** The shutdown mode, "" when open; read only when fewer than wanted were found. */
+  shutdown: string;
+  /** Ready and delayed tasks left; read only when fewer than wanted were found. */
+  pending: number;
+  paused: boolean;
+  /** Tasks held under the lease in Redis after the call. */
+  heldCount: number;
+  /** Redis's time when the call ran (ms). */
+  now: number;
+  /** The partition's total of tasks ever put. */
+  added: number;
+}
+
+/** What `count-10.lua` read. */
+export interface CountReply {
+  wait: number;
+  paused: number;
+  prioritized: number;
+  delayed: number;
+  active: number;
+  waitingChildren: number;
+  shutdown: string;
+  epoch: string;
+  added: number;
+  /** Tasks back from a consumer, waiting for room under maxsize (unfinished, not yet ready). */
+  stalled: number;
+}
+
+/** How a task ended, as `outcome-3.lua` read it. */
+export type OutcomeReply =
+  | { state: 'missing' | 'pending' }
+  | { state: 'completed'; returnvalue: string }
+  | { state: 'failed'; reason: string; stacktrace: string };
+
+/** One task for `add-12.lua`. */
+export interface AddItem {
+  /** A dedup id, or "" for the next counter value. */
+  id: string;
+  name: string;
+  data: string;
+  opts: string;
+  delay: number;
+  /** 0 for none, else asyncq priority + 1 (BullMQ's 0 means "no priority"). */
+  priority: number;
+}
+
+/** One failed attempt for `fail-15.lua`. */
+export interface FailItem {
+  id: string;
+  message: string;
+  stack: string;
+  /** ms until the retry, 0 for at once, -1 when the task failed for good. */
+  retryIn: number;
+}
