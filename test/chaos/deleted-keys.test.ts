@@ -49,6 +49,10 @@ async function deleteWhileRunning(target: Target): Promise<void> {
   const finishedIn = (key: string): string => stored.find((t) => t.k === key)?.place ?? 'no list';
   const places = keys.map(finishedIn);
   const runs = keys.map((key) => view.byKey.get(key)?.length ?? 0);
+  // When the last run of each task ended: a join that resolved before then resolved while a task
+  // was still unfinished (running, and listed nowhere).
+  const lastEnd = Math.max(...keys.map((key) => Math.max(0, ...(view.byKey.get(key) ?? []).map((e) => e.end ?? Infinity))));
+  const resolvedEarlyBy = outcome?.event === 'joined' ? lastEnd - outcome.at : undefined;
 
   report(`deleted-${target.replace(' ', '-')}`, {
     keysDeleted: deleted,
@@ -58,6 +62,7 @@ async function deleteWhileRunning(target: Target): Promise<void> {
     endedAfter: secs(joined ? joined.at - deletedAt : undefined),
     places: places.join(','),
     runs: runs.join(','),
+    joinBeforeLastRunEnded: resolvedEarlyBy !== undefined && resolvedEarlyBy > 0 ? secs(resolvedEarlyBy) : 'no',
   });
   expect(deleted, `the ${target} existed and were deleted (the scenario's premise)`).toBeGreaterThan(0);
   expect.soft(joined, `the joiner ends within ${END_WITHIN_MS / 1000} s of the deletion (no hang)`).toBeDefined();
@@ -65,6 +70,7 @@ async function deleteWhileRunning(target: Target): Promise<void> {
   if (outcome?.event === 'joined') {
     // Resolved: then every task must have finished for real, none left in no list or in active.
     expect.soft(places, 'join resolved: every task is completed (it came back and ran), none in no list').toEqual(keys.map(() => 'completed'));
+    expect.soft(resolvedEarlyBy ?? 0, 'join resolved only after every task\'s last run ended (ms it was early)').toBeLessThanOrEqual(0);
     expect.soft(cliJoined?.code, 'asyncq join agrees').toBe(0);
   } else {
     expect.soft(outcome?.code, `the joiner is told of the loss: ${JSON.stringify(outcome)}`).toBe('QUEUE_DATA_LOST');
