@@ -70,7 +70,8 @@ for (const file of files(join(root, 'packages/core/lua'), ['.lua'])) {
     report(file, 'name must be <name>-<numberOfKeys>.lua');
     continue;
   }
-  const header = /^--\[\[([\s\S]*?)\]\]/.exec(src);
+  // An optional Redis 7 shebang line (`#!lua flags=...`) comes before the header.
+  const header = /^(?:#!lua[^\n]*\n)?--\[\[([\s\S]*?)\]\]/.exec(src);
   if (!header || !/KEYS\[1\]|no keys/i.test(header[1]) || !/ARGV\[1\]|no argv/i.test(header[1]) && /ARGV\[/.test(src)) {
     report(file, 'must open with a --[[ ... ]] header listing its KEYS and ARGV');
   }

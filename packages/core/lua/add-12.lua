@@ -28,10 +28,10 @@
   ARGV[2...] items, 6 per task: id ("" for the next counter value), name, data (JSON),
            opts (JSON), delay in ms, priority (0: none, else asyncq priority + 1)
 
-  Returns { handled, full, added, id1, ..., id_handled }: handled items were added or
+  Returns { handled, full, added, lost, id1, ..., id_handled }: handled items were added or
   already existed (a dedup id); full is 1 when the gate stopped the batch; added is the
-  partition's total of tasks ever put, after this call; handled is -1 when the queue is shut
-  down, -2 for a call the client gave up on.
+  partition's total of tasks ever put, after this call, and lost every loss recorded (see
+  count-10.lua); handled is -1 when the queue is shut down, -2 for a call the client gave up on.
 ]]
 -- @include queue-lib
 local k = { state = KEYS[1], meta = KEYS[2], id = KEYS[3], wait = KEYS[4], paused = KEYS[5], prioritized = KEYS[6],
@@ -44,7 +44,8 @@ local now = nowMs()
 -- record keeps dedup ids as they are and counter ids as "" with the first counter value.
 local prior = recall(prefix, o)
 if prior then
-  local out, next = { prior.h, prior.f, tonumber(rcall("HGET", k.stats, "added") or "0") }, prior.a
+  local t = ledger(k)
+  local out, next = { prior.h, prior.f, t.added, t.lost }, prior.a
   for _, id in ipairs(prior.ids) do
     if id == "" then
       next = next + 1
@@ -55,12 +56,12 @@ if prior then
   return out
 end
 if pastDeadline(o, now) then
-  return { -2, 0, 0 }
+  return { -2, 0, 0, 0 }
 end
 forgetAnswered(prefix, o)
 
 if rcall("HGET", k.state, "shutdown") then
-  return { -1, 0, 0 }
+  return { -1, 0, 0, 0 }
 end
 -- The first put ever records the queue's epoch and creates BullMQ's meta (what makes a queue exist).
 if rcall("HSETNX", k.state, "epoch", o.epoch) == 1 then
@@ -75,7 +76,7 @@ if o.maxsize > 0 then
   room = o.maxsize - boundedCount(k)
 end
 
-local out = { 0, 0, 0 }
+local out = { 0, 0, 0, 0 }
 local recorded = {}
 local added = 0
 local autoIds = 0
@@ -117,16 +118,16 @@ for i = 2, #ARGV, 6 do
   end
   out[#out + 1] = id
 end
-out[1] = #out - 3
+out[1] = #out - 4
 if out[2] == 1 then
   recorded[#recorded] = nil -- the item the gate stopped was not handled
 end
 
 if added > 0 then
-  out[3] = rcall("HINCRBY", k.stats, "added", added)
-else
-  out[3] = tonumber(rcall("HGET", k.stats, "added") or "0")
+  rcall("HINCRBY", k.stats, "added", added)
 end
+local t = ledger(k)
+out[3], out[4] = t.added, t.lost
 remember(prefix, o, { h = out[1], f = out[2], a = firstId, ids = recorded })
 if added > 0 then
   -- Idle consumers learn of ready tasks, and of a new delayed one's due time, at once.

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   A consumer handle's one round trip: acknowledges the tasks it finished,
   returns the tasks of crashed consumers (expired leases) to the queue,
@@ -55,7 +56,7 @@
   Returns { 0 } when the lease was lost (nothing applied), { -1 } for a call the client gave up
   on, else { 1, lost ids, tasks, next delayed due time (ms, 0: none), shutdown mode or "",
     pending (ready + delayed + stalled), paused (0/1), tasks held under the lease, Redis's time (ms),
-    added (the partition's total of tasks ever put) }
+    added (the partition's total of tasks ever put), lost (every loss recorded: see count-10.lua) }
   where tasks is a flat list of id, name, data, opts, timestamp, delay, atm (attempts made) per task.
 ]]
 -- @include queue-lib
@@ -70,8 +71,8 @@ local FIELDS = { "name", "data", "opts", "timestamp", "delay", "atm" }
 
 -- The reply: what the call did, and the reserved tasks' fields (id then FIELDS, per task).
 local function reply(r, tasks, now)
-  return { 1, r.lost, tasks, r.nextDue, r.mode, r.pending, r.paused, rcall("SCARD", held), now,
-    tonumber(rcall("HGET", k.stats, "added") or "0") }
+  local t = ledger(k)
+  return { 1, r.lost, tasks, r.nextDue, r.mode, r.pending, r.paused, rcall("SCARD", held), now, t.added, t.lost }
 end
 
 local now = nowMs()

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   Fails attempts of tasks a handle holds: each is retried (at once or after a
   backoff, through BullMQ's delayed set) or, on its last attempt, kept as a

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   Hands tasks a handle holds back to the front of the queue, at once (on
   close, for a task fetched ahead that no get claimed, or for a get that gave up).

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   How a task ended, for result(): its result or its failure, or that it has
   not finished yet (and then the caller announces it waits for results).

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   A registry of live processes of a queue (workers, or fleet supervisors): one
   beats (registers or refreshes itself, and prunes entries whose heartbeat

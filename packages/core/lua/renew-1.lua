@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   Renews a consumer handle's lease, by Redis's clock, only if it still exists:
   a handle whose lease expired and was reclaimed learns that its tasks are gone.

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   Shuts a queue down everywhere (Python 3.13 semantics), or reopens it.
   "graceful" only refuses new puts; "immediate" also discards the tasks that

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   Records a held task's progress or appends a line to its log, only while this
   handle still holds the task.

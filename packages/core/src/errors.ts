@@ -138,18 +138,69 @@ export class RedisRefused extends AsyncqError {
   }
 }
 
+/** What a {@link QueueDataLost} knows of the loss. */
+export interface DataLoss {
+  /** The partition that lost tasks (0 on an unpartitioned queue); undefined when the whole queue went. */
+  partition?: number;
+  /** How many tasks are missing, when known. */
+  missing?: number;
+  /** How many tasks were unfinished when the whole queue's data went (its epoch changed). */
+  unfinished?: number;
+}
+
 /**
- * The queue's data vanished from Redis while this handle waited on it (Redis restarted without
- * persistence, or the queue was deleted): the tasks that were unfinished cannot be accounted for,
- * so `join` reports it instead of resolving as if they had finished.
+ * Redis is out of memory (`maxmemory` reached with `maxmemory-policy noeviction`) and refused to
+ * store more: a put, usually. Consumers keep draining the queue (their calls are never refused for
+ * memory), so the put can be retried once they have made room.
  */
-export class QueueDataLost extends AsyncqError {
-  constructor(queue: string, unfinished: number) {
+export class RedisOutOfMemory extends AsyncqError {
+  constructor(target: string, cause?: unknown) {
     super(
-      'QUEUE_DATA_LOST',
-      `queue "${queue}" lost its data in Redis (restarted without persistence, or deleted) while ${unfinished} task${unfinished === 1 ? ' was' : 's were'} unfinished; they may not have run: put them again if they must`,
+      'REDIS_OOM',
+      `Redis at ${target} is out of memory (maxmemory reached) and refused to store more: retry once workers have drained some tasks, or raise Redis's maxmemory`,
+      { cause },
     );
   }
+}
+
+/**
+ * Redis is set up in a way that can lose tasks: a `maxmemory-policy` other than `noeviction` lets
+ * it evict a queue's keys. Raised instead of a warning when the `strictRedis` option (CLI
+ * `--strict-redis`) asks for it.
+ */
+export class RedisMisconfigured extends AsyncqError {
+  constructor(message: string) {
+    super('REDIS_MISCONFIGURED', message);
+  }
+}
+
+/**
+ * Redis lost tasks of the queue while this handle used it: the queue's whole data (Redis restarted
+ * without persistence, or the queue was deleted), or some of its tasks (a failover to a replica
+ * that had not caught up, an eviction, a key deleted by hand). They may not have run, so `join`
+ * reports it instead of resolving as if they had finished.
+ */
+export class QueueDataLost extends AsyncqError {
+  /** The partition that lost tasks (0 on an unpartitioned queue); undefined when the whole queue went. */
+  readonly partition: number | undefined;
+  /** How many tasks are missing, when known. */
+  readonly missing: number | undefined;
+
+  constructor(queue: string, loss: DataLoss) {
+    super('QUEUE_DATA_LOST', dataLossMessage(queue, loss));
+    this.partition = loss.partition;
+    this.missing = loss.missing ?? loss.unfinished;
+  }
+}
+
+function dataLossMessage(queue: string, loss: DataLoss): string {
+  const tasks = (n: number): string => `${n} task${n === 1 ? '' : 's'}`;
+  if (loss.partition === undefined) {
+    const n = loss.unfinished ?? 0;
+    return `queue "${queue}" lost its data in Redis (restarted without persistence, or deleted) while ${tasks(n)} ${n === 1 ? 'was' : 'were'} unfinished; they may not have run: put them again if they must`;
+  }
+  const what = loss.missing === undefined ? 'tasks' : tasks(loss.missing);
+  return `queue "${queue}" lost ${what} in partition ${loss.partition} (Redis failed over to a replica that had not caught up, evicted keys, or keys were deleted by hand); they may not have run: put them again if they must, and run Redis with maxmemory-policy noeviction`;
 }
 
 /**

@@ -223,6 +223,12 @@ export interface QueueOptions {
    * `RedisUnreachable`; waits (`get`, `join`, ...) keep retrying through an outage. @defaultValue 20000
    */
   commandTimeout?: number;
+  /**
+   * Refuse to run on a Redis that may evict keys (`maxmemory-policy` other than `noeviction`),
+   * with a `RedisMisconfigured` error, instead of warning once per process.
+   * @defaultValue false
+   */
+  strictRedis?: boolean;
 }
 
 /** Options of an in-process {@link LocalQueue}. */

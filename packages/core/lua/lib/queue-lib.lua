@@ -7,6 +7,11 @@
   (k.wait, k.active, ...), and read their scalar options from one msgpack
   argument (ARGV[1]) into a table `o` (o.prefix, o.channel, o.pub, ...); the
   helpers below take those two tables rather than positions.
+
+  Every script but add opens with `#!lua flags=allow-oom`: at maxmemory under
+  noeviction Redis refuses a script's writes, and a consume, acknowledgement,
+  hand-back or lease renewal refused would keep a full queue from ever
+  draining. Only a put is refused then (as RedisOutOfMemory).
 ]]
 local rcall = redis.call
 
@@ -73,6 +78,23 @@ local function nothingUnfinished(k)
   return rcall("LLEN", k.wait) == 0 and rcall("LLEN", k.active) == 0 and rcall("LLEN", k.stalled) == 0
     and rcall("LLEN", k.paused) == 0 and rcall("ZCARD", k.prioritized) == 0
     and rcall("ZCARD", k.delayed) == 0 and rcall("ZCARD", k.waitingChildren) == 0
+end
+
+-- The queue's ledger, from its totals: `added` (tasks ever put), `expected` (how many should be
+-- unfinished: put, plus revived by a retry, less completed, failed for good, discarded by an
+-- immediate shutdown, removed by an operator, vanished and written off) and `lost` (every loss
+-- recorded). Each script moves tasks and its totals in one atomic step, so in any state Redis
+-- can be in the lists hold `expected` tasks, unless Redis lost some of them.
+local LEDGER = { "added", "revived", "completed", "failed", "discarded", "removed", "vanished", "lostMissing", "lostRollback" }
+local function ledger(k)
+  local v = rcall("HMGET", k.stats, unpack(LEDGER))
+  local n = {}
+  for i = 1, #LEDGER do n[LEDGER[i]] = tonumber(v[i] or "0") or 0 end
+  return {
+    added = n.added,
+    expected = n.added + n.revived - n.completed - n.failed - n.discarded - n.removed - n.vanished - n.lostMissing,
+    lost = n.lostMissing + n.lostRollback + n.vanished,
+  }
 end
 
 -- Ready and delayed tasks.

@@ -36,6 +36,8 @@ export class AdminActions {
       const count = await s.client.zcard(k.failed);
       if (count === 0) continue;
       await bull[p]!.retryJobs({ state: 'failed', count: 1000 });
+      // The ledger (count-10.lua): these are unfinished again.
+      await s.client.hincrby(k.stats, 'revived', count);
       n += count;
       await this.signal(p, 'task');
     }
@@ -45,7 +47,11 @@ export class AdminActions {
   /** Moves one failed (or completed) task back to waiting; false when there is no such finished task. */
   async retry(id: string): Promise<boolean> {
     return this.onJob(id, ['failed', 'completed'], async (job, p) => {
+      const { s, parts } = await this.keys();
       await job.retry((await job.isFailed()) ? 'failed' : 'completed');
+      // The ledger (count-10.lua): unfinished again. Counted after the move: a count between the
+      // two sees one task more than the ledger, never one missing.
+      await s.client.hincrby(parts[p]!.stats, 'revived', 1);
       await this.signal(p, 'task');
     });
   }
@@ -60,8 +66,18 @@ export class AdminActions {
 
   /** Removes a task that is not running (a running one must finish or fail first); false when there is none. */
   async remove(id: string): Promise<boolean> {
-    return this.onJob(id, ['waiting', 'prioritized', 'delayed', 'completed', 'failed', 'paused', 'wait'], async (job) => {
-      await job.remove();
+    return this.onJob(id, ['waiting', 'prioritized', 'delayed', 'completed', 'failed', 'paused', 'wait'], async (job, p) => {
+      const { s, parts } = await this.keys();
+      // The ledger (count-10.lua): an unfinished task removed is counted before it goes, so a count
+      // between the two sees one task more than the ledger, never one missing.
+      const unfinished = !(await job.isCompleted()) && !(await job.isFailed());
+      if (unfinished) await s.client.hincrby(parts[p]!.stats, 'removed', 1);
+      try {
+        await job.remove();
+      } catch (e) {
+        if (unfinished) await s.client.hincrby(parts[p]!.stats, 'removed', -1);
+        throw e;
+      }
     });
   }
 
@@ -87,6 +103,9 @@ export class AdminActions {
     let n = 0;
     for (const [p, k] of parts.entries()) {
       const before = await s.scripts.count(k, 0);
+      // The ledger (count-10.lua): unfinished tasks removed are counted before they go.
+      const unfinished = (states.includes('waiting') ? before.wait + before.paused + before.prioritized + before.stalled : 0) + (states.includes('delayed') ? before.delayed : 0);
+      if (unfinished > 0) await s.client.hincrby(k.stats, 'removed', unfinished);
       if (states.includes('waiting')) {
         n += before.wait + before.paused + before.prioritized;
         // BullMQ's drain removes waiting tasks, and delayed ones too when asked.
@@ -108,8 +127,15 @@ export class AdminActions {
   /** Removes finished (or other) tasks older than `olderThanMs`, at most `limit`; resolves to how many. */
   async clean(olderThanMs: number, state: 'completed' | 'failed' | 'delayed' | 'wait', limit = 0): Promise<number> {
     checkInt('olderThanMs', olderThanMs, 0);
+    const { s, parts } = await this.keys();
+    const bull = await this.bull();
     let n = 0;
-    for (const q of await this.bull()) n += (await q.clean(olderThanMs, limit, state)).length;
+    for (const [p, q] of bull.entries()) {
+      const removed = (await q.clean(olderThanMs, limit, state)).length;
+      // The ledger (count-10.lua): waiting and delayed tasks are unfinished ones.
+      if (removed > 0 && (state === 'wait' || state === 'delayed')) await s.client.hincrby(parts[p]!.stats, 'removed', removed);
+      n += removed;
+    }
     return n;
   }
 

@@ -1,5 +1,5 @@
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { AsyncqError, ConfigError, RedisRefused, RedisUnreachable } from '../errors.js';
+import { AsyncqError, ConfigError, RedisOutOfMemory, RedisRefused, RedisUnreachable } from '../errors.js';
 import type { ConnectionOption } from '../types.js';
 
 /** A client asyncq talks to: one Redis (or a Sentinel-managed master), or a Redis Cluster. */
@@ -246,6 +246,7 @@ export function toAsyncqError(e: unknown, target: RedisTarget): AsyncqError | un
       e,
     );
   }
+  if (/^OOM /.test(msg)) return new RedisOutOfMemory(target.describe, e);
   if (isTransient(e)) return new RedisUnreachable(target.describe, errorDetail(e), e);
   return undefined;
 }

@@ -169,6 +169,7 @@ export class ConsumeBatcher {
       return;
     }
     log.clock.observe(reply.now);
+    this.session.noteTotals(this.partition, reply.added, reply.lostTotal);
     if (chores.renewLease || (reply.tasks.length > 0 && !holding)) this.leases.refreshed(this.partition);
     if (keep) this.reconcile = false;
     const lost = new Set(reply.lost);
@@ -212,5 +213,5 @@ export class ConsumeBatcher {
 
 /** A reply with nothing reserved: the consumer sees the partition as drained for now. */
 function emptyReply(leaseLost = false): ConsumeReply {
-  return { leaseHeld: !leaseLost, lost: [], tasks: [], nextDue: 0, shutdown: '', pending: 0, paused: false, heldCount: 0, now: 0, added: 0 };
+  return { leaseHeld: !leaseLost, lost: [], tasks: [], nextDue: 0, shutdown: '', pending: 0, paused: false, heldCount: 0, now: 0, added: 0, lostTotal: 0 };
 }

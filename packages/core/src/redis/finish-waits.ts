@@ -69,6 +69,7 @@ export class FinishWaits {
     this.joinLoop = true;
     const signals = await s.signals();
     const epochs: (string | undefined)[] = this.config.partitions.map(() => undefined);
+    const missing = new MissingTasks();
     let previous: number[] | undefined;
     let unfinished = 0;
     let round = 0;
@@ -86,10 +87,17 @@ export class FinishWaits {
         counts.forEach((c, p) => {
           const seen = epochs[p];
           if (seen === undefined) epochs[p] = c.epoch;
-          else if (seen !== '' && c.epoch !== seen) throw new QueueDataLost(this.config.name, unfinished);
+          else if (seen !== '' && c.epoch !== seen) throw new QueueDataLost(this.config.name, { unfinished });
         });
+        await this.checkLosses(s, counts, missing);
         const left = counts.map(unfinishedOf);
         unfinished = left.reduce((a, b) => a + b, 0);
+        if (missing.confirming()) {
+          // Tasks missing from every list: a second look a moment later tells a loss from an
+          // operator's change caught half way.
+          await signals.next([], MissingTasks.CONFIRM_MS);
+          continue;
+        }
         if (unfinished === 0) {
           const added = counts.map((c) => c.added);
           if (counts.length === 1 || (previous && added.every((a, i) => a === previous![i]))) break;
@@ -104,6 +112,36 @@ export class FinishWaits {
       this.joiners.rejectAll(e);
     } finally {
       this.joinLoop = false;
+    }
+  }
+
+  /**
+   * Throws {@link QueueDataLost} when Redis lost tasks of a partition: it went back in time (its
+   * total of tasks put fell below what this handle saw), a loss was recorded since this handle
+   * first looked, or tasks the ledger counts as unfinished are in no list, twice in a row (then
+   * they are written off, so the next joiner is not told again).
+   */
+  private async checkLosses(s: RedisSession, counts: readonly CountReply[], missing: MissingTasks): Promise<void> {
+    const name = this.config.name;
+    for (const [p, c] of counts.entries()) {
+      const keys = this.config.partitions[p]!;
+      const rolledBack = s.losses.observe(p, c.added, c.lostTotal);
+      if (rolledBack > 0) {
+        const booked = await s.scripts.count(keys, 0, { rollback: rolledBack }).catch(() => undefined);
+        s.losses.told(p, booked?.lostTotal ?? c.lostTotal + rolledBack);
+        throw new QueueDataLost(name, { partition: p, missing: rolledBack });
+      }
+      const since = s.losses.lostSince(p, c.lostTotal);
+      if (since > 0) {
+        s.losses.told(p, c.lostTotal);
+        throw new QueueDataLost(name, { partition: p, missing: since });
+      }
+      const confirmed = missing.seen(p, c.missing);
+      if (confirmed > 0) {
+        const booked = await s.scripts.count(keys, 0, { missing: confirmed }).catch(() => undefined);
+        s.losses.told(p, booked?.lostTotal ?? c.lostTotal + confirmed);
+        throw new QueueDataLost(name, { partition: p, missing: confirmed });
+      }
     }
   }
 
@@ -189,5 +227,30 @@ function parseOr(json: string, fallback: unknown): unknown {
     return JSON.parse(json);
   } catch {
     return fallback;
+  }
+}
+
+/** Tasks missing from every list, per partition: a loss once seen twice, a confirmation apart. */
+class MissingTasks {
+  static readonly CONFIRM_MS = 1000;
+  private readonly first = new Map<number, { at: number; n: number }>();
+
+  /** Records what a count showed; resolves to how many are missing for sure (0 while unconfirmed). */
+  seen(partition: number, missing: number): number {
+    if (missing <= 0) {
+      this.first.delete(partition);
+      return 0;
+    }
+    const before = this.first.get(partition);
+    if (!before) {
+      this.first.set(partition, { at: Date.now(), n: missing });
+      return 0;
+    }
+    return Date.now() - before.at >= MissingTasks.CONFIRM_MS ? Math.min(before.n, missing) : 0;
+  }
+
+  /** Some partition has tasks missing that are not confirmed yet. */
+  confirming(): boolean {
+    return this.first.size > 0;
   }
 }

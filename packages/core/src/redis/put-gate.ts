@@ -212,6 +212,7 @@ export class PutGate {
       s.scripts.add(c.partitions[p]!, req, quota(c.maxsize, p, k), s.nextEpoch(), c.order === 'lifo', announce ? 3 * c.stalledInterval : 0, items.map((x) => toAddItem(x, c))),
     );
     if (r.handled < 0) throw new QueueShutDown(c.name);
+    s.noteTotals(p, r.added, r.lostTotal);
     return r.ids.map((id) => publicId(p, id, k));
   }
 

@@ -19,6 +19,8 @@ export interface QueueAdminOptions {
   prefix?: string;
   /** How long to wait for Redis at the first call. @defaultValue 5000 */
   connectTimeout?: number;
+  /** Refuse a Redis that may evict keys instead of warning (see `QueueOptions.strictRedis`). @defaultValue false */
+  strictRedis?: boolean;
 }
 
 /**
@@ -58,7 +60,7 @@ export class QueueAdmin {
     if (client !== this.opts.connection) this.client = client;
     const recorded = await client.get(layoutKey(this.prefix, this.name));
     const partitions = recorded === null ? 1 : Number(recorded);
-    const config = resolveQueueConfig(this.name, { connection: client, prefix: this.prefix, partitions });
+    const config = resolveQueueConfig(this.name, { connection: client, prefix: this.prefix, partitions, strictRedis: this.opts.strictRedis });
     return RedisSession.open(config);
   });
 

@@ -25,6 +25,8 @@ export interface QueueConfig {
   readonly maxErrorBytes: number;
   readonly connectTimeout: number;
   readonly commandTimeout: number;
+  /** Refuse a Redis that may evict keys, instead of warning. */
+  readonly strictRedis: boolean;
   readonly target: RedisTarget;
   /** This handle's id: the prefix of its lease ids, and what a worker registers as its `handle`. */
   readonly handleId: string;
@@ -62,6 +64,7 @@ export function resolveQueueConfig(name: string, opts: QueueOptions): QueueConfi
     maxErrorBytes: checkInt('maxErrorBytes', opts.maxErrorBytes, 16 * 1024, 256),
     connectTimeout: checkInt('connectTimeout', opts.connectTimeout, 5000, 1),
     commandTimeout: checkInt('commandTimeout', opts.commandTimeout, 20_000, 100),
+    strictRedis: opts.strictRedis === true,
     target: resolveConnection(opts.connection),
     handleId: randomBytes(6).toString('hex'),
   };

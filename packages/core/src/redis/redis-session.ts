@@ -7,6 +7,8 @@ import type { QueueConfig } from './queue-config.js';
 import { layoutKey } from './queue-keys.js';
 import { QueueSignals } from './queue-signals.js';
 import { QueueScripts } from './scripts.js';
+import { LossWatch } from './loss-watch.js';
+import { checkMemoryPolicy } from './memory-policy.js';
 import { RedisClock, RequestLog, type RequestArgs } from './request-log.js';
 
 /**
@@ -21,6 +23,8 @@ export class RedisSession {
   private closed = false;
   /** Per partition: the handle's request log there (safe retries), with Redis's clock. */
   readonly requests: readonly RequestLog[];
+  /** What this handle has seen of each partition's ledger: how it tells Redis going back in time. */
+  readonly losses: LossWatch;
 
   private constructor(
     readonly config: QueueConfig,
@@ -28,6 +32,16 @@ export class RedisSession {
     readonly scripts: QueueScripts,
   ) {
     this.requests = config.partitions.map(() => new RequestLog(config.handleId, new RedisClock(), config.commandTimeout));
+    this.losses = new LossWatch(config.partitions.length);
+  }
+
+  /**
+   * A reply showed partition `p`'s totals: when Redis went back on tasks put (a failover to a
+   * replica that had not caught up), the loss is recorded in Redis for every joiner to hear of.
+   */
+  noteTotals(p: number, added: number, lostTotal: number): void {
+    const rolledBack = this.losses.observe(p, added, lostTotal);
+    if (rolledBack > 0) void this.scripts.count(this.config.partitions[p]!, 0, { rollback: rolledBack }).catch(() => {});
   }
 
   /** Connects, failing with `RedisUnreachable` or `RedisRefused` within the connect timeout. */
@@ -38,6 +52,7 @@ export class RedisSession {
     try {
       await checkLayout(client, config);
       await session.readClock();
+      await checkMemoryPolicy(client, config.target, config.strictRedis);
     } catch (e) {
       if (client !== config.target.shared) client.disconnect();
       throw toAsyncqError(e, config.target) ?? e;
@@ -114,8 +129,12 @@ function connectionName(config: QueueConfig): string {
 async function checkLayout(client: RedisClient, config: QueueConfig): Promise<void> {
   const key = layoutKey(config.prefix, config.name);
   const want = config.partitions.length;
-  if (want > 1) await client.set(key, String(want), 'NX');
-  const recorded = await client.get(key);
+  let recorded = await client.get(key);
+  // Written only when missing, so a handle opens on a full Redis once the layout is recorded.
+  if (recorded === null && want > 1) {
+    await client.set(key, String(want), 'NX');
+    recorded = await client.get(key);
+  }
   const have = recorded === null ? 1 : Number(recorded);
   if (have !== want) {
     throw new ConfigError(`queue "${config.name}" has ${have} partition${have === 1 ? '' : 's'} in Redis, but this handle was opened with partitions: ${want}; use ${have}`);

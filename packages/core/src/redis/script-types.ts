@@ -50,6 +50,8 @@ export interface ConsumeReply {
   now: number;
   /** The partition's total of tasks ever put. */
   added: number;
+  /** Every loss recorded on the partition (see `count-10.lua`). */
+  lostTotal: number;
 }
 
 /** What `count-10.lua` read. */
@@ -65,6 +67,10 @@ export interface CountReply {
   added: number;
   /** Tasks back from a consumer, waiting for room under maxsize (unfinished, not yet ready). */
   stalled: number;
+  /** Every loss recorded on the partition: written off, rolled back by a failover, vanished. */
+  lostTotal: number;
+  /** Tasks the ledger says are unfinished but no list holds: lost by Redis, not yet written off. */
+  missing: number;
 }
 
 /** How a task ended, as `outcome-3.lua` read it. */

@@ -88,15 +88,23 @@ export class QueueScripts {
   }
 
   /** See `add-12.lua`. Resolves to the ids handled (added or deduplicated), whether the gate stopped the batch, or -1 when shut down. */
-  async add(k: QueueKeys, req: RequestArgs, maxsize: number, epoch: string, lifo: boolean, waitMs: number, items: AddItem[]): Promise<{ handled: number; full: boolean; added: number; ids: string[] }> {
+  async add(
+    k: QueueKeys,
+    req: RequestArgs,
+    maxsize: number,
+    epoch: string,
+    lifo: boolean,
+    waitMs: number,
+    items: AddItem[],
+  ): Promise<{ handled: number; full: boolean; added: number; lostTotal: number; ids: string[] }> {
     const args: (string | number | Buffer)[] = [
       k.state, k.meta, k.id, k.wait, k.paused, k.prioritized, k.delayed, k.pc, k.stats, k.wantTask, k.wantRoom, k.stalled,
       pack({ prefix: k.base, channel: k.channel, pub: this.pub, maxsize, epoch, lifo, roomWaitMs: waitMs, ...req }),
     ];
     for (const it of items) args.push(it.id, it.name, it.data, it.opts, it.delay, it.priority);
-    const [handled, full, added, ...ids] = (await this.call('asyncqAdd', args)) as [number, number, number, ...string[]];
+    const [handled, full, added, lostTotal, ...ids] = (await this.call('asyncqAdd', args)) as [number, number, number, number, ...string[]];
     if (handled === -2) this.expired();
-    return { handled: Number(handled), full: full === 1, added: Number(added), ids };
+    return { handled: Number(handled), full: full === 1, added: Number(added), lostTotal: Number(lostTotal), ids };
   }
 
   /** See `consume-18.lua`. */
@@ -112,12 +120,12 @@ export class QueueScripts {
       }),
     ];
     for (const [id, result, attempt] of a.acks) args.push(id, result, attempt);
-    const r = (await this.call('asyncqConsume', args)) as [number, string[], (string | null)[], number, string, number, number, number, number, number];
+    const r = (await this.call('asyncqConsume', args)) as [number, string[], (string | null)[], number, string, number, number, number, number, number, number];
     if (r[0] === -1) this.expired();
-    if (r[0] !== 1) return { leaseHeld: false, lost: [], tasks: [], nextDue: 0, shutdown: '', pending: 0, paused: false, heldCount: 0, now: 0, added: 0 };
+    if (r[0] !== 1) return { leaseHeld: false, lost: [], tasks: [], nextDue: 0, shutdown: '', pending: 0, paused: false, heldCount: 0, now: 0, added: 0, lostTotal: 0 };
     return {
       leaseHeld: true, lost: r[1], tasks: r[2], nextDue: Number(r[3]), shutdown: r[4], pending: Number(r[5]), paused: r[6] === 1,
-      heldCount: Number(r[7]), now: Number(r[8]), added: Number(r[9]),
+      heldCount: Number(r[7]), now: Number(r[8]), added: Number(r[9]), lostTotal: Number(r[10]),
     };
   }
 
@@ -150,11 +158,15 @@ export class QueueScripts {
     return Number(await this.call('asyncqRenew', [k.leases, pack({ lease, leaseMs })])) === 1;
   }
 
-  /** See `count-10.lua`; `announceMs` > 0 also announces a joiner while tasks are unfinished. */
-  async count(k: QueueKeys, announceMs: number): Promise<CountReply> {
-    const r = (await this.call('asyncqCount', [k.wait, k.paused, k.prioritized, k.delayed, k.active, k.waitingChildren, k.state, k.wantJoin, k.stats, k.stalled, pack({ announceMs })])) as [
-      number, number, number, number, number, number, string, string, number, number,
-    ];
+  /**
+   * See `count-10.lua`; `announceMs` > 0 also announces a joiner while tasks are unfinished, and
+   * `book` writes off losses the caller has told of.
+   */
+  async count(k: QueueKeys, announceMs: number, book: { missing?: number; rollback?: number } = {}): Promise<CountReply> {
+    const r = (await this.call('asyncqCount', [
+      k.wait, k.paused, k.prioritized, k.delayed, k.active, k.waitingChildren, k.state, k.wantJoin, k.stats, k.stalled,
+      pack({ announceMs, bookMissing: book.missing, bookRollback: book.rollback }),
+    ])) as [number, number, number, number, number, number, string, string, number, number, number, number];
     return {
       wait: Number(r[0]),
       paused: Number(r[1]),
@@ -166,6 +178,8 @@ export class QueueScripts {
       epoch: r[7],
       added: Number(r[8]),
       stalled: Number(r[9]),
+      lostTotal: Number(r[10]),
+      missing: Number(r[11]),
     };
   }
 
