@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { clientOutcome } from './harness/client-events.js';
 import { report, secs } from './harness/figures.js';
-import { ledgerDir, readLedger } from './harness/ledger.js';
+import { ledgerDir, ledgerSettled } from './harness/ledger.js';
 import { linesOf, outputProblems } from './harness/output-hygiene.js';
 import { FIXTURES, runCli, sleep, startCli, startNode } from './harness/processes.js';
 import { RedisServer } from './harness/redis-server.js';
@@ -53,16 +53,9 @@ describe('a Redis that evicts (maxmemory-policy allkeys-lru)', () => {
     const worker = startCli(['worker', `${FIXTURES}ledger-handlers.mjs`, '-q', name, '-c', '32'], { env, label: 'worker' });
     const [joined, cliJoined] = await Promise.all([joiner.exitWithin(60_000), cliJoiner.exitWithin(60_000)]);
     const outcome = clientOutcome(joiner);
-    // The worker runs what is left (until the ledger stops growing for 3 s), so that `lost` counts
-    // what eviction took, not what was still waiting.
-    let seen = -1;
-    for (let still = 0, i = 0; still < 30 && i < 300; i++) {
-      const n = readLedger(dir).byKey.size;
-      still = n === seen ? still + 1 : 0;
-      seen = n;
-      await sleep(100);
-    }
-    const view = readLedger(dir);
+    // The worker runs what is left, so that `lost` counts what eviction took, not what still waited.
+    await worker.waitFor(/started|serves|runs/, 30_000).catch(() => {});
+    const view = await ledgerSettled(dir);
     const acked = 100 + (put.code === 0 ? BACKLOG : 0);
     const ran = [...view.byKey.keys()].filter((k) => /^(p|e)-\d+$/.test(k)).length;
     const lost = acked - ran;

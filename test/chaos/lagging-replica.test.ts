@@ -4,7 +4,7 @@ import { Queue } from '@asyncq/core';
 import { startRedisCluster } from '../cluster/redis-cluster.js';
 import { clientOutcome, type ClientEvent } from './harness/client-events.js';
 import { report, secs } from './harness/figures.js';
-import { ledgerDir, readLedger } from './harness/ledger.js';
+import { ledgerDir, ledgerSettled } from './harness/ledger.js';
 import { linesOf, outputProblems } from './harness/output-hygiene.js';
 import { FIXTURES, sleep, startCli, startNode, type ChaosProcess } from './harness/processes.js';
 import { killClusterNode, LaggableSentinelGroup, startLaggableReplica, masterOfKey, proxyClusterReplication, stallReplication, waitForClusterPromotion } from './harness/replication.js';
@@ -49,7 +49,8 @@ describe('a failover to a replica that had not caught up', () => {
     const { ms: failoverMs } = await group.killMasterAndWaitForFailover();
     const worker = startCli(['worker', `${FIXTURES}ledger-handlers.mjs`, '-q', name, '-c', '16', ...group.cliFlags()], { env: { CHAOS_LEDGER_DIR: dir }, label: 'worker' });
     const [joined, cliJoined] = await Promise.all([joiner.exitWithin(60_000), cliJoiner.exitWithin(60_000)]);
-    const view = readLedger(dir);
+    await worker.waitFor(/started|serves|runs/, 30_000).catch(() => {});
+    const view = await ledgerSettled(dir);
     const acked = view.acks.size;
     const ran = [...view.acks.keys()].filter((k) => view.byKey.has(k)).length;
     const lost = acked - ran;
@@ -68,6 +69,7 @@ describe('a failover to a replica that had not caught up', () => {
       cliLossLines: lossLines.length,
     });
     expect(lost, 'acknowledged puts were lost by the failover (the scenario\'s premise)').toBeGreaterThan(0);
+    expect.soft(ran, `the worker ran what the new master has: ${worker.output.slice(-600)}`).toBeGreaterThan(0);
     expect.soft(joined, 'the joiner ends (no hang)').toBeDefined();
     expect.soft(outcome?.code, `the joiner is told: ${JSON.stringify(outcome)}`).toBe('QUEUE_DATA_LOST');
     expect.soft(outcome?.partition, 'QueueDataLost names the partition').toBe(0);
@@ -104,7 +106,8 @@ describe('a failover to a replica that had not caught up', () => {
       const failoverMs = Date.now() - t0;
       const worker = startNode('worker.mjs', [], { env: { CHAOS_LEDGER_DIR: dir, CHAOS: JSON.stringify({ connection: conn, queue: name, partitions: PARTS, concurrency: 16 }) }, label: 'worker' });
       const joined = await joiner.exitWithin(60_000);
-      const view = readLedger(dir);
+      await worker.waitFor(/started/, 30_000).catch(() => {});
+      const view = await ledgerSettled(dir);
       const acked = view.acks.size;
       const ran = [...view.acks.keys()].filter((k) => view.byKey.has(k)).length;
       const lost = acked - ran;

@@ -130,3 +130,23 @@ export function overlaps(view: LedgerView, endOf: (e: Execution) => number | und
 afterAll(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
+
+/**
+ * Waits until the ledger in `dir` stops growing (no new execution for `quietMs`), at most `maxMs`:
+ * the workers have run what was left, so what never ran is lost, not merely still waiting.
+ */
+export async function ledgerSettled(dir: string, quietMs = 3000, maxMs = 30_000): Promise<LedgerView> {
+  const end = Date.now() + maxMs;
+  let seen = -1;
+  let since = Date.now();
+  for (;;) {
+    const view = readLedger(dir);
+    const n = [...view.byKey.values()].reduce((a, l) => a + l.length, 0);
+    if (n !== seen) {
+      seen = n;
+      since = Date.now();
+    }
+    if (Date.now() - since >= quietMs || Date.now() > end) return view;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
