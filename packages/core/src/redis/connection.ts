@@ -1,5 +1,6 @@
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { AsyncqError, ConfigError, RedisOutOfMemory, RedisRefused, RedisUnreachable } from '../errors.js';
+import { ConfigError, RedisRefused, RedisUnreachable } from '../errors.js';
+import { errorDetail, toAsyncqError } from './redis-errors.js';
 import type { ConnectionOption } from '../types.js';
 
 /** A client asyncq talks to: one Redis (or a Sentinel-managed master), or a Redis Cluster. */
@@ -17,6 +18,8 @@ export interface RedisTarget {
   /** Where it is, for messages: host:port, a Sentinel group or cluster nodes; never a password. */
   readonly describe: string;
 }
+
+export { isTransient, isUnsent, toAsyncqError } from './redis-errors.js';
 
 const DEFAULT_URL = 'redis://127.0.0.1:6379';
 
@@ -158,12 +161,18 @@ export function openClient(target: RedisTarget, role: 'command' | 'subscriber', 
       retryDelayOnFailover: 200,
       retryDelayOnClusterDown: 300,
       retryDelayOnTryAgain: 200,
-      maxRedirections: 64,
+      // A slot left migrating answers TRYAGAIN for ever: give up on it after a few seconds, so a put
+      // can go to another partition and waits retry, rather than one call hanging for 20 s.
+      maxRedirections: 32,
       slotsRefreshTimeout: 2000,
       ...target.cluster.options,
       lazyConnect: true,
       enableOfflineQueue: true,
       shardedSubscribers: role === 'subscriber',
+      // A subscriber sends no keyed commands, so no MOVED tells it that a slot moved (and Redis
+      // drops the subscriptions of a slot that migrates): it re-reads the slots now and then, and
+      // whenever its session's command client learns of a move (see RedisSession.signals).
+      ...(role === 'subscriber' ? { slotsRefreshInterval: 5000 } : {}),
       redisOptions: perServer,
       clusterRetryStrategy: (times) => Math.min(times * 200, 2000),
     });
@@ -215,64 +224,6 @@ export async function connectWithin(client: RedisClient, target: RedisTarget, ti
     if (onError) client.off('error', onError);
     failure.catch(() => {});
   }
-}
-
-/**
- * The asyncq error for a Redis failure: refusals become {@link RedisRefused}, lost connections and
- * timeouts {@link RedisUnreachable}; `undefined` for anything else (a script or data error).
- */
-export function toAsyncqError(e: unknown, target: RedisTarget): AsyncqError | undefined {
-  if (e instanceof AsyncqError) return e;
-  const msg = String((e as Error)?.message ?? e);
-  if (/WRONGPASS|NOAUTH|invalid password|AUTH.*without any password/i.test(msg)) {
-    return new RedisRefused(
-      `Redis at ${target.describe} refused the password (${firstWord(msg)}): check the user and password in the URL or REDIS_URL`,
-      e,
-    );
-  }
-  if (/DB index is out of range|invalid DB index/i.test(msg)) {
-    return new RedisRefused(`Redis at ${target.describe} has no such database (${msg.trim()}): use a database number it has, e.g. /0`, e);
-  }
-  const code = String((e as { code?: string })?.code ?? '');
-  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
-    return new RedisRefused(
-      `cannot trust the TLS certificate of Redis at ${target.describe} (${code}): give its CA with the connection { url, tls: { ca } } (asyncq --redis-ca <file>)`,
-      e,
-    );
-  }
-  if (/NOPERM/i.test(msg)) {
-    return new RedisRefused(
-      `Redis at ${target.describe} refused a command asyncq needs (${msg.trim()}): grant the user the ACL in asyncq's README ("Redis permissions")`,
-      e,
-    );
-  }
-  if (/^OOM /.test(msg)) return new RedisOutOfMemory(target.describe, e);
-  if (isTransient(e)) return new RedisUnreachable(target.describe, errorDetail(e), e);
-  return undefined;
-}
-
-/**
- * True for failures that a later retry can get past: a lost or refused connection, a timeout, a
- * Redis still loading its data, a cluster mid-failover.
- */
-export function isTransient(e: unknown): boolean {
-  if (e instanceof RedisUnreachable) return true;
-  const err = e as { code?: string; message?: string; name?: string };
-  if (err?.name === 'MaxRetriesPerRequestError') return true;
-  if (err?.code && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|ENETUNREACH)$/.test(err.code)) return true;
-  return /Command timed out|Connection is closed|Stream isn't writeable|connect ETIMEDOUT|LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|Failed to refresh slots|None of startup nodes is available|Connection in subscriber mode/i.test(
-    String(err?.message ?? ''),
-  );
-}
-
-function firstWord(msg: string): string {
-  return msg.trim().split(/\s/)[0] ?? msg;
-}
-
-function errorDetail(e: unknown): string {
-  const err = e as { code?: string; message?: string };
-  if (/Command timed out/.test(err?.message ?? '')) return 'no answer in time';
-  return err?.code ?? err?.message ?? String(e);
 }
 
 /**

@@ -4,6 +4,7 @@ import { checkInt } from '../options.js';
 import { preparePut, preparePutMany, type PreparedPut, type PutLimits } from '../put-checks.js';
 import type { PutManyItem, PutManyOptions, PutOptions, WaitOptions } from '../types.js';
 import { partitionOfKey, publicId, quota } from './partitions.js';
+import { isUnsent } from './connection.js';
 import { recheckDelay } from './queue-signals.js';
 import type { QueueConfig } from './queue-config.js';
 import type { RedisSession } from './redis-session.js';
@@ -22,6 +23,8 @@ interface Waiting {
 
 /** Most items per add call. */
 const BATCH = 1000;
+/** How long a partition that refused an add unrun is tried after the others. */
+const STUCK_MS = 10_000;
 
 /**
  * The put side of a handle: checks items before anything reaches Redis, then adds them through
@@ -44,6 +47,8 @@ export class PutGate {
   private rr = 0;
   private closed = false;
   private readonly limits: PutLimits;
+  /** Per partition: until when it counts as stuck (it refused an add unrun), so runs try it last. */
+  private readonly stuckUntil: number[] = [];
   private readonly maxInFlight: number;
 
   constructor(
@@ -194,15 +199,34 @@ export class PutGate {
     let n = 1;
     while (n < items.length && routeOf(items[n]!, k) === fixed) n++;
     const run = items.slice(0, n);
-    const tries = fixed === undefined ? Array.from({ length: k }, (_, i) => (this.rr + i) % k) : [fixed];
-    for (const p of tries) {
-      const ids = await this.addTo(s, p, run, announce);
-      if (ids.length > 0) {
-        if (fixed === undefined) this.rr = (p + 1) % k;
-        return ids;
+    const inTurn = fixed === undefined ? Array.from({ length: k }, (_, i) => (this.rr + i) % k) : [fixed];
+    const started = Date.now();
+    for (let round = 0; ; round++) {
+      // Partitions that refused lately (a slot stuck migrating, a failover) go last.
+      const now = Date.now();
+      const tries = [...inTurn.filter((p) => (this.stuckUntil[p] ?? 0) <= now), ...inTurn.filter((p) => (this.stuckUntil[p] ?? 0) > now)];
+      let refused: unknown;
+      for (const p of tries) {
+        let ids: string[];
+        try {
+          ids = await this.addTo(s, p, run, announce);
+        } catch (e) {
+          // Refused unrun: another partition can take an unkeyed run, as when this one is full.
+          if (!isUnsent(e)) throw e;
+          this.stuckUntil[p] = Date.now() + STUCK_MS;
+          refused = e;
+          continue;
+        }
+        if (ids.length > 0) {
+          if (fixed === undefined) this.rr = (p + 1) % k;
+          return ids;
+        }
       }
+      if (refused === undefined) return [];
+      // Every partition it may go to refused: ride it out (a failover, a reshard) up to the command timeout.
+      if (Date.now() - started > this.config.commandTimeout) throw refused;
+      await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** round, 1000)));
     }
-    return [];
   }
 
   private async addTo(s: RedisSession, p: number, items: PreparedPut[], announce: boolean): Promise<string[]> {

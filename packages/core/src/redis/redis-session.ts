@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Cluster } from 'ioredis';
 import { lazily } from '../lazy.js';
 import { ConfigError } from '../errors.js';
 import { isSharded } from './cluster-room.js';
@@ -106,6 +107,7 @@ export class RedisSession {
     await connectWithin(subscriber, this.config.target, this.config.commandTimeout, true);
     const signals = new QueueSignals(subscriber, this.config.partitions.map((k) => k.channel), this.sharded);
     await signals.start();
+    followSlotMoves(this.client, subscriber);
     if (this.closed) subscriber.disconnect();
     return signals;
   });
@@ -139,4 +141,17 @@ async function checkLayout(client: RedisClient, config: QueueConfig): Promise<vo
   if (have !== want) {
     throw new ConfigError(`queue "${config.name}" has ${have} partition${have === 1 ? '' : 's'} in Redis, but this handle was opened with partitions: ${want}; use ${have}`);
   }
+}
+
+/**
+ * On a cluster, a subscriber re-reads the slots (and so subscribes again where its channels now
+ * live) as soon as the command client learns that slots moved: the first MOVED after a reshard.
+ */
+function followSlotMoves(client: RedisClient, subscriber: RedisClient): void {
+  const c = client as Partial<Cluster>;
+  const sub = subscriber as Partial<Cluster>;
+  if (!c.isCluster || !sub.isCluster) return;
+  const refresh = (): void => sub.refreshSlotsCache?.();
+  c.on?.('refresh', refresh);
+  subscriber.once('end', () => c.off?.('refresh', refresh));
 }

@@ -1,0 +1,74 @@
+import { AsyncqError, RedisOutOfMemory, RedisRefused, RedisUnreachable } from '../errors.js';
+import type { RedisTarget } from './connection.js';
+
+/**
+ * The asyncq error for a Redis failure: refusals become {@link RedisRefused}, lost connections and
+ * timeouts {@link RedisUnreachable}; `undefined` for anything else (a script or data error).
+ */
+export function toAsyncqError(e: unknown, target: RedisTarget): AsyncqError | undefined {
+  if (e instanceof AsyncqError) return e;
+  const msg = String((e as Error)?.message ?? e);
+  if (/WRONGPASS|NOAUTH|invalid password|AUTH.*without any password/i.test(msg)) {
+    return new RedisRefused(
+      `Redis at ${target.describe} refused the password (${firstWord(msg)}): check the user and password in the URL or REDIS_URL`,
+      e,
+    );
+  }
+  if (/DB index is out of range|invalid DB index/i.test(msg)) {
+    return new RedisRefused(`Redis at ${target.describe} has no such database (${msg.trim()}): use a database number it has, e.g. /0`, e);
+  }
+  const code = String((e as { code?: string })?.code ?? '');
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
+    return new RedisRefused(
+      `cannot trust the TLS certificate of Redis at ${target.describe} (${code}): give its CA with the connection { url, tls: { ca } } (asyncq --redis-ca <file>)`,
+      e,
+    );
+  }
+  if (/NOPERM/i.test(msg)) {
+    return new RedisRefused(
+      `Redis at ${target.describe} refused a command asyncq needs (${msg.trim()}): grant the user the ACL in asyncq's README ("Redis permissions")`,
+      e,
+    );
+  }
+  if (/^OOM /.test(msg)) return new RedisOutOfMemory(target.describe, e);
+  if (isTransient(e)) return new RedisUnreachable(target.describe, errorDetail(e), e);
+  return undefined;
+}
+
+/**
+ * True for failures that a later retry can get past: a lost or refused connection, a timeout, a
+ * Redis still loading its data, a cluster mid-failover.
+ */
+export function isTransient(e: unknown): boolean {
+  if (e instanceof RedisUnreachable) return true;
+  const err = e as { code?: string; message?: string; name?: string };
+  if (err?.name === 'MaxRetriesPerRequestError') return true;
+  if (err?.code && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|ENETUNREACH)$/.test(err.code)) return true;
+  return /Command timed out|Connection is closed|Stream isn't writeable|connect ETIMEDOUT|Failed to refresh slots|None of startup nodes is available|Connection in subscriber mode/i.test(
+    String(err?.message ?? ''),
+  ) || isUnsent(e);
+}
+
+/**
+ * True for refusals that say the command did not run: a server still loading, a cluster slot
+ * moving or mid-failover (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, too many redirections), a replica
+ * that does not take writes. Sending it elsewhere, or again, cannot run it twice.
+ */
+export function isUnsent(e: unknown): boolean {
+  const unsent = /^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|MOVED|ASK)\b|Too many Cluster redirections/i;
+  for (let err = e as { message?: unknown; cause?: unknown } | undefined, depth = 0; err && depth < 3; err = err.cause as typeof err, depth++) {
+    if (unsent.test(String(err.message ?? ''))) return true;
+  }
+  return false;
+}
+
+function firstWord(msg: string): string {
+  return msg.trim().split(/\s/)[0] ?? msg;
+}
+
+export function errorDetail(e: unknown): string {
+  const err = e as { code?: string; message?: string };
+  if (/Command timed out/.test(err?.message ?? '')) return 'no answer in time';
+  return err?.code ?? err?.message ?? String(e);
+}
+
