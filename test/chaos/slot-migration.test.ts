@@ -106,6 +106,7 @@ describe('a cluster slot left migrating, then moved', () => {
         joinerFailedAfter: secs(joinerDuringStuck ? joinerDuringStuck.at - stuckAt : undefined),
         putsWhileStuck: acksStuck.length,
         longestPutGap: secs(gaps.length ? Math.max(...gaps) : STUCK_MS),
+        putGapsOver1s: gaps.map((g, i) => [g, (i === 0 ? stuckAt : acksStuck[i - 1]!) - stuckAt] as const).filter(([g]) => g > 1000).map(([g, at]) => `${secs(g)}@${secs(at)}`).join(',') || 'none',
         joiner: outcome ? (outcome.event === 'error' ? outcome.code ?? outcome.name : outcome.event) : 'still waiting',
         joinAfterMove: secs(joined ? joined.at - movedAt : undefined),
         lost,
@@ -116,7 +117,8 @@ describe('a cluster slot left migrating, then moved', () => {
       expect.soft(outcome?.event, `join resolves once the slot is fixed: ${JSON.stringify(outcome)}`).toBe('joined');
       expect.soft(String(outcome?.message ?? ''), 'no raw redirection error').not.toMatch(/redirection/i);
       expect.soft(acksStuck.length, 'puts acknowledged while partition 1 was stuck (they go to partitions 0 and 2)').toBeGreaterThan(100);
-      expect.soft(gaps.length ? Math.max(...gaps) : STUCK_MS, 'no put waits on the stuck partition for seconds').toBeLessThan(5000);
+      // A healthy put takes milliseconds; one that waits out ioredis' redirection retries takes ~5 s.
+      expect.soft(gaps.length ? Math.max(...gaps) : STUCK_MS, 'no put waits on the stuck partition for seconds (gaps between acknowledged puts)').toBeLessThan(3000);
       expect.soft(producer.stderr.split('\n').filter((l) => /redirection/i.test(l)), 'the producer never sees a raw redirection error').toEqual([]);
       expect.soft(lost, 'acknowledged puts that never ran').toBe(0);
       expect.soft(wake[0], `an idle consumer wakes within a second of a put after its slot moved (its safety re-check: up to ${RECHECK_MS} ms)`).toBeLessThan(1000);
