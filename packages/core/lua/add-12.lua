@@ -63,6 +63,21 @@ forgetAnswered(prefix, o)
 if rcall("HGET", k.state, "shutdown") then
   return { -1, 0, 0, 0 }
 end
+-- Dedup ids: is there a task with each? Only a hash can be one; any other key there is damage,
+-- refused before anything is written.
+local found = {}
+for i = 2, #ARGV, 6 do
+  local id = ARGV[i]
+  if id ~= "" then
+    local t = rcall("TYPE", prefix .. id).ok
+    if t == "hash" then
+      found[id] = true
+    elseif t ~= "none" then
+      return redis.error_reply("WRONGTYPE the key of task " .. id .. " holds a " .. t .. ", not a task")
+    end
+  end
+end
+
 -- The first put ever records the queue's epoch and creates BullMQ's meta (what makes a queue exist).
 if rcall("HSETNX", k.state, "epoch", o.epoch) == 1 then
   rcall("HSETNX", k.meta, "opts.maxLenEvents", 10000)
@@ -95,7 +110,7 @@ for i = 2, #ARGV, 6 do
   if id == "" then
     nextId = nextId + 1
     id = tostring(nextId)
-  elseif rcall("EXISTS", prefix .. id) == 1 then
+  elseif found[id] then
     existing = true
   end
   recorded[#recorded + 1] = ARGV[i]
@@ -115,6 +130,7 @@ for i = 2, #ARGV, 6 do
       pushReady(k, id, priority, false, o.lifo)
     end
     added = added + 1
+    found[id] = true
   end
   out[#out + 1] = id
 end

@@ -25,6 +25,14 @@ export interface Task<T> {
   readonly attempt: number;
   /** How many attempts the task may have in all. */
   readonly attempts: number;
+  /**
+   * Aborts when this handle no longer holds the task: its lease was lost (the process stalled or
+   * was cut off from Redis past `lease`, so another consumer may run it now), with a `LeaseLost`
+   * reason. Stop working on the task then: finishing it does nothing. Made on first read.
+   */
+  readonly signal: AbortSignal;
+  /** Calls `fn` once when `signal` aborts, with its reason: the same news without an AbortController per task. */
+  onRelease(fn: (reason: unknown) => void): void;
   /** Finish the task successfully, keeping `result` (JSON) with it. */
   done(result?: unknown): Promise<void>;
   /**

@@ -91,6 +91,16 @@ export interface CheckedPut {
 }
 
 /** Validates a put's options; throws {@link ConfigError} naming the bad one. */
+/**
+ * Task ids that would name one of a queue's own keys (BullMQ's and asyncq's share the job hashes'
+ * prefix: a task with such an id would overwrite the key, or be taken for an existing task).
+ * asyncq's own keys all hold a ':' (`aq:...`), which ids may not.
+ */
+export const RESERVED_IDS: ReadonlySet<string> = new Set([
+  'wait', 'paused', 'meta', 'id', 'delayed', 'active', 'failed', 'completed', 'prioritized', 'pc', 'waiting-children',
+  'events', 'marker', 'stalled', 'stalled-check', 'limiter', 'repeat', 'de', 'metrics', 'priority', 'drained', 'aq',
+]);
+
 export function checkPutOptions(order: QueueOrder, item: unknown, opts: PutOptions | undefined): CheckedPut {
   if (opts !== undefined && (opts === null || typeof opts !== 'object')) {
     throw new ConfigError(`put options must be an object, got ${safeJson(opts)}`);
@@ -106,6 +116,9 @@ export function checkPutOptions(order: QueueOrder, item: unknown, opts: PutOptio
   const id = opts?.id;
   if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > 200 || id.includes(':') || /^-?\d+(\.\d+)?$/.test(id))) {
     throw new ConfigError(`id must be a string of 1-200 characters that is not a number and has no ':', got ${safeJson(id)}`);
+  }
+  if (id !== undefined && RESERVED_IDS.has(id)) {
+    throw new ConfigError(`id ${safeJson(id)} is reserved: it names one of the queue's own keys in Redis (${[...RESERVED_IDS].join(', ')}); use another, e.g. a prefix such as "task-${id}"`);
   }
   const key = opts?.key;
   if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 200)) {

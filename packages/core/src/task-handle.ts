@@ -26,6 +26,10 @@ export class TaskHandle<T, R = unknown> implements Task<T> {
   readonly attempt: number;
   readonly attempts: number;
   readonly readyAt: number;
+  // Plain (not #) fields: runners may wrap a task in an object made with Object.create(task).
+  private releaseController?: AbortController;
+  private releaseReason?: unknown;
+  private releaseListener?: (reason: unknown) => void;
 
   constructor(
     facts: TaskFacts<T>,
@@ -39,6 +43,36 @@ export class TaskHandle<T, R = unknown> implements Task<T> {
     this.attempt = facts.attempt;
     this.attempts = facts.attempts;
     this.readyAt = facts.readyAt;
+  }
+
+  get signal(): AbortSignal {
+    this.releaseController ??= new AbortController();
+    if (this.releaseReason !== undefined && !this.releaseController.signal.aborted) this.releaseController.abort(this.releaseReason);
+    return this.releaseController.signal;
+  }
+
+  /** Why this handle no longer holds the task, once it does not. */
+  get released(): unknown {
+    return this.releaseReason;
+  }
+
+  /**
+   * Calls `fn` once, when this handle no longer holds the task (at once if it already does not):
+   * the one listener a runner needs, without making `signal`'s AbortController for every task.
+   */
+  onRelease(fn: (reason: unknown) => void): void {
+    if (this.releaseReason !== undefined) fn(this.releaseReason);
+    else this.releaseListener = fn;
+  }
+
+  /** The backend lost the task (its lease): `signal` aborts with `reason`, and the listener hears of it. */
+  release(reason: unknown): void {
+    if (this.releaseReason !== undefined) return;
+    this.releaseReason = reason;
+    this.releaseController?.abort(reason);
+    const fn = this.releaseListener;
+    this.releaseListener = undefined;
+    fn?.(reason);
   }
 
   done(result?: unknown): Promise<void> {

@@ -50,6 +50,10 @@ export class RunningTask implements GuardedTask {
   static start(task: Task<unknown>, handler: Handler, opts: RunOptions): RunningTask {
     const run = new RunningTask(task, opts);
     run.begin(handler);
+    // The queue no longer holds the task (its lease was lost: another worker may run it now): the
+    // attempt ends at once and ctx.signal aborts with the reason, so a handler that honours it
+    // stops before the takeover does the same work.
+    task.onRelease((reason) => run.end(reason));
     return run;
   }
 

@@ -158,7 +158,10 @@ export class TaskRunner {
   private unrecorded(task: Task<unknown>, info: TaskEventInfo, e: unknown): void {
     const err = safeMessage(e);
     if (isA(e, LeaseLost)) {
-      this.opts.log.warn({ taskId: task.id, taskName: task.name, err }, 'task lost its lease: its outcome was not recorded, and it runs again');
+      this.opts.log.warn(
+        { taskId: task.id, taskName: task.name, err },
+        'task lost its lease (the worker stalled or lost Redis for longer than the lease): its handler was told to stop through ctx.signal, its outcome was not recorded, and it runs again elsewhere',
+      );
       this.opts.emit('stalled', { ...info, reason: err });
       return;
     }

@@ -30,6 +30,36 @@ function setup(handlers: Parameters<typeof defineHandlers>[0], opts: Constructor
 afterEach(stopAll);
 
 describe('Worker on Redis', () => {
+  it('a lost lease aborts ctx.signal with LeaseLost at once, and the worker logs it once', async () => {
+    const effects: number[] = []; // the run each step belongs to
+    let runs = 0;
+    let reason: unknown;
+    const { name, q, lines } = setup(
+      {
+        slow: async (_data, ctx) => {
+          const run = ++runs;
+          if (run === 1) ctx.signal.addEventListener('abort', () => (reason = ctx.signal.reason));
+          for (let step = 0; step < 20; step++) {
+            if (ctx.signal.aborted) return;
+            effects.push(run);
+            await sleep(50);
+          }
+        },
+      },
+      { lease: 600 },
+    );
+    await q.put({}, { name: 'slow' });
+    await eventually(() => expect(effects.length).toBeGreaterThan(0));
+    await adminClient().del(queueKeys('asyncq', name).leases);
+    await eventually(() => expect((reason as Error | undefined)?.name).toBe('LeaseLost'), 3000);
+    const firstRunSteps = effects.filter((r) => r === 1).length;
+    await sleep(300);
+    // The handler honoured its signal: no side effect of the first run after the abort (the task
+    // then runs again, as a stalled one does).
+    expect(effects.filter((r) => r === 1).length).toBe(firstRunSteps);
+    await eventually(() => expect(lines.filter((l) => /lost its lease/.test(l.msg))).toHaveLength(1));
+  });
+
   it('keeps dead letters in Redis with the error message and stack', async () => {
     const { q } = setup({
       flaky: async () => {

@@ -1,6 +1,6 @@
 import { LeaseLost } from '../errors.js';
 import type { QueueKeys } from './queue-keys.js';
-import type { LeaseKeeper } from './lease-keeper.js';
+import { monotonicNow, type LeaseKeeper } from './lease-keeper.js';
 import type { RedisSession } from './redis-session.js';
 import type { Chores, ConsumeReply, FailItem } from './scripts.js';
 
@@ -138,6 +138,7 @@ export class ConsumeBatcher {
     const holding = this.leases.holding(this.partition);
     const chores = this.chores();
     const keep = this.reconcile ? this.leases.knownIds(this.partition) : undefined;
+    const sentAt = monotonicNow();
     const log = this.session.requests[this.partition]!;
     let reply: ConsumeReply;
     try {
@@ -170,7 +171,7 @@ export class ConsumeBatcher {
     }
     log.clock.observe(reply.now);
     this.session.noteTotals(this.partition, reply.added, reply.lostTotal);
-    if (chores.renewLease || (reply.tasks.length > 0 && !holding)) this.leases.refreshed(this.partition);
+    if (chores.renewLease || (reply.tasks.length > 0 && !holding)) this.leases.refreshed(this.partition, sentAt);
     if (keep) this.reconcile = false;
     const lost = new Set(reply.lost);
     this.leases.removed(this.partition, acks.map((a) => a.item[0]));

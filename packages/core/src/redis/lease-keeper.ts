@@ -1,6 +1,7 @@
 import type { BackoffOptions } from '../types.js';
 import { HeldTasks } from '../held-tasks.js';
 import type { TaskHandle } from '../task-handle.js';
+import { LeaseLost } from '../errors.js';
 import type { RedisSession } from './redis-session.js';
 
 /** Where Redis holds a task this handle got: its partition and the lease it is held under. */
@@ -80,18 +81,26 @@ export class LeaseKeeper<T> {
 
   /** ms since the lease on `partition` was last pushed forward. */
   refreshAge(partition: number): number {
-    return Date.now() - (this.lastRefresh[partition] ?? 0);
+    return monotonicNow() - (this.lastRefresh[partition] ?? 0);
   }
 
-  /** A script call under the lease just pushed its expiry forward. */
-  refreshed(partition: number): void {
-    this.lastRefresh[partition] = Date.now();
+  /** A script call under the lease, sent at `sentAt` ({@link monotonicNow}), pushed its expiry forward. */
+  refreshed(partition: number, sentAt: number): void {
+    this.lastRefresh[partition] = Math.max(this.lastRefresh[partition] ?? 0, sentAt);
   }
 
-  /** The lease on `partition` is gone: every task held under it is lost, and the next ones use a new lease. */
+  /**
+   * The lease on `partition` is gone (Redis said so, or it was not renewed for a whole lease and
+   * another consumer may have taken its tasks): every task held under it is lost, and told so
+   * (its `signal` aborts with LeaseLost), and the next ones use a new lease.
+   */
   lost(partition: number): void {
+    const { name } = this.session.config;
     for (const t of this.held.values()) {
-      if (t.ref.partition === partition && t.ref.lease === this.lease(partition)) t.ref.lost = true;
+      if (t.ref.partition === partition && t.ref.lease === this.lease(partition)) {
+        t.ref.lost = true;
+        t.release(new LeaseLost(name, t.id));
+      }
     }
     this.gens[partition] = (this.gens[partition] ?? 0) + 1;
     this.known[partition]!.clear();
@@ -100,18 +109,27 @@ export class LeaseKeeper<T> {
 
   private renew(): void {
     const { lease, partitions } = this.session.config;
-    const now = Date.now();
+    const now = monotonicNow();
     if (this.known.every((ids) => ids.size === 0)) {
       clearInterval(this.timer);
       this.timer = undefined;
       return;
     }
     partitions.forEach((keys, p) => {
-      if (this.known[p]!.size === 0 || now - (this.lastRefresh[p] ?? 0) < lease / 3) return;
+      if (this.known[p]!.size === 0) return;
+      const since = now - (this.lastRefresh[p] ?? now);
+      // The watchdog: no renewal has reached Redis for a whole lease (the process stalled, or Redis
+      // was out of reach), so the lease may have expired and another consumer may run its tasks
+      // now. They are lost to this handle: their handlers hear of it before a takeover can start.
+      if (since >= lease) {
+        this.lost(p);
+        return;
+      }
+      if (since < lease / 3) return;
       const id = this.lease(p);
       this.session.scripts.renew(keys, id, lease).then(
         (ok) => {
-          if (ok) this.lastRefresh[p] = Date.now();
+          if (ok) this.refreshed(p, now);
           else if (this.lease(p) === id && this.known[p]!.size > 0) this.lost(p);
         },
         () => {}, // a Redis hiccup: the next round tries again, well within the lease
@@ -123,4 +141,9 @@ export class LeaseKeeper<T> {
     clearInterval(this.timer);
     this.timer = undefined;
   }
+}
+
+/** A clock for durations (ms) that a change of the system's time cannot move. */
+export function monotonicNow(): number {
+  return performance.now();
 }

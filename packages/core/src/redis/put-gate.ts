@@ -173,7 +173,7 @@ export class PutGate {
   private finish(w: Waiting, error: unknown): void {
     this.drop(w);
     if (error === undefined) w.waiter.resolve(w.ids);
-    else w.waiter.reject(error);
+    else w.waiter.reject(w.items.length > 1 ? partly(error, w.ids, w.items.length) : error);
   }
 
   /** The queue is full: the line waits for a "room" signal (or the slow re-check), then goes on. */
@@ -272,4 +272,18 @@ function toAddItem(x: PreparedPut, c: QueueConfig): AddItem {
   if (o.backoff) opts.backoff = o.backoff;
   if (c.order === 'lifo') opts.lifo = true;
   return { id: o.id ?? '', name: o.name, data: x.json, opts: JSON.stringify(opts), delay: o.delay, priority: o.priority === undefined ? 0 : o.priority + 1 };
+}
+
+/**
+ * The error of a putMany that stored some of its items first: the same kind of error (so
+ * `instanceof` and `code` still tell what went wrong), saying how many were stored, with their ids
+ * as `storedIds`, so a caller can put the rest and nothing twice.
+ */
+function partly(error: unknown, stored: readonly string[], total: number): unknown {
+  if (!(error instanceof Error) || stored.length === 0) return error;
+  const e = Object.assign(Object.create(Object.getPrototypeOf(error) as object) as Error, error, { storedIds: [...stored] });
+  e.message = `${error.message} (putMany stored ${stored.length} of its ${total} items before this: their ids are on the error's storedIds)`;
+  e.stack = `${e.name}: ${e.message}`;
+  if (error.cause !== undefined) e.cause = error.cause;
+  return e;
 }
