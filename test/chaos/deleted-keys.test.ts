@@ -49,9 +49,10 @@ async function deleteWhileRunning(target: Target): Promise<void> {
   const finishedIn = (key: string): string => stored.find((t) => t.k === key)?.place ?? 'no list';
   const places = keys.map(finishedIn);
   const runs = keys.map((key) => view.byKey.get(key)?.length ?? 0);
-  // When the last run of each task ended: a join that resolved before then resolved while a task
-  // was still unfinished (running, and listed nowhere).
-  const lastEnd = Math.max(...keys.map((key) => Math.max(0, ...(view.byKey.get(key) ?? []).map((e) => e.end ?? Infinity))));
+  // When the last finished run of a task ended: a join that resolved before then resolved while a
+  // task was still unfinished (running, and listed nowhere). Runs whose handler was aborted (their
+  // lease was lost) record no end and do not count.
+  const lastEnd = Math.max(0, ...keys.flatMap((key) => (view.byKey.get(key) ?? []).map((e) => e.end ?? 0)));
   const resolvedEarlyBy = outcome?.event === 'joined' ? lastEnd - outcome.at : undefined;
 
   report(`deleted-${target.replace(' ', '-')}`, {
