@@ -3,11 +3,13 @@ import { isTransient, redactUrl, RedisUnreachable, type ConnectionOption } from 
 /**
  * `work`, or a {@link RedisUnreachable} once `ms` pass without an answer: a view or a scrape never
  * waits for a Redis that is stopped or restarting (its client queues commands until it is back).
+ * When the time is up, I/O that already arrived is let in first (one turn of the event loop), so
+ * a process that was busy itself for a moment does not blame Redis for an answer it did not read.
  */
 export async function withinTime<T>(work: Promise<T>, ms: number, where: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisUnreachable(where, `no answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => setImmediate(() => reject(new RedisUnreachable(where, `no answer within ${ms} ms`))), ms);
   });
   try {
     return await Promise.race([work, late]);

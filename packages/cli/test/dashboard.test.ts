@@ -1,18 +1,15 @@
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, QueueAdmin, WorkerRegistry } from '@asyncq/core';
 import { Producer } from '@asyncq/producer';
 import { defineHandlers, Worker } from '@asyncq/worker';
 import { redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+import { launchChromium, localContext } from './chromium.js';
 import { runCli, startCli, type CliProcess } from './cli-process.js';
 
-// Debian's chromium, driven by playwright-core (no browser download): `npm run setup` installs it.
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 // The README's screenshot: refreshed with ASYNCQ_UPDATE_SCREENSHOT=1, else taken to a temporary file
 // (still proving the page renders), so a test run leaves the tree as it was.
 const SCREENSHOT = process.env.ASYNCQ_UPDATE_SCREENSHOT
@@ -22,8 +19,7 @@ const SCREENSHOT = process.env.ASYNCQ_UPDATE_SCREENSHOT
 let browser: Browser | undefined;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`the dashboard tests drive ${CHROMIUM}: install it with npm run setup (apt-get install chromium)`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+  browser = await launchChromium();
 }, 60_000);
 
 // Closed whatever happened in the tests: playwright stops the chromium processes it started.
@@ -31,11 +27,9 @@ afterAll(async () => {
   await browser?.close();
 });
 
-/** A browser context that reaches nothing but this machine (bull-board's page links a web font). */
+/** A browser context that reaches nothing but this machine. */
 async function context(opts: { httpCredentials?: { username: string; password: string } } = {}): Promise<BrowserContext> {
-  const ctx = await browser!.newContext({ viewport: { width: 1280, height: 860 }, ...opts });
-  await ctx.route((url) => url.hostname !== '127.0.0.1', (route) => route.abort());
-  return ctx;
+  return (await localContext(browser!, opts)).ctx;
 }
 
 /** `asyncq dashboard` as a subprocess on a free port; the URL it prints. */
@@ -177,7 +171,7 @@ describe('asyncq dashboard', () => {
       ['PUT', `board/api/queues/${bullName}/obliterate`],
     ];
     for (const [method, path] of changes) {
-      const r = await fetch(url + path, { method, headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
+      const r = await fetch(url + path, { method, headers: { ...auth, 'content-type': 'application/json', origin: new URL(url).origin }, body: '{}' });
       expect(r.status, path).toBe(403);
       expect(JSON.stringify(await r.json())).toMatch(/read-only dashboard: restart it with --allow-actions/);
     }
@@ -220,7 +214,8 @@ describe('asyncq dashboard', () => {
     const failed = await q.getTask();
     await failed.fail(new Error('boom'));
     const { proc, url } = await dashboard(['--allow-actions']);
-    const put = (path: string): Promise<Response> => fetch(url + path, { method: 'PUT' });
+    // A change must say it comes from the dashboard's own page (dashboard-security.test.ts shows why).
+    const put = (path: string): Promise<Response> => fetch(url + path, { method: 'PUT', headers: { origin: new URL(url).origin } });
 
     const detail = (await (await fetch(`${url}api/queues/${name}`)).json()) as { partitions: number; partitionCounts: { waiting: number }[]; counts: { waiting: number } };
     expect(detail.partitions).toBe(2);

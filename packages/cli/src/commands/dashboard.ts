@@ -2,13 +2,16 @@ import type { Argv, CommandModule } from 'yargs';
 import { redactUrl } from '@asyncq/core';
 import { connectionOf, untilStopSignal, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { parseDuration } from '../durations.js';
+import { CliError } from '../cli-error.js';
 import { parseCredentials } from '../dashboard/basic-auth.js';
+import { allowedHostsOf, hostAllowList } from '../dashboard/request-guard.js';
 
 interface DashboardArgs extends GlobalOptions {
   port: string;
   host: string;
   allowActions?: boolean;
   auth?: string;
+  allowedHost?: string[];
   interval: string;
 }
 
@@ -23,14 +26,21 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 export async function dashboard(argv: DashboardArgs, ctx: CliContext): Promise<void> {
   const port = wholeNumber('--port', argv.port, 0);
   const intervalMs = parseDuration(argv.interval, { flag: '--interval', bare: 's', min: 500, max: 60_000, warn: ctx.err });
-  // An empty value counts as unset, as for REDIS_URL.
-  const authText = argv.auth || process.env.ASYNCQ_DASHBOARD_AUTH || undefined;
+  // An empty value is a mistake, not "no auth": a variable set from a secret store that came back
+  // empty must not open the dashboard to everyone.
+  if (process.env.ASYNCQ_DASHBOARD_AUTH === '' && argv.auth === undefined) {
+    throw new CliError('ASYNCQ_DASHBOARD_AUTH is set but empty: set it to user:password, or unset it for a dashboard without auth');
+  }
+  const authText = argv.auth ?? process.env.ASYNCQ_DASHBOARD_AUTH;
   const auth = authText === undefined ? undefined : parseCredentials(authText);
+  if (!argv.host.trim()) throw new CliError('--host is empty: give the address to listen on, e.g. 127.0.0.1 (0.0.0.0 for every interface, with --auth)');
+  const allowedHosts = allowedHostsOf(argv.allowedHost, process.env.ASYNCQ_DASHBOARD_ALLOWED_HOSTS);
+  hostAllowList(argv.host, allowedHosts); // a bad name is one line before Redis is reached
   const actions = Boolean(argv.allowActions);
   const connection = connectionOf(argv);
   // Loaded here, not with the CLI: express and bull-board would slow every other command's start.
   const { BOARD_PATH, startDashboard } = await import('../dashboard/dashboard-server.js');
-  const running = await startDashboard({ connection, prefix: argv.prefix, port, host: argv.host, actions, auth, intervalMs });
+  const running = await startDashboard({ connection, prefix: argv.prefix, port, host: argv.host, actions, auth, allowedHosts, intervalMs });
   const mode = [actions ? 'actions allowed (retry, remove, promote)' : 'read-only', auth ? `basic auth as ${auth.user}` : 'no auth'].join(', ');
   ctx.out(`asyncq dashboard on ${running.url} (bull-board at ${running.url.replace(/\/$/, '')}${BOARD_PATH}/; ${mode}; Redis ${typeof connection === 'string' ? redactUrl(connection) : 'from options'}, prefix ${argv.prefix})`);
   if (!auth && !LOOPBACK.test(argv.host)) ctx.err(`asyncq: warning: listening on ${argv.host} without --auth: anyone who reaches this port can read task data`);
@@ -48,6 +58,11 @@ export function dashboardCommand(ctx: CliContext): CommandModule<GlobalOptions, 
         .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to bind (0.0.0.0 exposes it: use --auth then)' })
         .option('allow-actions', { type: 'boolean', default: false, describe: 'let users retry, remove and promote tasks (read-only otherwise)' })
         .option('auth', { type: 'string', describe: 'user:password for HTTP basic auth; prefer $ASYNCQ_DASHBOARD_AUTH (argv is visible to ps)' })
+        .option('allowed-host', {
+          type: 'string',
+          array: true,
+          describe: 'a host name the dashboard answers to besides its address, e.g. behind a proxy (repeatable; or $ASYNCQ_DASHBOARD_ALLOWED_HOSTS, comma-separated)',
+        })
         .option('interval', { type: 'string', default: '2s', describe: 'how often queues are read (500ms to 1m)' }) as unknown as Argv<DashboardArgs>,
     handler: wrapHandler(ctx, dashboard),
   };

@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { Argv, CommandModule } from 'yargs';
 import { checkQueueName, ConfigError, RedisRefused } from '@asyncq/core';
 import { connectionOf, untilStopSignal, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { parseDuration } from '../durations.js';
 import { serveExporter } from '../exporter/exporter-server.js';
 import { QueueExporter } from '../exporter/queue-exporter.js';
 
@@ -9,14 +10,15 @@ interface MetricsArgs extends GlobalOptions {
   port: number;
   host: string;
   queue?: string[];
+  scrapeTimeout: string;
 }
 
 /**
  * The exporter's registry for `argv` (queues named in `queue`, else every queue under the prefix):
  * reading it (`registry.metrics()`) reads Redis. See {@link QueueExporter}.
  */
-export function queueMetricsRegistry(argv: GlobalOptions & { queue?: string[] }): { registry: Registry; exporter: QueueExporter; close: () => Promise<void> } {
-  const exporter = new QueueExporter({ connection: connectionOf(argv), prefix: argv.prefix, ...(argv.queue?.length ? { queues: argv.queue } : {}) });
+export function queueMetricsRegistry(argv: GlobalOptions & { queue?: string[] }, timeoutMs?: number): { registry: Registry; exporter: QueueExporter; close: () => Promise<void> } {
+  const exporter = new QueueExporter({ connection: connectionOf(argv), prefix: argv.prefix, ...(argv.queue?.length ? { queues: argv.queue } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
   return { registry: exporter.registry, exporter, close: () => exporter.close() };
 }
 
@@ -24,7 +26,8 @@ export function queueMetricsRegistry(argv: GlobalOptions & { queue?: string[] })
 export async function metrics(argv: MetricsArgs, ctx: CliContext): Promise<void> {
   for (const q of argv.queue ?? []) checkQueueName(q);
   const port = wholeNumber('--port', argv.port, 0);
-  const { exporter, close } = queueMetricsRegistry(argv);
+  const timeoutMs = parseDuration(argv.scrapeTimeout, { flag: '--scrape-timeout', bare: 'unit', min: 100, max: 600_000, warn: ctx.err });
+  const { exporter, close } = queueMetricsRegistry(argv, timeoutMs);
   // A first read before serving: a wrong password or URL is one line now, and the first scrape has a rate.
   await exporter.collect();
   const failure = exporter.failure;
@@ -52,7 +55,12 @@ export function metricsCommand(ctx: CliContext): CommandModule<GlobalOptions, Me
       y
         .option('port', { alias: 'p', type: 'number', default: 9465 })
         .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to bind (0.0.0.0 in containers)' })
-        .option('queue', { alias: 'q', type: 'string', array: true, describe: 'queues to export (default: all)' }) as unknown as Argv<MetricsArgs>,
+        .option('queue', { alias: 'q', type: 'string', array: true, describe: 'queues to export (default: all)' })
+        .option('scrape-timeout', {
+          type: 'string',
+          default: '6s',
+          describe: 'how long a scrape reads queues before it answers with what it has (asyncq_scrape_partial 1); a shorter Prometheus scrape timeout wins',
+        }) as unknown as Argv<MetricsArgs>,
     handler: wrapHandler(ctx, metrics),
   };
 }

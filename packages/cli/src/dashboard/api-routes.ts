@@ -22,8 +22,9 @@ const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-s
 
 /**
  * The asyncq page (`GET /`), its assets, and the JSON API: `GET /api/queues` (every queue with its
- * counts, state, totals, workers and drain time), `GET /api/queues/:name` (one queue with its
- * workers, partitions and throughput series) and `PUT /api/queues/:name/tasks/:id/{retry,remove,promote}`
+ * counts, state, totals, workers and drain time), `GET /api/queues/:name` or `GET /api/queue?name=`
+ * (one queue with its workers, partitions and throughput series) and
+ * `PUT /api/queues/:name/tasks/:id/{retry,remove,promote}` or `PUT /api/queue/tasks/{retry,...}?name=&id=`
  * (403 unless actions are allowed; PUT so that no cross-site form can send it).
  */
 export function apiRoutes(opts: ApiRoutesOptions): express.Router {
@@ -56,32 +57,41 @@ export function apiRoutes(opts: ApiRoutesOptions): express.Router {
     res.set('Cache-Control', 'no-store').json(body);
   });
 
-  router.get('/api/queues/:name', async (req, res) => {
-    const name = String(req.params.name);
+  // Each route that names a queue (or task) takes it as a path segment, or in the query (`?name=`,
+  // `&id=`): a browser resolves a segment "." or ".." away, so the page itself uses the query form.
+  const oneQueue = async (name: string, res: Response): Promise<void> => {
     const detail = monitor.detail(name);
     if (!detail) {
-      res.status(404).json({ error: `no queue "${name}" under prefix "${opts.prefix}" (GET /api/queues lists them)` });
+      res.status(404).json({ error: `no queue ${JSON.stringify(name)} under prefix "${opts.prefix}" (GET /api/queues lists them)` });
       return;
     }
     res.set('Cache-Control', 'no-store').json(await detail);
-  });
+  };
+  router.get('/api/queues/:name', (req, res) => oneQueue(String(req.params.name), res));
+  router.get('/api/queue', (req, res) => oneQueue(queryText(req, 'name'), res));
 
-  router.put('/api/queues/:name/tasks/:id/:action', async (req, res) => {
-    const name = String(req.params.name);
-    const action = String(req.params.action);
+  const taskAction = async (name: string, id: string, action: string, res: Response): Promise<void> => {
     const reader = monitor.reader(name);
     if (!TASK_ACTIONS.includes(action as TaskAction)) {
       res.status(404).json({ error: `unknown action "${action}": use ${TASK_ACTIONS.join(', ')}` });
     } else if (!reader) {
-      res.status(404).json({ error: `no queue "${name}" under prefix "${opts.prefix}"` });
+      res.status(404).json({ error: `no queue ${JSON.stringify(name)} under prefix "${opts.prefix}"` });
     } else {
-      const outcome = await runTaskAction(reader.admin, action as TaskAction, String(req.params.id));
+      const outcome = await runTaskAction(reader.admin, action as TaskAction, id);
       res.status(outcome.status).json(outcome.ok ? { ok: true, message: outcome.message } : { error: outcome.message });
     }
-  });
+  };
+  router.put('/api/queues/:name/tasks/:id/:action', (req, res) => taskAction(String(req.params.name), String(req.params.id), String(req.params.action), res));
+  router.put('/api/queue/tasks/:action', (req, res) => taskAction(queryText(req, 'name'), queryText(req, 'id'), String(req.params.action), res));
 
   router.use('/api', (_req, res) => void res.status(404).json({ error: 'no such API route: GET /api/queues lists the queues' }));
   return router;
+}
+
+/** A query parameter as one text ("" when absent or given twice). */
+function queryText(req: Request, name: string): string {
+  const v = new URLSearchParams(req.url.slice(req.url.indexOf('?') + 1 || req.url.length)).getAll(name);
+  return v.length === 1 ? v[0]! : '';
 }
 
 /** Last in the app: a failed read of Redis is 503 with one line, never a stack trace. */

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { CliError } from '../cli-context.js';
+import { CliError } from '../cli-error.js';
+import { LoginThrottle } from './login-throttle.js';
 
 /** A user name and password the dashboard asks for. */
 export interface BasicCredentials {
@@ -26,20 +27,42 @@ function same(a: string, b: string): boolean {
   return timingSafeEqual(digest(a), digest(b));
 }
 
-/** Express middleware that answers 401 unless the request carries `credentials` (HTTP basic auth). */
-export function basicAuth(credentials: BasicCredentials): (req: Request, res: Response, next: NextFunction) => void {
+/**
+ * Express middleware that answers 401 unless the request carries `credentials` (HTTP basic auth).
+ * Failed logins are throttled per client address (see {@link LoginThrottle}): a client that must
+ * wait gets 429 with `Retry-After`, its credentials unchecked. A request without credentials (a
+ * browser's first, before it asks the user) is not a failed login.
+ */
+export function basicAuth(credentials: BasicCredentials, throttle = new LoginThrottle()): (req: Request, res: Response, next: NextFunction) => void {
   return (req, res, next) => {
-    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.headers.authorization ?? '');
+    const header = req.headers.authorization;
+    const client = req.socket.remoteAddress ?? 'unknown';
+    const waitMs = header === undefined ? 0 : throttle.waitMs(client);
+    if (waitMs > 0) return void tooMany(res, waitMs);
+    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
     const given = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : '';
     const at = given.indexOf(':');
     // Both compared every time, so a wrong user name takes as long as a wrong password.
     const userOk = same(at < 0 ? '' : given.slice(0, at), credentials.user);
     const passwordOk = same(at < 0 ? '' : given.slice(at + 1), credentials.password);
-    if (m && at >= 0 && userOk && passwordOk) return next();
+    if (m && at >= 0 && userOk && passwordOk) {
+      throttle.succeeded(client);
+      return next();
+    }
+    if (header !== undefined) throttle.failed(client);
     res
       .status(401)
       .set('WWW-Authenticate', 'Basic realm="asyncq dashboard", charset="UTF-8"')
       .type('text/plain')
       .send('authentication required: this dashboard was started with --auth\n');
   };
+}
+
+function tooMany(res: Response, waitMs: number): void {
+  const seconds = Math.ceil(waitMs / 1000);
+  res
+    .status(429)
+    .set('Retry-After', String(seconds))
+    .type('text/plain')
+    .send(`too many failed logins from this address: try again in ${seconds} s\n`);
 }

@@ -23,6 +23,23 @@ interface Partition {
   partitions: number;
 }
 
+/** The most tasks one page of bull-board lists (`jobsPerPage`): its settings offer up to 300 a page, and any number was served. */
+export const MAX_JOBS_PER_PAGE = 100;
+
+/**
+ * bull-board's pages run its own scripts and styles only, and load nothing from elsewhere (its page
+ * links a web font from Google, which {@link localPage} takes out). Inline styles stay allowed:
+ * its page and components set style attributes; no inline script runs.
+ */
+export const BOARD_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; " +
+  "connect-src 'self'; manifest-src 'self'; base-uri 'self'; form-action 'none'; frame-ancestors 'none'";
+
+/** bull-board's HTML without links to other sites (`<link href="https://...">`, its web font): the page then uses system fonts. */
+export function localPage(html: string): string {
+  return html.replace(/<link\b[^>]*\bhref\s*=\s*["']?(?:https?:)?\/\/[^>]*>\s*/gi, '');
+}
+
 /** bull-board's three job actions, by the last segment of their route, and what asyncq does for each. */
 const JOB_ROUTES: Record<string, TaskAction> = { retry: 'retry', clean: 'remove', promote: 'promote' };
 
@@ -56,6 +73,7 @@ export class QueueBoard {
         },
       },
     });
+    this.app.use(localPages);
     this.app.use('/api', (req, res, next) => void this.guard(req, res, next).catch(next));
     this.app.use(this.serverAdapter.getRouter() as express.Router);
   }
@@ -86,7 +104,10 @@ export class QueueBoard {
 
   /** Refuses changes unless allowed; runs the allowed job actions through asyncq. */
   private async guard(req: Request, res: Response, next: NextFunction): Promise<void> {
-    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') {
+      boundPageSize(req);
+      return next();
+    }
     if (!this.opts.actions) {
       res.status(403).json({ error: { key: 'ERRORS.FORBIDDEN' }, message: READ_ONLY_MESSAGE });
       return;
@@ -110,4 +131,23 @@ export class QueueBoard {
     if (outcome.ok) res.status(204).end();
     else res.status(outcome.status).json({ error: { key: action === 'remove' ? 'ERRORS.JOB_IS_ACTIVE' : 'ERRORS.JOB_NOT_FOUND' }, message: outcome.message });
   }
+}
+
+/** Every bull-board response gets {@link BOARD_CSP}; its HTML page is served without links to other sites. */
+function localPages(_req: Request, res: Response, next: NextFunction): void {
+  res.set('Content-Security-Policy', BOARD_CSP);
+  const send = res.send.bind(res);
+  res.send = (body?: unknown) => send(typeof body === 'string' && /^\s*<!doctype html/i.test(body) ? localPage(body) : body);
+  next();
+}
+
+/** Caps `jobsPerPage` of bull-board's GET API at {@link MAX_JOBS_PER_PAGE}, in the URL it reads its query from. */
+function boundPageSize(req: Request): void {
+  const q = req.url.indexOf('?');
+  if (q < 0 || !/jobsPerPage=/i.test(req.url)) return;
+  const params = new URLSearchParams(req.url.slice(q + 1));
+  const asked = Number(params.get('jobsPerPage'));
+  if (!(asked > MAX_JOBS_PER_PAGE)) return; // bull-board refuses what is not a whole number >= 1 itself
+  params.set('jobsPerPage', String(MAX_JOBS_PER_PAGE));
+  req.url = `${req.url.slice(0, q)}?${params.toString()}`;
 }

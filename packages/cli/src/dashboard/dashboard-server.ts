@@ -1,11 +1,12 @@
 import type { Server } from 'node:http';
 import express from 'express';
 import { connectRedis, type ConnectionOption } from '@asyncq/core';
-import { CliError } from '../cli-context.js';
+import { CliError } from '../cli-error.js';
 import { apiRoutes, redisErrors } from './api-routes.js';
 import { basicAuth, type BasicCredentials } from './basic-auth.js';
 import { QueueBoard } from './board-mount.js';
 import { QueueMonitor } from './queue-monitor.js';
+import { hostAllowList, requestGuard } from './request-guard.js';
 
 /** Options of {@link startDashboard}. */
 export interface DashboardOptions {
@@ -19,8 +20,14 @@ export interface DashboardOptions {
   host?: string;
   /** Allow retry, remove and promote (bull-board and the API); otherwise every change is refused with 403. @defaultValue false */
   actions?: boolean;
-  /** Ask for these credentials (HTTP basic auth) on every request. @defaultValue none */
+  /** Ask for these credentials (HTTP basic auth) on every request; failed logins are throttled per client. @defaultValue none */
   auth?: BasicCredentials;
+  /**
+   * Host names the dashboard answers to besides its own address (and `localhost` when bound to
+   * loopback): the names a reverse proxy or DNS gives it. Any other `Host` is refused (DNS
+   * rebinding). @defaultValue none
+   */
+  allowedHosts?: readonly string[];
   /** How often the queues are read for the page and the throughput series, ms. @defaultValue 2000 */
   intervalMs?: number;
   /** How much throughput history the chart shows, ms. @defaultValue 300000 */
@@ -54,6 +61,8 @@ export const BOARD_PATH = '/board';
 export async function startDashboard(opts: DashboardOptions): Promise<RunningDashboard> {
   const prefix = opts.prefix ?? 'asyncq';
   const host = opts.host ?? '127.0.0.1';
+  if (!host.trim()) throw new CliError('--host is empty: give the address to listen on, e.g. 127.0.0.1 (0.0.0.0 for every interface, with --auth)');
+  const allow = hostAllowList(host, opts.allowedHosts);
   const port = opts.port ?? 3000;
   const actions = opts.actions ?? false;
   const intervalMs = opts.intervalMs ?? 2000;
@@ -71,6 +80,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
       res.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' });
       next();
     });
+    app.use(requestGuard(allow));
     if (opts.auth) app.use(basicAuth(opts.auth));
     app.use(BOARD_PATH, board.app);
     app.use(apiRoutes({ monitor, prefix, actions, boardPath: BOARD_PATH.slice(1), intervalMs, windowMs }));

@@ -3,7 +3,7 @@ import { chartPoints, partitionCells, queueFields, workerCells } from './queue-v
 
 /**
  * The asyncq page's script: every interval it polls `api/queues` (reloading the page when queues
- * appear or vanish) and each queue's `api/queues/:name`, and updates the page in place. Text from
+ * appear or vanish) and each queue's `api/queue?name=`, and updates the page in place. Text from
  * Redis only ever reaches the page as textContent, never as HTML. The view functions are the very
  * ones the server renders with, given to the browser as source.
  */
@@ -70,7 +70,9 @@ async function poll() {
       location.reload();
       return;
     }
-    const details = await Promise.all(names.map((n) => getJson('api/queues/' + encodeURIComponent(n))));
+    // The name goes in the query, never as a path segment: the browser would resolve a queue named
+    // "." or ".." (or "%2e") away, as it does any dot segment of a URL.
+    const details = await Promise.all(names.map((n) => getJson('api/queue?name=' + encodeURIComponent(n))));
     sections().forEach((s, i) => update(s, details[i]));
     setText(statusEl, 'updated ' + new Date().toISOString().slice(11, 19) + ' UTC');
     statusEl.classList.remove('stale');

@@ -124,19 +124,33 @@ export class QueueMonitor {
       await w.reader.close();
       changed = true;
     }
+    const readable: FoundQueue[] = [];
     for (const q of found) {
       const w = this.watched.get(q.name);
-      if (w && w.found.partitions === q.partitions) continue;
+      if (w && w.found.partitions === q.partitions) {
+        readable.push(q);
+        continue;
+      }
       if (w) await w.reader.close(); // repartitioned: its BullMQ objects are stale
-      this.watched.set(q.name, { found: q, reader: openReader(q.name, this.opts.connection, this.opts.prefix), trend: w?.trend ?? new CompletionTrend() });
+      let reader: QueueReader;
+      try {
+        reader = openReader(q.name, this.opts.connection, this.opts.prefix);
+      } catch {
+        // A queue in Redis that this version cannot open (a name it no longer accepts) is left out,
+        // rather than taking every other queue's page down with it.
+        if (this.watched.delete(q.name)) changed = true;
+        continue;
+      }
+      this.watched.set(q.name, { found: q, reader, trend: w?.trend ?? new CompletionTrend() });
+      readable.push(q);
       changed = true;
     }
     if (changed) {
       // Keep the map in name order, as discovery returns it.
-      const sorted = found.map((q) => [q.name, this.watched.get(q.name)!] as const);
+      const sorted = readable.map((q) => [q.name, this.watched.get(q.name)!] as const);
       this.watched.clear();
       for (const [name, w] of sorted) this.watched.set(name, w);
-      await this.opts.onQueues?.(found, new Map(sorted.map(([name, w]) => [name, w.reader])));
+      await this.opts.onQueues?.(readable, new Map(sorted.map(([name, w]) => [name, w.reader])));
     }
   }
 }

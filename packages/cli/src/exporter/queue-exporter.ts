@@ -2,7 +2,8 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { connectRedis, type ConnectionOption, type RedisClient } from '@asyncq/core';
 import { drainSeconds, MAX_DRAIN_SECONDS } from '../rates.js';
 import { whereIs, withinTime } from '../time-limit.js';
-import { DRAIN_RATE_TAU_MS, QueueSnapshots, type QueueSnapshot } from './queue-snapshot.js';
+import { QueueFamily, registryText } from './queue-series.js';
+import { DRAIN_RATE_TAU_MS, QueueSnapshots, type QueueSnapshot, type SnapshotRead } from './queue-snapshot.js';
 
 /** Options of a {@link QueueExporter}. */
 export interface QueueExporterOptions {
@@ -10,9 +11,22 @@ export interface QueueExporterOptions {
   prefix: string;
   /** Queues to export. @defaultValue every queue under the prefix, found at each collect */
   queues?: readonly string[];
-  /** How long a collect may take, ms; past it the scrape answers with `asyncq_up 0`. @defaultValue 3000 */
+  /**
+   * How long a collect may read queues, ms: past it, the scrape answers with what it has, queues it
+   * did not reach keep their figures from the collect before, and `asyncq_scrape_partial` is 1. A
+   * scrape's own `X-Prometheus-Scrape-Timeout-Seconds`, less the time answers take, shortens it. @defaultValue 6000
+   */
   timeoutMs?: number;
+  /** How long Redis has to answer a PING before it counts as down (`asyncq_up 0`), ms. @defaultValue 2000 */
+  pingTimeoutMs?: number;
 }
+
+/**
+ * Kept for the answer within a scrape's timeout after the collect, at least: printing and sending
+ * 20,000 queues' series (270,000 lines, 14 MB) takes about a second on a busy two-core machine.
+ * When the last answer took longer, half as much again as it took is kept.
+ */
+const ANSWER_MARGIN_MS = 2500;
 
 const STATES = ['waiting', 'delayed', 'active', 'paused', 'completed', 'failed'] as const;
 type State = (typeof STATES)[number];
@@ -20,9 +34,14 @@ type State = (typeof STATES)[number];
 /**
  * The exporter's metrics, read from Redis at each scrape (PRODUCT.md, "Metrics"). Every metric
  * waits for the same collect, which reads everything first and then replaces every queue series
- * at once: a scrape shows one moment, and a queue that is gone leaves no series behind. When
- * Redis cannot be read within the time limit, the scrape still answers, with `asyncq_up 0`, one
- * more `asyncq_scrape_errors_total` and no queue series (stale figures would look live).
+ * at once: a scrape shows one moment, and a queue that is gone leaves no series behind.
+ *
+ * `asyncq_up` says whether Redis answers (a PING on a connection of its own, so a long read does
+ * not delay it): when it does not, the scrape still answers, with `asyncq_up 0`, one more
+ * `asyncq_scrape_errors_total` and no queue series (stale figures would look live). A Redis that
+ * answers but holds more queues than one collect can read in its time limit is not down: the
+ * scrape answers in time with what it read, `asyncq_scrape_partial 1` and one more
+ * `asyncq_scrape_timeouts_total`, and reads the rest first at the next collect.
  */
 export class QueueExporter {
   readonly registry = new Registry();
@@ -32,57 +51,79 @@ export class QueueExporter {
   failure?: Error;
   private readonly snapshots: QueueSnapshots;
   private readonly timeoutMs: number;
+  private readonly pingTimeoutMs: number;
   private readonly where: string;
   private connecting?: Promise<RedisClient>;
+  private probing?: Promise<RedisClient>;
   private collecting?: Promise<void>;
-  private readonly upGauge: Gauge;
-  private readonly errors: Counter;
-  private readonly perQueue: {
-    tasks: Gauge<'queue' | 'state'>;
-    partitionTasks: Gauge<'queue' | 'partition' | 'state'>;
-    completed: Counter<'queue'>;
-    failed: Counter<'queue'>;
-    enqueued: Counter<'queue'>;
-    unfinished: Gauge<'queue'>;
-    workers: Gauge<'queue'>;
-    desired: Gauge<'queue'>;
-    oldest: Gauge<'queue'>;
-    drain: Gauge<'queue'>;
+  /** The time limit the next collect gets, when a scrape asks for less than the default. */
+  private nextLimitMs?: number;
+  /** When the last collect ended, and how long the answer after it took, ms. */
+  private collectEnded = 0;
+  private answerMs = 0;
+  private readonly scrape: {
+    up: Gauge;
+    errors: Counter;
+    timeouts: Counter;
+    partial: Gauge;
+    duration: Gauge;
+    unreadable: Counter;
   };
+  private readonly perQueue: Record<'tasks' | 'partitionTasks' | 'completed' | 'failed' | 'enqueued' | 'unfinished' | 'workers' | 'desired' | 'oldest' | 'drain', QueueFamily>;
 
   constructor(private readonly opts: QueueExporterOptions) {
     this.snapshots = new QueueSnapshots(opts.prefix, opts.queues);
-    this.timeoutMs = opts.timeoutMs ?? 3000;
+    this.timeoutMs = opts.timeoutMs ?? 6000;
+    this.pingTimeoutMs = Math.min(opts.pingTimeoutMs ?? 2000, this.timeoutMs);
     this.where = whereIs(opts.connection);
     const registers = [this.registry];
     const collect = (): Promise<void> => this.collect();
     const gauge = <L extends string>(name: string, help: string, labelNames: L[]): Gauge<L> => new Gauge({ name, help, labelNames, registers, collect });
     const counter = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> => new Counter({ name, help, labelNames, registers, collect });
-    this.upGauge = gauge('asyncq_up', 'Whether the last collect reached Redis (1) or not (0).', []);
-    this.errors = counter('asyncq_scrape_errors_total', 'Collects that failed: Redis unreachable, or no answer within the time limit.', []);
+    this.scrape = {
+      up: gauge('asyncq_up', 'Whether Redis answered the last collect (1) or not (0); a slow collect is not a down Redis: see asyncq_scrape_partial.', []),
+      errors: counter('asyncq_scrape_errors_total', 'Collects that failed: Redis unreachable, or no answer to a PING within its time limit.', []),
+      timeouts: counter('asyncq_scrape_timeouts_total', 'Collects that ran out of time while Redis answered: they exported what they had read (asyncq_scrape_partial).', []),
+      partial: gauge(
+        'asyncq_scrape_partial',
+        'Whether the last collect ran out of time (1): queues it did not reach show their figures from an earlier collect, and are read first at the next.',
+        [],
+      ),
+      duration: gauge('asyncq_scrape_duration_seconds', 'How long the last collect took to read Redis.', []),
+      unreadable: counter('asyncq_scrape_queue_errors_total', 'Queue reads that failed on damaged data (a key of the wrong type): such a queue has no series.', []),
+    };
+    const family = (name: string, help: string, type: 'gauge' | 'counter', labelNames: string[]): QueueFamily =>
+      new QueueFamily(name, help, type, labelNames, collect).registerWith(this.registry);
     this.perQueue = {
-      tasks: gauge(
+      tasks: family(
         'asyncq_queue_tasks',
         'Tasks by state now: waiting (ready, held-back ones included), delayed, active, paused (ready but held back by a pause; also in waiting), ' +
           'and completed and failed: the finished tasks KEPT in Redis (trimmed to keepCompleted/keepFailed), not all of them: ' +
           'see asyncq_queue_completed_total and asyncq_queue_failed_total for those.',
+        'gauge',
         ['queue', 'state'],
       ),
-      partitionTasks: gauge('asyncq_queue_partition_tasks', 'Tasks by state in each partition of a partitioned queue (states as in asyncq_queue_tasks).', ['queue', 'partition', 'state']),
-      completed: counter('asyncq_queue_completed_total', 'Tasks completed since the queue was created (a counter kept in Redis).', ['queue']),
-      failed: counter('asyncq_queue_failed_total', 'Tasks failed for good since the queue was created (a counter kept in Redis; retried attempts are not in it).', ['queue']),
-      enqueued: counter('asyncq_queue_enqueued_total', 'Tasks put since the queue was created (a counter kept in Redis).', ['queue']),
-      unfinished: gauge('asyncq_queue_unfinished', 'Tasks not finished: waiting, delayed and running (what join waits for).', ['queue']),
-      workers: gauge('asyncq_workers', 'Live workers, by heartbeat.', ['queue']),
-      desired: gauge('asyncq_workers_desired', 'The worker count set with asyncq scale or by an autoscaling fleet; absent while none is set.', ['queue']),
-      oldest: gauge('asyncq_queue_oldest_waiting_seconds', 'How long the oldest ready task has waited; 0 when none is ready.', ['queue']),
-      drain: gauge(
+      partitionTasks: family('asyncq_queue_partition_tasks', 'Tasks by state in each partition of a partitioned queue (states as in asyncq_queue_tasks).', 'gauge', ['queue', 'partition', 'state']),
+      completed: family('asyncq_queue_completed_total', 'Tasks completed since the queue was created (a counter kept in Redis).', 'counter', ['queue']),
+      failed: family('asyncq_queue_failed_total', 'Tasks failed for good since the queue was created (a counter kept in Redis; retried attempts are not in it).', 'counter', ['queue']),
+      enqueued: family('asyncq_queue_enqueued_total', 'Tasks put since the queue was created (a counter kept in Redis).', 'counter', ['queue']),
+      unfinished: family('asyncq_queue_unfinished', 'Tasks not finished: waiting, delayed and running (what join waits for).', 'gauge', ['queue']),
+      workers: family('asyncq_workers', 'Live workers, by heartbeat.', 'gauge', ['queue']),
+      desired: family('asyncq_workers_desired', 'The worker count set with asyncq scale or by an autoscaling fleet; absent while none is set.', 'gauge', ['queue']),
+      oldest: family('asyncq_queue_oldest_waiting_seconds', 'How long the oldest ready task has waited; 0 when none is ready.', 'gauge', ['queue']),
+      drain: family(
         'asyncq_queue_drain_seconds',
         `Estimated seconds to finish the unfinished tasks: unfinished / the finish rate (completed plus failed for good per second, ` +
           `from the Redis counters, exponentially smoothed over ${DRAIN_RATE_TAU_MS / 1000} s); 0 when nothing is unfinished, at most ${MAX_DRAIN_SECONDS}.`,
+        'gauge',
         ['queue'],
       ),
     };
+  }
+
+  /** The Prometheus text of every metric, after one collect: what `registry.metrics()` gives, in a fraction of the time at many queues. */
+  metrics(): Promise<string> {
+    return registryText(this.registry);
   }
 
   /** Reads Redis and updates every metric; concurrent calls (one per metric of a scrape) share one read. */
@@ -90,14 +131,24 @@ export class QueueExporter {
     return (this.collecting ??= this.collectNow().finally(() => (this.collecting = undefined)));
   }
 
+  /**
+   * Reads for a scrape that must be answered within `limitMs` (Prometheus sends its scrape timeout):
+   * the collect it starts gets that, less a margin for the answer, if it is less than the default.
+   */
+  limitNextCollect(limitMs: number): void {
+    const margin = Math.max(ANSWER_MARGIN_MS, 1.5 * this.answerMs);
+    if (Number.isFinite(limitMs) && limitMs > 0) this.nextLimitMs = Math.max(500, limitMs - margin);
+  }
+
+  /** Notes that a scrape's answer has been sent, so that the next collect keeps time for one as long. */
+  answered(): void {
+    if (this.collectEnded > 0) this.answerMs = Math.max(0, Date.now() - this.collectEnded);
+  }
+
   /** Whether Redis answers a PING within the time limit: `/healthz`. */
   async health(): Promise<{ ok: true } | { ok: false; error: string }> {
     try {
-      await withinTime(
-        this.client().then((c) => c.ping()),
-        Math.min(this.timeoutMs, 2000),
-        this.where,
-      );
+      await this.ping();
       return { ok: true };
     } catch (e) {
       return { ok: false, error: (e as Error).message };
@@ -106,36 +157,58 @@ export class QueueExporter {
 
   async close(): Promise<void> {
     await this.collecting?.catch(() => {});
-    await this.snapshots.close();
-    const client = await this.connecting?.catch(() => undefined);
-    client?.disconnect();
+    this.snapshots.close();
+    for (const c of await Promise.all([this.connecting?.catch(() => undefined), this.probing?.catch(() => undefined)])) c?.disconnect();
   }
 
-  /** One shared connection, made at the first collect and retried at the next after a failure. */
+  /**
+   * The connection that reads queues, made at the first collect and retried at the next after a
+   * failure. Its commands may take longer than a collect (one abandoned at the time limit is kept
+   * when it arrives), so their own limit is long: a Redis that hangs is found by the PING.
+   */
   private client(): Promise<RedisClient> {
-    this.connecting ??= connectRedis(this.opts.connection, { name: 'asyncq:metrics', connectTimeout: this.timeoutMs, commandTimeout: this.timeoutMs });
+    this.connecting ??= connectRedis(this.opts.connection, { name: 'asyncq:metrics', connectTimeout: this.pingTimeoutMs, commandTimeout: this.timeoutMs + 30_000 });
     this.connecting.catch(() => (this.connecting = undefined));
     return this.connecting;
   }
 
+  /** A PING on a connection of its own: never queued behind a long read. */
+  private async ping(): Promise<void> {
+    // The PING's own limit is withinTime's below (which lets an answer already here in first).
+    this.probing ??= connectRedis(this.opts.connection, { name: 'asyncq:metrics-probe', connectTimeout: this.pingTimeoutMs, commandTimeout: this.pingTimeoutMs + 5000 });
+    this.probing.catch(() => (this.probing = undefined));
+    const probe = this.probing;
+    await withinTime(
+      probe.then((c) => c.ping()),
+      this.pingTimeoutMs,
+      this.where,
+    );
+  }
+
   private async collectNow(): Promise<void> {
-    let snapshots: QueueSnapshot[] | undefined;
+    const started = Date.now();
+    const limitMs = Math.min(this.timeoutMs, this.nextLimitMs ?? Infinity);
+    this.nextLimitMs = undefined;
+    let read: SnapshotRead | undefined;
     try {
-      snapshots = await withinTime(
-        this.client().then((c) => this.snapshots.read(c)),
-        this.timeoutMs,
-        this.where,
-      );
+      await this.ping();
+      const client = await withinTime(this.client(), this.pingTimeoutMs, this.where);
+      read = await this.snapshots.read(client, started + limitMs);
       this.up = true;
       this.failure = undefined;
     } catch (e) {
       this.up = false;
       this.failure = e instanceof Error ? e : new Error(String(e));
-      this.errors.inc();
+      this.scrape.errors.inc();
     }
-    this.upGauge.set(this.up ? 1 : 0);
+    this.scrape.up.set(this.up ? 1 : 0);
+    this.scrape.partial.set(read?.partial ? 1 : 0);
+    if (read?.partial) this.scrape.timeouts.inc();
+    if (read?.unreadable) this.scrape.unreadable.inc(read.unreadable);
+    this.collectEnded = Date.now();
+    this.scrape.duration.set((this.collectEnded - started) / 1000);
     for (const m of Object.values(this.perQueue)) m.reset();
-    for (const s of snapshots ?? []) this.setSeries(s);
+    for (const s of read?.snapshots ?? []) this.setSeries(s);
   }
 
   private setSeries(s: QueueSnapshot): void {
@@ -145,7 +218,7 @@ export class QueueExporter {
       waiting: c.waiting,
       delayed: c.delayed,
       active: c.active,
-      paused: s.paused ? c.waiting : c.paused,
+      paused: s.state.paused ? c.waiting : c.paused,
       completed: c.completed,
       failed: c.failed,
     });
@@ -155,17 +228,17 @@ export class QueueExporter {
       const counts = byState(c);
       for (const state of STATES) total[state] += counts[state];
       unfinished += c.unfinished;
-      if (s.partitions.length > 1) for (const state of STATES) m.partitionTasks.set({ queue, partition: String(partition), state }, counts[state]);
+      if (s.partitions.length > 1) for (const state of STATES) m.partitionTasks.add([queue, String(partition), state], counts[state]);
     });
-    for (const state of STATES) m.tasks.set({ queue, state }, total[state]);
+    for (const state of STATES) m.tasks.add([queue, state], total[state]);
     // Counters mirror Redis' own totals: a queue created again starts from 0, which Prometheus reads as a counter reset.
-    m.completed.inc({ queue }, s.totals.completed);
-    m.failed.inc({ queue }, s.totals.failed);
-    m.enqueued.inc({ queue }, s.totals.added);
-    m.unfinished.set({ queue }, unfinished);
-    m.workers.set({ queue }, s.workers);
-    if (s.desired !== undefined) m.desired.set({ queue }, s.desired);
-    m.oldest.set({ queue }, s.oldestWaitingMs / 1000);
-    m.drain.set({ queue }, drainSeconds(unfinished, s.finishedPerSec));
+    m.completed.add([queue], s.totals.completed);
+    m.failed.add([queue], s.totals.failed);
+    m.enqueued.add([queue], s.totals.added);
+    m.unfinished.add([queue], unfinished);
+    m.workers.add([queue], s.workers);
+    if (s.desired !== undefined) m.desired.add([queue], s.desired.count);
+    m.oldest.add([queue], s.oldestWaitingMs / 1000);
+    m.drain.add([queue], drainSeconds(unfinished, s.finishedPerSec));
   }
 }

@@ -99,3 +99,6 @@ export interface FailItem {
   /** ms until the retry, 0 for at once, -1 when the task failed for good. */
   retryIn: number;
 }
+
+/** What `figures-17.lua` read of one queue or partition, as it came (numbers and texts, "" when unset). */
+export type FiguresReply = (number | string)[];

@@ -6,9 +6,9 @@ import { toAsyncqError, type RedisClient, type RedisTarget } from './connection.
 import { publishCommand } from './cluster-room.js';
 import type { QueueKeys } from './queue-keys.js';
 import type { RequestArgs } from './request-log.js';
-import type { AddItem, ConsumeArgs, ConsumeReply, CountReply, FailItem, OutcomeReply } from './script-types.js';
+import type { AddItem, ConsumeArgs, ConsumeReply, CountReply, FailItem, FiguresReply, OutcomeReply } from './script-types.js';
 
-export type { AddItem, Chores, ConsumeArgs, ConsumeReply, CountReply, FailItem, OutcomeReply } from './script-types.js';
+export type { AddItem, Chores, ConsumeArgs, ConsumeReply, CountReply, FailItem, FiguresReply, OutcomeReply } from './script-types.js';
 
 const LUA_DIR = new URL('../../lua/', import.meta.url);
 
@@ -181,6 +181,15 @@ export class QueueScripts {
       lostTotal: Number(r[10]),
       missing: Number(r[11]),
     };
+  }
+
+  /** See `figures-17.lua`: one read of everything an exporter shows of a queue or partition, and of the worker registry under its tag. */
+  async figures(k: QueueKeys): Promise<FiguresReply> {
+    const args = [
+      k.wait, k.paused, k.prioritized, k.delayed, k.active, k.waitingChildren, k.stalled, k.completed, k.failed, k.meta, k.state, k.stats,
+      k.wantRoom, k.wantJoin, k.workers, k.heartbeats, k.desired, pack({ prefix: k.base }),
+    ];
+    return (await this.call('asyncqFigures', args)) as FiguresReply;
   }
 
   /** See `shutdown-9.lua`. Resolves to how many waiting or delayed tasks remain to discard. */

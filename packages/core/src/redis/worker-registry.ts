@@ -18,6 +18,18 @@ export interface WorkerRegistryOptions {
   connectTimeout?: number;
 }
 
+/** The desired worker count as stored (`<count> <by>`), or undefined when none (or nothing valid) is set. */
+export function parseDesired(stored: string | null): { count: number; by: 'manual' | 'autoscaler' } | undefined {
+  const [count, by] = (stored ?? '').split(' ');
+  const n = count ? Number(count) : NaN;
+  return Number.isInteger(n) && n >= 0 ? { count: n, by: by === 'autoscaler' ? 'autoscaler' : 'manual' } : undefined;
+}
+
+/** Whether a registry entry's JSON is one {@link WorkerRegistry} lists (corrupt ones are skipped). */
+export function isRegistryEntry(info: unknown): info is { id: string } {
+  return info !== null && typeof info === 'object' && typeof (info as { id?: unknown }).id === 'string';
+}
+
 /** How long an entry stays listed without a heartbeat, unless it says otherwise. */
 const DEFAULT_TTL_MS = 15_000;
 
@@ -114,9 +126,7 @@ export class WorkerRegistry {
   /** The desired worker count and who set it, or undefined when none is set. */
   async desiredState(): Promise<{ count: number; by: 'manual' | 'autoscaler' } | undefined> {
     const { client } = await this.session();
-    const [count, by] = ((await client.get(this.keys.desired)) ?? '').split(' ');
-    const n = count ? Number(count) : NaN;
-    return Number.isInteger(n) && n >= 0 ? { count: n, by: by === 'autoscaler' ? 'autoscaler' : 'manual' } : undefined;
+    return parseDesired(await client.get(this.keys.desired));
   }
 
   /** Calls `fn` whenever the desired worker count changes, until the returned function is called. */
@@ -144,9 +154,9 @@ export class WorkerRegistry {
     const out: I[] = [];
     for (const j of json) {
       try {
-        const info = JSON.parse(j) as I;
-        if (info === null || typeof info !== 'object' || typeof info.id !== 'string') throw new ConfigError('not an entry');
-        out.push(info);
+        const info: unknown = JSON.parse(j);
+        if (!isRegistryEntry(info)) throw new ConfigError('not an entry');
+        out.push(info as I);
       } catch {
         this.skipped++;
       }
