@@ -23,7 +23,7 @@ const STUCK_MS = 25_000;
  * and the put comes at about 16 s, between two of them.
  */
 const RECHECK_MS = 30_000;
-const WAKE_MOVE_AFTER_MS = 14_000;
+const WAKE_MOVE_AFTER_MS = 14_500;
 
 describe('a cluster slot left migrating, then moved', () => {
   it('join rides it out, puts go to other partitions, and an idle consumer wakes at once after the move', { timeout: 240_000 }, async () => {
@@ -50,16 +50,11 @@ describe('a cluster slot left migrating, then moved', () => {
       expect(wakeSlot, 'the two queues lie in different slots').not.toBe(slot);
       const joiner = startNode('queue-client.mjs', ['join'], { env: { CHAOS: JSON.stringify({ connection: conn, queue: name, partitions: PARTS }) }, label: 'joiner' });
       await joiner.waitFor(/"ready"/);
-      // The wake queue's consumer idles from now on, across the move of its slot.
-      const idleSince = Date.now();
-      const got = wakeQueue.getTask({ timeout: 3 * RECHECK_MS });
-      await sleep(500);
-      const { migration, keys, moved } = await SlotMigration.begin(slot, source, target, 0.5);
-      const stuckAt = Date.now();
-      const producer = startNode('producer.mjs', [], { env: { CHAOS: JSON.stringify({ connection: conn, queue: name, name: 'b', count: 100_000, ackDir: dir, partitions: PARTS }) }, label: 'producer' });
-      const worker = startNode('worker.mjs', [], { env: { CHAOS_LEDGER_DIR: dir, CHAOS: JSON.stringify({ connection: conn, queue: name, partitions: PARTS, concurrency: 16 }) }, label: 'worker' });
-      // Meanwhile, the wake queue's slot moves to another master, and a task is put there.
-      const wakeRun = (async () => {
+      // The wake queue's consumer idles from now on, across the move of its slot; twice, since a lost
+      // subscription is a race today (ioredis re-subscribes after a slot refresh that may come too early).
+      const wakeTrial = async (): Promise<{ ms: number; idle: number }> => {
+        const idleSince = Date.now();
+        const got = wakeQueue.getTask({ timeout: 3 * RECHECK_MS });
         await sleep(WAKE_MOVE_AFTER_MS);
         const wakeSource = await masterOfKey(cluster, '{wake}');
         const wakeMove = await SlotMigration.begin(wakeSlot, wakeSource, masters.find((p) => p !== wakeSource && p !== source)!, 1);
@@ -70,7 +65,13 @@ describe('a cluster slot left migrating, then moved', () => {
         const task = await got.catch(() => undefined);
         await task?.done();
         return { ms: task ? Date.now() - t0 : Infinity, idle: t0 - idleSince };
-      })();
+      };
+      const wakeRun = (async () => [await wakeTrial(), await wakeTrial()])();
+      await sleep(500);
+      const { migration, keys, moved } = await SlotMigration.begin(slot, source, target, 0.5);
+      const stuckAt = Date.now();
+      const producer = startNode('producer.mjs', [], { env: { CHAOS: JSON.stringify({ connection: conn, queue: name, name: 'b', count: 100_000, ackDir: dir, partitions: PARTS }) }, label: 'producer' });
+      const worker = startNode('worker.mjs', [], { env: { CHAOS_LEDGER_DIR: dir, CHAOS: JSON.stringify({ connection: conn, queue: name, partitions: PARTS, concurrency: 16 }) }, label: 'worker' });
       await sleep(STUCK_MS);
       const joinerDuringStuck = clientOutcome(joiner);
       const stuckEnd = Date.now();
@@ -93,8 +94,7 @@ describe('a cluster slot left migrating, then moved', () => {
       const lost = notRun().length;
       worker.signal('SIGTERM');
       await worker.exitWithin(15_000);
-      const wakeUp = await wakeRun;
-      const wake = [wakeUp.ms];
+      const wake = await wakeRun;
       await wakeQueue.close();
       await wakePut.close();
 
@@ -110,8 +110,8 @@ describe('a cluster slot left migrating, then moved', () => {
         joiner: outcome ? (outcome.event === 'error' ? outcome.code ?? outcome.name : outcome.event) : 'still waiting',
         joinAfterMove: secs(joined ? joined.at - movedAt : undefined),
         lost,
-        wakeAfterMove: Number.isFinite(wakeUp.ms) ? `${wakeUp.ms}ms` : 'never',
-        consumerIdleFor: secs(wakeUp.idle),
+        wakeAfterMove: wake.map((w) => (Number.isFinite(w.ms) ? `${w.ms}ms` : 'never')).join(','),
+        consumerIdleFor: wake.map((w) => secs(w.idle)).join(','),
       });
       expect.soft(joinerDuringStuck, `join waits out the stuck slot: ${JSON.stringify(joinerDuringStuck)}`).toBeUndefined();
       expect.soft(outcome?.event, `join resolves once the slot is fixed: ${JSON.stringify(outcome)}`).toBe('joined');
@@ -121,7 +121,7 @@ describe('a cluster slot left migrating, then moved', () => {
       expect.soft(gaps.length ? Math.max(...gaps) : STUCK_MS, 'no put waits on the stuck partition for seconds (gaps between acknowledged puts)').toBeLessThan(3000);
       expect.soft(producer.stderr.split('\n').filter((l) => /redirection/i.test(l)), 'the producer never sees a raw redirection error').toEqual([]);
       expect.soft(lost, 'acknowledged puts that never ran').toBe(0);
-      expect.soft(wake[0], `an idle consumer wakes within a second of a put after its slot moved (its safety re-check: up to ${RECHECK_MS} ms)`).toBeLessThan(1000);
+      expect.soft(Math.max(...wake.map((w) => w.ms)), `an idle consumer wakes within a second of a put after its slot moved, each time (its safety re-check: up to ${RECHECK_MS} ms)`).toBeLessThan(1000);
       expect.soft(outputProblems(worker.output), 'worker output').toEqual([]);
     } finally {
       await cluster.stop();
