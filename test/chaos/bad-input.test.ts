@@ -6,6 +6,7 @@ import { ledgerDir, readLedger, unfinishedKeys } from './harness/ledger.js';
 import { linesOf, outputProblems } from './harness/output-hygiene.js';
 import { argvOf, FIXTURES, runCli, sleep, startCli, type CliRun } from './harness/processes.js';
 import { freePort, RedisServer } from './harness/redis-server.js';
+import { leaks, malformedUrls, MARKER } from '../malformed-urls.js';
 
 // Scenario 7 (issue 10): bad input of every kind. Guarantee: bad input gets a one-line error naming
 // what is wrong (never a stack trace, a hang or an "unexpected error"); a corrupt job or a hostile
@@ -376,5 +377,154 @@ describe('bad input', () => {
     expect.soft(leaks(demoArgv), 'asyncq demo children argv').toEqual([]);
     expect.soft(demo.output.includes(password) || fleet.output.includes(password), 'the password in output').toBe(false);
     expect.soft(demoExit?.code, demo.output.slice(-300)).toBe(0);
+  });
+
+  // Round two (issue 18): secrets in malformed connection strings, names, bounds, handler modules.
+
+  it('a password in a malformed connection string never reaches output, errors or argv, through every way the CLI is told where Redis is', { timeout: 300_000 }, async () => {
+    const closed = await freePort();
+    const urls = malformedUrls(18, 8, closed);
+    const h = `${FIXTURES}ledger-handlers.mjs`;
+    type Way = [string, (u: string) => { args: string[]; env: Record<string, string> }];
+    const ways: Way[] = [
+      ['--redis-url', (u) => ({ args: ['stats', '--redis-url', u], env: {} })],
+      ['REDIS_URL', (u) => ({ args: ['stats'], env: { REDIS_URL: u } })],
+      ['ASYNCQ_REDIS_URL', (u) => ({ args: ['put', 'q', '{}'], env: { ASYNCQ_REDIS_URL: u } })],
+      ['--redis-cluster', (u) => ({ args: ['stats', '--redis-cluster', u], env: {} })],
+      ['--redis-sentinels', (u) => ({ args: ['stats', '--redis-sentinels', u, '--redis-master', 'm'], env: {} })],
+      ['fleet, REDIS_URL', (u) => ({ args: ['fleet', h, '-q', 'secrets', '-w', '1'], env: { REDIS_URL: u } })],
+      ['dashboard, REDIS_URL', (u) => ({ args: ['dashboard', '--port', '0'], env: { REDIS_URL: u } })],
+    ];
+    const seen: string[] = [];
+    const shapes: Record<string, string> = {};
+    for (const [way, make] of ways) {
+      const runs = await Promise.all(urls.map((u) => runCli(make(u).args, { env: make(u).env, timeoutMs: 30_000 })));
+      for (const [i, r] of runs.entries()) {
+        const out = r.stdout + r.stderr;
+        if (leaks(out)) seen.push(`${way} ${JSON.stringify(urls[i])}: ${out.slice(0, 200)}`);
+        if (r.timedOut || r.code === 0 || linesOf(r.stderr).length !== 1 || outputProblems(out).length > 0) seen.push(`${way} ${JSON.stringify(urls[i])}: not one line and exit 1: ${out.slice(0, 200)}`);
+      }
+      shapes[way.replace(/\W+/g, '_')] = `${runs.filter((r) => r.code === 1).length}/${runs.length}`;
+    }
+    // A well-formed URL holding the marker: the fleet's children and the dashboard get it in their
+    // environment, never argv, and print it nowhere.
+    const secured = await RedisServer.start({ password: MARKER });
+    const secEnv = { REDIS_URL: secured.url, CHAOS_LEDGER_DIR: ledgerDir('secrets-2') };
+    const fleet = startCli(['fleet', h, '-q', 'secrets', '-w', '2'], { env: secEnv, label: 'fleet' });
+    const dashboard = startCli(['dashboard', '--port', '0'], { env: secEnv, label: 'dashboard' });
+    await fleet.waitFor(/serves secrets/);
+    await dashboard.waitFor(/asyncq dashboard on http/, 30_000);
+    let argvs: string[][] = [];
+    for (let i = 0; i < 100 && argvs.length < 2; i++) {
+      argvs = fleet.children().map((p) => argvOf(p) ?? []).filter((a) => a.length > 0 && a.includes('fleet-worker'));
+      await sleep(100);
+    }
+    argvs.push(argvOf(fleet.pid) ?? [], argvOf(dashboard.pid) ?? []);
+    report('bad-input-secrets-malformed', { strings: urls.length, ways: ways.length, ...shapes, leaks: seen.length, argvLeaks: argvs.filter((a) => leaks(a.join(' '))).length });
+    expect(seen).toEqual([]);
+    expect(argvs.length, 'fleet workers, the fleet and the dashboard').toBe(4);
+    expect(argvs.filter((a) => leaks(a.join(' ')))).toEqual([]);
+    expect(leaks(fleet.output) || leaks(dashboard.output)).toBe(false);
+  });
+
+  it('names: ".." refused, bidi and zero-width characters escaped, hints shell-quoted, a 1 MiB name cut in its error', { timeout: 120_000 }, async () => {
+    const dots = await Promise.all(['.', '..'].map((n) => runCli(['put', n, '{}'], { env })));
+    const bidi = 'pay\u202Eevil\u200B';
+    await queue(bidi).put({ k: 1 });
+    const stats = await runCli(['stats', bidi], { env });
+    const fleet = startCli(['fleet', `${FIXTURES}ledger-handlers.mjs`, '-q', 'a;id|x&$(id)', '-w', '0'], { env: { ...env, CHAOS_LEDGER_DIR: ledgerDir('hint') } });
+    await fleet.waitFor(/changes its size live/);
+    const serves = fleet.output.split('\n').find((l) => l.includes('changes its size live')) ?? '';
+    const pause = await runCli(['pause', bidi], { env });
+    let long = '';
+    try {
+      new Queue('x'.repeat(1 << 20), { connection: redis.url });
+    } catch (e) {
+      long = (e as Error).message;
+    }
+    const results = {
+      dots: dots.map(mistake),
+      bidiInStats: { code: stats.code, raw: /[\u202E\u200B]/.test(stats.stdout), escaped: stats.stdout.includes('\\u{202e}') },
+      fleetHint: serves.replace(/^fleet \S+ /, ''),
+      pauseHint: { raw: /[\u202E\u200B]/.test(pause.stdout), line: pause.stdout.trim() },
+      longNameMessageChars: long.length,
+    };
+    report('bad-input-names-2', { dots: results.dots.map((d) => String(d.code)).join(','), bidiRaw: results.bidiInStats.raw, longNameMessageChars: long.length });
+    expect(results.dots).toEqual([{ code: 1, lines: 1, problems: [], timedOut: false }, { code: 1, lines: 1, problems: [], timedOut: false }]);
+    expect(dots[1]!.stderr).toMatch(/invalid queue name "\.\.": .* and not '\.' or '\.\.'/);
+    expect(results.bidiInStats).toEqual({ code: 0, raw: false, escaped: true });
+    expect(results.fleetHint).toBe("serves a;id|x&$(id); asyncq scale 'a;id|x&$(id)' <n> changes its size live");
+    expect(results.pauseHint.raw).toBe(false);
+    expect(results.pauseHint.line).toContain("asyncq resume 'pay\\u{202e}evil\\u{200b}' resumes");
+    expect(long.length).toBeGreaterThan(0);
+    expect(long.length).toBeLessThan(400);
+  });
+
+  it('bounds: fleet sizes and concurrency, nesting depth, ports and addresses, conflicting flags, an empty item: one line each; inspect survives any depth', { timeout: 180_000 }, async () => {
+    const h = `${FIXTURES}ledger-handlers.mjs`;
+    const deep = (n: number): string => `${'['.repeat(n)}1${']'.repeat(n)}`;
+    const cases: [string, string[], RegExp][] = [
+      ['fleet -w 100000', ['fleet', h, '-q', 'bounds', '-w', '100000'], /--workers must be a whole number from 0 to 10000|over the fleet's cap/],
+      ['fleet -w 300', ['fleet', h, '-q', 'bounds', '-w', '300'], /--workers 300 is over the fleet's cap of 256 workers: .* --max-workers 300/],
+      ['fleet -c 1000000000', ['fleet', h, '-q', 'bounds', '-c', '1000000000'], /--concurrency must be a whole number from 1 to 10000, got "1000000000"/],
+      ['fleet --metrics-host', ['fleet', h, '-q', 'bounds', '--metrics-port-base', '20000', '--metrics-host', 'no-such-host.invalid'], /--metrics-host "no-such-host.invalid": no such host name/],
+      ['worker --metrics-host', ['worker', h, '-q', 'bounds', '--metrics-port', '0', '--metrics-host', 'no-such-host.invalid'], /cannot listen on "no-such-host.invalid": no such host name; .*--metrics-host/],
+      ['metrics --port 70000', ['metrics', '--port', '70000'], /--port must be a whole number from 0 to 65535, got "70000"/],
+      ['dashboard --port 70000', ['dashboard', '--port', '70000'], /--port must be a whole number from 0 to 65535, got "70000"/],
+      ['inspect --failed --state completed', ['inspect', 'bounds', '--failed', '--state', 'completed'], /--failed lists the failed tasks and --state "completed" another state/],
+      ['put q - --file x', ['put', 'bounds', '-', '--file', 'x.ndjson'], /asyncq put takes its items one way, got - \(stdin\) and --file "x.ndjson"/],
+      ["put q ''", ['put', 'bounds', ''], /the item is empty/],
+      ['put 5,000 deep', ['put', 'bounds', deep(5000)], /nested more than 1000 levels deep, which asyncq refuses/],
+    ];
+    const benv = { ...env, CHAOS_LEDGER_DIR: ledgerDir('bounds') };
+    const runs = await Promise.all(cases.map(([, args]) => runCli(args, { env: benv, timeoutMs: 30_000 })));
+    const results = Object.fromEntries(cases.map(([what], i) => [what, { ...mistake(runs[i]!), says: cases[i]![2].test(runs[i]!.stderr) }]));
+    // Data nested 10,000 deep, written straight to Redis: the listing shows the other tasks.
+    const q = queue('deep-stored');
+    const id = await q.put({ k: 'deep' });
+    await q.put({ k: 'plain' });
+    await redis.client().hset(`asyncq:{deep-stored}:${id}`, 'data', deep(10_000));
+    const [inspect, inspectJson] = await Promise.all([runCli(['inspect', 'deep-stored'], { env }), runCli(['inspect', 'deep-stored', '--json'], { env })]);
+    const inspectResult = {
+      code: inspect.code,
+      listsPlain: inspect.stdout.includes('{"k":"plain"}'),
+      notes: inspect.stdout.includes('(nested too deeply to show)'),
+      jsonCode: inspectJson.code,
+      jsonParses: (() => {
+        try {
+          return (JSON.parse(inspectJson.stdout) as unknown[]).length;
+        } catch {
+          return -1;
+        }
+      })(),
+      problems: outputProblems(inspect.stdout + inspect.stderr + inspectJson.stderr),
+    };
+    report('bad-input-bounds', { ...Object.fromEntries(Object.entries(results).map(([k, v]) => [k.replace(/\W+/g, '_'), `${v.code}/${v.lines}`])), inspectDeep: inspectResult.code ?? undefined });
+    for (const [what] of cases) expect.soft(results[what], what).toEqual({ code: 1, lines: 1, problems: [], timedOut: false, says: true });
+    expect.soft(inspectResult).toEqual({ code: 0, listsPlain: true, notes: true, jsonCode: 0, jsonParses: 2, problems: [] });
+  });
+
+  it('handler modules that never finish loading, throw null or call process.exit are one line from worker and fleet, and never end the fleet silently', { timeout: 120_000 }, async () => {
+    const modules = ['never-loads.mjs', 'throws-null.mjs', 'exits-at-import.mjs'];
+    const says: Record<string, RegExp> = {
+      'never-loads.mjs': /never-loads\.mjs never finishes loading: a top-level await waits on a promise that nothing will ever settle/,
+      'throws-null.mjs': /throws-null\.mjs failed to load: it threw null, not an Error/,
+      'exits-at-import.mjs': /exits-at-import\.mjs called process\.exit\(3\) while loading/,
+    };
+    const runs = await Promise.all(
+      modules.flatMap((m) => [
+        runCli(['worker', `${FIXTURES}${m}`, '-q', 'modules'], { env, timeoutMs: 20_000 }),
+        runCli(['fleet', `${FIXTURES}${m}`, '-q', 'modules'], { env, timeoutMs: 20_000 }),
+      ]),
+    );
+    const results: Record<string, unknown> = {};
+    for (const [i, m] of modules.entries()) {
+      for (const [j, cmd] of ['worker', 'fleet'].entries()) {
+        const r = runs[i * 2 + j]!;
+        results[`${cmd} ${m}`] = { ...mistake(r), says: says[m]!.test(r.stderr), ms: r.ms < 15_000 };
+      }
+    }
+    report('bad-input-handler-modules', Object.fromEntries(Object.entries(results).map(([k, v]) => [k.replace(/\W+/g, '_'), String((v as { code: number | null }).code)])));
+    for (const [what, r] of Object.entries(results)) expect.soft(r, what).toEqual({ code: 1, lines: 1, problems: [], timedOut: false, says: true, ms: true });
   });
 });

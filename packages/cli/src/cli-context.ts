@@ -1,5 +1,6 @@
 import { AsyncqError, redactUrl } from '@asyncq/core';
 import { CliError } from './cli-error.js';
+import { quoted } from './terminal-text.js';
 import type { ConnectionFlags } from './connection-flags.js';
 
 export { CliError } from './cli-error.js';
@@ -31,6 +32,8 @@ export function processContext(): CliContext {
 export interface WrapOptions {
   /** The flag that picks a port, for "port N is in use". @defaultValue '--port' */
   portFlag?: string;
+  /** The flag that picks the address to listen on, for a command that serves HTTP: "cannot listen on X". */
+  hostFlag?: string;
 }
 
 /**
@@ -52,8 +55,15 @@ export function wrapHandler<A>(ctx: CliContext, run: (argv: A, ctx: CliContext) 
 
 function describeFailure(e: unknown, opts: WrapOptions): string {
   if (e instanceof AsyncqError) return e.message;
-  const err = e as NodeJS.ErrnoException & { port?: number; address?: string };
-  if (err?.code === 'EADDRINUSE') return `port ${err.port ?? '?'} on ${err.address ?? 'this host'} is in use: choose another with ${opts.portFlag ?? '--port'}`;
+  const err = e as NodeJS.ErrnoException & { port?: number; address?: string; hostname?: string };
+  const portFlag = opts.portFlag ?? '--port';
+  if (err?.code === 'EADDRINUSE') return `port ${err.port ?? '?'} on ${err.address ?? 'this host'} is in use: choose another with ${portFlag}`;
+  if (err?.code === 'EACCES' && err.syscall === 'listen') return `port ${err.port ?? '?'} needs privileges this process lacks: choose one above 1023 with ${portFlag}`;
+  if (err?.code === 'ERR_SOCKET_BAD_PORT') return `a port is a whole number from 0 to 65535: choose one with ${portFlag}`;
+  if (opts.hostFlag && err?.syscall === 'getaddrinfo') return `cannot listen on ${quoted(err.hostname ?? '?')}: no such host name; choose an address of this host with ${opts.hostFlag}, e.g. 127.0.0.1`;
+  if (opts.hostFlag && (err?.code === 'EADDRNOTAVAIL' || err?.code === 'EAFNOSUPPORT')) {
+    return `cannot listen on ${quoted(err.address ?? '?')}: it is not an address of this host; choose one with ${opts.hostFlag}, e.g. 127.0.0.1 or 0.0.0.0`;
+  }
   const debug = debugEnabled();
   return `unexpected error: ${err?.message ?? String(e)}${debug ? `\n${err?.stack ?? ''}` : ' (set ASYNCQ_DEBUG=1 for details)'}`;
 }
@@ -65,24 +75,27 @@ export function debugEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 /**
- * `text` with every password the connection settings hold replaced by `***`: whole URLs by their
- * redacted form, then the password alone (raw and URL-decoded), wherever a message quoted it.
+ * `text` with every password the connection settings hold replaced by `***`: whole settings by
+ * their redacted form, then the credentials alone (raw and URL-decoded), wherever a message quoted
+ * them. A setting need not be a well-formed URL (`redis:pw@host`, `:pw@host`, a cluster entry
+ * `//user:pw@host:1`): whatever precedes an '@' counts as credentials.
  */
 export function redactSecrets(text: string, argv: Partial<ConnectionFlags> = {}, env: NodeJS.ProcessEnv = process.env): string {
-  const urls = [argv.redisUrl, env.ASYNCQ_REDIS_URL, env.REDIS_URL].filter((u): u is string => typeof u === 'string' && u !== '');
+  const settings = [argv.redisUrl, argv.redisCluster, argv.redisSentinels, env.ASYNCQ_REDIS_URL, env.ASYNCQ_REDIS_CLUSTER, env.ASYNCQ_REDIS_SENTINELS, env.REDIS_URL];
+  const urls = settings.flatMap((u) => (typeof u === 'string' && u !== '' ? [u, ...u.split(',').map((e) => e.trim())] : []));
   const secrets = new Set<string>();
-  for (const url of urls) {
+  for (const url of urls.sort((a, b) => b.length - a.length)) {
+    if (!url.includes('@')) continue;
     text = text.split(url).join(redactUrl(url));
-    const start = url.indexOf('://');
-    const at = url.lastIndexOf('@');
-    if (start < 0 || at <= start) continue;
-    const auth = url.slice(start + 3, at);
+    const auth = url.slice(url.match(/^[a-z][a-z0-9+.-]*:\/\//i)?.[0].length ?? 0, url.lastIndexOf('@'));
     const password = auth.includes(':') ? auth.slice(auth.indexOf(':') + 1) : auth;
-    secrets.add(password);
-    try {
-      secrets.add(decodeURIComponent(password));
-    } catch {
-      // not URL encoding: the raw form is the one a message can quote
+    for (const s of [auth, password]) {
+      secrets.add(s);
+      try {
+        secrets.add(decodeURIComponent(s));
+      } catch {
+        // not URL encoding: the raw form is the one a message can quote
+      }
     }
   }
   if (env.ASYNCQ_REDIS_PASSWORD) secrets.add(env.ASYNCQ_REDIS_PASSWORD);
@@ -98,7 +111,7 @@ export function wholeNumber(what: string, value: unknown, min = 0, max = Number.
   const n = text !== undefined && /^[-+]?\d+$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `a whole number >= ${min}` : `a whole number from ${min} to ${max}`;
-    throw new CliError(`${what} must be ${range}, got ${JSON.stringify(typeof value === 'number' ? String(value) : value) ?? 'nothing'}`);
+    throw new CliError(`${what} must be ${range}, got ${value === undefined ? 'nothing' : quoted(typeof value === 'number' ? String(value) : value)}`);
   }
   return n;
 }

@@ -10,7 +10,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { joinCommand } from './commands/join.js';
 import { logsCommand } from './commands/logs.js';
 import { metricsCommand } from './commands/metrics.js';
-import { putCommand } from './commands/put.js';
+import { putCommand, stdinDashes } from './commands/put.js';
 import { queueOpsCommands } from './commands/queue-ops.js';
 import { removalCommands } from './commands/removal.js';
 import { statsCommand } from './commands/stats.js';
@@ -39,10 +39,10 @@ const EPILOGUE = [
  */
 export async function main(args: string[], ctx: CliContext = processContext()): Promise<number> {
   class UsageMistake extends Error {}
-  const secrets = { redisUrl: flagValue(args, '--redis-url') };
+  const secrets = { redisUrl: flagValue(args, '--redis-url'), redisCluster: flagValue(args, '--redis-cluster'), redisSentinels: flagValue(args, '--redis-sentinels') };
   let usages: Record<string, string> = {};
   try {
-    const cli = flagsFromEnvironment(connectionOptions(yargs(queueFlagToArgument(args))), args)
+    const cli = flagsFromEnvironment(connectionOptions(yargs(stdinDashes(queueFlagToArgument(args)))), args)
       .scriptName('asyncq')
       .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false })
       .command(workerCommand(ctx))

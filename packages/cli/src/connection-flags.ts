@@ -142,10 +142,20 @@ function hasPassword(url: string): boolean {
   return start >= 0 && at > start && url.slice(start + 3, at).includes(':');
 }
 
-/** `host:port,host:port` (IPv6 as `[::1]:6379`) as nodes, or one line saying which entry is wrong. */
+/**
+ * `host:port,host:port` (IPv6 as `[::1]:6379`) as nodes, or one line saying which entry is wrong.
+ * An entry that is a URL, or holds a `user:password@`, is refused without being quoted: the
+ * password belongs in ASYNCQ_REDIS_PASSWORD, and a message must not carry it.
+ */
 export function hostList(setting: Setting): { host: string; port: number }[] {
   const example = `e.g. ${setting.from} 10.0.0.1:6379,10.0.0.2:6379`;
   const entries = setting.value.split(',').map((e) => e.trim());
+  const url = entries.findIndex((e) => e.includes('@') || e.includes('/'));
+  if (url >= 0) {
+    throw new CliError(
+      `${setting.from} takes host:port entries, not URLs or user:password@: entry ${url + 1} of ${entries.length} is one; give the password in ASYNCQ_REDIS_PASSWORD (${example})`,
+    );
+  }
   return entries.map((entry) => {
     if (entry === '') throw new CliError(`${setting.from} takes host:port,host:port with no empty entries, got ${JSON.stringify(setting.value)} (${example})`);
     const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(.*)$/.exec(entry);

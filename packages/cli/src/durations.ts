@@ -1,5 +1,6 @@
 import ms from 'ms';
 import { CliError } from './cli-error.js';
+import { quoted } from './terminal-text.js';
 
 /** How to read one duration flag. */
 export interface DurationSpec {
@@ -31,7 +32,7 @@ export function parseDuration(raw: unknown, spec: DurationSpec): number {
   const min = spec.min ?? 0;
   const max = spec.max ?? TEN_YEARS_MS;
   const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
-  const got = JSON.stringify(typeof raw === 'number' ? String(raw) : raw) ?? 'nothing';
+  const got = raw === undefined ? 'nothing' : quoted(typeof raw === 'number' ? String(raw) : raw);
   if (spec.none && /^(none|infinity)$/i.test(text)) return Infinity;
   let value: number | undefined;
   if (/^\d+(\.\d+)?$/.test(text)) {

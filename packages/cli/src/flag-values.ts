@@ -1,4 +1,5 @@
 import { CliError } from './cli-error.js';
+import { quoted } from './terminal-text.js';
 
 /**
  * A value that must be one of `allowed`, or a {@link CliError} naming the flag, the value given
@@ -6,17 +7,17 @@ import { CliError } from './cli-error.js';
  */
 export function oneOf<T extends string>(flag: string, raw: unknown, allowed: readonly T[]): T {
   if (typeof raw === 'string' && (allowed as readonly string[]).includes(raw)) return raw as T;
-  throw new CliError(`${flag} must be one of ${allowed.join(', ')}; got ${JSON.stringify(raw) ?? 'nothing'}`);
+  throw new CliError(`${flag} must be one of ${allowed.join(', ')}; got ${raw === undefined ? 'nothing' : quoted(raw)}`);
 }
 
 /** A comma-separated list of values each in `allowed` (`waiting,delayed`), without repeats. */
 export function listOf<T extends string>(flag: string, raw: unknown, allowed: readonly T[]): T[] {
   const text = Array.isArray(raw) ? raw.join(',') : raw;
-  if (typeof text !== 'string' || text.trim() === '') throw new CliError(`${flag} takes a comma-separated list of ${allowed.join(', ')}; got ${JSON.stringify(raw) ?? 'nothing'}`);
+  if (typeof text !== 'string' || text.trim() === '') throw new CliError(`${flag} takes a comma-separated list of ${allowed.join(', ')}; got ${raw === undefined ? 'nothing' : quoted(raw)}`);
   const out: T[] = [];
   for (const part of text.split(',').map((p) => p.trim())) {
     if (!(allowed as readonly string[]).includes(part)) {
-      throw new CliError(`${flag} takes a comma-separated list of ${allowed.join(', ')}; ${JSON.stringify(part)} is not one of them`);
+      throw new CliError(`${flag} takes a comma-separated list of ${allowed.join(', ')}; ${quoted(part)} is not one of them`);
     }
     if (!out.includes(part as T)) out.push(part as T);
   }

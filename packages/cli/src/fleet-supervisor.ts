@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { QueueAdmin, WorkerRegistry, type ConnectionOption, type FleetInfo } from '@asyncq/core';
 import type { AutoscalePolicy } from './autoscale.js';
@@ -11,6 +12,10 @@ export interface FleetOptions {
   queue: string;
   /** Workers to run until `asyncq scale` (or the autoscaler) sets a desired count for the queue. */
   workers: number;
+  /** The most workers this fleet runs, whatever share of the desired count falls to it. @defaultValue 256 */
+  maxWorkers?: number;
+  /** How long each worker's handler module may take to load, ms. @defaultValue the worker's (30 s) */
+  loadTimeoutMs?: number;
   /** Concurrency of each worker process. */
   concurrency: number;
   /** Where Redis is: a URL or plain ioredis options (worker processes get it through their environment, never argv). */
@@ -50,6 +55,8 @@ export class FleetSupervisor {
   private readonly autoscaler?: FleetAutoscaler;
   private readonly startedAt = Date.now();
   private target = 0;
+  /** The share over `maxWorkers` last said in the log, so a cap is said once, not at every check. */
+  private cappedShare?: number;
   private stopping = false;
   private timer?: NodeJS.Timeout;
   private offScale?: () => void;
@@ -65,7 +72,7 @@ export class FleetSupervisor {
         prefix,
         connection,
         concurrency: opts.concurrency,
-        ...defined({ graceMs: opts.graceMs, heartbeatMs: opts.workerHeartbeatMs, lease: opts.lease, stalledInterval: opts.stalledInterval }),
+        ...defined({ graceMs: opts.graceMs, heartbeatMs: opts.workerHeartbeatMs, lease: opts.lease, stalledInterval: opts.stalledInterval, loadTimeoutMs: opts.loadTimeoutMs }),
         ...(opts.metricsPortBase === undefined ? {} : { metricsHost: opts.metricsHost ?? '127.0.0.1' }),
       },
       ...(opts.metricsPortBase === undefined ? {} : { metricsPortBase: opts.metricsPortBase }),
@@ -108,21 +115,39 @@ export class FleetSupervisor {
   private async tick(): Promise<void> {
     await this.beat();
     // One fleet decides for the queue, the oldest; every fleet follows the count it sets.
-    if (this.autoscaler && !this.stopping && (await this.registry.listFleets())[0]?.id === this.id) await this.autoscaler.step();
+    if (this.autoscaler && !this.stopping && (await this.liveFleets())[0]?.id === this.id) await this.autoscaler.step();
     await this.rebalance();
   }
 
-  /** This fleet's share: the desired count split over live fleets ordered by start, earliest first. */
+  /** This fleet's share: the desired count split over live fleets ordered by start, earliest first, at most `maxWorkers`. */
   private async rebalance(): Promise<void> {
     if (this.stopping) return;
     const desired = (await this.registry.desired()) ?? this.opts.workers;
-    const ids = (await this.registry.listFleets()).map((f) => f.id);
+    const ids = (await this.liveFleets()).map((f) => f.id);
     if (!ids.includes(this.id)) ids.push(this.id);
     const i = ids.indexOf(this.id);
-    const share = Math.floor(desired / ids.length) + (i < desired % ids.length ? 1 : 0);
+    const asked = Math.floor(desired / ids.length) + (i < desired % ids.length ? 1 : 0);
+    const max = this.opts.maxWorkers ?? 256;
+    const share = Math.min(asked, max);
+    if (asked > max && this.cappedShare !== asked) {
+      this.opts.log(`fleet ${this.id}: its share of the ${desired} workers asked for (asyncq scale) is ${asked}, over its cap: it runs ${max} (raise the cap with --max-workers)`);
+    }
+    this.cappedShare = asked > max ? asked : undefined;
     if (share !== this.target) this.opts.log(`fleet ${this.id}: ${share} of ${desired} workers (${ids.length} fleet${ids.length === 1 ? '' : 's'})`);
     this.target = share;
     if (!this.stopping) this.workers.resize(share);
+  }
+
+  /**
+   * The live fleets of the queue, oldest first. A fleet of this process table whose process is gone (killed
+   * outright, so it never left) is removed from the registry rather than counted until its entry
+   * expires: a fleet restarted after a SIGKILL would otherwise run a share for two.
+   */
+  private async liveFleets(): Promise<FleetInfo[]> {
+    const fleets = await this.registry.listFleets();
+    const dead = PROCESS_SPACE === undefined ? [] : fleets.filter((f) => f.id !== this.id && f.processSpace === PROCESS_SPACE && !processAlive(Number(f.pid)));
+    for (const f of dead) await this.registry.leaveFleet(f.id);
+    return fleets.filter((f) => !dead.includes(f));
   }
 
   private beat(): Promise<void> {
@@ -134,8 +159,36 @@ export class FleetSupervisor {
       workers: this.workers.running,
       startedAt: this.startedAt,
       lastHeartbeat: Date.now(),
+      ...(PROCESS_SPACE === undefined ? {} : { processSpace: PROCESS_SPACE }),
     };
     return this.registry.beatFleet(info, 3 * (this.opts.checkEveryMs ?? 2000));
+  }
+}
+
+/**
+ * This process's process table: the machine's boot id and its pid namespace (Linux). Two fleets
+ * with the same one see each other's pids; containers sharing a host name but not a pid
+ * namespace, and machines sharing one, do not. Undefined where /proc cannot tell.
+ */
+const PROCESS_SPACE = ((): string | undefined => {
+  try {
+    return `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}/${readlinkSync('/proc/self/ns/pid')}`;
+  } catch {
+    return undefined;
+  }
+})();
+
+/**
+ * True while process `pid` of this process table runs. Our own pid is not another fleet's: an entry with it
+ * and another id is a fleet that ran in a process before this one (a container restarted as pid 1).
+ */
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // it runs, as another user
   }
 }
 

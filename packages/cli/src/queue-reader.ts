@@ -1,7 +1,7 @@
 import { checkQueueName, connectRedis, listQueues, QueueAdmin, WorkerRegistry, type RedisClient } from '@asyncq/core';
 import { CliError } from './cli-error.js';
 import { connectionOf, type ConnectionFlags } from './connection-flags.js';
-import { printable } from './terminal-text.js';
+import { printable, quoted } from './terminal-text.js';
 
 /**
  * What read-only commands open on a queue: its admin reads and its worker registry, on one shared
@@ -49,7 +49,7 @@ export async function missingQueue(client: RedisClient, prefix: string, names: r
       : known.length > 8
         ? `${known.slice(0, 8).join(', ')} and ${known.length - 8} more: asyncq stats lists them`
         : known.join(', ');
-  return new CliError(`no queue named ${names.map((n) => JSON.stringify(printable(n))).join(', ')} (known: ${some})${hint}`);
+  return new CliError(`no queue named ${names.map((n) => quoted(n)).join(', ')} (known: ${some})${hint}`);
 }
 
 /** A connected reader of one queue for a command, with the command's one connection. */

@@ -28,7 +28,7 @@ export function isOutage(e: unknown): boolean {
 export function whereIs(connection: ConnectionOption): string {
   if (typeof connection === 'string') {
     try {
-      return new URL(redactUrl(connection)).host || connection;
+      return new URL(redactUrl(connection)).host || 'Redis';
     } catch {
       return 'Redis';
     }

@@ -90,7 +90,7 @@ export class WorkerSlots {
 
   private spawn(slot: Slot): void {
     const { spec, metricsPortBase } = this.opts;
-    const full: FleetWorkerSpec = { ...spec, ...(metricsPortBase === undefined ? {} : { metricsPort: metricsPortBase + slot.index }) };
+    const full: FleetWorkerSpec = { ...spec, fleetPid: process.pid, ...(metricsPortBase === undefined ? {} : { metricsPort: metricsPortBase + slot.index }) };
     // The fleet's own ASYNCQ_* settings are not the worker's (the CLI refuses options it does not
     // know); its settings, the Redis password among them, go in one variable, not on argv.
     const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ASYNCQ_')));

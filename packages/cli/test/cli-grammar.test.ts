@@ -69,7 +69,8 @@ describe('one command-line grammar', () => {
       [['clean', 'q', '--older-than', '7', '-y'], 'asyncq: --older-than needs a unit: write 7ms (or 7s for seconds), got "7"'],
       [['clean', 'q', '--older-than', '1d', '-s', 'active', '-y'], 'asyncq: --state must be one of completed, failed, delayed, waiting; got "active"'],
       [['purge', 'q', '-s', 'waiting,running', '-y'], 'asyncq: --state takes a comma-separated list of waiting, delayed, failed, completed; "running" is not one of them'],
-      [['stats', 'a*'], 'asyncq: invalid queue name "a*": use 1-200 characters without \':\', \'{\', \'}\', \'#\', glob characters (* ? [ ] \\), whitespace or control characters, e.g. "thumbnails"'],
+      [['stats', 'a*'], 'asyncq: invalid queue name "a*": use 1-200 characters without \':\', \'{\', \'}\', \'#\', glob characters (* ? [ ] \\), whitespace or control characters, and not \'.\' or \'..\', e.g. "thumbnails"'],
+      [['stats', '..'], 'asyncq: invalid queue name "..": use 1-200 characters without \':\', \'{\', \'}\', \'#\', glob characters (* ? [ ] \\), whitespace or control characters, and not \'.\' or \'..\', e.g. "thumbnails"'],
     ]);
   }, 120_000);
 
@@ -156,8 +157,8 @@ describe('one command-line grammar', () => {
   it('passwords never show, whatever their characters; a refused password is Redis’ own line', async () => {
     const dead = await freePort();
     const cases: [string, string][] = [
-      [`redis://:p@ss/w?rd#x@127.0.0.1:${dead}`, `asyncq: the password in connection URL redis://***@127.0.0.1:${dead} contains '/', '?' or '#': URL-encode it (e.g. '/' as %2F) or pass ioredis options { host, port, password }`],
-      [`redis://:50%off!@127.0.0.1:${dead}`, `asyncq: the password in connection URL redis://***@127.0.0.1:${dead} has a '%' that is not URL encoding: URL-encode it, writing a literal '%' as %25`],
+      [`redis://:p@ss/w?rd#x@127.0.0.1:${dead}`, `asyncq: the password in connection URL "redis://***@127.0.0.1:${dead}" contains '/', '?' or '#': URL-encode it (e.g. '/' as %2F) or pass ioredis options { host, port, password }`],
+      [`redis://:50%off!@127.0.0.1:${dead}`, `asyncq: the password in connection URL "redis://***@127.0.0.1:${dead}" has a '%' that is not URL encoding: URL-encode it, writing a literal '%' as %25`],
       [`redis://:p%40ss%20w0rd@127.0.0.1:${dead}`, `asyncq: cannot reach Redis at 127.0.0.1:${dead} (ECONNREFUSED); start Redis there or point REDIS_URL / the connection option at a running one`],
     ];
     for (const [url, line] of cases) {

@@ -1,3 +1,5 @@
+import { shellQuote } from './shell-quote.js';
+
 /**
  * Every error asyncq throws on purpose is an {@link AsyncqError} with a stable
  * string `code`, so callers can branch on `err.code` across package versions.
@@ -211,7 +213,7 @@ export class QueueCorrupt extends AsyncqError {
   constructor(queue: string, cause?: unknown) {
     super(
       'QUEUE_CORRUPT',
-      `queue "${queue}" has a key in Redis holding the wrong type of value (WRONGTYPE), so its data is damaged: repair that key, or delete the queue (asyncq delete ${queue} --force)`,
+      `queue "${queue}" has a key in Redis holding the wrong type of value (WRONGTYPE), so its data is damaged: repair that key, or delete the queue (asyncq delete ${shellQuote(queue)} --force)`,
       { cause },
     );
   }

@@ -16,11 +16,14 @@ const ORDERS: readonly QueueOrder[] = ['fifo', 'lifo', 'priority'];
  */
 const BAD_NAME = /[:{}#*?[\]\\\s\x00-\x1f\x7f]/;
 
-/** Throws unless `name` can name a queue (it becomes part of Redis keys and a hash tag). */
+/**
+ * Throws unless `name` can name a queue (it becomes part of Redis keys and a hash tag, and a path
+ * segment of the dashboard's URLs, where `.` and `..` would be resolved away by the browser).
+ */
 export function checkQueueName(name: unknown): string {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 200 || BAD_NAME.test(name)) {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 200 || BAD_NAME.test(name) || name === '.' || name === '..') {
     throw new ConfigError(
-      `invalid queue name ${safeJson(name)}: use 1-200 characters without ':', '{', '}', '#', glob characters (* ? [ ] \\), whitespace or control characters, e.g. "thumbnails"`,
+      `invalid queue name ${safeJson(name)}: use 1-200 characters without ':', '{', '}', '#', glob characters (* ? [ ] \\), whitespace or control characters, and not '.' or '..', e.g. "thumbnails"`,
     );
   }
   return name;
@@ -152,11 +155,19 @@ export function backoffDelay(backoff: BackoffOptions | undefined, attempt: numbe
   return Math.min(MAX_TIMER_MS, Math.round(jitter > 0 ? base * (1 - jitter) + Math.random() * base * jitter : base));
 }
 
-/** JSON for a value in an error message, whatever it is (a BigInt, a cycle, a Proxy). */
+/** The most characters of a value an error message quotes; the rest is cut and counted. */
+const MAX_QUOTED = 80;
+
+/**
+ * JSON for a value in an error message, whatever it is (a BigInt, a cycle, a Proxy), cut to about
+ * {@link MAX_QUOTED} characters: a message echoes what was wrong, not a megabyte of it.
+ */
 export function safeJson(value: unknown): string {
+  let json: string;
   try {
-    return JSON.stringify(value) ?? String(value);
+    json = JSON.stringify(value) ?? String(value);
   } catch {
     return typeof value;
   }
+  return json.length <= MAX_QUOTED ? json : `${json.slice(0, MAX_QUOTED)}... (${json.length} characters)`;
 }

@@ -3,6 +3,13 @@ import { PayloadError } from './errors.js';
 const HINT = 'put plain data: strings, finite numbers, booleans, null, arrays and plain objects';
 
 /**
+ * How deep arrays and objects may nest in an item or a result. JSON.stringify recurses, so data
+ * nested some thousands deep throws a RangeError in whichever process touches it (the producer,
+ * the worker, `asyncq inspect`); a fixed bound well inside every stack refuses it at `put` instead.
+ */
+export const MAX_PAYLOAD_DEPTH = 1000;
+
+/**
  * Throws {@link PayloadError} unless `value` survives a JSON round trip
  * unchanged in meaning. JSON.stringify itself would silently drop or mangle
  * these (a function vanishes, NaN turns into null, a Map into `{}`, a Buffer
@@ -12,10 +19,10 @@ export function assertJsonSafe(value: unknown, what = 'item'): void {
   if (value === undefined) {
     throw new PayloadError(`${what} is undefined, which JSON cannot carry; ${HINT}`);
   }
-  walk(value, what, new Set());
+  walk(value, what, new Set(), 0);
 }
 
-function walk(value: unknown, path: string, stack: Set<object>): void {
+function walk(value: unknown, path: string, stack: Set<object>, depth: number): void {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -39,6 +46,9 @@ function walk(value: unknown, path: string, stack: Set<object>): void {
   if (value === null) return;
   const obj = value as object;
   if (stack.has(obj)) fail(path, 'a reference back to one of its own parents (a cycle)');
+  if (depth >= MAX_PAYLOAD_DEPTH) {
+    throw new PayloadError(`${cutPath(path)} is nested more than ${MAX_PAYLOAD_DEPTH} levels deep, which asyncq refuses (JSON of that depth overflows the stack); flatten it, or pass it as a JSON string`);
+  }
   // Binary first: a Buffer has a toJSON of its own, which would turn it into {type, data}. Even
   // these checks read the value (a Proxy's getPrototypeOf trap can throw), so they go through read().
   if (read(() => ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer, path)) {
@@ -49,21 +59,21 @@ function walk(value: unknown, path: string, stack: Set<object>): void {
   const toJSON = read(() => (obj as { toJSON?: unknown }).toJSON, path);
   if (typeof toJSON === 'function') {
     // Dates and other types that define their own JSON form are carried as that form.
-    walk(read(() => (toJSON as () => unknown).call(obj), `${path}.toJSON()`), path, stack);
+    walk(read(() => (toJSON as () => unknown).call(obj), `${path}.toJSON()`), path, stack, depth + 1);
     return;
   }
   if (read(() => Array.isArray(obj), path)) {
     stack.add(obj);
     const arr = obj as unknown[];
     const n = read(() => arr.length, path);
-    for (let i = 0; i < n; i++) walk(read(() => arr[i], path), `${path}[${i}]`, stack);
+    for (let i = 0; i < n; i++) walk(read(() => arr[i], path), `${path}[${i}]`, stack, depth + 1);
     stack.delete(obj);
     return;
   }
   stack.add(obj);
   for (const [k, v] of read(() => Object.entries(obj), path)) {
     // JSON drops undefined properties; the receiver sees the property absent, which reads the same.
-    if (v !== undefined) walk(v, `${path}.${k}`, stack);
+    if (v !== undefined) walk(v, `${path}.${k}`, stack, depth + 1);
   }
   stack.delete(obj);
 }
@@ -73,12 +83,17 @@ function read<R>(get: () => R, path: string): R {
   try {
     return get();
   } catch (e) {
-    throw new PayloadError(`${path} threw while being read (${safeMessage(e)}); ${HINT}`);
+    throw new PayloadError(`${cutPath(path)} threw while being read (${safeMessage(e)}); ${HINT}`);
   }
 }
 
 function fail(path: string, what: string, fix = HINT): never {
-  throw new PayloadError(`${path} is ${what}, which JSON cannot carry; ${fix}`);
+  throw new PayloadError(`${cutPath(path)} is ${what}, which JSON cannot carry; ${fix}`);
+}
+
+/** A path to a value for a message: its start and its end when it is long (deep data, long keys). */
+function cutPath(path: string): string {
+  return path.length <= 120 ? path : `${path.slice(0, 60)}...${path.slice(-40)} (${path.length} characters)`;
 }
 
 /**

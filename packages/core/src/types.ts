@@ -129,6 +129,11 @@ export interface FleetInfo {
   workers: number;
   startedAt: number;
   lastHeartbeat: number;
+  /**
+   * Which process table `pid` belongs to (the machine's boot and the pid namespace, on Linux):
+   * another fleet with the same one can tell whether this fleet's process still runs.
+   */
+  processSpace?: string;
 }
 
 /** The states a task can be listed in. */

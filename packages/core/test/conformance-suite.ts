@@ -530,10 +530,23 @@ export function conformanceSuite(backend: Backend): void {
     expect(() => make({ order: 'random' })).toThrow(/order must be one of 'fifo', 'lifo', 'priority'/);
     if (q.capabilities.shared) {
       // A shared queue is found by its name, which becomes part of Redis keys.
-      for (const bad of ['', 'a:b', 'a{b}', '*', 'q?', '[a]', 'a\\b', 'a b', 'a\u0007b', 'a#0', 'x'.repeat(201)]) {
+      // '.' and '..' would be resolved away in the dashboard's URLs.
+      for (const bad of ['', 'a:b', 'a{b}', '*', 'q?', '[a]', 'a\\b', 'a b', 'a\u0007b', 'a#0', 'x'.repeat(201), '.', '..']) {
         expect(() => make({ name: bad }), bad).toThrow(ConfigError);
       }
       expect(() => make({ name: '' })).toThrow(/invalid queue name "": use 1-200 characters without ':'/);
+      expect(() => make({ name: '..' })).toThrow(/invalid queue name "\.\.": .*and not '\.' or '\.\.'/);
+      // A 1 MiB name is echoed in part, not whole.
+      const long = (() => {
+        try {
+          make({ name: 'x'.repeat(1 << 20) });
+        } catch (e) {
+          return (e as Error).message;
+        }
+        return '';
+      })();
+      expect(long).toMatch(/^invalid queue name "x{79}\.\.\. \(1048578 characters\): use 1-200 characters/);
+      expect(long.length).toBeLessThan(400);
     }
   });
 });

@@ -22,7 +22,7 @@ export { MAX_CONCURRENCY, type WorkerOptions } from './worker-options.js';
 export type { WorkerEvents, TaskEventInfo, StopReason } from './worker-events.js';
 export { TaskTimeout, WorkerStopping, HandlerCrashed } from './running-task.js';
 export { defineHandlers, implement, type Handler, type HandlerMap, type Handlers, type TaskContext } from './handlers.js';
-export { loadHandlers } from './load-handlers.js';
+export { loadHandlers, HANDLER_LOAD_TIMEOUT_MS, type LoadHandlersOptions } from './load-handlers.js';
 export { WorkerMetrics, serveMetrics, listenOn, taskLabeler, OTHER_TASK, type MetricsServer, type TaskMetrics } from './worker-metrics.js';
 export { createWorkerLogger, silentLogger, LOG_LEVELS, type WorkerLogger, type WorkerLoggerOptions, type LogLevel, type LogFormat } from './worker-logger.js';
 export type { HealthReport } from './redis-health.js';

@@ -20,6 +20,8 @@ export interface WorkerProcessOptions extends Omit<WorkerOptions, 'handleSignals
   logLevel?: LogLevel;
   /** Called once the worker runs, with its id and metrics port. */
   onStarted?: (info: { id: string; metricsPort: number | undefined }) => void;
+  /** How long the handler module may take to load. @defaultValue 30000 */
+  loadTimeoutMs?: number;
 }
 
 /**
@@ -30,9 +32,9 @@ export interface WorkerProcessOptions extends Omit<WorkerOptions, 'handleSignals
  * tasks come back to the queue `lease` ms after the process is gone.
  */
 export async function runWorkerProcess(opts: WorkerProcessOptions): Promise<void> {
-  const { handlers: path, queue, onStarted, logFormat, logLevel, ...workerOptions } = opts;
+  const { handlers: path, queue, onStarted, logFormat, logLevel, loadTimeoutMs, ...workerOptions } = opts;
   const logger = workerOptions.logger ?? createWorkerLogger({ format: logFormat, level: logLevel ?? 'warn' });
-  const handlers = await loadHandlers(path);
+  const handlers = await loadHandlers(path, loadTimeoutMs === undefined ? {} : { timeoutMs: loadTimeoutMs });
   const worker = new Worker(queue, handlers, { ...workerOptions, logger, handleSignals: true });
   const running = worker.run();
   if (onStarted) {

@@ -1,6 +1,6 @@
 import { QueueClosed, QueueShutDown, safeMessage, WaitAborted, type AsyncQueue, type Task } from '@asyncq/core';
 import type { RedisHealth } from './redis-health.js';
-import { asError, isA, transient } from './safe-reads.js';
+import { asError, codeOf, isA, transient } from './safe-reads.js';
 import { retryDelay, sleep } from './timers.js';
 import type { WorkerLogger } from './worker-logger.js';
 
@@ -15,6 +15,8 @@ export interface FeedOptions {
   log: WorkerLogger;
   onError(error: Error): void;
   onDrained(): void;
+  /** Redis refused what taking a task needs (an ACL without a command): no retry will help. */
+  onRefused(error: Error): void;
 }
 
 /** How long every loop must have waited with nothing running before the worker checks it is drained. */
@@ -51,6 +53,11 @@ export class TaskFeed {
         if (stop.aborted || isA(e, WaitAborted) || isA(e, QueueShutDown)) return undefined;
         if (isA(e, QueueClosed)) {
           this.opts.log.warn({ err: safeMessage(e) }, 'the queue was closed under the worker: it stops');
+          return undefined;
+        }
+        // A refusal (a user whose ACL lacks a command or a channel) is the same at every retry.
+        if (codeOf(e) === 'REDIS_REFUSED') {
+          this.opts.onRefused(asError(e));
           return undefined;
         }
         this.trouble(e);

@@ -14,8 +14,8 @@ export interface TaskEventInfo {
   attempts: number;
 }
 
-/** Why a worker stops. */
-export type StopReason = 'close' | 'SIGTERM' | 'SIGINT' | 'queue shut down';
+/** Why a worker stops: `Redis refused` when Redis refuses what it needs (an ACL), which no retry mends. */
+export type StopReason = 'close' | 'SIGTERM' | 'SIGINT' | 'queue shut down' | 'Redis refused';
 
 /**
  * The events a {@link Worker} emits, each with one payload object. A listener that throws is

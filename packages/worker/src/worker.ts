@@ -63,6 +63,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private running?: Promise<void>;
   private closing?: Promise<void>;
   private requestStop = (): void => {};
+  /** What Redis refused, once it did: the worker stops, and run() rejects with it. */
+  private refusal?: Error;
   private readonly stopRequested = new Promise<void>((resolve) => (this.requestStop = resolve));
   private unguard = (): void => {};
   private removeSignalHandlers = (): void => {};
@@ -105,6 +107,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       log: this.log,
       onError: (e) => emit('error', e),
       onDrained: () => emit('drained'),
+      onRefused: (e) => this.refused(e),
     });
     this.heartbeat = this.registry && new Heartbeat(this.registry, () => this.info(), this.settings.heartbeatMs, this.health, this.log);
     this.started = new Promise((resolve) => (this.markStarted = resolve));
@@ -119,8 +122,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /**
    * Runs until `close()`, a signal, or the queue is shut down and empty. Resolves once the worker
-   * has stopped (see `close()`); rejects only when it cannot start (Redis unreachable at start, the
-   * metrics port taken). Failures while running are logged and emitted as `error`, never thrown.
+   * has stopped (see `close()`); rejects when it cannot start (Redis unreachable at start, the
+   * metrics port taken), and after stopping when Redis refuses what it needs (`RedisRefused`: an
+   * ACL without a command or a channel), which no retry mends. Other failures while running are
+   * logged and emitted as `error`, never thrown.
    */
   run(): Promise<void> {
     this.running ??= this.runUntilStopped();
@@ -158,6 +163,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const loops = Promise.all(Array.from({ length: concurrency }, () => this.takeTasks()));
     await Promise.race([loops, this.stopRequested]);
     await this.stop(this.stopTaking.signal.aborted ? 'close' : 'queue shut down', this.settings.graceMs);
+    if (this.refusal) throw this.refusal;
+  }
+
+  /** Redis refused what the worker needs: said once, and the worker stops rather than retry for ever. */
+  private refused(e: Error): void {
+    if (this.refusal) return;
+    this.refusal = e;
+    this.log.error({ err: safeMessage(e) }, 'Redis refused what the worker needs; it stops');
+    void this.stop('Redis refused', this.settings.graceMs);
   }
 
   /**

@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { CliError, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { queuePositional } from '../queue-flag.js';
 import { withQueue, type OpenQueue } from '../queue-reader.js';
-import { printable } from '../terminal-text.js';
+import { commandHint, printable } from '../terminal-text.js';
 
 interface QueueArgs extends GlobalOptions {
   queue: string;
@@ -16,7 +16,7 @@ interface TaskArgs extends QueueArgs {
 export async function pause(argv: QueueArgs, ctx: CliContext): Promise<void> {
   await withQueue(argv, argv.queue, (q) => q.admin.pause());
   const name = printable(argv.queue);
-  ctx.out(`${name}: paused: workers take no new tasks (running ones finish, puts still go in); asyncq resume ${name} resumes`);
+  ctx.out(`${name}: paused: workers take no new tasks (running ones finish, puts still go in); ${commandHint('asyncq', 'resume', argv.queue)} resumes`);
 }
 
 /** `asyncq resume <queue>`: delivery again after `pause`. */

@@ -24,7 +24,7 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
  * `ASYNCQ_DASHBOARD_AUTH` (the environment variable keeps the password out of the process list).
  */
 export async function dashboard(argv: DashboardArgs, ctx: CliContext): Promise<void> {
-  const port = wholeNumber('--port', argv.port, 0);
+  const port = wholeNumber('--port', argv.port, 0, 65_535);
   const intervalMs = parseDuration(argv.interval, { flag: '--interval', bare: 's', min: 500, max: 60_000, warn: ctx.err });
   // An empty value is a mistake, not "no auth": a variable set from a secret store that came back
   // empty must not open the dashboard to everyone.
@@ -64,6 +64,6 @@ export function dashboardCommand(ctx: CliContext): CommandModule<GlobalOptions, 
           describe: 'a host name the dashboard answers to besides its address, e.g. behind a proxy (repeatable; or $ASYNCQ_DASHBOARD_ALLOWED_HOSTS, comma-separated)',
         })
         .option('interval', { type: 'string', default: '2s', describe: 'how often queues are read (500ms to 1m)' }) as unknown as Argv<DashboardArgs>,
-    handler: wrapHandler(ctx, dashboard),
+    handler: wrapHandler(ctx, dashboard, { hostFlag: '--host' }),
   };
 }

@@ -23,6 +23,10 @@ export interface FleetWorkerSpec {
   stalledInterval?: number;
   metricsPort?: number;
   metricsHost?: string;
+  /** ms the handler module may take to load. */
+  loadTimeoutMs?: number;
+  /** The pid of the fleet that started this worker: a worker whose parent is another is an orphan. */
+  fleetPid?: number;
 }
 
 /** The environment variable a fleet's worker process reads its {@link FleetWorkerSpec} from (JSON). */
@@ -41,10 +45,12 @@ export async function fleetWorker(argv: FleetWorkerArgs): Promise<void> {
     throw new CliError(`asyncq fleet-worker is started by asyncq fleet (its settings come in $${FLEET_WORKER_ENV}); to run one worker, use asyncq worker`);
   }
   if (spec?.queue !== argv.queue) throw new CliError(`$${FLEET_WORKER_ENV} is for queue ${JSON.stringify(spec?.queue)}, not ${JSON.stringify(argv.queue)}`);
-  const { metricsPort, ...rest } = spec;
+  const { metricsPort, fleetPid, ...rest } = spec;
   // A fleet that dies without stopping its workers (SIGKILL, OOM) leaves them to init: they then
   // stop gracefully, as on SIGTERM, rather than run on beside the workers of a restarted fleet.
-  const fleet = process.ppid;
+  // The fleet's pid comes with the spec: one that died while this process was still starting is
+  // no longer its parent by the time this runs.
+  const fleet = fleetPid ?? process.ppid;
   const orphaned = setInterval(() => process.ppid !== fleet && process.kill(process.pid, 'SIGTERM'), 1000).unref();
   try {
     await runWorkerProcess({ ...rest, ...(metricsPort === undefined ? {} : { metricsPort }) });

@@ -1,10 +1,10 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { TaskState, TaskSummary } from '@asyncq/core';
 import { ALLOW_MISSING_HINT, allowMissingOption, withQueue } from '../queue-reader.js';
-import { wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { CliError, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { numberOption, oneOf } from '../flag-values.js';
 import { queuePositional } from '../queue-flag.js';
-import { printable } from '../terminal-text.js';
+import { jsonOrNote, printable, quoted, TOO_DEEP } from '../terminal-text.js';
 import { stateWord } from './stats.js';
 
 interface InspectArgs extends GlobalOptions {
@@ -20,6 +20,9 @@ export const TASK_STATES: readonly TaskState[] = ['waiting', 'delayed', 'active'
 
 /** Lists a queue's tasks in one state (failed ones with their errors). Only reads. */
 export async function inspect(argv: InspectArgs, ctx: CliContext): Promise<void> {
+  if (argv.failed && argv.state !== undefined && argv.state !== 'failed') {
+    throw new CliError(`--failed lists the failed tasks and --state ${quoted(argv.state)} another state: give one of them`);
+  }
   const state = argv.failed ? 'failed' : oneOf('--state', argv.state ?? 'waiting', TASK_STATES);
   const limit = wholeNumber('--limit', argv.limit, 1, 100_000);
   await withQueue(
@@ -28,7 +31,7 @@ export async function inspect(argv: InspectArgs, ctx: CliContext): Promise<void>
     async (q) => {
       const tasks = await q.admin.tasks(state, 0, limit - 1);
       if (argv.json) {
-        ctx.out(JSON.stringify(tasks));
+        ctx.out(tasksAsJson(tasks));
         return;
       }
       const [c, s] = await Promise.all([q.admin.counts(), q.admin.state()]);
@@ -43,10 +46,18 @@ export async function inspect(argv: InspectArgs, ctx: CliContext): Promise<void>
 
 /** A task as inspect lists it: id, name, data (cut at 60 characters), attempts, and its error. */
 export function taskLines(t: TaskSummary): string[] {
-  const data = printable(JSON.stringify(t.data) ?? 'undefined');
+  const data = printable(jsonOrNote(t.data));
   const lines = [`  ${printable(t.id)} ${printable(t.name)} ${data.length > 60 ? `${data.slice(0, 57)}...` : data}${t.attemptsMade ? ` attempts=${t.attemptsMade}` : ''}`];
   if (t.error) lines.push(`    error: ${printable(t.error)}`);
   return lines;
+}
+
+/** The tasks as one JSON array; a task whose data or result is too deep to write shows a note in its place. */
+function tasksAsJson(tasks: TaskSummary[]): string {
+  const whole = jsonOrNote(tasks);
+  if (whole !== TOO_DEEP) return whole;
+  const fit = (v: unknown): unknown => (jsonOrNote(v) === TOO_DEEP ? TOO_DEEP : v);
+  return jsonOrNote(tasks.map((t) => ({ ...t, data: fit(t.data), ...(t.result === undefined ? {} : { result: fit(t.result) }) })));
 }
 
 export function inspectCommand(ctx: CliContext): CommandModule<GlobalOptions, InspectArgs> {

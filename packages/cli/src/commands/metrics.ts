@@ -25,7 +25,7 @@ export function queueMetricsRegistry(argv: GlobalOptions & { queue?: string[] },
 /** Serves the exporter until SIGTERM/SIGINT. A Redis that is down at start is reported, not fatal: `asyncq_up` says when it answers. */
 export async function metrics(argv: MetricsArgs, ctx: CliContext): Promise<void> {
   for (const q of argv.queue ?? []) checkQueueName(q);
-  const port = wholeNumber('--port', argv.port, 0);
+  const port = wholeNumber('--port', argv.port, 0, 65_535);
   const timeoutMs = parseDuration(argv.scrapeTimeout, { flag: '--scrape-timeout', bare: 'unit', min: 100, max: 600_000, warn: ctx.err });
   const { exporter, close } = queueMetricsRegistry(argv, timeoutMs);
   // A first read before serving: a wrong password or URL is one line now, and the first scrape has a rate.
@@ -61,6 +61,6 @@ export function metricsCommand(ctx: CliContext): CommandModule<GlobalOptions, Me
           default: '6s',
           describe: 'how long a scrape reads queues before it answers with what it has (asyncq_scrape_partial 1); a shorter Prometheus scrape timeout wins',
         }) as unknown as Argv<MetricsArgs>,
-    handler: wrapHandler(ctx, metrics),
+    handler: wrapHandler(ctx, metrics, { hostFlag: '--host' }),
   };
 }

@@ -6,13 +6,13 @@ import { CliError, connectionOf, wholeNumber, wrapHandler, type CliContext, type
 import { parseDuration } from '../durations.js';
 import { durationOption, numberOption } from '../flag-values.js';
 import { ProgressLine } from '../progress-line.js';
-import { QUEUE_DESCRIBE } from '../queue-flag.js';
-import { printable } from '../terminal-text.js';
+import { commandOf, QUEUE_DESCRIBE } from '../queue-flag.js';
+import { printable, quoted } from '../terminal-text.js';
 
 interface PutArgs extends GlobalOptions {
   queue: string;
   json?: string;
-  file?: string;
+  file?: string | string[];
   name: string;
   priority?: unknown;
   delay?: string;
@@ -33,17 +33,12 @@ function putOptions(argv: PutArgs, ctx: CliContext): { priority?: number; delay?
  * checked whole before anything is enqueued: a bad line refuses it with its line number.
  */
 export async function put(argv: PutArgs, ctx: CliContext): Promise<void> {
-  // yargs-parser turns a lone "-" into "" (or true), for `--file -` and for `put q -` alike: both mean stdin.
-  const json = argv.json as unknown;
-  if (argv.file === '' || json === '' || json === true || json === '-') argv = { ...argv, json: undefined, file: '-' };
-  if ((argv.json === undefined) === (argv.file === undefined)) {
-    throw new CliError('give one JSON item or --file <x.ndjson | ->, e.g. asyncq put emails \'{"to":"a@b.c"}\'');
-  }
+  const { json, file } = sourceOf(argv);
   const opts = putOptions(argv, ctx);
-  const items = argv.json !== undefined ? [parseJson(argv.json, 'the item')] : await readNdjson(argv.file!);
+  const items = json !== undefined ? [parseJson(json, 'the item')] : await readNdjson(file!);
   const producer = new Producer({ queue: argv.queue, connection: connectionOf(argv), prefix: argv.prefix });
   try {
-    if (argv.json !== undefined) {
+    if (json !== undefined) {
       const ref = await producer.enqueue(argv.name, items[0], opts);
       ctx.out(ref.id);
       return;
@@ -60,6 +55,47 @@ export async function put(argv: PutArgs, ctx: CliContext): Promise<void> {
   } finally {
     await producer.close();
   }
+}
+
+/**
+ * Where the items come from: one JSON argument, or a file (`-` for stdin). Two sources at once
+ * (`put q - --file x`, `put q 1 --file x`) and an empty item (`put q ''`) are mistakes, not a
+ * silent choice; `put q -` reaches here as `--file=-` (see {@link stdinDashes}).
+ */
+function sourceOf(argv: PutArgs): { json?: string; file?: string } {
+  const files = [argv.file ?? []].flat();
+  const json = argv.json as unknown;
+  const usage = 'give the item as JSON, or - or --file <x.ndjson> for many, e.g. asyncq put emails \'{"to":"a@b.c"}\'';
+  if (files.length + (json === undefined ? 0 : 1) > 1) {
+    throw new CliError(`asyncq put takes its items one way, got ${[...(json === undefined ? [] : ['a JSON argument']), ...files.map((f) => (f === '-' ? '- (stdin)' : `--file ${quoted(f)}`))].join(' and ')}: ${usage}`);
+  }
+  if (json === '' || json === true) throw new CliError(`the item is empty: ${usage}`);
+  if (files[0] === '') throw new CliError(`--file needs a file name, or - for stdin: ${usage}`);
+  if (json === undefined && files.length === 0) throw new CliError(usage);
+  return json === undefined ? { file: files[0]! } : { json: String(json) };
+}
+
+/**
+ * yargs reads a lone `-` as an empty string, the same as an empty argument. Before it parses,
+ * `asyncq put q -` and `--file -` / `-f -` become `--file=-`, so `put q ''` stays an empty item
+ * (a mistake) and `put q - --file x` stays two sources (a conflict). Other commands are unchanged.
+ */
+export function stdinDashes(args: readonly string[]): string[] {
+  const command = commandOf(args);
+  if (command?.name !== 'put') return [...args];
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    if ((a === '--file' || a === '-f') && args[i + 1] === '-') {
+      out.push('--file=-');
+      i++;
+    } else out.push(i > command.index + 1 && a === '-' ? '--file=-' : a); // right after `put`, a queue named -
+  }
+  return out;
 }
 
 function parseJson(text: string, what: string): unknown {

@@ -3,7 +3,7 @@ import { checkQueueName, QueueAdmin, WorkerRegistry } from '@asyncq/core';
 import { CliError, connectionOf, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { queuePositional } from '../queue-flag.js';
 import { withQueue } from '../queue-reader.js';
-import { printable } from '../terminal-text.js';
+import { commandHint, printable } from '../terminal-text.js';
 
 interface QueueArgs extends GlobalOptions {
   queue: string;
@@ -49,7 +49,7 @@ export async function retry(argv: QueueArgs & { id?: string; failed?: boolean },
 export async function shutdown(argv: QueueArgs & { immediate?: boolean }, ctx: CliContext): Promise<void> {
   await withAdmin(argv, (q) => q.shutdown({ immediate: argv.immediate }));
   const name = printable(argv.queue);
-  ctx.out(`${name}: shut down${argv.immediate ? ' immediately (waiting tasks discarded)' : ''}; puts now fail everywhere; asyncq reopen ${name} undoes it`);
+  ctx.out(`${name}: shut down${argv.immediate ? ' immediately (waiting tasks discarded)' : ''}; puts now fail everywhere; ${commandHint('asyncq', 'reopen', argv.queue)} undoes it`);
 }
 
 /** `asyncq reopen <queue>`. */

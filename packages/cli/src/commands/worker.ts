@@ -4,6 +4,7 @@ import { runWorkerProcess } from '@asyncq/worker';
 import { connectionOf, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { parseDuration } from '../durations.js';
 import { durationOption, numberOption, oneOf } from '../flag-values.js';
+import { printable } from '../terminal-text.js';
 
 interface WorkerArgs extends GlobalOptions {
   handlers: string;
@@ -18,6 +19,7 @@ interface WorkerArgs extends GlobalOptions {
   stalledInterval?: string;
   logFormat?: string;
   logLevel?: string;
+  loadTimeout: string;
 }
 
 /** The most tasks one worker process runs at once. */
@@ -55,8 +57,9 @@ export async function worker(argv: WorkerArgs, ctx: CliContext): Promise<void> {
     ...(argv.lease === undefined ? {} : { lease: parseDuration(argv.lease, { flag: '--lease', bare: 'unit', min: 100, max: 86_400_000 }) }),
     ...(argv.stalledInterval === undefined ? {} : { stalledInterval: parseDuration(argv.stalledInterval, { flag: '--stalled-interval', bare: 'unit', min: 50, max: 3_600_000 }) }),
     ...logging,
+    loadTimeoutMs: parseDuration(argv.loadTimeout, { flag: '--load-timeout', bare: 'unit', min: 100, max: 3_600_000 }),
     onStarted: ({ id, metricsPort }) =>
-      ctx.out(`worker ${id} runs ${argv.queue} with concurrency ${concurrency}${metricsPort === undefined ? '' : `; metrics on ${argv.metricsHost}:${metricsPort}/metrics`}`),
+      ctx.out(`worker ${id} runs ${printable(argv.queue)} with concurrency ${concurrency}${metricsPort === undefined ? '' : `; metrics on ${argv.metricsHost}:${metricsPort}/metrics`}`),
   });
 }
 
@@ -74,12 +77,13 @@ export function workerCommand(ctx: CliContext): CommandModule<GlobalOptions, Wor
         .option('heartbeat', durationOption('time between registry heartbeats', { default: '5s' }))
         .option('lease', durationOption('a held task\'s lease without renewal (7s)'))
         .option('stalled-interval', durationOption('idle checks for crashed workers\' tasks (2s)'))
+        .option('load-timeout', durationOption('time the handler module may take to load', { default: '30s' }))
         .option('log-format', { choices: LOG_FORMATS, describe: 'log lines as JSON or pretty text' })
         .option('log-level', { choices: LOG_LEVELS, describe: 'the least severe level logged (default info: a line per finished or failed task)' })
         .option('metrics-port', numberOption('serve /metrics, /healthz here (0: any port)'))
         .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'address for it (0.0.0.0 in containers)' })
         .example('$0 worker ./handlers.js -q emails -c 16', '')
         .example('$0 worker ./handlers.js -q emails -t 30s', 'attempts of at most 30 s') as unknown as Argv<WorkerArgs>,
-    handler: wrapHandler(ctx, worker, { portFlag: '--metrics-port' }),
+    handler: wrapHandler(ctx, worker, { portFlag: '--metrics-port', hostFlag: '--metrics-host' }),
   };
 }

@@ -73,6 +73,9 @@ describe('connectionOf (no Redis)', () => {
       [{ redisCluster: '127.0.0.1:99999' }, {}, '--redis-cluster takes host:port entries: port 99999 in "127.0.0.1:99999" is not a number from 1 to 65535'],
       [{ redisCluster: 'a:1,,b:2' }, {}, '--redis-cluster takes host:port,host:port with no empty entries, got "a:1,,b:2" (e.g. --redis-cluster 10.0.0.1:6379,10.0.0.2:6379)'],
       [{}, { ASYNCQ_REDIS_CLUSTER: 'h:x' }, 'ASYNCQ_REDIS_CLUSTER takes host:port entries: port x in "h:x" is not a number from 1 to 65535'],
+      // A URL or a user:password@ in an entry is refused without quoting it.
+      [{ redisCluster: 'redis://:TOPSECRET@h:1' }, {}, '--redis-cluster takes host:port entries, not URLs or user:password@: entry 1 of 1 is one; give the password in ASYNCQ_REDIS_PASSWORD (e.g. --redis-cluster 10.0.0.1:6379,10.0.0.2:6379)'],
+      [{}, { ASYNCQ_REDIS_SENTINELS: 'h:1,//:TOPSECRET@h:2', ASYNCQ_REDIS_MASTER: 'm' }, 'ASYNCQ_REDIS_SENTINELS takes host:port entries, not URLs or user:password@: entry 2 of 2 is one; give the password in ASYNCQ_REDIS_PASSWORD (e.g. ASYNCQ_REDIS_SENTINELS 10.0.0.1:6379,10.0.0.2:6379)'],
       [{ redisUrl: 'redis://h:1', redisCluster: 'h:1' }, {}, '--redis-url and --redis-cluster both say where Redis is: give one (a URL, cluster nodes or sentinels)'],
       [{}, { ASYNCQ_REDIS_URL: 'redis://h:1', ASYNCQ_REDIS_SENTINELS: 'h:1' }, 'ASYNCQ_REDIS_URL and ASYNCQ_REDIS_SENTINELS both say where Redis is: give one (a URL, cluster nodes or sentinels)'],
       [{ redisSentinels: 'h:1' }, {}, '--redis-sentinels needs a master name: add --redis-master <name> (or ASYNCQ_REDIS_MASTER), the name the sentinels monitor, e.g. mymaster'],

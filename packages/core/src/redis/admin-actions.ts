@@ -1,6 +1,8 @@
 import type { Job, Queue as BullQueue } from 'bullmq';
 import { ConfigError } from '../errors.js';
+import { lazily } from '../lazy.js';
 import { checkInt } from '../options.js';
+import { checkAccess } from './access-check.js';
 import type { AdminReads } from './admin-reads.js';
 import type { RedisClient } from './connection.js';
 import { mastersOf } from './cluster-room.js';
@@ -8,6 +10,7 @@ import { locate } from './partitions.js';
 import { queueKeys, type QueueKeys } from './queue-keys.js';
 import { publishSignal } from './queue-signals.js';
 import type { RedisSession } from './redis-session.js';
+import type { PurgeWhich } from './scripts.js';
 import { WorkerRegistry } from './worker-registry.js';
 
 /**
@@ -27,8 +30,16 @@ export class AdminActions {
     return { s, parts: s.config.partitions };
   }
 
+  /** The session, once the user's ACL was found to allow every command of the operations here (checked once). */
+  private readonly writable = lazily(async () => {
+    const s = await this.session();
+    await checkAccess(s.scripts, s.config.target, s.config.partitions[0]!, 'admin');
+    return s;
+  });
+
   /** Moves every failed task back to waiting for another round of attempts; resolves to how many. */
   async retryFailed(): Promise<number> {
+    await this.writable();
     const { s, parts } = await this.keys();
     const bull = await this.bull();
     let n = 0;
@@ -46,6 +57,7 @@ export class AdminActions {
 
   /** Moves one failed (or completed) task back to waiting; false when there is no such finished task. */
   async retry(id: string): Promise<boolean> {
+    await this.writable();
     return this.onJob(id, ['failed', 'completed'], async (job, p) => {
       const { s, parts } = await this.keys();
       await job.retry((await job.isFailed()) ? 'failed' : 'completed');
@@ -58,6 +70,7 @@ export class AdminActions {
 
   /** Makes a delayed task ready now; false when there is no such delayed task. */
   async promote(id: string): Promise<boolean> {
+    await this.writable();
     return this.onJob(id, ['delayed'], async (job, p) => {
       await job.promote();
       await this.signal(p, 'task');
@@ -66,6 +79,7 @@ export class AdminActions {
 
   /** Removes a task that is not running (a running one must finish or fail first); false when there is none. */
   async remove(id: string): Promise<boolean> {
+    await this.writable();
     return this.onJob(id, ['waiting', 'prioritized', 'delayed', 'completed', 'failed', 'paused', 'wait'], async (job, p) => {
       const { s, parts } = await this.keys();
       // The ledger (count-10.lua): an unfinished task removed is counted before it goes, so a count
@@ -83,11 +97,13 @@ export class AdminActions {
 
   /** Stops delivery: gets wait, puts still go in, running tasks finish. */
   async pause(): Promise<void> {
+    await this.writable();
     for (const q of await this.bull()) await q.pause();
   }
 
   /** Resumes delivery after `pause`. */
   async resume(): Promise<void> {
+    await this.writable();
     const { parts } = await this.keys();
     for (const q of await this.bull()) await q.resume();
     for (const p of parts.keys()) await this.signal(p, 'resume');
@@ -96,56 +112,49 @@ export class AdminActions {
   /**
    * Removes every task in the given states (waiting, delayed, failed, completed; never running
    * ones) and resolves to how many. Purged waiting and delayed tasks count as finished for join.
+   * It works in slices of at most {@link SLICE} tasks, one short script each, so that a backlog of
+   * any size never blocks Redis for long.
    */
   async purge(states: readonly ('waiting' | 'delayed' | 'failed' | 'completed')[]): Promise<number> {
+    await this.writable();
     const { s, parts } = await this.keys();
-    const bull = await this.bull();
     let n = 0;
-    for (const [p, k] of parts.entries()) {
-      const before = await s.scripts.count(k, 0);
-      // The ledger (count-10.lua): unfinished tasks removed are counted before they go.
-      const unfinished = (states.includes('waiting') ? before.wait + before.paused + before.prioritized + before.stalled : 0) + (states.includes('delayed') ? before.delayed : 0);
-      if (unfinished > 0) await s.client.hincrby(k.stats, 'removed', unfinished);
-      if (states.includes('waiting')) {
-        n += before.wait + before.paused + before.prioritized;
-        // BullMQ's drain removes waiting tasks, and delayed ones too when asked.
-        await bull[p]!.drain(states.includes('delayed'));
-        if (states.includes('delayed')) n += before.delayed;
-        // Tasks back from a consumer that wait for room under maxsize are waiting too.
-        const taken = await s.client.multi().lrange(k.stalled, 0, -1).del(k.stalled).exec();
-        const stalled = (taken?.[0]?.[1] as string[] | undefined) ?? [];
-        await Promise.all(stalled.map((id) => bull[p]!.remove(id)));
-        n += stalled.length;
-      } else if (states.includes('delayed')) {
-        n += (await bull[p]!.clean(0, 0, 'delayed')).length;
-      }
-      for (const st of ['failed', 'completed'] as const) if (states.includes(st)) n += (await bull[p]!.clean(0, 0, st)).length;
+    for (const k of parts) {
+      const which = states.includes('waiting') ? (states.includes('delayed') ? 'both' : 'waiting') : states.includes('delayed') ? 'delayed' : undefined;
+      if (which) n += await purgeInSlices(s, k, which, 0, 0);
+      for (const st of ['failed', 'completed'] as const) if (states.includes(st)) n += await purgeInSlices(s, k, st, 0, 0);
     }
     return n;
   }
 
-  /** Removes finished (or other) tasks older than `olderThanMs`, at most `limit`; resolves to how many. */
+  /** Removes finished (or other) tasks older than `olderThanMs`, at most `limit` (0: all), in slices; resolves to how many. */
   async clean(olderThanMs: number, state: 'completed' | 'failed' | 'delayed' | 'wait', limit = 0): Promise<number> {
     checkInt('olderThanMs', olderThanMs, 0);
+    checkInt('limit', limit, 0);
+    await this.writable();
     const { s, parts } = await this.keys();
     const bull = await this.bull();
+    const before = Date.now() - olderThanMs;
     let n = 0;
-    for (const [p, q] of bull.entries()) {
-      const removed = (await q.clean(olderThanMs, limit, state)).length;
-      // The ledger (count-10.lua): waiting and delayed tasks are unfinished ones.
-      if (removed > 0 && (state === 'wait' || state === 'delayed')) await s.client.hincrby(parts[p]!.stats, 'removed', removed);
-      n += removed;
+    for (const [p, k] of parts.entries()) {
+      if (limit !== 0 && n >= limit) break;
+      const most = limit === 0 ? 0 : limit - n;
+      // BullMQ's clean of a list ends each call with an LREM over the whole list, and its removal of
+      // a job looks through every state: asyncq's own script instead, but for delayed tasks by age.
+      n += state === 'delayed' ? await cleanInSlices(bull[p]!, before, most, (m) => s.client.hincrby(k.stats, 'removed', m)) : await purgeInSlices(s, k, state === 'wait' ? 'waiting' : state, Math.max(1, before), most);
     }
     return n;
   }
 
   /** Shuts the queue down everywhere (Python 3.13 semantics), or with `immediate` also discards waiting and delayed tasks. */
   async shutdown(opts: { immediate?: boolean } = {}): Promise<void> {
+    await this.writable();
     await applyShutdown(await this.session(), opts.immediate ? 'immediate' : 'graceful');
   }
 
   /** Accepts puts again after a shutdown. */
   async reopen(): Promise<void> {
+    await this.writable();
     await applyShutdown(await this.session(), 'reopen');
   }
 
@@ -155,6 +164,7 @@ export class AdminActions {
    * `force`. Resolves to how many keys were removed.
    */
   async destroy(opts: { force?: boolean } = {}): Promise<number> {
+    await this.writable();
     const { s, parts } = await this.keys();
     if (!opts.force) {
       const registry = new WorkerRegistry(this.name, { connection: s.client, prefix: parts[0]!.prefix });
@@ -187,6 +197,45 @@ export class AdminActions {
     if (!states.includes(await job.getState())) return false;
     await fn(job, partition);
     return true;
+  }
+}
+
+/**
+ * Tasks one script removes at most, asyncq's purge or BullMQ's clean: measured with SLOWLOG on a
+ * 200,000-task queue (test/chaos/bad-input.test.ts), each such call stays well under 50 ms, so a
+ * purge or a clean of any backlog never stalls Redis (a Sentinel would take a long stall for a
+ * dead master).
+ */
+export const SLICE = 250;
+
+/** `purge-8.lua` until it has nothing more to remove (or `limit` tasks, when not 0); resolves to how many. */
+async function purgeInSlices(s: RedisSession, k: QueueKeys, which: PurgeWhich, cutoff: number, limit: number): Promise<number> {
+  let n = 0;
+  for (;;) {
+    const budget = limit === 0 ? SLICE : Math.min(SLICE, limit - n);
+    if (budget <= 0) return n;
+    const { removed, more } = await s.scripts.purge(k, budget, which, cutoff);
+    n += removed;
+    if (!more) return n;
+  }
+}
+
+/**
+ * Removes delayed tasks put (or last tried) at or before `before` (ms since the epoch), at most
+ * `limit` (0: all), with BullMQ's clean: their set is ordered by due time, not age. Its removal of
+ * a job costs more than asyncq's, so its slices are smaller.
+ */
+async function cleanInSlices(q: BullQueue, before: number, limit: number, onRemoved: (n: number) => Promise<unknown>): Promise<number> {
+  let n = 0;
+  for (;;) {
+    const want = limit === 0 ? SLICE / 5 : Math.min(SLICE / 5, limit - n);
+    if (want <= 0) return n;
+    // BullMQ measures its grace from its own clock reading: the cut-off stays where it was.
+    const removed = (await q.clean(Math.max(0, Date.now() - before), want, 'delayed')).length;
+    // The ledger (count-10.lua): delayed tasks are unfinished ones; each slice is counted as it goes.
+    if (removed > 0) await onRemoved(removed);
+    n += removed;
+    if (removed === 0) return n;
   }
 }
 

@@ -2,6 +2,9 @@ import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOption
 import { ConfigError, RedisRefused, RedisUnreachable } from '../errors.js';
 import { errorDetail, toAsyncqError } from './redis-errors.js';
 import type { ConnectionOption } from '../types.js';
+import { fromUrl } from './connection-url.js';
+
+export { redactUrl } from './connection-url.js';
 
 /** A client asyncq talks to: one Redis (or a Sentinel-managed master), or a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -83,61 +86,6 @@ function nodeName(n: ClusterNode | string | { host?: string; port?: number }): s
   if (typeof n === 'string') return n;
   if (typeof n === 'number') return `127.0.0.1:${n}`;
   return `${n.host ?? '127.0.0.1'}:${n.port ?? 6379}`;
-}
-
-function fromUrl(url: string, extra: RedisOptions): RedisTarget {
-  const auth = authorityOf(url);
-  if (auth && /[/?#]/.test(auth)) {
-    throw new ConfigError(
-      `the password in connection URL ${redactUrl(url)} contains '/', '?' or '#': URL-encode it (e.g. '/' as %2F) or pass ioredis options { host, port, password }`,
-    );
-  }
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new ConfigError(`connection URL ${JSON.stringify(redactUrl(url))} is not a URL; use redis://host:6379 or rediss://host:6380`);
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
-    throw new ConfigError(`connection URL must start with redis:// or rediss://, got ${u.protocol}//`);
-  }
-  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
-  if (!Number.isInteger(db) || db < 0) throw new ConfigError(`connection URL database must be a number, got ${u.pathname.slice(1)}`);
-  const host = u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
-  const port = u.port ? Number(u.port) : 6379;
-  const options: RedisOptions = {
-    host,
-    port,
-    db,
-    ...(u.username ? { username: decode(u.username, 'user name', url) } : {}),
-    ...(u.password ? { password: decode(u.password, 'password', url) } : {}),
-    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
-    ...extra,
-  };
-  if (u.protocol === 'rediss:' && extra.tls) options.tls = { ...extra.tls };
-  return { kind: 'standalone', options, describe: `${host}:${port}` };
-}
-
-function decode(part: string, what: string, url: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    throw new ConfigError(`the ${what} in connection URL ${redactUrl(url)} has a '%' that is not URL encoding: URL-encode it, writing a literal '%' as %25`);
-  }
-}
-
-/** The user:password part of a URL, read by hand (a password may hold characters URL parsing trips on). */
-function authorityOf(url: string): string | undefined {
-  const start = url.indexOf('://');
-  const at = url.lastIndexOf('@');
-  return start >= 0 && at > start ? url.slice(start + 3, at) : undefined;
-}
-
-/** A URL safe to print: whatever comes before the last '@' of the authority becomes `***`. */
-export function redactUrl(url: string): string {
-  const start = url.indexOf('://');
-  const at = url.lastIndexOf('@');
-  return start >= 0 && at > start ? `${url.slice(0, start + 3)}***${url.slice(at)}` : url;
 }
 
 /**

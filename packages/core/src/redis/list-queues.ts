@@ -1,6 +1,6 @@
 import type { ConnectionOption } from '../types.js';
 import { mastersOf } from './cluster-room.js';
-import { connectRedis, type RedisClient } from './connection.js';
+import { connectRedis, resolveConnection, toAsyncqError, type RedisClient } from './connection.js';
 import { layoutKey, metaPattern, parseTag, tagOfMetaKey } from './queue-keys.js';
 
 /** A queue found in Redis: its name and how many partitions hold it. */
@@ -18,31 +18,9 @@ export interface FoundQueue {
 export async function discoverQueues(connection?: ConnectionOption, prefix = 'asyncq', connectTimeout = 5000): Promise<FoundQueue[]> {
   const client = await connectRedis(connection, { connectTimeout, name: 'asyncq:list-queues' });
   try {
-    const found = new Map<string, number>();
-    // Only a partitioned queue (tags `name#i`) records its partition count: a queue seen only by its
-    // plain name has one, and costs no read here (discovery of 20,000 queues is a few SCANs).
-    const partitioned = new Set<string>();
-    for (const node of mastersOf(client)) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await node.scan(cursor, 'MATCH', metaPattern(prefix), 'COUNT', 1000);
-        cursor = next;
-        for (const key of keys) {
-          const tag = tagOfMetaKey(prefix, key);
-          if (tag === undefined) continue;
-          const { name, partition } = parseTag(tag);
-          found.set(name, Math.max(found.get(name) ?? 0, partition + 1));
-          if (tag !== name) partitioned.add(name);
-        }
-      } while (cursor !== '0');
-    }
-    // A partitioned queue records its partition count: partitions that never had a task have no meta.
-    const names = [...partitioned];
-    const recorded = await recordedPartitions(client, prefix, names);
-    names.forEach((name, i) => {
-      if (recorded[i]! > found.get(name)!) found.set(name, recorded[i]!);
-    });
-    return [...found].map(([name, partitions]) => ({ name, partitions })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return await findQueues(client, prefix);
+  } catch (e) {
+    throw toAsyncqError(e, resolveConnection(client)) ?? e;
   } finally {
     if (client !== connection) client.disconnect();
   }
@@ -69,6 +47,35 @@ async function recordedPartitions(client: RedisClient, prefix: string, names: re
     }
   }
   return out;
+}
+
+
+async function findQueues(client: RedisClient, prefix: string): Promise<FoundQueue[]> {
+  const found = new Map<string, number>();
+  // Only a partitioned queue (tags `name#i`) records its partition count: a queue seen only by its
+  // plain name has one, and costs no read here (discovery of 20,000 queues is a few SCANs).
+  const partitioned = new Set<string>();
+  for (const node of mastersOf(client)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', metaPattern(prefix), 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) {
+        const tag = tagOfMetaKey(prefix, key);
+        if (tag === undefined) continue;
+        const { name, partition } = parseTag(tag);
+        found.set(name, Math.max(found.get(name) ?? 0, partition + 1));
+        if (tag !== name) partitioned.add(name);
+      }
+    } while (cursor !== '0');
+  }
+  // A partitioned queue records its partition count: partitions that never had a task have no meta.
+  const names = [...partitioned];
+  const recorded = await recordedPartitions(client, prefix, names);
+  names.forEach((name, i) => {
+    if (recorded[i]! > found.get(name)!) found.set(name, recorded[i]!);
+  });
+  return [...found].map(([name, partitions]) => ({ name, partitions })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** The names of the queues under `prefix`, sorted: see {@link discoverQueues}. */

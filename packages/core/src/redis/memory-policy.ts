@@ -16,7 +16,14 @@ export async function checkMemoryPolicy(client: RedisClient, target: RedisTarget
   if (!strict && checked.has(target.describe)) return;
   const policies = new Set<string>();
   for (const node of mastersOf(client)) {
-    const info = await node.info('memory');
+    let info: string;
+    try {
+      info = await node.info('memory');
+    } catch (e) {
+      // A user whose ACL lacks INFO cannot tell: only strictRedis insists on knowing.
+      if (!strict && /NOPERM|no permissions/i.test(String((e as Error)?.message))) return;
+      throw e;
+    }
     const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
     if (policy) policies.add(policy);
   }

@@ -4,7 +4,7 @@ import { checkQueueName } from '../options.js';
 import type { ConnectionOption, FailedTask, TaskState, TaskSummary } from '../types.js';
 import { AdminActions } from './admin-actions.js';
 import { AdminReads, type AdminCounts, type QueueState, type QueueTotals, type TaskDetails } from './admin-reads.js';
-import { connectRedis, type RedisClient } from './connection.js';
+import { connectRedis, resolveConnection, toAsyncqError, type RedisClient, type RedisTarget } from './connection.js';
 import { resolveQueueConfig } from './queue-config.js';
 import { layoutKey } from './queue-keys.js';
 import { RedisSession } from './redis-session.js';
@@ -61,7 +61,7 @@ export class QueueAdmin {
     const recorded = await client.get(layoutKey(this.prefix, this.name));
     const partitions = recorded === null ? 1 : Number(recorded);
     const config = resolveQueueConfig(this.name, { connection: client, prefix: this.prefix, partitions, strictRedis: this.opts.strictRedis });
-    return RedisSession.open(config);
+    return RedisSession.open(config, { reader: true });
   });
 
   private readonly session = (): Promise<RedisSession> => this.opened.get();
@@ -82,117 +82,117 @@ export class QueueAdmin {
 
   /** True when the queue has ever had a task (its BullMQ meta exists). */
   exists(): Promise<boolean> {
-    return this.reads.exists();
+    return this.run(() => this.reads.exists());
   }
 
   /** How many partitions the queue has. */
   partitions(): Promise<number> {
-    return this.reads.partitions();
+    return this.run(() => this.reads.partitions());
   }
 
   /** Counts by state for the whole queue. */
   counts(): Promise<AdminCounts> {
-    return this.reads.counts();
+    return this.run(() => this.reads.counts());
   }
 
   /** Counts by state of each partition. */
   partitionCounts(): Promise<AdminCounts[]> {
-    return this.reads.partitionCounts();
+    return this.run(() => this.reads.partitionCounts());
   }
 
   /** Shutdown, pause, the maxsize gate and who waits. */
   state(): Promise<QueueState> {
-    return this.reads.state();
+    return this.run(() => this.reads.state());
   }
 
   /** Monotonic totals: added, completed, failed for good, retried, reclaimed, discarded. */
   totals(): Promise<QueueTotals> {
-    return this.reads.totals();
+    return this.run(() => this.reads.totals());
   }
 
   /** Age in ms of the oldest ready task (0 when none is ready): how far behind the workers are. */
   oldestWaitingAge(): Promise<number> {
-    return this.reads.oldestWaitingAge();
+    return this.run(() => this.reads.oldestWaitingAge());
   }
 
   /** Tasks in `state`, newest first for finished ones, with the lease holding each active one. */
   tasks(state: TaskState, start = 0, end = 99): Promise<TaskSummary[]> {
-    return this.reads.tasks(state, start, end);
+    return this.run(() => this.reads.tasks(state, start, end));
   }
 
   /** One task with its data, state, result or error, stacks and log lines; undefined when there is none. */
   task(id: string): Promise<TaskDetails | undefined> {
-    return this.reads.task(id);
+    return this.run(() => this.reads.task(id));
   }
 
   /** A task's log lines (`ctx.log`), oldest first. */
   logs(id: string, start = 0, end = -1): Promise<string[]> {
-    return this.reads.logs(id, start, end);
+    return this.run(() => this.reads.logs(id, start, end));
   }
 
   /** The dead letters, newest first. */
   failedTasks<T = unknown>(start = 0, end = -1): Promise<FailedTask<T>[]> {
-    return this.reads.failedTasks<T>(start, end);
+    return this.run(() => this.reads.failedTasks<T>(start, end));
   }
 
   /** Wait (ready to started) and run (started to finished) times in ms of the last `n` completed tasks. */
   recentTimings(n = 100): Promise<{ wait: number[]; run: number[] }> {
-    return this.reads.recentTimings(n);
+    return this.run(() => this.reads.recentTimings(n));
   }
 
   /** Moves every failed task back to waiting for another round of attempts; resolves to how many. */
   retryFailed(): Promise<number> {
-    return this.actions.retryFailed();
+    return this.run(() => this.actions.retryFailed());
   }
 
   /** Moves one failed (or completed) task back to waiting; false when there is no such finished task. */
   retry(id: string): Promise<boolean> {
-    return this.actions.retry(id);
+    return this.run(() => this.actions.retry(id));
   }
 
   /** Makes a delayed task ready now; false when there is no such delayed task. */
   promote(id: string): Promise<boolean> {
-    return this.actions.promote(id);
+    return this.run(() => this.actions.promote(id));
   }
 
   /** Removes a task that is not running; false when there is none. */
   remove(id: string): Promise<boolean> {
-    return this.actions.remove(id);
+    return this.run(() => this.actions.remove(id));
   }
 
   /** Stops delivery: gets wait, puts still go in, running tasks finish. */
   pause(): Promise<void> {
-    return this.actions.pause();
+    return this.run(() => this.actions.pause());
   }
 
   /** Resumes delivery after `pause`. */
   resume(): Promise<void> {
-    return this.actions.resume();
+    return this.run(() => this.actions.resume());
   }
 
   /** Removes every task in the given states (never running ones); resolves to how many. */
   purge(states: readonly ('waiting' | 'delayed' | 'failed' | 'completed')[]): Promise<number> {
-    return this.actions.purge(states);
+    return this.run(() => this.actions.purge(states));
   }
 
   /** Removes tasks in `state` older than `olderThanMs`, at most `limit` (0: all); resolves to how many. */
   clean(olderThanMs: number, state: 'completed' | 'failed' | 'delayed' | 'wait', limit = 0): Promise<number> {
-    return this.actions.clean(olderThanMs, state, limit);
+    return this.run(() => this.actions.clean(olderThanMs, state, limit));
   }
 
   /** Shuts the queue down everywhere, or with `immediate` also discards waiting and delayed tasks. */
   shutdown(opts: { immediate?: boolean } = {}): Promise<void> {
-    return this.actions.shutdown(opts);
+    return this.run(() => this.actions.shutdown(opts));
   }
 
   /** Accepts puts again after a shutdown. */
   reopen(): Promise<void> {
-    return this.actions.reopen();
+    return this.run(() => this.actions.reopen());
   }
 
   /** Deletes the queue and everything in it; refused while workers live or tasks run, unless `force`. */
   destroy(opts: { force?: boolean } = {}): Promise<number> {
-    return this.actions.destroy(opts);
+    return this.run(() => this.actions.destroy(opts));
   }
 
   /**
@@ -201,6 +201,25 @@ export class QueueAdmin {
    */
   bullmq(): Promise<BullQueue[]> {
     return this.bull();
+  }
+
+  /**
+   * Runs one operation, giving a refusal of Redis (an ACL that lacks a command, a key or a channel)
+   * or an outage as asyncq's error ({@link RedisRefused}, {@link RedisUnreachable}) whichever
+   * command met it, BullMQ's included; any other failure comes out as it is.
+   */
+  private async run<R>(op: () => Promise<R>): Promise<R> {
+    try {
+      return await op();
+    } catch (e) {
+      let target: RedisTarget | undefined;
+      try {
+        target = (await this.opened.ifStarted())?.config.target ?? resolveConnection(this.opts.connection);
+      } catch {
+        throw e;
+      }
+      throw toAsyncqError(e, target) ?? e;
+    }
   }
 
   /** Closes the connection (unless it was given) and BullMQ's objects. */

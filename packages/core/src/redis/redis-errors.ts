@@ -24,12 +24,8 @@ export function toAsyncqError(e: unknown, target: RedisTarget): AsyncqError | un
       e,
     );
   }
-  if (/NOPERM/i.test(msg)) {
-    return new RedisRefused(
-      `Redis at ${target.describe} refused a command asyncq needs (${msg.trim()}): grant the user the ACL in asyncq's README ("Redis permissions")`,
-      e,
-    );
-  }
+  const refusal = aclRefusal(msg, (e as { command?: { name?: string } })?.command?.name);
+  if (refusal) return new RedisRefused(`Redis at ${target.describe} ${refusal}: grant the user the ACL in asyncq's README ("Redis permissions")`, e);
   if (/^OOM /.test(msg)) return new RedisOutOfMemory(target.describe, e);
   if (isTransient(e)) return new RedisUnreachable(target.describe, errorDetail(e), e);
   return undefined;
@@ -72,3 +68,19 @@ export function errorDetail(e: unknown): string {
   return err?.code ?? err?.message ?? String(e);
 }
 
+/**
+ * What an ACL refusal says, naming the command: NOPERM for a command, a key or a channel (also as
+ * the reason of an EXECABORT), and the errors Redis gives for the same inside a script.
+ */
+function aclRefusal(msg: string, command: string | undefined): string | undefined {
+  const named = /no permissions to run the '([^']+)' command/i.exec(msg)?.[1];
+  const cmd = (named ?? command ?? 'a command').toUpperCase();
+  if (named) return `does not let this user run ${cmd} (NOPERM)`;
+  if (/NOPERM.*keys/i.test(msg)) return `does not let this user run ${cmd} on these keys (NOPERM: the ACL's key pattern must cover asyncq's prefix, e.g. ~asyncq:*)`;
+  if (/NOPERM.*channels/i.test(msg)) return `does not let this user run ${cmd} on this queue's channel (NOPERM: the ACL needs its channels, e.g. &*)`;
+  if (/NOPERM/i.test(msg)) return `refused ${cmd} (${msg.trim().slice(0, 200)})`;
+  const inScript = /The user executing the script can't (run this command or subcommand|access at least one of the keys|publish to the channel)/i.exec(msg)?.[1];
+  if (!inScript) return undefined;
+  const what = /^run/.test(inScript) ? 'a command' : /keys/.test(inScript) ? 'a command on a key outside its key pattern' : 'a publish on a channel outside its channel pattern';
+  return `does not let this user run ${what} inside a script (${cmd})`;
+}

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster } from 'ioredis';
 import { lazily } from '../lazy.js';
+import { checkAccess } from './access-check.js';
 import { ConfigError } from '../errors.js';
 import { isSharded } from './cluster-room.js';
 import { connectWithin, openClient, toAsyncqError, type RedisClient } from './connection.js';
@@ -45,12 +46,19 @@ export class RedisSession {
     if (rolledBack > 0) void this.scripts.count(this.config.partitions[p]!, 0, { rollback: rolledBack }).catch(() => {});
   }
 
-  /** Connects, failing with `RedisUnreachable` or `RedisRefused` within the connect timeout. */
-  static async open(config: QueueConfig): Promise<RedisSession> {
+  /**
+   * Connects, failing with `RedisUnreachable` or `RedisRefused` within the connect timeout. It
+   * first checks that the user's ACL allows what a queue handle sends, or for a `reader` (admin
+   * reads, which write nothing) what reads send, so a read-only user can still look.
+   */
+  static async open(config: QueueConfig, opts: { reader?: boolean } = {}): Promise<RedisSession> {
     const client = config.target.shared ?? openClient(config.target, 'command', connectionName(config), config.commandTimeout);
     await connectWithin(client, config.target, config.connectTimeout);
-    const session = new RedisSession(config, client, new QueueScripts(client, config.target, config.name));
+    const scripts = new QueueScripts(client, config.target, config.name);
+    const session = new RedisSession(config, client, scripts);
     try {
+      // Before the first write: a command the user's ACL refuses is named now, with nothing changed.
+      await checkAccess(scripts, config.target, config.partitions[0]!, opts.reader ? 'reader' : 'queue');
       await checkLayout(client, config);
       await session.readClock();
       await checkMemoryPolicy(client, config.target, config.strictRedis);

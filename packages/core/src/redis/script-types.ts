@@ -102,3 +102,6 @@ export interface FailItem {
 
 /** What `figures-17.lua` read of one queue or partition, as it came (numbers and texts, "" when unset). */
 export type FiguresReply = (number | string)[];
+
+/** What `purge-10.lua` removes. */
+export type PurgeWhich = 'waiting' | 'delayed' | 'both' | 'completed' | 'failed';

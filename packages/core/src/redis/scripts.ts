@@ -6,9 +6,9 @@ import { toAsyncqError, type RedisClient, type RedisTarget } from './connection.
 import { publishCommand } from './cluster-room.js';
 import type { QueueKeys } from './queue-keys.js';
 import type { RequestArgs } from './request-log.js';
-import type { AddItem, ConsumeArgs, ConsumeReply, CountReply, FailItem, FiguresReply, OutcomeReply } from './script-types.js';
+import type { AddItem, ConsumeArgs, ConsumeReply, CountReply, FailItem, FiguresReply, OutcomeReply, PurgeWhich } from './script-types.js';
 
-export type { AddItem, Chores, ConsumeArgs, ConsumeReply, CountReply, FailItem, FiguresReply, OutcomeReply } from './script-types.js';
+export type { AddItem, Chores, ConsumeArgs, ConsumeReply, CountReply, FailItem, FiguresReply, OutcomeReply, PurgeWhich } from './script-types.js';
 
 const LUA_DIR = new URL('../../lua/', import.meta.url);
 
@@ -38,6 +38,23 @@ function loadSources(): ScriptSource[] {
       };
     });
   return sources;
+}
+
+/**
+ * The Redis commands asyncq's Lua scripts send (those of `command`, e.g. `asyncqRegistry`, or of
+ * every script), read from their sources: what a user's ACL must allow. A publish on the queue's
+ * channel is listed as PUBLISH and SPUBLISH.
+ */
+export function luaCommands(command?: string): string[] {
+  const out = new Set<string>();
+  for (const s of loadSources()) {
+    if (command !== undefined && s.command !== command) continue;
+    for (const m of s.lua.matchAll(/(?:rcall|redis\.p?call)\(\s*(?:"([A-Za-z]+)"|'([A-Za-z]+)'|((?:o\.)?pub)\b)/g)) {
+      if (m[3]) out.add('PUBLISH').add('SPUBLISH');
+      else out.add((m[1] ?? m[2])!.toUpperCase());
+    }
+  }
+  return [...out].sort();
 }
 
 type Call = (...args: (string | number | Buffer)[]) => Promise<unknown>;
@@ -190,6 +207,23 @@ export class QueueScripts {
       k.wantRoom, k.wantJoin, k.workers, k.heartbeats, k.desired, pack({ prefix: k.base }),
     ];
     return (await this.call('asyncqFigures', args)) as FiguresReply;
+  }
+
+  /**
+   * See `purge-10.lua`: removes at most `budget` tasks in `which` states; with `cutoff` > 0 only
+   * those older than it. Resolves to how many went, and whether more are left (call again).
+   */
+  async purge(k: QueueKeys, budget: number, which: PurgeWhich, cutoff: number): Promise<{ removed: number; more: boolean }> {
+    const r = (await this.call('asyncqPurge', [
+      k.wait, k.paused, k.prioritized, k.delayed, k.active, k.waitingChildren, k.stalled, k.stats, k.completed, k.failed,
+      pack({ prefix: k.base, channel: k.channel, pub: this.pub, budget, which, cutoff }),
+    ])) as [number, number];
+    return { removed: Number(r[0]), more: r[1] === 1 };
+  }
+
+  /** See `check-access-1.lua`: the first of `commands` the user's ACL refuses on this queue, or undefined. */
+  async checkAccess(k: QueueKeys, commands: readonly string[]): Promise<string | undefined> {
+    return String(await this.call('asyncqCheckAccess', [k.state, pack({ channel: k.channel }), ...commands])) || undefined;
   }
 
   /** See `shutdown-9.lua`. Resolves to how many waiting or delayed tasks remain to discard. */

@@ -3,7 +3,8 @@ import { ConfigError } from '../errors.js';
 import { lazily } from '../lazy.js';
 import { checkInt, checkQueueName } from '../options.js';
 import type { ConnectionOption, FleetInfo, WorkerInfo } from '../types.js';
-import { connectRedis, openClient, connectWithin, resolveConnection, type RedisClient } from './connection.js';
+import { checkAccess } from './access-check.js';
+import { connectRedis, openClient, connectWithin, resolveConnection, toAsyncqError, type RedisClient } from './connection.js';
 import { queueKeys, type QueueKeys } from './queue-keys.js';
 import { publishSignal, QueueSignals } from './queue-signals.js';
 import { QueueScripts } from './scripts.js';
@@ -67,18 +68,38 @@ export class WorkerRegistry {
   private readonly session = lazily(async () => {
     const client = await connectRedis(this.opts.connection, { connectTimeout: this.opts.connectTimeout, name: `asyncq:${this.name}` });
     if (client !== this.opts.connection) this.owned = client;
-    return { client, scripts: new QueueScripts(client, resolveConnection(client), this.name) };
+    const target = resolveConnection(client);
+    const scripts = new QueueScripts(client, target, this.name);
+    await checkAccess(scripts, target, this.keys, 'reader');
+    return { client, target, scripts };
   });
+
+  /** The session, once the user's ACL was found to allow what the registry's writes send (checked once). */
+  private readonly writable = lazily(async () => {
+    const s = await this.session();
+    await checkAccess(s.scripts, s.target, this.keys, 'registry');
+    return s;
+  });
+
+  /** Runs `op`, giving a refusal or an outage met by a plain command as asyncq's error. */
+  private async run<R>(op: () => Promise<R>): Promise<R> {
+    try {
+      return await op();
+    } catch (e) {
+      const s = await this.session().catch(() => undefined);
+      throw (s && toAsyncqError(e, s.target)) ?? e;
+    }
+  }
 
   /** Registers a worker, or refreshes its heartbeat and counters; it drops out after `ttlMs` without a beat. */
   async beat(info: WorkerInfo, ttlMs = DEFAULT_TTL_MS): Promise<void> {
-    const { scripts } = await this.session();
+    const { scripts } = await this.writable();
     await scripts.beat(this.keys.workers, this.keys.heartbeats, info.id, JSON.stringify(info), ttlMs);
   }
 
   /** Removes a worker (it stopped). */
   async leave(id: string): Promise<void> {
-    const { scripts } = await this.session();
+    const { scripts } = await this.writable();
     await scripts.leave(this.keys.workers, this.keys.heartbeats, id);
   }
 
@@ -90,13 +111,13 @@ export class WorkerRegistry {
 
   /** Registers a fleet supervisor, or refreshes it. */
   async beatFleet(info: FleetInfo, ttlMs = DEFAULT_TTL_MS): Promise<void> {
-    const { scripts } = await this.session();
+    const { scripts } = await this.writable();
     await scripts.beat(this.keys.fleets, this.keys.fleetBeats, info.id, JSON.stringify(info), ttlMs);
   }
 
   /** Removes a fleet supervisor. */
   async leaveFleet(id: string): Promise<void> {
-    const { scripts } = await this.session();
+    const { scripts } = await this.writable();
     await scripts.leave(this.keys.fleets, this.keys.fleetBeats, id);
   }
 
@@ -112,10 +133,13 @@ export class WorkerRegistry {
    * set it: an autoscaler leaves a count an operator set by hand alone until it is cleared.
    */
   async setDesired(n: number | undefined, by: 'manual' | 'autoscaler' = 'manual'): Promise<void> {
-    const { client } = await this.session();
-    if (n === undefined) await client.del(this.keys.desired);
-    else await client.set(this.keys.desired, `${checkInt('desired workers', n, 0, 0, 10_000)} ${by}`);
-    await publishSignal(client, this.keys, 'scale', isSharded(resolveConnection(client)));
+    const value = n === undefined ? undefined : `${checkInt('desired workers', n, 0, 0, 10_000)} ${by}`;
+    const { client, target } = await this.writable();
+    await this.run(async () => {
+      if (value === undefined) await client.del(this.keys.desired);
+      else await client.set(this.keys.desired, value);
+      await publishSignal(client, this.keys, 'scale', isSharded(target));
+    });
   }
 
   /** The desired worker count, or undefined when none is set. */
@@ -126,19 +150,18 @@ export class WorkerRegistry {
   /** The desired worker count and who set it, or undefined when none is set. */
   async desiredState(): Promise<{ count: number; by: 'manual' | 'autoscaler' } | undefined> {
     const { client } = await this.session();
-    return parseDesired(await client.get(this.keys.desired));
+    return parseDesired(await this.run(() => client.get(this.keys.desired)));
   }
 
   /** Calls `fn` whenever the desired worker count changes, until the returned function is called. */
   async onScale(fn: () => void): Promise<() => void> {
-    const { client } = await this.session();
-    const target = resolveConnection(client);
+    const { target } = await this.writable();
     if (!this.subscriber) {
       this.subscriber = openClient(target, 'subscriber', `asyncq:${this.name}`, 20_000);
       await connectWithin(this.subscriber, target, this.opts.connectTimeout ?? 5000);
     }
     const signals = new QueueSignals(this.subscriber, [this.keys.channel], isSharded(target));
-    await signals.start();
+    await this.run(() => signals.start());
     return signals.on((s) => {
       if (s === 'scale' || s === 'reconnected') fn();
     });

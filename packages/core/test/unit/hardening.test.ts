@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, describeError, LocalQueue, PayloadError, Queue, QueueAdmin, redactUrl, safeMessage, WaitAborted } from '@asyncq/core';
+import { checkQueueName, ConfigError, describeError, LocalQueue, PayloadError, Queue, QueueAdmin, redactUrl, safeMessage, WaitAborted } from '@asyncq/core';
 
 // No Redis: every check here happens before anything is sent.
 describe('hostile values and bad input, before Redis', () => {
@@ -79,10 +79,10 @@ describe('hostile values and bad input, before Redis', () => {
     expect(redactUrl('redis://user:pa/ss@host:6379/0')).toBe('redis://***@host:6379/0');
     expect(redactUrl('redis://:p@ss:w/rd@host:6379')).toBe('redis://***@host:6379');
     expect(() => new Queue('q', { connection: 'redis://:pa/ss@127.0.0.1:6379' })).toThrow(
-      "the password in connection URL redis://***@127.0.0.1:6379 contains '/', '?' or '#': URL-encode it (e.g. '/' as %2F) or pass ioredis options { host, port, password }",
+      'the password in connection URL "redis://***@127.0.0.1:6379" contains \'/\', \'?\' or \'#\': URL-encode it (e.g. \'/\' as %2F) or pass ioredis options { host, port, password }',
     );
     expect(() => new Queue('q', { connection: 'redis://:50%off@127.0.0.1:6379' })).toThrow(
-      "the password in connection URL redis://***@127.0.0.1:6379 has a '%' that is not URL encoding: URL-encode it, writing a literal '%' as %25",
+      'the password in connection URL "redis://***@127.0.0.1:6379" has a \'%\' that is not URL encoding: URL-encode it, writing a literal \'%\' as %25',
     );
     for (const url of ['redis://:pa/ss@127.0.0.1:6379', 'redis://:50%off@127.0.0.1:6379']) {
       const message = (() => {
@@ -95,6 +95,23 @@ describe('hostile values and bad input, before Redis', () => {
       })();
       expect(message).not.toMatch(/pa\/ss|50%off/);
     }
+    // Malformed URLs: no scheme, one slash, none; the path or the scheme must not be quoted either.
+    expect(redactUrl('redis:/:TOPSECRET@127.0.0.1:7301')).toBe('***@127.0.0.1:7301');
+    expect(redactUrl('redis:TOPSECRET@host')).toBe('***@host');
+    expect(redactUrl(':TOPSECRET@host')).toBe('***@host');
+    expect(redactUrl('rediss://u:TOP@SECRET@host')).toBe('rediss://***@host');
+    expect(redactUrl('redis://host:6379')).toBe('redis://host:6379');
+    for (const url of ['redis:/:TOPSECRET@127.0.0.1:7301', 'redis:TOPSECRET@host', ':TOPSECRET@host', 'TOPSECRET:x@host', 'redis://:TOPSECRET@h/x']) {
+      expect(() => new Queue('q', { connection: url }), url).toThrow(ConfigError);
+      try {
+        new Queue('q', { connection: url });
+      } catch (e) {
+        expect((e as Error).message.toLowerCase(), url).not.toContain('topsecret');
+      }
+    }
+    expect(() => new Queue('q', { connection: 'redis:/:TOPSECRET@127.0.0.1:7301' })).toThrow(
+      'connection URL "***@127.0.0.1:7301" is not a URL: redis://[user:password@]host[:port][/db] (rediss:// for TLS)',
+    );
   });
 
   it('refuses queue names that could match other queues\' keys, for every tool', () => {
@@ -102,5 +119,10 @@ describe('hostile values and bad input, before Redis', () => {
       expect(() => new Queue(bad), bad).toThrow(ConfigError);
       expect(() => new QueueAdmin(bad), bad).toThrow(ConfigError);
     }
+  });
+
+  it("refuses the queue names '.' and '..' (a browser resolves them away in a URL), and only those", () => {
+    for (const bad of ['.', '..']) expect(() => checkQueueName(bad), bad).toThrow(/and not '\.' or '\.\.'/);
+    for (const fine of ['.a', 'a.', '...', 'a..b', '.hidden']) expect(checkQueueName(fine)).toBe(fine);
   });
 });

@@ -217,4 +217,19 @@ describe('Worker over a LocalQueue', () => {
     await expect(loadHandlers(`${FIXTURES}wrong-shape.mjs`)).rejects.toThrow(/default export of .*wrong-shape\.mjs is a number, not handlers/);
     await expect(loadHandlers(`${FIXTURES}handlers.ts`)).rejects.toThrow(/is TypeScript, which Node .* cannot load without a build step/);
   });
+
+  it('a module that throws null, exits or never finishes loading is one ConfigError line, and the process lives on', async () => {
+    await expect(loadHandlers(`${FIXTURES}throws-null.mjs`)).rejects.toThrow(/^handler module .*throws-null\.mjs failed to load: it threw null, not an Error$/);
+    await expect(loadHandlers(`${FIXTURES}exits-at-import.mjs`)).rejects.toThrow(
+      /^handler module .*exits-at-import\.mjs called process\.exit\(3\) while loading: a handler module must not end the process; throw an error instead$/,
+    );
+    // Here the test runner keeps the loop busy, so only the timeout can tell (a CLI worker is told at once: see the chaos bad-input test).
+    const t0 = Date.now();
+    await expect(loadHandlers(`${FIXTURES}never-loads.mjs`, { timeoutMs: 300 })).rejects.toThrow(
+      /^handler module .*never-loads\.mjs did not finish loading within 0\.3 s \(a top-level await still waiting\?\): make it load faster, or allow longer with --load-timeout$/,
+    );
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(typeof process.exit).toBe('function');
+    await expect(loadHandlers(`${FIXTURES}handlers.mjs`)).resolves.toBeDefined();
+  });
 });
