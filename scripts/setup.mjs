@@ -5,7 +5,7 @@
 //                package.json), the locked dependencies, redis-server when it is missing and no
 //                REDIS_URL is set, and the build;
 //   --for test   what `npm test` needs: the same, and the tools the tests use when missing (tmux,
-//                prometheus with promtool, chromium). This is the default (`npm run setup`).
+//                prometheus with promtool, chromium, faketime). This is the default (`npm run setup`).
 // System tools come from apt-get (as root or with passwordless sudo), else Homebrew.
 // Idempotent and quick when everything is already there. --quiet prints only what it does.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -53,6 +53,14 @@ export const TOOLS = [
     present: (probe) => ['chromium', 'chromium-browser', 'google-chrome'].some((c) => probe(c)),
     apt: ['chromium'],
     brew: ['--cask', 'chromium'],
+  },
+  {
+    name: 'faketime',
+    for: ['test'],
+    why: 'the chaos suite runs a worker with its clock 30 s ahead and behind (libfaketime, LD_PRELOAD)',
+    present: (probe) => probe('faketime', ['--version']),
+    apt: ['faketime'],
+    brew: ['libfaketime'],
   },
 ];
 
