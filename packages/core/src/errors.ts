@@ -142,7 +142,7 @@ export class RedisRefused extends AsyncqError {
 
 /** What a {@link QueueDataLost} knows of the loss. */
 export interface DataLoss {
-  /** The partition that lost tasks (0 on an unpartitioned queue); undefined when the whole queue went. */
+  /** The partition that lost tasks (0 on an unpartitioned queue). */
   partition?: number;
   /** How many tasks are missing, when known. */
   missing?: number;
@@ -197,9 +197,10 @@ export class QueueDataLost extends AsyncqError {
 
 function dataLossMessage(queue: string, loss: DataLoss): string {
   const tasks = (n: number): string => `${n} task${n === 1 ? '' : 's'}`;
-  if (loss.partition === undefined) {
-    const n = loss.unfinished ?? 0;
-    return `queue "${queue}" lost its data in Redis (restarted without persistence, or deleted) while ${tasks(n)} ${n === 1 ? 'was' : 'were'} unfinished; they may not have run: put them again if they must`;
+  if (loss.unfinished !== undefined) {
+    const n = loss.unfinished;
+    const where = loss.partition === undefined ? '' : ` in partition ${loss.partition}`;
+    return `queue "${queue}" lost its data in Redis${where} (restarted without persistence, evicted, or deleted) while ${tasks(n)} ${n === 1 ? 'was' : 'were'} unfinished; they may not have run: put them again if they must`;
   }
   const what = loss.missing === undefined ? 'tasks' : tasks(loss.missing);
   return `queue "${queue}" lost ${what} in partition ${loss.partition} (Redis failed over to a replica that had not caught up, evicted keys, or keys were deleted by hand); they may not have run: put them again if they must, and run Redis with maxmemory-policy noeviction`;
