@@ -66,7 +66,9 @@ describe('docker/k8s', () => {
     expect(docs.map((d) => d.kind)).toEqual(['Deployment', 'Deployment', 'Service', 'ScaledObject']);
     const pod = docs[0]!.spec.template.spec;
     const args: string[] = pod.containers[0].args;
-    const graceMs = Number(args[args.indexOf('--grace') + 1]);
+    const grace = /^(\d+)(ms|s)$/.exec(args[args.indexOf('--grace') + 1] ?? '');
+    expect(grace, '--grace takes a duration with its unit').not.toBeNull();
+    const graceMs = Number(grace![1]) * (grace![2] === 's' ? 1000 : 1);
     expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(graceMs);
     expect(docs[3]!.spec.scaleTargetRef.name, 'KEDA scales the worker Deployment').toBe(docs[0]!.metadata.name);
     // Probes that follow Redis would restart every worker, and hide the exporter, during a Redis outage.
