@@ -82,11 +82,15 @@ image_id() { "$ENGINE" image inspect --format '{{ .Id }}' "$1" 2>/dev/null || tr
 # The image a tag moved away from, unless something still uses it.
 remove_old() { [ -z "$1" ] || [ "$1" = "$(image_id "$2")" ] || "$ENGINE" image rm "$1" >/dev/null 2>&1 || true; }
 
+# podman keeps no intermediate images with --layers=false: the label is the cache here.
+layers=()
+[ "$ENGINE" != podman ] || layers=(--layers=false)
+
 build() { # image, hash, Containerfile, context, more build arguments
   local old
   old=$(image_id "$1")
   say "building $1 from local-bases/$(basename "$3")"
-  "$ENGINE" build --quiet --label "asyncq.local-bases=$2" --tag "$1" --file "$3" "${@:5}" "$4" >"$work/build.log" 2>&1 \
+  "$ENGINE" build --quiet "${layers[@]}" --label "asyncq.local-bases=$2" --tag "$1" --file "$3" "${@:5}" "$4" >"$work/build.log" 2>&1 \
     || { tail -n 30 "$work/build.log" >&2; die "building $1 failed (log above)"; }
   remove_old "$old" "$1"
 }

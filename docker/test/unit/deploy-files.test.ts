@@ -77,3 +77,19 @@ describe('docker/k8s', () => {
     expect(JSON.stringify([exporter.readinessProbe, exporter.livenessProbe ?? null])).not.toContain('/healthz');
   });
 });
+
+describe('docker/local-bases.sh', () => {
+  it('builds every base image the Dockerfile, the compose file and the tests name, but Grafana, under that very name', () => {
+    const script = read('local-bases.sh');
+    const built = ['NODE_IMAGE', 'REDIS_IMAGE', 'PROMETHEUS_IMAGE'].map((v) => new RegExp(`^${v}=(\\S+)$`, 'm').exec(script)?.[1]);
+    // Short names as Docker and podman expand them.
+    const full = (name: string): string => (name.includes('/') ? `docker.io/${name}` : `docker.io/library/${name}`);
+    const compose = parse(read('compose.yaml')) as { services: Record<string, { image: string }> };
+    const named = [
+      ...[...read('Dockerfile').matchAll(/^FROM (\S+)/gm)].map((m) => m[1]!),
+      ...Object.values(compose.services).map((s) => s.image),
+      /const REDIS_IMAGE = '([^']+)'/.exec(readFileSync(join(DOCKER, '../test/global-setup.ts'), 'utf8'))![1]!,
+    ].filter((image) => image !== 'asyncq:local' && !image.startsWith('grafana/'));
+    expect(new Set(named.map(full))).toEqual(new Set(built));
+  });
+});
