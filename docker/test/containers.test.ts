@@ -105,9 +105,9 @@ describe.skipIf(problem !== undefined)('the image and the deployment files, run 
   it('`podman stop` (SIGTERM) stops a worker gracefully: a task that ends within --grace completes, one that does not is handed back', async () => {
     const name = uniqueName('stop');
     const q = track(new Queue(name, { connection: redisUrl() }), name);
-    const worker = await startWorker(name, ['--concurrency', '2', '--grace', '3s']);
+    const worker = await startWorker(name, ['--concurrency', '2', '--grace', '6s']);
     try {
-      await q.put({ ms: 1500 }, { name: 'sleep' });
+      await q.put({ ms: 3000 }, { name: 'sleep' });
       await q.put({ ms: 10 * MINUTE }, { name: 'sleep' });
       await until('both tasks running', async () => ((await q.counts()).active === 2 ? true : undefined), 30_000);
       // Far longer than the grace: a worker that ignored SIGTERM (node as PID 1 without a handler
