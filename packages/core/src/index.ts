@@ -67,3 +67,14 @@ export type {
   TaskState,
   TaskSummary,
 } from './types.js';
+
+// Coordination: asyncio's synchronization primitives across processes (packages/core/src/sync/).
+export { Lock, type LockOptions } from './sync/lock.js';
+export { Event, type EventOptions } from './sync/event.js';
+export { Condition, type ConditionOptions } from './sync/condition.js';
+export { Semaphore } from './sync/semaphore.js';
+export { BoundedSemaphore } from './sync/bounded-semaphore.js';
+export { Barrier } from './sync/barrier.js';
+export type { PrimitiveOptions, SemaphoreOptions, BarrierOptions, HoldContext } from './sync/sync-options.js';
+export { LockNotHeld, SemaphoreOverReleased, BrokenBarrier, PrimitiveClosed } from './errors.js';
+export { syncKeys, type SyncKeys, type SyncKind } from './redis/sync-keys.js';
