@@ -1,7 +1,7 @@
 import { abortableWait, type Waiter } from '../abortable-wait.js';
 import { BrokenBarrier, ConfigError, LeaseLost, PrimitiveClosed, WaitAborted } from '../errors.js';
 import { Lazy } from '../lazy.js';
-import { checkInt } from '../options.js';
+import { checkInt, checkTimeout } from '../options.js';
 import type { WaitOptions } from '../types.js';
 import { resolveSyncConfig, type BarrierOptions, type SyncConfig } from './sync-options.js';
 import { SyncLease } from './sync-lease.js';
@@ -65,6 +65,7 @@ export class Barrier {
 
   /** Waits until `parties` parties wait, and resolves to this party's index; rejects with `BrokenBarrier` when broken or reset meanwhile. */
   async wait(opts?: WaitOptions): Promise<number> {
+    checkTimeout(`barrier "${this.config.name}" wait timeout`, opts?.timeout);
     const { session, lease } = await this.open();
     await this.listen(session);
     this.checkOpen();

@@ -78,6 +78,7 @@ export class Condition {
    * re-acquires the lock before it rejects.
    */
   async wait(opts?: WaitOptions): Promise<true> {
+    checkTimeout(`condition "${this.name}" wait timeout`, opts?.timeout);
     const hold = this.heldOrThrow('wait()');
     const { session, waits } = await this.permits.parts.get();
     const flavor = this.flavorOf(session);

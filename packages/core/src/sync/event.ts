@@ -1,6 +1,7 @@
 import { abortableWait, type Waiter } from '../abortable-wait.js';
 import { PrimitiveClosed } from '../errors.js';
 import { Lazy } from '../lazy.js';
+import { checkTimeout } from '../options.js';
 import type { WaitOptions } from '../types.js';
 import { resolveSyncConfig, type PrimitiveOptions, type SyncConfig } from './sync-options.js';
 import { SyncSession } from './sync-session.js';
@@ -46,6 +47,7 @@ export class Event {
 
   /** Resolves to true once the event is set (at once when it is set now). */
   async wait(opts?: WaitOptions): Promise<true> {
+    checkTimeout(`event "${this.config.name}" wait timeout`, opts?.timeout);
     const s = await this.open();
     // Subscribed before reading, so a set between the read and the wait is not missed.
     await this.listen(s);

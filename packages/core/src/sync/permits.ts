@@ -1,6 +1,7 @@
 import { abortableWait } from '../abortable-wait.js';
 import { ConfigError, LeaseLost, LockNotHeld, PrimitiveClosed, SemaphoreOverReleased, WaitAborted } from '../errors.js';
 import { Lazy } from '../lazy.js';
+import { checkTimeout } from '../options.js';
 import { isTransient } from '../redis/connection.js';
 import type { WaitOptions } from '../types.js';
 import { GrantWaits, type GrantFlavor, type PendingGrant } from './grant-waits.js';
@@ -67,10 +68,11 @@ export class Permits {
 
   async acquire(opts?: WaitOptions): Promise<Hold> {
     this.checkOpen();
+    const what = `${this.config.label} "${this.config.name}" acquire`;
+    checkTimeout(`${what} timeout`, opts?.timeout);
     const { session, lease, waits, flavor } = await this.parts.get();
     this.checkOpen();
     const { keys, lease: leaseMs, info } = this.config;
-    const what = `${this.config.label} "${this.config.name}" acquire`;
     return abortableWait<Hold>(what, opts, (waiter) => {
       const id = this.nextId();
       const p: PendingGrant = {
