@@ -48,7 +48,7 @@ export async function listQueues(connection?: ConnectionOption, prefix = 'asyncq
 }
 
 /** The servers to scan: every master of a cluster, else the one server. */
-function masters(client: RedisClient): RedisClient[] {
+export function masters(client: RedisClient): RedisClient[] {
   const c = client as { isCluster?: boolean; nodes?: (role: 'master') => RedisClient[] };
   return c.isCluster && c.nodes ? c.nodes('master') : [client];
 }
