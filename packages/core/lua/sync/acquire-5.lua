@@ -27,8 +27,9 @@ local state, holders, queue, leases, sessions = KEYS[1], KEYS[2], KEYS[3], KEYS[
 local o = cmsgpack.unpack(ARGV[1])
 local f = rcall("HMGET", state, "kind", "value", "extra")
 if not f[1] then
+  -- The first handle fixes the kind and value (releases by non-holders may have added permits already).
   rcall("HSET", state, "kind", o.kind, "value", o.value)
-  f = { o.kind, o.value, 0 }
+  f = { o.kind, o.value, f[3] }
 elseif f[1] ~= o.kind or tonumber(f[2]) ~= o.value then
   return { 0, f[1], tonumber(f[2]) or 0 }
 end
@@ -53,9 +54,15 @@ for i = 2, #ARGV do
     rcall("HSET", holders, id, token .. " " .. now)
     out[#out + 1] = token
   else
-    rcall("ZADD", queue, rcall("HINCRBY", state, "seq", 1), id)
-    out[#out + 1] = 0
-    waiting = true
+    -- A first try sent again (its reply was lost to a reconnect) may hold or wait already.
+    local again = o.fresh == 1 and rcall("HGET", holders, id)
+    if again then
+      out[#out + 1] = string.match(again, "^%S+")
+    else
+      rcall("ZADD", queue, "NX", rcall("HINCRBY", state, "seq", 1), id)
+      out[#out + 1] = 0
+      waiting = true
+    end
   end
 end
 if waiting then

@@ -12,11 +12,12 @@
   KEYS[3] leases   (ZSET)  session id -> lease expiry (ms)
   KEYS[4] sessions (HASH)  session id -> JSON { host, pid }
 
-  ARGV[1] msgpack { parties, session, leaseMs, info, id, pub, channel }
+  ARGV[1] msgpack { parties, session, leaseMs, info, id, done = prefix of the keys that remember
+                    answers, pub, channel }
 
   Returns { "mismatch", parties } when the barrier exists with another number of parties;
   { "broken" }; { "blocked" } while it drains or resets; { "passed", index } when this party
-  tripped it; else { "waiting", index }.
+  tripped it; else { "waiting", index }. Sent again after a lost reply, the first answer.
 ]]
 -- @include sync-lib
 local state, members, leases, sessions = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -26,6 +27,14 @@ if not f[1] then
   rcall("HSET", state, "kind", "barrier", "parties", o.parties, "phase", "filling")
 elseif tonumber(f[2]) ~= o.parties then
   return { "mismatch", tonumber(f[2]) or 0 }
+end
+local inside = rcall("ZSCORE", members, o.id)
+if inside then
+  return { "waiting", tonumber(inside) }
+end
+local before = remembered(o.done, "arrive:" .. o.id)
+if before then
+  return before
 end
 local now = nowMs()
 local dead = takeExpired(leases, sessions, now)
@@ -44,7 +53,7 @@ if index + 1 >= o.parties then
   rcall("HSET", state, "phase", "draining")
   rcall(o.pub, o.channel, "b draining")
   barrierExited(state, members, o.pub, o.channel)
-  return { "passed", index }
+  return remember(o.done, "arrive:" .. o.id, { "passed", index })
 end
 keepAlive(leases, sessions, o.session, now, o.leaseMs, o.info)
 rcall("ZADD", members, index, o.id)

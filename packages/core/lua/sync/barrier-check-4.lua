@@ -11,11 +11,13 @@
   KEYS[3] leases   (ZSET)  session id -> lease expiry (ms)
   KEYS[4] sessions (HASH)  session id -> JSON { host, pid }
 
-  ARGV[1] msgpack { session, leaseMs, info, leave = 0 | 1, pub, channel }
+  ARGV[1] msgpack { session, leaseMs, info, leave = 0 | 1, done = prefix of the keys that
+                    remember answers, pub, channel }
   ARGV[2...] party ids
 
   Returns a result per id: "w" still waiting; "a" left while filling (aborted); "p<index>"
-  passed; "r" broken by a reset; "b" broken; "g" gone (its session's lease ran out).
+  passed; "r" broken by a reset; "b" broken; "g" gone (its session's lease ran out). A party
+  that left, asked again after a lost reply, gets the same answer.
 ]]
 -- @include sync-lib
 local state, members, leases, sessions = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -32,7 +34,7 @@ for i = 2, #ARGV do
   local id = ARGV[i]
   local index = rcall("ZSCORE", members, id)
   if not index then
-    out[i - 1] = "g"
+    out[i - 1] = remembered(o.done, "left:" .. id) or "g"
   elseif phase == "filling" and o.leave ~= 1 then
     out[i - 1] = "w"
     waiting = true
@@ -47,6 +49,7 @@ for i = 2, #ARGV do
     else
       out[i - 1] = "b"
     end
+    remember(o.done, "left:" .. id, out[i - 1])
   end
 end
 if waiting then

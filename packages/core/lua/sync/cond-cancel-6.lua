@@ -12,12 +12,12 @@
   KEYS[5] sessions (HASH)  session id -> JSON { host, pid }
   KEYS[6] waiters  (ZSET)  ids waiting on the condition -> arrival number
 
-  ARGV[1] msgpack { mode = "abort" | "drop", pub, channel }
+  ARGV[1] msgpack { mode = "abort" | "drop", done = prefix of the keys that remember answers, pub, channel }
   ARGV[2...] ids
 
   Returns per id, for "abort": the fencing token (a string) when it holds the lock (it was
   notified), 0 when it waits for the lock after a notify, -1 when it was not notified and now
-  waits for the lock; for "drop": 0.
+  waits for the lock; for "drop": 0. Sent again after a lost reply, the first answers.
 ]]
 -- @include sync-lib
 local state, holders, queue, leases, sessions, waiters = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
@@ -26,7 +26,10 @@ local out = {}
 for i = 2, #ARGV do
   local id = ARGV[i]
   local held = rcall("HGET", holders, id)
-  if o.mode == "drop" then
+  local before = o.mode == "abort" and remembered(o.done, "cancel:" .. id)
+  if before then
+    out[i - 1] = before
+  elseif o.mode == "drop" then
     rcall("HDEL", holders, id)
     rcall("ZREM", queue, id)
     rcall("ZREM", waiters, id)
@@ -38,7 +41,7 @@ for i = 2, #ARGV do
   else
     rcall("ZREM", waiters, id)
     rcall("ZADD", queue, rcall("HINCRBY", state, "seq", 1), id)
-    out[i - 1] = -1
+    out[i - 1] = remember(o.done, "cancel:" .. id, -1)
   end
 end
 local now = nowMs()

@@ -10,13 +10,19 @@
   KEYS[5] sessions (HASH)  session id -> JSON { host, pid }
   KEYS[6] waiters  (ZSET)  ids waiting on the condition -> arrival number
 
-  ARGV[1] msgpack { hold = the lock hold of the caller, n = how many to wake }
+  ARGV[1] msgpack { hold = the lock hold of the caller, n = how many to wake, id = a fresh id of
+                    this notify, done = prefix of the keys that remember answers }
 
-  Returns how many were woken, or -1 when the caller no longer holds the lock (nothing changed).
+  Returns how many were woken, or -1 when the caller no longer holds the lock (nothing changed);
+  sent again after a lost reply, the first answer (nobody is woken twice).
 ]]
 -- @include sync-lib
 local state, holders, queue, leases, waiters = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[6]
 local o = cmsgpack.unpack(ARGV[1])
+local before = remembered(o.done, "notify:" .. o.id)
+if before then
+  return before
+end
 if rcall("HEXISTS", holders, o.hold) == 0 then
   return -1
 end
@@ -34,4 +40,4 @@ while woken < o.n do
     woken = woken + 1
   end
 end
-return woken
+return remember(o.done, "notify:" .. o.id, woken)

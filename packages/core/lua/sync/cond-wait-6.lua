@@ -11,15 +11,17 @@
   KEYS[5] sessions (HASH)  session id -> JSON { host, pid }
   KEYS[6] waiters  (ZSET)  ids waiting on the condition -> arrival number
 
-  ARGV[1] msgpack { hold = the lock hold of the caller, waiter = the id it waits under, pub, channel }
+  ARGV[1] msgpack { hold = the lock hold of the caller, waiter = the id it waits under,
+                    done = prefix of the keys that remember answers, pub, channel }
 
-  Returns 1, or 0 when the caller no longer holds the lock (its lease ran out: nothing changed).
+  Returns 1, or 0 when the caller no longer holds the lock (its lease ran out: nothing changed);
+  sent again after a lost reply, the first answer.
 ]]
 -- @include sync-lib
 local state, holders, queue, leases, sessions, waiters = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local o = cmsgpack.unpack(ARGV[1])
 if rcall("HDEL", holders, o.hold) == 0 then
-  return 0
+  return remembered(o.done, "wait:" .. o.waiter) or 0
 end
 rcall("ZADD", waiters, rcall("HINCRBY", state, "seq", 1), o.waiter)
 if rcall("ZCARD", queue) > 0 then
@@ -30,4 +32,4 @@ if rcall("ZCARD", queue) > 0 then
   end
   grantWaiting(state, holders, queue, 1, now, o.pub, o.channel)
 end
-return 1
+return remember(o.done, "wait:" .. o.waiter, 1)

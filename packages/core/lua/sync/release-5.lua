@@ -11,11 +11,14 @@
   KEYS[5] sessions (HASH)  session id -> JSON { host, pid }
 
   ARGV[1] msgpack { hold = the hold id, or "" for a release by a handle holding none,
-                    mode = "lock" | "semaphore" | "bounded", pub, channel }
+                    id = the hold id, or a fresh id for a release by a handle holding none,
+                    mode = "lock" | "semaphore" | "bounded", done = prefix of the keys that
+                    remember answers, pub, channel }
 
   Returns 1 when released; 0 when the hold is no longer recorded (its lease ran out: nothing
   was changed); -1 when a BoundedSemaphore would pass its value (for a holder, its permit was
-  already given back by another handle's release, and its hold is dropped).
+  already given back by another handle's release, and its hold is dropped). A release sent
+  again (its reply was lost to a reconnect) gets the first answer (see remember()).
 ]]
 -- @include sync-lib
 local state, holders, queue, leases, sessions = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -23,15 +26,19 @@ local o = cmsgpack.unpack(ARGV[1])
 local result = 1
 if o.hold ~= "" then
   if rcall("HDEL", holders, o.hold) == 0 then
-    return 0
+    return remembered(o.done, "release:" .. o.id) or 0
   end
   if o.mode == "bounded" and (tonumber(rcall("HGET", state, "extra")) or 0) > rcall("HLEN", holders) then
     rcall("HINCRBY", state, "extra", -1)
     result = -1
   end
 else
+  local before = remembered(o.done, "release:" .. o.id)
+  if before then
+    return before
+  end
   if o.mode == "bounded" and (tonumber(rcall("HGET", state, "extra")) or 0) >= rcall("HLEN", holders) then
-    return -1
+    return remember(o.done, "release:" .. o.id, -1)
   end
   rcall("HINCRBY", state, "extra", 1)
 end
@@ -43,4 +50,4 @@ if rcall("ZCARD", queue) > 0 then
   end
   grantWaiting(state, holders, queue, capacityOf(state), now, o.pub, o.channel)
 end
-return result
+return remember(o.done, "release:" .. o.id, result)

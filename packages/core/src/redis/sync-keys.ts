@@ -34,6 +34,8 @@ export interface SyncKeys {
   readonly members: string;
   /** Pub/sub channel: grants, a Barrier's phases, an Event's sets. */
   readonly channel: string;
+  /** Prefix of the STRING keys (a minute each) remembering the answer of a step that must not happen twice. */
+  readonly done: string;
   /** ZSET: waiting id -> arrival number, for a Condition named `name` over this lock. */
   conditionWaiters(name: string): string;
 }
@@ -54,6 +56,7 @@ export function syncKeys(prefix: string, kind: SyncKind, name: string): SyncKeys
     sessions: `${base}sessions`,
     members: `${base}members`,
     channel: `${base}signals`,
+    done: `${base}done:`,
     conditionWaiters: (condition) => `${base}cond:${condition}`,
   };
 }

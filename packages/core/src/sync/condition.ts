@@ -135,7 +135,7 @@ export class Condition {
     const count = checkInt('notify n', n, 1, 0, 2 ** 31 - 1);
     const hold = this.heldOrThrow('notify()');
     const { session } = await this.permits.parts.get();
-    if ((await session.scripts.condNotify(this.permits.config.keys, this.name, hold.id, count)) < 0) {
+    if ((await session.scripts.condNotify(this.permits.config.keys, this.name, hold.id, count, this.permits.nextId())) < 0) {
       this.permits.take(hold);
       throw this.lost();
     }

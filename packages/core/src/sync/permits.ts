@@ -133,7 +133,7 @@ export class Permits {
     let r: number;
     try {
       const { session } = await this.parts.get();
-      r = await session.scripts.release(this.config.keys, taken?.id ?? '', this.mode);
+      r = await session.scripts.release(this.config.keys, taken?.id ?? '', taken?.id ?? this.nextId(), this.mode);
     } catch (e) {
       // Not released (Redis did not answer): the hold stays this handle's, to release again.
       if (taken && isTransient(e)) {
@@ -195,7 +195,7 @@ export class Permits {
       cancel: (ids) => session.scripts.cancel(keys, ids),
       drop: async (ids) => {
         const r = await session.scripts.cancel(keys, ids);
-        for (const [i, token] of r.entries()) if (typeof token === 'string') await session.scripts.release(keys, ids[i]!, this.mode);
+        for (const [i, token] of r.entries()) if (typeof token === 'string') await session.scripts.release(keys, ids[i]!, ids[i]!, this.mode);
       },
     };
   }

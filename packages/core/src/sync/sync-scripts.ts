@@ -95,9 +95,12 @@ export class SyncScripts {
     return { nextMs: Number(r[1]), results: r.slice(2) };
   }
 
-  /** See `release-5.lua`: 1 released, 0 the hold is gone, -1 a bounded release past the value. */
-  async release(k: SyncKeys, hold: string, mode: string): Promise<number> {
-    return Number(await this.call('asyncqSyncRelease', this.permitKeys(k), { hold, mode, ...this.publishing(k) }));
+  /**
+   * See `release-5.lua`: 1 released, 0 the hold is gone, -1 a bounded release past the value. `id`
+   * is the hold's, or a fresh one for a release by a handle holding none (a resend is answered once).
+   */
+  async release(k: SyncKeys, hold: string, id: string, mode: string): Promise<number> {
+    return Number(await this.call('asyncqSyncRelease', this.permitKeys(k), { hold, id, mode, done: k.done, ...this.publishing(k) }));
   }
 
   /** See `cancel-2.lua`. */
@@ -123,12 +126,12 @@ export class SyncScripts {
 
   /** See `cond-wait-6.lua`. False when the caller no longer holds the lock. */
   async condWait(k: SyncKeys, condition: string, hold: string, waiter: string): Promise<boolean> {
-    return Number(await this.call('asyncqSyncCondWait', [...this.permitKeys(k), k.conditionWaiters(condition)], { hold, waiter, ...this.publishing(k) })) === 1;
+    return Number(await this.call('asyncqSyncCondWait', [...this.permitKeys(k), k.conditionWaiters(condition)], { hold, waiter, done: k.done, ...this.publishing(k) })) === 1;
   }
 
-  /** See `cond-notify-6.lua`: how many were woken, -1 when the caller no longer holds the lock. */
-  async condNotify(k: SyncKeys, condition: string, hold: string, n: number): Promise<number> {
-    return Number(await this.call('asyncqSyncCondNotify', [...this.permitKeys(k), k.conditionWaiters(condition)], { hold, n }));
+  /** See `cond-notify-6.lua`: how many were woken, -1 when the caller no longer holds the lock; `id` is fresh for each notify. */
+  async condNotify(k: SyncKeys, condition: string, hold: string, n: number, id: string): Promise<number> {
+    return Number(await this.call('asyncqSyncCondNotify', [...this.permitKeys(k), k.conditionWaiters(condition)], { hold, n, id, done: k.done }));
   }
 
   /** See `cond-check-6.lua`. */
@@ -139,7 +142,7 @@ export class SyncScripts {
 
   /** See `cond-cancel-6.lua`. */
   async condCancel(k: SyncKeys, condition: string, mode: 'abort' | 'drop', ids: string[]): Promise<GrantResult[]> {
-    return (await this.call('asyncqSyncCondCancel', [...this.permitKeys(k), k.conditionWaiters(condition)], { mode, ...this.publishing(k) }, ids)) as GrantResult[];
+    return (await this.call('asyncqSyncCondCancel', [...this.permitKeys(k), k.conditionWaiters(condition)], { mode, done: k.done, ...this.publishing(k) }, ids)) as GrantResult[];
   }
 
   /** See `drop-1.lua`. */
@@ -153,7 +156,7 @@ export class SyncScripts {
 
   /** See `barrier-arrive-4.lua`. */
   async barrierArrive(k: SyncKeys, a: SessionLease & { parties: number; id: string }): Promise<ArriveReply> {
-    const r = (await this.call('asyncqSyncBarrierArrive', this.barrierKeys(k), { ...a, ...this.publishing(k) })) as [string, number?];
+    const r = (await this.call('asyncqSyncBarrierArrive', this.barrierKeys(k), { ...a, done: k.done, ...this.publishing(k) })) as [string, number?];
     if (r[0] === 'mismatch') return { outcome: 'mismatch', parties: Number(r[1]) };
     if (r[0] === 'passed' || r[0] === 'waiting') return { outcome: r[0], index: Number(r[1]) };
     return { outcome: r[0] === 'broken' ? 'broken' : 'blocked' };
@@ -161,7 +164,7 @@ export class SyncScripts {
 
   /** See `barrier-check-4.lua`. */
   async barrierCheck(k: SyncKeys, a: SessionLease & { leave: boolean }, ids: string[]): Promise<string[]> {
-    return (await this.call('asyncqSyncBarrierCheck', this.barrierKeys(k), { ...a, leave: a.leave ? 1 : 0, ...this.publishing(k) }, ids)) as string[];
+    return (await this.call('asyncqSyncBarrierCheck', this.barrierKeys(k), { ...a, leave: a.leave ? 1 : 0, done: k.done, ...this.publishing(k) }, ids)) as string[];
   }
 
   /** See `barrier-control-4.lua`. Resolves to the phase after it. */

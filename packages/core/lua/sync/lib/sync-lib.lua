@@ -150,3 +150,19 @@ local function barrierExited(state, members, pub, channel)
     end
   end
 end
+
+-- A reply lost on the wire is sent again by the client once it reconnects. A step that must not
+-- happen twice records its answer for a minute under the id it was sent with (a key of the
+-- primitive's hash tag: `donePrefix .. id`), and a resent call gets that answer back instead.
+local function remembered(donePrefix, id)
+  local r = rcall("GET", donePrefix .. id)
+  if r then
+    return cjson.decode(r)
+  end
+  return nil
+end
+
+local function remember(donePrefix, id, reply)
+  rcall("SET", donePrefix .. id, cjson.encode(reply), "PX", 60000)
+  return reply
+end
