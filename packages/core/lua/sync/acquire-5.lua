@@ -15,11 +15,13 @@
 
   ARGV[1] msgpack { kind = "lock" | "semaphore" | "bounded", value, session, leaseMs,
                     info (JSON), pub = "PUBLISH" | "SPUBLISH", channel,
-                    fresh = 1 when the ids were never sent before }
+                    fresh = 1 when the ids were never sent before,
+                    holding = 1 when the handle holds a permit (then a lease found missing was lost) }
   ARGV[2...] ids of this session's waits
 
   Returns { 0, kind, value } when the primitive exists as another kind or with another value;
-  else { 1, ms until the first lease runs out (-1: none, or nobody waits), result per id },
+  else { 1, ms until the first lease runs out (-1: none, or nobody waits), 1 when the handle held
+  permits under a lease that ran out (they went to others) else 0, result per id },
   a result being the fencing token (a string) when the id holds a permit, or 0 while it waits.
 ]]
 -- @include sync-lib
@@ -36,9 +38,9 @@ end
 local capacity = tonumber(f[2]) + (tonumber(f[3]) or 0)
 local now = nowMs()
 purgeAndGrant(state, holders, queue, leases, sessions, now, o.pub, o.channel)
-keepAlive(leases, sessions, o.session, now, o.leaseMs, o.info)
+local lost = keepAlive(leases, sessions, o.session, now, o.leaseMs, o.info) and o.holding == 1
 
-local out = { 1, -1 }
+local out = { 1, -1, lost and 1 or 0 }
 local waiting = false
 for i = 2, #ARGV do
   local id = ARGV[i]

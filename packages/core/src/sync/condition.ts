@@ -178,7 +178,12 @@ export class Condition {
   private flavorOf(session: SyncSession): GrantFlavor {
     const { keys, lease: leaseMs, info, session: id } = this.permits.config;
     this.flavor ??= {
-      check: (ids) => session.scripts.condCheck(keys, this.name, { session: id, leaseMs, info }, ids),
+      check: async (ids) => {
+        const mark = this.permits.adopted;
+        const r = await session.scripts.condCheck(keys, this.name, { session: id, leaseMs, info, holding: this.permits.holding() }, ids);
+        if (r.lost) this.permits.lostBefore(mark);
+        return r;
+      },
       cancel: (ids) => session.scripts.condCancel(keys, this.name, 'abort', ids),
       drop: async (ids) => {
         await session.scripts.condCancel(keys, this.name, 'drop', ids);

@@ -20,6 +20,8 @@ export interface Hold {
   readonly controller: AbortController;
   /** Redis said the lease it was held under is gone: releasing it does nothing. */
   lost: boolean;
+  /** When it was adopted, in this handle's count of adoptions (see {@link Permits.lostBefore}). */
+  readonly seq: number;
 }
 
 /** The parts a handle builds once connected. */
@@ -40,12 +42,14 @@ export class Permits {
   /** Holds of this handle, oldest first. */
   readonly holds: Hold[] = [];
   private seq = 0;
+  /** Adoptions so far: a script's answer that the lease was lost concerns only holds adopted before it was sent. */
+  private adoptions = 0;
   private closed = false;
   /** The parts, once built: holds exist only then. */
   private live?: PermitParts;
   readonly parts = new Lazy<PermitParts>(async () => {
     const session = await SyncSession.open(this.config);
-    const lease = new SyncLease(session, () => this.leaseLost(), () => this.leaseStale());
+    const lease = new SyncLease(session, (mark) => this.leaseLost(mark), () => this.leaseStale(), () => this.adoptions);
     this.live = { session, lease, waits: new GrantWaits(session, lease), flavor: this.flavorOf(session) };
     return this.live;
   });
@@ -87,8 +91,10 @@ export class Permits {
       };
       waits.add(p, async () => {
         const sentAt = Date.now();
-        const r = await session.scripts.acquire(keys, { kind: this.mode, value: this.value, session: this.config.session, leaseMs, info, fresh: true }, [id]);
+        const mark = this.adoptions;
+        const r = await session.scripts.acquire(keys, { kind: this.mode, value: this.value, session: this.config.session, leaseMs, info, fresh: true, holding: this.holding() }, [id]);
         if ('mismatch' in r) throw this.mismatch(r.mismatch);
+        if (r.lost) this.lostBefore(mark);
         lease.confirmed(sentAt);
         waits.lookAgainIn(r.nextMs);
         return r.results[0] ?? 0;
@@ -103,7 +109,7 @@ export class Permits {
 
   /** Records a grant as a hold of this handle. */
   adopt(id: string, token: string): Hold {
-    const hold: Hold = { id, token: Number(token), controller: new AbortController(), lost: false };
+    const hold: Hold = { id, token: Number(token), controller: new AbortController(), lost: false, seq: this.adoptions++ };
     this.holds.push(hold);
     this.live?.lease.use();
     return hold;
@@ -184,12 +190,29 @@ export class Permits {
     await parts.session.close();
   }
 
+  /** True while this handle holds a permit Redis has not said it lost. */
+  holding(): boolean {
+    return this.holds.some((h) => !h.lost);
+  }
+
+  /** A script sent after `mark` adoptions found this handle's lease gone: those holds went to others. */
+  lostBefore(mark: number): void {
+    if (this.holds.some((h) => h.seq < mark && !h.lost)) this.leaseLost(mark);
+  }
+
+  /** The adoptions so far, for {@link lostBefore}. */
+  get adopted(): number {
+    return this.adoptions;
+  }
+
   private flavorOf(session: SyncSession): GrantFlavor {
     const { keys, lease: leaseMs, info } = this.config;
     return {
       check: async (ids) => {
-        const r = await session.scripts.acquire(keys, { kind: this.mode, value: this.value, session: this.config.session, leaseMs, info, fresh: false }, ids);
+        const mark = this.adoptions;
+        const r = await session.scripts.acquire(keys, { kind: this.mode, value: this.value, session: this.config.session, leaseMs, info, fresh: false, holding: this.holding() }, ids);
         if ('mismatch' in r) throw this.mismatch(r.mismatch);
+        if (r.lost) this.lostBefore(mark);
         return r;
       },
       cancel: (ids) => session.scripts.cancel(keys, ids),
@@ -209,9 +232,9 @@ export class Permits {
     return new ConfigError(`${label} "${name}" exists in Redis with value ${have.value}: open it with value: ${have.value}, or use another name`);
   }
 
-  private leaseLost(): void {
+  private leaseLost(before = Infinity): void {
     const lost = new LeaseLost({ kind: this.config.label, name: this.config.name });
-    for (const h of this.holds) {
+    for (const h of this.holds.filter((x) => x.seq < before)) {
       h.lost = true;
       h.controller.abort(lost);
     }

@@ -16,8 +16,11 @@ export class SyncLease {
 
   constructor(
     private readonly session: SyncSession,
-    private readonly onLost: () => void,
+    /** Called with the `mark()` taken when the renewal that found the lease gone was sent. */
+    private readonly onLost: (mark: number) => void,
     private readonly onStale: () => void,
+    /** What the owner counts so far (its adoptions): only what came before a renewal can have been lost with it. */
+    private readonly mark: () => number = () => 0,
   ) {}
 
   /** One more hold or wait needs the lease. */
@@ -45,10 +48,11 @@ export class SyncLease {
     }
     const { config } = this.session;
     const sentAt = Date.now();
+    const mark = this.mark();
     this.session.scripts.renew(config.keys, config.session, config.lease).then(
       (ok) => {
         if (ok) this.confirmed(sentAt);
-        else if (this.users > 0) this.onLost();
+        else if (this.users > 0) this.onLost(mark);
       },
       () => {
         // Redis is away: the next round tries again; past a whole lease, holders are told.

@@ -35,7 +35,7 @@ type Call = (...args: (string | number | Buffer)[]) => Promise<unknown>;
 export type GrantResult = string | number;
 
 /** How `acquire-5.lua` answered. */
-export type AcquireReply = { mismatch: { kind: string; value: number } } | { nextMs: number; results: GrantResult[] };
+export type AcquireReply = { mismatch: { kind: string; value: number } } | { nextMs: number; lost: boolean; results: GrantResult[] };
 
 /** How `barrier-arrive-4.lua` answered. */
 export type ArriveReply =
@@ -89,10 +89,10 @@ export class SyncScripts {
   }
 
   /** See `acquire-5.lua`. */
-  async acquire(k: SyncKeys, a: SessionLease & { kind: string; value: number; fresh: boolean }, ids: string[]): Promise<AcquireReply> {
-    const r = (await this.call('asyncqSyncAcquire', this.permitKeys(k), { ...a, fresh: a.fresh ? 1 : 0, ...this.publishing(k) }, ids)) as GrantResult[];
+  async acquire(k: SyncKeys, a: SessionLease & { kind: string; value: number; fresh: boolean; holding: boolean }, ids: string[]): Promise<AcquireReply> {
+    const r = (await this.call('asyncqSyncAcquire', this.permitKeys(k), { ...a, fresh: a.fresh ? 1 : 0, holding: a.holding ? 1 : 0, ...this.publishing(k) }, ids)) as GrantResult[];
     if (Number(r[0]) === 0) return { mismatch: { kind: String(r[1]), value: Number(r[2]) } };
-    return { nextMs: Number(r[1]), results: r.slice(2) };
+    return { nextMs: Number(r[1]), lost: Number(r[2]) === 1, results: r.slice(3) };
   }
 
   /**
@@ -135,9 +135,9 @@ export class SyncScripts {
   }
 
   /** See `cond-check-6.lua`. */
-  async condCheck(k: SyncKeys, condition: string, a: SessionLease, ids: string[]): Promise<{ nextMs: number; results: GrantResult[] }> {
-    const r = (await this.call('asyncqSyncCondCheck', [...this.permitKeys(k), k.conditionWaiters(condition)], { ...a, ...this.publishing(k) }, ids)) as GrantResult[];
-    return { nextMs: Number(r[0]), results: r.slice(1) };
+  async condCheck(k: SyncKeys, condition: string, a: SessionLease & { holding: boolean }, ids: string[]): Promise<{ nextMs: number; lost: boolean; results: GrantResult[] }> {
+    const r = (await this.call('asyncqSyncCondCheck', [...this.permitKeys(k), k.conditionWaiters(condition)], { ...a, holding: a.holding ? 1 : 0, ...this.publishing(k) }, ids)) as GrantResult[];
+    return { nextMs: Number(r[0]), lost: Number(r[1]) === 1, results: r.slice(2) };
   }
 
   /** See `cond-cancel-6.lua`. */

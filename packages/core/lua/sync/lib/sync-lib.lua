@@ -65,11 +65,14 @@ local function dropOwnedMembers(key, set)
   return n
 end
 
--- Keeps `session` alive for `leaseMs` more, recording who it is when it is new.
+-- Keeps `session` alive for `leaseMs` more, recording who it is when it is new. Returns true when
+-- it was not alive: a handle that holds something then learns its lease ran out (and its holds went).
 local function keepAlive(leases, sessions, session, now, leaseMs, info)
   if rcall("ZADD", leases, now + leaseMs, session) == 1 then
     rcall("HSET", sessions, session, info)
+    return true
   end
+  return false
 end
 
 -- ms until the first lease of the primitive runs out (when a waiter should look again), -1 for none.
