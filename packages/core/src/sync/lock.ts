@@ -1,5 +1,5 @@
 import type { WaitOptions } from '../types.js';
-import { resolveSyncConfig, type HoldContext, type PrimitiveOptions, type SyncConfig } from './sync-options.js';
+import { resolveSyncConfig, type HoldContext, type PrimitiveOptions } from './sync-options.js';
 import { Permits } from './permits.js';
 
 /** Options of a {@link Lock}. */
@@ -77,8 +77,4 @@ export class Lock {
     return lock.permits;
   }
 
-  /** @internal */
-  static configOf(lock: Lock): SyncConfig {
-    return lock.permits.config;
-  }
 }
