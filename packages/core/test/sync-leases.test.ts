@@ -2,7 +2,7 @@
 // hands everything over at once, an unreachable Redis, and no polling while waiting.
 import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { Barrier, Lock, RedisUnreachable, Semaphore, startEmbeddedRedis, syncKeys, type HoldContext } from '@asyncq/core';
+import { Barrier, Lock, RedisUnreachable, Semaphore, startEmbeddedRedis, syncKeys, WaitAborted, type HoldContext } from '@asyncq/core';
 import { adminClient, eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
 
 describe('primitive leases', () => {
@@ -31,6 +31,42 @@ describe('primitive leases', () => {
     // The lost holder's release touched nothing: the new holder still holds.
     expect(await waiter.locked()).toBe(true);
     await waiter.release();
+  });
+
+  it('a handle that holds and waits learns of its lost lease from its waiter’s re-check, which does not renew it silently', async () => {
+    const name = uniqueName('lost-check');
+    const keys = syncKeys('asyncq', 'semaphore', name);
+    // A long lease: its renewal (every 20 s) cannot be what notices the loss here.
+    const x = track(new Semaphore(name, { connection: redisUrl(), lease: 60_000, value: 1 }), `sem:${name}`);
+    const z = track(new Semaphore(name, { connection: redisUrl(), lease: 60_000, value: 1 }), `sem:${name}`);
+    let ctx: HoldContext | undefined;
+    let letGo: () => void = () => {};
+    const held = x.run((c) => {
+      ctx = c;
+      return new Promise<void>((r) => (letGo = r));
+    });
+    await eventually(() => expect(ctx).toBeDefined());
+    const waiting = x.acquire(); // a second caller of the same handle waits
+    await eventually(async () => expect(await adminClient().zcard(keys.queue)).toBe(1));
+    const [holdId] = await adminClient().hkeys(keys.holders);
+    // The lease runs out. The next script to touch the semaphore drops x's session, with its hold
+    // and its wait: x's own re-check for its waiter (which then finds the permit free and takes it
+    // again), or z's acquire (which takes it).
+    await adminClient().zadd(keys.leases, 0, holdId!.split('.')[0]!);
+    let xGot = false;
+    let zGot = false;
+    const xWaits = waiting.then(() => (xGot = true));
+    const zWaits = z.acquire().then(() => (zGot = true));
+    await eventually(() => expect(ctx!.signal.aborted).toBe(true), 5000);
+    expect((ctx!.signal.reason as { code?: string }).code).toBe('LEASE_LOST');
+    letGo();
+    await expect(held).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    await eventually(() => expect(xGot || zGot).toBe(true));
+    expect(xGot && zGot, 'one permit, one holder').toBe(false);
+    if (xGot) await x.release();
+    else await z.release();
+    await Promise.all([xWaits, zWaits]);
+    await (xGot ? z : x).release();
   });
 
   it('close() hands the lock and the permits over at once, not after the lease', async () => {
