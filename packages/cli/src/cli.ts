@@ -8,6 +8,7 @@ import { demoCommand } from './commands/demo.js';
 import { fleetCommand } from './commands/fleet.js';
 import { inspectCommand } from './commands/inspect.js';
 import { joinCommand } from './commands/join.js';
+import { locksCommand } from './commands/locks.js';
 import { logsCommand } from './commands/logs.js';
 import { metricsCommand } from './commands/metrics.js';
 import { putCommand, stdinDashes } from './commands/put.js';
@@ -53,6 +54,7 @@ export async function main(args: string[], ctx: CliContext = processContext()): 
       .command(statsCommand(ctx))
       .command(inspectCommand(ctx))
       .command(logsCommand(ctx))
+      .command(locksCommand(ctx))
       .command(queueOpsCommands(ctx) as never)
       .command(adminCommands(ctx) as never)
       .command(removalCommands(ctx) as never)
