@@ -14,10 +14,14 @@ export interface ScriptSource {
 
 let sources: ScriptSource[] | undefined;
 
-/** Reads `lua/<name>-<numberOfKeys>.lua` once per process, inserting `lua/lib/queue-lib.lua` where asked. */
+/**
+ * Reads `lua/<name>-<numberOfKeys>.lua` once per process, inserting `lua/lib/queue-lib.lua` where
+ * asked (with `lua/lib/finish-lib.lua` inserted where queue-lib asks).
+ */
 export function loadSources(): ScriptSource[] {
   if (sources) return sources;
-  const lib = readFileSync(new URL('lib/queue-lib.lua', LUA_DIR), 'utf8');
+  const finish = readFileSync(new URL('lib/finish-lib.lua', LUA_DIR), 'utf8');
+  const lib = readFileSync(new URL('lib/queue-lib.lua', LUA_DIR), 'utf8').replace('-- @include finish-lib', finish);
   sources = readdirSync(LUA_DIR)
     .filter((f) => f.endsWith('.lua'))
     .map((file) => {
