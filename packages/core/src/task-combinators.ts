@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { ConfigError, TaskCancelled, WaitAborted } from './errors.js';
 import { checkTimeout } from './options.js';
 import type { TaskRef } from './task-ref.js';
@@ -5,6 +6,13 @@ import type { TaskRef } from './task-ref.js';
 // asyncio's ways of waiting on many tasks (gather, as_completed, wait, wait_for), for TaskRefs.
 // Every wait here goes through `ref.result({ signal })`: waits on refs of one queue handle share
 // its one subscription and its batched reads, and an abandoned wait is withdrawn, never left behind.
+
+/** One signal that withdraws every wait of a call: one listener per ref, so no listener limit. */
+function withdrawer(): AbortController {
+  const c = new AbortController();
+  setMaxListeners(0, c.signal);
+  return c;
+}
 
 /** Options of {@link gather}. */
 export interface GatherOptions {
@@ -23,7 +31,7 @@ export async function gather(refs: Iterable<TaskRef>, opts: GatherOptions = {}):
   const list = refsOf(refs, 'gather');
   const { signal } = opts;
   if (signal?.aborted) throw await cancelling(list, 'gather', signal);
-  const stop = new AbortController();
+  const stop = withdrawer();
   const onAbort = (): void => stop.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -54,7 +62,7 @@ export interface AsCompletedOptions {
 export async function* asCompleted<R = unknown>(refs: Iterable<TaskRef<R>>, opts: AsCompletedOptions = {}): AsyncGenerator<TaskRef<R>, void, undefined> {
   const list = unique(refsOf(refs, 'asCompleted'));
   const timeout = checkTimeout('asCompleted timeout', opts.timeout);
-  const stop = new AbortController();
+  const stop = withdrawer();
   const finished: TaskRef<R>[] = [];
   let wake = (): void => {};
   let why: 'timeout' | 'signal' | undefined;
@@ -108,7 +116,7 @@ export async function wait<R = unknown>(refs: Iterable<TaskRef<R>>, opts: WaitMa
   if (!RETURN_WHEN.includes(returnWhen)) throw new ConfigError(`returnWhen must be one of ${RETURN_WHEN.join(', ')}, got ${JSON.stringify(returnWhen)}`);
   const timeout = checkTimeout('wait timeout', opts.timeout);
   if (opts.signal?.aborted) throw new WaitAborted('wait', 'signal', opts.signal.reason);
-  const stop = new AbortController();
+  const stop = withdrawer();
   const done = new Set<TaskRef<R>>();
   await new Promise<void>((resolve, reject) => {
     const timer = timeout === undefined ? undefined : setTimeout(() => end(), timeout);

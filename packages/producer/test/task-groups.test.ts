@@ -72,6 +72,23 @@ describe('producer.taskGroup', () => {
   });
 });
 
+describe('gather over many refs', () => {
+  it('waits on 50 refs with one signal and no MaxListenersExceededWarning', async () => {
+    const { producer } = setup({ echo: async (x) => x });
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const refs = await producer.enqueueMany(Array.from({ length: 50 }, (_, i) => ({ name: 'echo', data: i })));
+      expect(await gather(refs)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+});
+
 describe('producer.cancel and waitFor', () => {
   it('cancel by id or by ref; waitFor cancels a task past its deadline', async () => {
     const n = noting();
