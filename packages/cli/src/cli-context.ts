@@ -1,10 +1,10 @@
 import { AsyncqError, redactUrl } from '@asyncq/core';
 import { CliError } from './cli-error.js';
 import { quoted } from './terminal-text.js';
-import type { ConnectionFlags } from './connection-flags.js';
+import type { ConnectionFlags } from './grammar/connection-flags.js';
 
 export { CliError } from './cli-error.js';
-export { connectionOf } from './connection-flags.js';
+export { connectionOf } from './grammar/connection-flags.js';
 
 /** Options every command has: where Redis is, and the key prefix. */
 export interface GlobalOptions extends ConnectionFlags {}

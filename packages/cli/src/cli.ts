@@ -16,10 +16,10 @@ import { removalCommands } from './commands/removal.js';
 import { statsCommand } from './commands/stats.js';
 import { watchCommand } from './commands/watch.js';
 import { workerCommand } from './commands/worker.js';
-import { connectionOptions } from './connection-flags.js';
-import { flagsFromEnvironment } from './env-flags.js';
-import { queueFlagToArgument } from './queue-flag.js';
-import { usageLine } from './usage-errors.js';
+import { connectionOptions } from './grammar/connection-flags.js';
+import { flagsFromEnvironment } from './grammar/env-flags.js';
+import { queueFlagToArgument } from './grammar/queue-flag.js';
+import { usageLine } from './grammar/usage-errors.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 

@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { CliError, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { queuePositional } from '../queue-flag.js';
-import { withQueue, type OpenQueue } from '../queue-reader.js';
+import { queuePositional } from '../grammar/queue-flag.js';
+import { withQueue, type OpenQueue } from '../queues/queue-reader.js';
 import { commandHint, printable } from '../terminal-text.js';
 
 interface QueueArgs extends GlobalOptions {

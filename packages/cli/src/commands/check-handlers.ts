@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { loadHandlers } from '@asyncq/worker';
 import { wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { parseDuration } from '../durations.js';
+import { parseDuration } from '../grammar/durations.js';
 
 interface CheckArgs extends GlobalOptions {
   handlers: string;

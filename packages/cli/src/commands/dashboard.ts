@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { redactUrl } from '@asyncq/core';
 import { connectionOf, untilStopSignal, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { parseDuration } from '../durations.js';
+import { parseDuration } from '../grammar/durations.js';
 import { CliError } from '../cli-error.js';
 import { parseCredentials } from '../dashboard/basic-auth.js';
 import { allowedHostsOf, hostAllowList } from '../dashboard/request-guard.js';

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Argv, CommandModule } from 'yargs';
 import { connectRedis, startEmbeddedRedis, type EmbeddedRedis } from '@asyncq/core';
-import { openReader } from '../queue-reader.js';
+import { openReader } from '../queues/queue-reader.js';
 import { Producer } from '@asyncq/producer';
 import { wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { FleetSupervisor } from '../fleet-supervisor.js';
+import { FleetSupervisor } from '../fleet/fleet-supervisor.js';
 import logUpdate from 'log-update';
-import { QueueWatcher } from '../watch-model.js';
-import { renderView } from '../watch-view.js';
+import { QueueWatcher } from '../watch/watch-model.js';
+import { renderView } from '../watch/watch-view.js';
 
 interface DemoArgs extends GlobalOptions {
   workers: number;

@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import type { AutoscalePolicy } from '../autoscale.js';
+import type { AutoscalePolicy } from '../fleet/autoscale.js';
 import { CliError, connectionOf, untilStopSignal, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { parseDuration } from '../durations.js';
-import { FleetSupervisor } from '../fleet-supervisor.js';
-import { durationOption, numberOption } from '../flag-values.js';
-import { checkHandlerModule } from '../handler-module-check.js';
-import { checkListenAddress } from '../listen-address.js';
+import { parseDuration } from '../grammar/durations.js';
+import { FleetSupervisor } from '../fleet/fleet-supervisor.js';
+import { durationOption, numberOption } from '../grammar/flag-values.js';
+import { checkHandlerModule } from '../fleet/handler-module-check.js';
+import { checkListenAddress } from '../fleet/listen-address.js';
 import { commandHint, printable, quoted } from '../terminal-text.js';
 import { checkHandlersCommand } from './check-handlers.js';
 import { fleetWorkerCommand } from './fleet-worker.js';

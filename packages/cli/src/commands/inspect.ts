@@ -1,9 +1,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { TaskState, TaskSummary } from '@asyncq/core';
-import { ALLOW_MISSING_HINT, allowMissingOption, withQueue } from '../queue-reader.js';
+import { ALLOW_MISSING_HINT, allowMissingOption, withQueue } from '../queues/queue-reader.js';
 import { CliError, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { numberOption, oneOf } from '../flag-values.js';
-import { queuePositional } from '../queue-flag.js';
+import { numberOption, oneOf } from '../grammar/flag-values.js';
+import { queuePositional } from '../grammar/queue-flag.js';
 import { jsonOrNote, printable, quoted, TOO_DEEP } from '../terminal-text.js';
 import { stateWord } from './stats.js';
 

@@ -1,13 +1,13 @@
 import type { Argv, CommandModule } from 'yargs';
 import { Queue, WaitAborted, type WorkerInfo } from '@asyncq/core';
 import { connectionOf, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { describeConnection } from '../connection-flags.js';
-import { durationOption } from '../flag-values.js';
-import { formatDuration, parseDuration } from '../durations.js';
-import { ProgressLine } from '../progress-line.js';
-import { drainSeconds, SmoothedRate } from '../rates.js';
-import { queuePositional } from '../queue-flag.js';
-import { ALLOW_MISSING_HINT, allowMissingOption, withQueue, type OpenQueue } from '../queue-reader.js';
+import { describeConnection } from '../grammar/connection-flags.js';
+import { durationOption } from '../grammar/flag-values.js';
+import { formatDuration, parseDuration } from '../grammar/durations.js';
+import { ProgressLine } from '../watch/progress-line.js';
+import { drainSeconds, SmoothedRate } from '../queues/rates.js';
+import { queuePositional } from '../grammar/queue-flag.js';
+import { ALLOW_MISSING_HINT, allowMissingOption, withQueue, type OpenQueue } from '../queues/queue-reader.js';
 import { printable } from '../terminal-text.js';
 
 interface JoinArgs extends GlobalOptions {

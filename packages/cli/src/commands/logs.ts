@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { CliError, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { queuePositional } from '../queue-flag.js';
-import { ALLOW_MISSING_HINT, allowMissingOption, withQueue } from '../queue-reader.js';
+import { queuePositional } from '../grammar/queue-flag.js';
+import { ALLOW_MISSING_HINT, allowMissingOption, withQueue } from '../queues/queue-reader.js';
 import { printable } from '../terminal-text.js';
 
 interface LogsArgs extends GlobalOptions {

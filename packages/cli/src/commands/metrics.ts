@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import type { Argv, CommandModule } from 'yargs';
 import { checkQueueName, ConfigError, RedisRefused } from '@asyncq/core';
 import { connectionOf, untilStopSignal, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { parseDuration } from '../durations.js';
+import { parseDuration } from '../grammar/durations.js';
 import { serveExporter } from '../exporter/exporter-server.js';
 import { QueueExporter } from '../exporter/queue-exporter.js';
 

@@ -3,10 +3,10 @@ import { createInterface } from 'node:readline';
 import type { Argv, CommandModule } from 'yargs';
 import { Producer } from '@asyncq/producer';
 import { CliError, connectionOf, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { parseDuration } from '../durations.js';
-import { durationOption, numberOption } from '../flag-values.js';
-import { ProgressLine } from '../progress-line.js';
-import { commandOf, QUEUE_DESCRIBE } from '../queue-flag.js';
+import { parseDuration } from '../grammar/durations.js';
+import { durationOption, numberOption } from '../grammar/flag-values.js';
+import { ProgressLine } from '../watch/progress-line.js';
+import { commandOf, QUEUE_DESCRIBE } from '../grammar/queue-flag.js';
 import { printable, quoted } from '../terminal-text.js';
 
 interface PutArgs extends GlobalOptions {

@@ -1,8 +1,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { checkQueueName, QueueAdmin, WorkerRegistry } from '@asyncq/core';
 import { CliError, connectionOf, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { queuePositional } from '../queue-flag.js';
-import { withQueue } from '../queue-reader.js';
+import { queuePositional } from '../grammar/queue-flag.js';
+import { withQueue } from '../queues/queue-reader.js';
 import { commandHint, printable } from '../terminal-text.js';
 
 interface QueueArgs extends GlobalOptions {

@@ -1,11 +1,11 @@
 import type { Argv, CommandModule } from 'yargs';
 import { ConfigError } from '@asyncq/core';
 import { CliError, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { confirm, requireConfirmable, yesOption } from '../confirm.js';
-import { formatDuration, parseDuration } from '../durations.js';
-import { durationOption, listOf, numberOption, oneOf } from '../flag-values.js';
-import { queuePositional } from '../queue-flag.js';
-import { withQueue, type OpenQueue } from '../queue-reader.js';
+import { confirm, requireConfirmable, yesOption } from '../grammar/confirm.js';
+import { formatDuration, parseDuration } from '../grammar/durations.js';
+import { durationOption, listOf, numberOption, oneOf } from '../grammar/flag-values.js';
+import { queuePositional } from '../grammar/queue-flag.js';
+import { withQueue, type OpenQueue } from '../queues/queue-reader.js';
 import { printable } from '../terminal-text.js';
 
 interface QueueArgs extends GlobalOptions {

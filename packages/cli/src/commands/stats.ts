@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { AsyncqError, checkQueueName, connectRedis, listQueues, type RedisClient } from '@asyncq/core';
-import { ALLOW_MISSING_HINT, allowMissingOption, missingQueue, openReader, queueExists } from '../queue-reader.js';
+import { ALLOW_MISSING_HINT, allowMissingOption, missingQueue, openReader, queueExists } from '../queues/queue-reader.js';
 import { connectionOf, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { printable } from '../terminal-text.js';
 

@@ -3,12 +3,12 @@ import logUpdate from 'log-update';
 import type { Argv, CommandModule } from 'yargs';
 import { connectRedis, listQueues } from '@asyncq/core';
 import { CliError, connectionOf, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { parseDuration } from '../durations.js';
-import { openReader } from '../queue-reader.js';
+import { parseDuration } from '../grammar/durations.js';
+import { openReader } from '../queues/queue-reader.js';
 import { printable } from '../terminal-text.js';
-import { isOutage, whereIs, withinTime } from '../time-limit.js';
-import { QueueWatcher, type QueueSample } from '../watch-model.js';
-import { num, renderView } from '../watch-view.js';
+import { isOutage, whereIs, withinTime } from '../queues/time-limit.js';
+import { QueueWatcher, type QueueSample } from '../watch/watch-model.js';
+import { num, renderView } from '../watch/watch-view.js';
 
 interface WatchArgs extends GlobalOptions {
   queues: string[];

@@ -2,8 +2,8 @@ import type { Argv, CommandModule } from 'yargs';
 import { MAX_TIMER_MS } from '@asyncq/core';
 import { runWorkerProcess } from '@asyncq/worker';
 import { connectionOf, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { parseDuration } from '../durations.js';
-import { durationOption, numberOption, oneOf } from '../flag-values.js';
+import { parseDuration } from '../grammar/durations.js';
+import { durationOption, numberOption, oneOf } from '../grammar/flag-values.js';
 import { printable } from '../terminal-text.js';
 
 interface WorkerArgs extends GlobalOptions {

@@ -1,5 +1,5 @@
 import { discoverQueues, type FoundQueue, type RedisClient, type WorkerInfo } from '@asyncq/core';
-import { openReader, type QueueReader } from '../queue-reader.js';
+import { openReader, type QueueReader } from '../queues/queue-reader.js';
 import { CompletionTrend } from './completion-trend.js';
 import type { FleetSummary, QueueDetail, QueueSummary, WorkerRow } from './dashboard-types.js';
 

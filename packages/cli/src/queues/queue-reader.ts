@@ -1,7 +1,7 @@
 import { checkQueueName, connectRedis, listQueues, QueueAdmin, WorkerRegistry, type RedisClient } from '@asyncq/core';
-import { CliError } from './cli-error.js';
-import { connectionOf, type ConnectionFlags } from './connection-flags.js';
-import { printable, quoted } from './terminal-text.js';
+import { CliError } from '../cli-error.js';
+import { connectionOf, type ConnectionFlags } from '../grammar/connection-flags.js';
+import { printable, quoted } from '../terminal-text.js';
 
 /**
  * What read-only commands open on a queue: its admin reads and its worker registry, on one shared

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { CliError } from './cli-error.js';
+import { CliError } from '../cli-error.js';
 
 /**
  * Commands whose first argument names a queue (or several: `stats`, `watch`). There

@@ -1,5 +1,5 @@
 import { describeQueues, discoverQueues, readQueueFigures, type FoundQueue, type QueueFigures, type RedisClient } from '@asyncq/core';
-import { SmoothedRate } from '../rates.js';
+import { SmoothedRate } from '../queues/rates.js';
 
 /** What one collect read of one queue. */
 export interface QueueSnapshot extends QueueFigures {

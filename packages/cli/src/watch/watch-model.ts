@@ -1,6 +1,6 @@
 import type { AdminCounts, QueueCounts, QueueTotals, WorkerInfo } from '@asyncq/core';
-import type { QueueReader } from './queue-reader.js';
-import { drainSeconds, SmoothedRate, WindowRate } from './rates.js';
+import type { QueueReader } from '../queues/queue-reader.js';
+import { drainSeconds, SmoothedRate, WindowRate } from '../queues/rates.js';
 
 /** One live worker as `watch` shows it. */
 export interface WorkerSample {

@@ -1,5 +1,5 @@
-import { CliError } from './cli-error.js';
-import { quoted } from './terminal-text.js';
+import { CliError } from '../cli-error.js';
+import { quoted } from '../terminal-text.js';
 
 /**
  * A value that must be one of `allowed`, or a {@link CliError} naming the flag, the value given
