@@ -1,7 +1,9 @@
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import Table from 'cli-table3';
 import { AsyncqError, checkQueueName, connectRedis, listQueues, type RedisClient } from '@asyncq/core';
 import { ALLOW_MISSING_HINT, allowMissingOption, missingQueue, openReader, queueExists } from '../queues/queue-reader.js';
-import { connectionOf, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { connectionOf, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { defineCommand } from '../grammar/command.js';
 import { printable } from '../terminal-text.js';
 
 interface StatsArgs extends GlobalOptions {
@@ -59,11 +61,13 @@ export async function stats(argv: StatsArgs, ctx: CliContext): Promise<void> {
     return;
   }
   const head = ['queue', 'waiting', 'delayed', 'active', 'completed', 'failed', 'unfinished', 'workers', 'state'];
-  const table = [head, ...rows.map((r) => (r.error ? [printable(r.queue), '-', '-', '-', '-', '-', '-', '-', stateWord(r)] : [printable(r.queue), r.waiting, r.delayed, r.active, r.completed, r.failed, r.unfinished, r.workers, stateWord(r)].map(String)))];
-  const widths = head.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  const last = head.length - 1;
-  for (const row of table) ctx.out(row.map((cell, i) => (i === 0 || i === last ? cell.padEnd(i === last ? 0 : widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+  const table = new Table({ chars: NO_BORDERS, style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 }, colAligns: head.map((_, i) => (i === 0 || i === head.length - 1 ? 'left' : 'right')) });
+  table.push(head, ...rows.map((r) => (r.error ? [printable(r.queue), '-', '-', '-', '-', '-', '-', '-', stateWord(r)] : [printable(r.queue), r.waiting, r.delayed, r.active, r.completed, r.failed, r.unfinished, r.workers, stateWord(r)].map(String))));
+  for (const line of table.toString().split('\n')) ctx.out(line.trimEnd());
 }
+
+/** A table of plain columns two spaces apart, as `ls -l` or `ps` print them. */
+const NO_BORDERS = { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ' };
 
 async function readRows(connection: RedisClient, argv: StatsArgs): Promise<StatsRow[]> {
   const names = argv.queues?.length ? [...new Set(argv.queues)] : await listQueues(connection, argv.prefix);
@@ -92,15 +96,15 @@ async function readRows(connection: RedisClient, argv: StatsArgs): Promise<Stats
   return rows;
 }
 
-export function statsCommand(ctx: CliContext): CommandModule<GlobalOptions, StatsArgs> {
-  return {
+export function statsCommand(ctx: CliContext) {
+  return defineCommand(ctx, {
     command: 'stats [queues..]',
     describe: 'task counts, workers and state per queue',
     builder: (y: Argv<GlobalOptions>) =>
       y
         .positional('queues', { type: 'string', array: true, describe: 'queue names, or -q <name> each (default: every queue)' })
         .option('json', { type: 'boolean', describe: 'one JSON array' })
-        .option('allow-missing', allowMissingOption) as unknown as Argv<StatsArgs>,
-    handler: wrapHandler(ctx, stats),
-  };
+        .option('allow-missing', allowMissingOption),
+    run: stats,
+  });
 }

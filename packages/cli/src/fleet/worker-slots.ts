@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { FLEET_WORKER_ENV, type FleetWorkerSpec } from '../commands/fleet-worker.js';
+import { FLEET_WORKER_ENV, type FleetWorkerSpec } from './worker-spec.js';
 import { printable } from '../terminal-text.js';
 
 /** Options of {@link WorkerSlots}. */

@@ -90,3 +90,25 @@ export async function withQueue<R>(argv: ConnectionFlags, name: string, fn: (q: 
     await q.close();
   }
 }
+
+/** Task `id` of the open queue, or a {@link CliError} saying it has no such task. */
+export async function taskOrFail(q: OpenQueue, id: string): Promise<{ state: string }> {
+  const task = await q.admin.task(id);
+  if (!task) throw new CliError(noSuchTask(q.name, id));
+  return task;
+}
+
+/** "queue x has no task y": the one wording of a task id that is not there. */
+export function noSuchTask(queue: string, id: string): string {
+  return `queue ${JSON.stringify(printable(queue))} has no task ${JSON.stringify(printable(id))} (never put, or finished and no longer kept)`;
+}
+
+/** Runs `fn` on the queue's admin on a connection of its own, closed afterwards: for commands that may create a queue's state. */
+export async function withAdmin<R>(argv: ConnectionFlags & { queue: string }, fn: (q: QueueAdmin) => Promise<R>): Promise<R> {
+  const q = new QueueAdmin(argv.queue, { connection: connectionOf(argv), prefix: argv.prefix });
+  try {
+    return await fn(q);
+  } finally {
+    await q.close();
+  }
+}
