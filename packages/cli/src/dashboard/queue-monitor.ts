@@ -1,6 +1,6 @@
 import { discoverQueues, type FoundQueue, type RedisClient, type WorkerInfo } from '@asyncq/core';
 import { openReader, type QueueReader } from '../queues/queue-reader.js';
-import { CompletionTrend } from './completion-trend.js';
+import { QueueTrend } from './queue-trend.js';
 import type { FleetSummary, QueueDetail, QueueSummary, WorkerRow } from './dashboard-types.js';
 
 /** Options of a {@link QueueMonitor}. */
@@ -19,13 +19,13 @@ export interface QueueMonitorOptions {
 interface Watched {
   found: FoundQueue;
   reader: QueueReader;
-  trend: CompletionTrend;
+  trend: QueueTrend;
 }
 
 /**
  * Watches every queue under a prefix for the dashboard: discovers queues periodically (one reader
  * per queue on the shared connection, closed when the queue vanishes), reads their totals every
- * interval into a {@link CompletionTrend}, and answers the API's reads. Reads made for requests
+ * interval into a {@link QueueTrend}, and answers the API's reads. Reads made for requests
  * are shared for a moment, so many open pages cost Redis no more than one. It only reads.
  */
 export class QueueMonitor {
@@ -141,7 +141,7 @@ export class QueueMonitor {
         if (this.watched.delete(q.name)) changed = true;
         continue;
       }
-      this.watched.set(q.name, { found: q, reader, trend: w?.trend ?? new CompletionTrend() });
+      this.watched.set(q.name, { found: q, reader, trend: w?.trend ?? new QueueTrend() });
       readable.push(q);
       changed = true;
     }
