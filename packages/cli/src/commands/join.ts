@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
-import { Queue, WaitAborted, type WorkerInfo } from '@asyncq/core';
+import { describeQueues, Queue, WaitAborted, type FoundQueue, type WorkerInfo } from '@asyncq/core';
+import { emptySnapshot, readSnapshot, type QueueSnapshot } from '../queues/queue-snapshot.js';
 import { connectionOf, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
 import { describeConnection } from '../grammar/connection-flags.js';
@@ -35,7 +36,7 @@ export async function join(argv: JoinArgs, ctx: CliContext): Promise<void> {
       }
       const connection = connectionOf(argv);
       const q = new Queue(argv.queue, { connection, prefix: argv.prefix });
-      const ticker = new JoinTicker(reader, ctx, name, describeConnection(connection));
+      const ticker = new JoinTicker(reader, ctx, name, describeConnection(connection), argv.prefix);
       await ticker.start();
       try {
         await q.join(timeout === Infinity ? {} : { timeout });
@@ -44,7 +45,7 @@ export async function join(argv: JoinArgs, ctx: CliContext): Promise<void> {
       } catch (e) {
         ticker.stop();
         if (!(e instanceof WaitAborted)) throw e;
-        await reportOutstanding(reader, ctx, name, timeout);
+        await reportOutstanding(reader, argv.prefix, ctx, name, timeout);
         ctx.exitCode = 2;
       } finally {
         ticker.stop();
@@ -66,19 +67,23 @@ class JoinTicker {
   private readonly progress: ProgressLine;
   /** Tasks finished per second, from the queue's Redis counters (completed + failed for good). */
   private readonly finished = new SmoothedRate(10_000);
+  /** The queue and its partitions, looked up once. */
+  private found?: FoundQueue;
 
   constructor(
     private readonly reader: OpenQueue,
     private readonly ctx: CliContext,
     private readonly name: string,
     private readonly where: string,
+    private readonly prefix: string,
   ) {
     this.progress = new ProgressLine(ctx, 'finished');
   }
 
   async start(): Promise<void> {
-    const t = await this.reader.admin.totals();
-    this.finished.add(Date.now(), t.completed + t.failed);
+    this.found = (await describeQueues(this.reader.client, this.prefix, [this.reader.name]))[0];
+    const s = await this.read();
+    this.finished.add(s.at, s.totals.completed + s.totals.failed);
     this.timer = setInterval(() => void this.tick(), 500);
   }
 
@@ -89,15 +94,21 @@ class JoinTicker {
     this.progress.done();
   }
 
+  /** The queue's snapshot (zeros once it has no data: deleted meanwhile). */
+  private async read(): Promise<QueueSnapshot> {
+    return (await readSnapshot(this.reader.client, this.prefix, this.found ?? this.reader.name)) ?? emptySnapshot(this.reader.name);
+  }
+
   private async tick(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
     try {
       if (this.reader.client.status !== 'ready') throw new Error(`connection ${this.reader.client.status}`);
-      const [c, t] = await Promise.all([this.reader.admin.counts(), this.reader.admin.totals()]);
+      const s = await this.read();
+      const c = s.counts;
       if (this.down) this.ctx.err(`asyncq: Redis at ${this.where} answers again; still waiting for ${this.name}`);
       this.down = false;
-      const rate = this.finished.add(Date.now(), t.completed + t.failed);
+      const rate = this.finished.add(s.at, s.totals.completed + s.totals.failed);
       const eta = rate && rate > 0 ? ` ETA ${Math.ceil(drainSeconds(c.unfinished, rate))} s` : '';
       if (this.timer) this.progress.show(`${c.unfinished} unfinished (${c.waiting} waiting, ${c.delayed} delayed, ${c.active} running)${eta}`);
     } catch (e) {
@@ -109,8 +120,9 @@ class JoinTicker {
   }
 }
 
-async function reportOutstanding(reader: OpenQueue, ctx: CliContext, name: string, timeout: number): Promise<void> {
-  const [c, workers, active] = await Promise.all([reader.admin.counts(), reader.registry.list(), reader.admin.tasks('active', 0, 49)]);
+async function reportOutstanding(reader: OpenQueue, prefix: string, ctx: CliContext, name: string, timeout: number): Promise<void> {
+  const [s, workers, active] = await Promise.all([readSnapshot(reader.client, prefix, reader.name), reader.registry.list(), reader.admin.tasks('active', 0, 49)]);
+  const c = (s ?? emptySnapshot(reader.name)).counts;
   ctx.out(`${name}: ${c.unfinished} task${c.unfinished === 1 ? '' : 's'} still unfinished after ${formatDuration(timeout)} (${c.waiting} waiting, ${c.delayed} delayed, ${c.active} running)`);
   for (const t of active) ctx.out(`  ${printable(t.id)} (${printable(t.name)}) held by ${holderOf(t.holder, workers)}`);
 }

@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import Table from 'cli-table3';
-import { AsyncqError, checkQueueName, connectRedis, listQueues, type RedisClient } from '@asyncq/core';
+import { AsyncqError, checkQueueName, connectRedis, describeQueues, discoverQueues, type RedisClient } from '@asyncq/core';
+import { readSnapshots } from '../queues/queue-snapshot.js';
 import { ALLOW_MISSING_HINT, allowMissingOption, missingQueue, openReader, queueExists } from '../queues/queue-reader.js';
 import { connectionOf, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
@@ -70,30 +71,39 @@ export async function stats(argv: StatsArgs, ctx: CliContext): Promise<void> {
 const NO_BORDERS = { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ' };
 
 async function readRows(connection: RedisClient, argv: StatsArgs): Promise<StatsRow[]> {
-  const names = argv.queues?.length ? [...new Set(argv.queues)] : await listQueues(connection, argv.prefix);
+  const named = argv.queues?.length ? [...new Set(argv.queues)] : undefined;
+  const queues = named ? await describeQueues(connection, argv.prefix, named) : await discoverQueues(connection, argv.prefix);
   const rows: StatsRow[] = [];
   const missing: string[] = [];
-  for (const name of names) {
-    const q = openReader(name, connection, argv.prefix);
-    try {
-      if (argv.queues?.length && !argv.allowMissing && !(await queueExists(q))) {
-        missing.push(name);
-        continue;
-      }
+  for (const read of await readSnapshots(connection, argv.prefix, queues)) {
+    const name = read.name;
+    if ('snapshot' in read) {
+      const { counts, state, workers, desired } = read.snapshot;
+      rows.push({ queue: name, ...counts, workers, desired: desired?.count ?? null, paused: state.paused, shutdown: state.shutdown });
+    } else if ('error' in read) {
+      // One damaged queue must not hide the others: listing every queue, it gets a row saying so.
+      if (named || !(read.error instanceof AsyncqError) || read.error.code !== 'QUEUE_CORRUPT') throw read.error;
+      rows.push({ ...emptyRow(name), error: read.error.message });
+    } else {
+      // No tasks yet: a queue all the same when a worker, fleet or desired count is registered for it.
+      const q = openReader(name, connection, argv.prefix);
       try {
-        const [{ paused: _inPausedList, stalled: _inUnfinished, ...c }, state, workers, desired] = await Promise.all([q.admin.counts(), q.admin.state(), q.registry.list(), q.registry.desired()]);
-        rows.push({ queue: name, ...c, workers: workers.length, desired: desired ?? null, paused: state.paused, shutdown: state.shutdown });
-      } catch (e) {
-        // One damaged queue must not hide the others: listing every queue, it gets a row saying so.
-        if (argv.queues?.length || !(e instanceof AsyncqError) || e.code !== 'QUEUE_CORRUPT') throw e;
-        rows.push({ queue: name, waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, unfinished: 0, workers: 0, desired: null, paused: false, shutdown: '', error: e.message });
+        if (named && !argv.allowMissing && !(await queueExists(q))) missing.push(name);
+        else {
+          const [workers, desired] = await Promise.all([q.registry.list(), q.registry.desired()]);
+          rows.push({ ...emptyRow(name), workers: workers.length, desired: desired ?? null });
+        }
+      } finally {
+        await q.close();
       }
-    } finally {
-      await q.close();
     }
   }
   if (missing.length > 0) throw await missingQueue(connection, argv.prefix, missing, ALLOW_MISSING_HINT);
   return rows;
+}
+
+function emptyRow(queue: string): StatsRow {
+  return { queue, waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, unfinished: 0, workers: 0, desired: null, paused: false, shutdown: '' };
 }
 
 export function statsCommand(ctx: CliContext) {

@@ -9,6 +9,9 @@ import { printable, quoted } from '../terminal-text.js';
  */
 export interface QueueReader {
   readonly name: string;
+  /** The connection its reads share (the caller's to close), and the key prefix. */
+  readonly client: RedisClient;
+  readonly prefix: string;
   readonly admin: QueueAdmin;
   readonly registry: WorkerRegistry;
   close(): Promise<void>;
@@ -18,7 +21,7 @@ export interface QueueReader {
 export function openReader(name: string, client: RedisClient, prefix: string): QueueReader {
   const admin = new QueueAdmin(name, { connection: client, prefix });
   const registry = new WorkerRegistry(name, { connection: client, prefix });
-  return { name, admin, registry, close: async () => void (await Promise.all([admin.close(), registry.close()])) };
+  return { name, client, prefix, admin, registry, close: async () => void (await Promise.all([admin.close(), registry.close()])) };
 }
 
 /** What read-only commands add to "no queue named ...". */
@@ -54,7 +57,6 @@ export async function missingQueue(client: RedisClient, prefix: string, names: r
 
 /** A connected reader of one queue for a command, with the command's one connection. */
 export interface OpenQueue extends QueueReader {
-  readonly client: RedisClient;
   /** False only when the command allowed a missing queue and it is missing. */
   readonly exists: boolean;
 }
