@@ -6,7 +6,7 @@ import { defineCommand } from '../grammar/command.js';
 import { numberOption, oneOf } from '../grammar/flag-values.js';
 import { queuePositional } from '../grammar/queue-flag.js';
 import { jsonOrNote, printable, quoted, TOO_DEEP } from '../terminal-text.js';
-import { stateWord } from './stats.js';
+import { stateWord } from '../queues/queue-snapshot.js';
 
 interface InspectArgs extends GlobalOptions {
   queue: string;

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import Table from 'cli-table3';
 import { AsyncqError, checkQueueName, connectRedis, describeQueues, discoverQueues, type RedisClient } from '@asyncq/core';
-import { readSnapshots } from '../queues/queue-snapshot.js';
+import { readSnapshots, stateWord } from '../queues/queue-snapshot.js';
 import { ALLOW_MISSING_HINT, allowMissingOption, missingQueue, openReader, queueExists } from '../queues/queue-reader.js';
 import { connectionOf, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
@@ -29,13 +29,6 @@ export interface StatsRow {
   shutdown: string;
   /** Why the queue could not be read (its data is damaged), when listing every queue. */
   error?: string;
-}
-
-/** "open", "paused", "shut down" or both: what a queue does besides its counts. */
-export function stateWord(s: { paused: boolean; shutdown: string; error?: string }): string {
-  if (s.error) return `damaged: ${s.error}`;
-  const words = [s.paused ? 'paused' : '', s.shutdown ? 'shut down' : ''].filter(Boolean);
-  return words.length ? words.join(', ') : 'open';
 }
 
 /**

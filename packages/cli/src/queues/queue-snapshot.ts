@@ -63,3 +63,10 @@ export function emptySnapshot(name: string, at = Date.now()): QueueSnapshot {
     oldestWaitingMs: 0,
   };
 }
+
+/** "open", "paused", "shut down" or both: what a queue does besides its counts. */
+export function stateWord(s: { paused: boolean; shutdown: string; error?: string }): string {
+  if (s.error) return `damaged: ${s.error}`;
+  const words = [s.paused ? 'paused' : '', s.shutdown ? 'shut down' : ''].filter(Boolean);
+  return words.length ? words.join(', ') : 'open';
+}
