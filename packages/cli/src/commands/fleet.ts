@@ -5,7 +5,7 @@ import { CliError, connectionOf, untilStopSignal, wholeNumber, type CliContext, 
 import { defineCommand } from '../grammar/command.js';
 import { parseWorkerFlags, WORKER_FLAGS, type WorkerFlagValues } from '../grammar/worker-flags.js';
 import { parseDuration } from '../grammar/durations.js';
-import { FleetSupervisor } from '../fleet/fleet-supervisor.js';
+import { DEFAULT_MAX_WORKERS, FleetSupervisor, MAX_MAX_WORKERS } from '../fleet/fleet-supervisor.js';
 import { numberOption } from '../grammar/flag-values.js';
 import { checkHandlerModule } from '../fleet/handler-module-check.js';
 import { checkListenAddress } from '../fleet/listen-address.js';
@@ -24,10 +24,6 @@ interface FleetArgs extends GlobalOptions, WorkerFlagValues {
 }
 
 const DAY_MS = 86_400_000;
-/** The most workers one fleet runs unless `--max-workers` says otherwise, whatever `asyncq scale` asks. */
-export const DEFAULT_MAX_WORKERS = 256;
-/** The highest `--max-workers` (and the highest count `asyncq scale` takes). */
-const MAX_MAX_WORKERS = 10_000;
 
 function minMax(value: string, cap: number): { min: number; max: number } {
   const m = /^(\d+),(\d+)$/.exec(value.trim());

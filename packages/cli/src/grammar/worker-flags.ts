@@ -1,7 +1,7 @@
 import { MAX_TIMER_MS } from '@asyncq/core';
-import { MAX_CONCURRENCY } from '@asyncq/worker';
+import { HANDLER_LOAD_TIMEOUT_MS, MAX_CONCURRENCY } from '@asyncq/worker';
 import { wholeNumber } from '../cli-context.js';
-import { parseDuration } from './durations.js';
+import { formatDuration, parseDuration } from './durations.js';
 import { durationOption, numberOption } from './flag-values.js';
 
 /**
@@ -14,7 +14,7 @@ export const WORKER_FLAGS = {
   grace: durationOption('time running tasks get to finish on stop', { default: '10s' }),
   lease: durationOption("a held task's lease without renewal (7s)"),
   stalledInterval: durationOption("idle checks for crashed workers' tasks (2s)"),
-  loadTimeout: durationOption('time the handler module may take to load', { default: '30s' }),
+  loadTimeout: durationOption('time the handler module may take to load', { default: formatDuration(HANDLER_LOAD_TIMEOUT_MS) }),
 };
 
 /** The shared flags as the command line gives them. */
