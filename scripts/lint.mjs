@@ -4,8 +4,9 @@
 // - no deep imports into another package's src, and no relative path into another package;
 // - no TypeScript enum; no .only/.skip left in tests;
 // - every Lua script opens with a KEYS/ARGV header, and the key count in its file name is the one it uses;
+//   the primitives' scripts (lua/sync) also give each key its type and say when ARGV[1] is msgpack;
 // - no source file over 300 lines; only packages/core/src/redis/** imports bullmq or ioredis values;
-//   only queue-keys.ts builds key strings; only cluster-room.ts publishes;
+//   only queue-keys.ts and sync-keys.ts build key strings; only cluster-room.ts publishes;
 // - every dependency a package declares is imported by its src, and it imports nothing undeclared;
 // - the CLI is laid out like the core: at most 6 files at the root of packages/cli/src, one
 //   command per file under commands/ (no casts there: defineCommand types each handler), and
@@ -103,7 +104,7 @@ for (const file of files(root, ['.test.ts'])) {
 
 for (const file of files(join(root, 'packages/core/lua'), ['.lua'])) {
   const src = readFileSync(file, 'utf8');
-  if (file.includes('/lua/lib/')) {
+  if (/\/lua\/(sync\/)?lib\//.test(file)) {
     // Helpers inserted into scripts: a header saying what they are, and no keys of their own.
     if (!/^--\[\[[\s\S]*?\]\]/.test(src)) report(file, 'must open with a --[[ ... ]] header saying what it holds');
     if (/KEYS\[\d+\]/.test(src)) report(file, 'a helper library must take keys as arguments, not read KEYS');
@@ -121,6 +122,14 @@ for (const file of files(join(root, 'packages/core/lua'), ['.lua'])) {
   }
   const used = Math.max(0, ...[...src.matchAll(/KEYS\[(\d+)\]/g)].map((k) => Number(k[1])));
   if (used !== Number(m[1])) report(file, `file name says ${m[1]} keys but the script uses KEYS[${used}]`);
+  if (file.includes('/lua/sync/') && header) {
+    // The primitives' scripts: every key listed with its Redis type, options as one msgpack argument.
+    for (let i = 1; i <= Number(m[1]); i++) {
+      if (!new RegExp(`KEYS\\[${i}\\]\\s+\\S+\\s+\\((HASH|ZSET|SET|LIST|STRING)\\)`).test(header[1])) report(file, `header must list KEYS[${i}] as "KEYS[${i}] <name> (<TYPE>)"`);
+    }
+    if (/cmsgpack\.unpack\(ARGV\[1\]\)/.test(src) && !/ARGV\[1\]\s+msgpack/.test(header[1])) report(file, 'unpacks ARGV[1] with cmsgpack: its header must say "ARGV[1] msgpack { ... }"');
+    if (!/^-- @include sync-lib$/m.test(src)) report(file, 'must include the primitives\' helpers ("-- @include sync-lib") for rcall and the shared rules');
+  }
 }
 
 // The shape of the code the first review asked for (issue 9): small files, Redis clients only in
@@ -139,8 +148,8 @@ for (const file of files(join(root, 'packages'), ['.ts'])) {
     }
   }
   const literals = code.match(/'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`/g) ?? [];
-  if (!file.endsWith('/redis/queue-keys.ts') && literals.some((l) => /:\{(\$\{[^}]*\}|[\w#.*-]+)\}/.test(l))) {
-    report(file, 'builds a Redis key (a ":{tag}" hash tag): only packages/core/src/redis/queue-keys.ts builds key strings');
+  if (!/\/redis\/(queue|sync)-keys\.ts$/.test(file) && literals.some((l) => /:\{(\$\{[^}]*\}|[\w#.*-]+)\}/.test(l))) {
+    report(file, 'builds a Redis key (a ":{tag}" hash tag): only packages/core/src/redis/queue-keys.ts (queues) and sync-keys.ts (primitives) build key strings');
   }
   if (!file.endsWith('/redis/cluster-room.ts') && /\.s?publish\(/.test(code)) {
     report(file, 'publishes on a channel: only packages/core/src/redis/cluster-room.ts publishes (queue-signals.ts publishSignal calls it)');

@@ -5,7 +5,8 @@
 //                package.json), the locked dependencies, redis-server when it is missing and no
 //                REDIS_URL is set, and the build;
 //   --for test   what `npm test` needs: the same, and the tools the tests use when missing (tmux,
-//                prometheus with promtool, chromium). This is the default (`npm run setup`).
+//                prometheus with promtool, chromium, faketime, podman and its helpers). The default
+//                (`npm run setup`).
 // System tools come from apt-get (as root or with passwordless sudo), else Homebrew.
 // Idempotent and quick when everything is already there. --quiet prints only what it does.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -53,6 +54,29 @@ export const TOOLS = [
     present: (probe) => ['chromium', 'chromium-browser', 'google-chrome'].some((c) => probe(c)),
     apt: ['chromium'],
     brew: ['--cask', 'chromium'],
+  },
+  {
+    name: 'faketime',
+    for: ['test'],
+    why: 'the chaos suite runs a worker with its clock 30 s ahead and behind (libfaketime, LD_PRELOAD)',
+    present: (probe) => probe('faketime', ['--version']),
+    apt: ['faketime'],
+    brew: ['libfaketime'],
+  },
+  {
+    name: 'podman',
+    for: ['test'],
+    why: 'the container tests build the image and run it, the compose stack and the Kubernetes manifests, and start Redis through testcontainers',
+    // runc (crun fails on hybrid cgroups), catatonit (a pod's infra container), the CNI dnsname plugin
+    // (compose services find each other by name), iptables (published ports), and debootstrap for
+    // docker/local-bases.sh. Homebrew's podman runs a Linux VM that pulls the official images instead.
+    present: (probe) =>
+      probe('podman') &&
+      probe('podman-compose') &&
+      (process.platform !== 'linux' ||
+        ['runc', 'catatonit', 'iptables', 'debootstrap', '/usr/lib/cni/dnsname'].every((c) => probe(c))),
+    apt: ['podman', 'runc', 'catatonit', 'golang-github-containernetworking-plugin-dnsname', 'iptables', 'podman-compose', 'debootstrap'],
+    brew: ['podman', 'podman-compose'],
   },
 ];
 

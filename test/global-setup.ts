@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedRedis } from '@asyncq/core';
 
@@ -8,11 +7,15 @@ declare module 'vitest' {
   }
 }
 
+/** The image the testcontainers fallback runs: the one docker/compose.yaml names (docker/local-bases.sh can build it). */
+const REDIS_IMAGE = 'redis:7-alpine';
+
 /**
  * Finds the one Redis every integration test uses: REDIS_URL when set; else a
- * throwaway redis-server on a free port (stopped afterwards); else Redis in
- * Docker through testcontainers when a Docker engine answers; else one clear
- * message saying how to get Redis.
+ * throwaway redis-server on a free port (stopped afterwards); else Redis in a
+ * container through testcontainers when a Docker-compatible engine answers
+ * (Docker, or podman's API: `podman system service` with DOCKER_HOST pointing at
+ * its socket); else one clear message saying how to get Redis.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   let url = process.env.REDIS_URL;
@@ -23,14 +26,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
       url = redis.url;
       stop = redis.stop;
     } catch (embeddedError) {
-      if (!dockerAnswers()) {
+      const { getContainerRuntimeClient } = await import('testcontainers');
+      try {
+        await getContainerRuntimeClient();
+      } catch {
         throw new Error(
-          `tests need Redis: set REDIS_URL, or install redis-server (apt-get install redis-server), or run a Docker engine (${(embeddedError as Error).message})`,
+          `tests need Redis: set REDIS_URL, or install redis-server (apt-get install redis-server), or run a Docker engine or podman's Docker API (DOCKER_HOST) (${(embeddedError as Error).message})`,
         );
       }
       const { RedisContainer } = await import('@testcontainers/redis');
-      const container = await new RedisContainer('redis:7-alpine').start();
+      const container = await new RedisContainer(REDIS_IMAGE).start();
       url = container.getConnectionUrl();
+      console.log(`global setup: Redis in a container (${REDIS_IMAGE}, ${container.getId().slice(0, 12)}) through testcontainers, at ${url}`);
       stop = async () => {
         await container.stop();
       };
@@ -39,13 +46,4 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('redisUrl', url);
   process.env.REDIS_URL = url;
   return stop;
-}
-
-function dockerAnswers(): boolean {
-  try {
-    execFileSync('docker', ['info'], { stdio: 'ignore', timeout: 5000 });
-    return true;
-  } catch {
-    return false;
-  }
 }

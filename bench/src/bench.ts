@@ -16,6 +16,7 @@ import { cpus, loadavg } from 'node:os';
 import { Queue, startEmbeddedRedis } from '@asyncq/core';
 import { benchOptions, type BenchOptions } from './bench-options.js';
 import { ChildRun } from './child-runner.js';
+import { locksScenario } from './locks-scenario.js';
 import { ENGINE_KEEPS, ENGINE_LABEL, prefill } from './engine-admin.js';
 import type { EngineId } from './protocol.js';
 import { RedisJanitor } from './redis-janitor.js';
@@ -62,10 +63,12 @@ async function main(): Promise<void> {
       }
       console.log(`\n${scenarioTable(s, results)}`);
     }
-    console.log(`\n## Summary\n\n${summaryTable(chosen, results)}`);
-    console.log(`\n## Redis per task: commands / script calls / CPU µs\n\n${costTable(chosen, results)}`);
-    console.log(`\n## Targets\n\n${targetsTable(targetChecks(results))}`);
-    const failures = results.failures();
+    if (chosen.length > 0) {
+      console.log(`\n## Summary\n\n${summaryTable(chosen, results)}`);
+      console.log(`\n## Redis per task: commands / script calls / CPU µs\n\n${costTable(chosen, results)}`);
+      console.log(`\n## Targets\n\n${targetsTable(targetChecks(results))}`);
+    }
+    const failures = [...results.failures(), ...(!o.only || o.only.has('locks') ? await locksScenario(o, url, janitor) : [])];
     if (failures.length > 0) {
       console.error(`\n${failures.length} run(s) failed:\n${failures.map((f) => `- ${f}`).join('\n')}`);
       process.exitCode = 1;

@@ -31,7 +31,7 @@ export interface Scenario {
 const ENGINES: EngineId[] = ['asyncq', 'bullmq', 'bee'];
 
 /** Every scenario id, in the order they run. */
-export const SCENARIO_IDS = ['worker-c1', 'worker-c16', 'worker-c64', 'handle-16', 'put-100', 'enqueue-many', 'joiner', 'join-wakeup'] as const;
+export const SCENARIO_IDS = ['worker-c1', 'worker-c16', 'worker-c64', 'handle-16', 'put-100', 'enqueue-many', 'joiner', 'join-wakeup', 'locks'] as const;
 
 /** The scenarios, sized by the options. */
 export function scenarios(o: BenchOptions): Scenario[] {

@@ -68,6 +68,12 @@ describe('pnpm bench --quick', () => {
       expect(met, target).toMatch(/^(met|not met)$/);
     }
 
+    // The locks scenario: asyncq and redis-semaphore side by side, and its own target.
+    const locks = tableRows(run.stdout, 'locks').filter((cells) => cells[0] !== 'target' && cells[0] !== '---');
+    expect(locks.map((cells) => cells[0])).toEqual(['asyncq Lock', 'redis-semaphore Mutex', 'asyncq Semaphore', 'redis-semaphore Semaphore', 'asyncq Lock hand-off p99 <= 5 ms', 'asyncq Semaphore hand-off p99 <= 5 ms']);
+    for (const cells of locks.slice(0, 4)) for (const figure of cells.slice(1, 6)) expect(figure, cells[0]).toMatch(number);
+    for (const [target, , met] of locks.slice(4)) expect(met, target).toMatch(/^(met|not met)$/);
+
     // Every run cleared its keys off the shared server.
     const redis = new Redis(redisUrl);
     try {

@@ -20,10 +20,13 @@ describe('set-up: what each purpose installs', () => {
     expect(names(missingTools('demo', { probe: everything, env: {} }))).toEqual([]);
   });
 
-  it('the tests need redis-server, tmux, prometheus (with promtool) and a Chromium', () => {
-    expect(names(missingTools('test', { probe: nothing, env: {} }))).toEqual(['redis-server', 'tmux', 'prometheus', 'chromium']);
+  it('the tests need redis-server, tmux, prometheus (with promtool), a Chromium, faketime and podman', () => {
+    expect(names(missingTools('test', { probe: nothing, env: {} }))).toEqual(['redis-server', 'tmux', 'prometheus', 'chromium', 'faketime', 'podman']);
     expect(names(missingTools('test', { probe: (cmd: string) => cmd !== 'promtool', env: {} }))).toEqual(['prometheus']);
     expect(names(missingTools('test', { probe: (cmd: string) => cmd === 'google-chrome' || cmd !== 'chromium', env: {} }))).toEqual([]);
+    // podman alone is not enough on Linux: compose services need the CNI dnsname plugin to find each other.
+    const noDnsname = (cmd: string): boolean => cmd !== '/usr/lib/cni/dnsname';
+    expect(names(missingTools('test', { probe: noDnsname, env: {} }))).toEqual(process.platform === 'linux' ? ['podman'] : []);
   });
 });
 
@@ -71,7 +74,8 @@ describe('set-up run on a machine with only Node (PATH restricted, apt-get a stu
     expect(status, out).toBe(0);
     expect(calls.filter((c) => c.startsWith('apt-get'))).toEqual([
       'apt-get update -qq',
-      'apt-get install -y -qq --no-install-recommends redis-server tmux prometheus chromium',
+      'apt-get install -y -qq --no-install-recommends redis-server tmux prometheus chromium faketime ' +
+        'podman runc catatonit golang-github-containernetworking-plugin-dnsname iptables podman-compose debootstrap',
     ]);
   });
 

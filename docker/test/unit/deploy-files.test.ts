@@ -66,12 +66,30 @@ describe('docker/k8s', () => {
     expect(docs.map((d) => d.kind)).toEqual(['Deployment', 'Deployment', 'Service', 'ScaledObject']);
     const pod = docs[0]!.spec.template.spec;
     const args: string[] = pod.containers[0].args;
-    const graceMs = Number(args[args.indexOf('--grace') + 1]);
+    const grace = /^(\d+)(ms|s)$/.exec(args[args.indexOf('--grace') + 1] ?? '');
+    expect(grace, '--grace takes a duration with its unit').not.toBeNull();
+    const graceMs = Number(grace![1]) * (grace![2] === 's' ? 1000 : 1);
     expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(graceMs);
     expect(docs[3]!.spec.scaleTargetRef.name, 'KEDA scales the worker Deployment').toBe(docs[0]!.metadata.name);
     // Probes that follow Redis would restart every worker, and hide the exporter, during a Redis outage.
     expect(pod.containers[0].livenessProbe.httpGet.path).not.toBe('/healthz');
     const exporter = docs[1]!.spec.template.spec.containers[0];
     expect(JSON.stringify([exporter.readinessProbe, exporter.livenessProbe ?? null])).not.toContain('/healthz');
+  });
+});
+
+describe('docker/local-bases.sh', () => {
+  it('builds every base image the Dockerfile, the compose file and the tests name, but Grafana, under that very name', () => {
+    const script = read('local-bases.sh');
+    const built = ['NODE_IMAGE', 'REDIS_IMAGE', 'PROMETHEUS_IMAGE'].map((v) => new RegExp(`^${v}=(\\S+)$`, 'm').exec(script)?.[1]);
+    // Short names as Docker and podman expand them.
+    const full = (name: string): string => (name.includes('/') ? `docker.io/${name}` : `docker.io/library/${name}`);
+    const compose = parse(read('compose.yaml')) as { services: Record<string, { image: string }> };
+    const named = [
+      ...[...read('Dockerfile').matchAll(/^FROM (\S+)/gm)].map((m) => m[1]!),
+      ...Object.values(compose.services).map((s) => s.image),
+      /const REDIS_IMAGE = '([^']+)'/.exec(readFileSync(join(DOCKER, '../test/global-setup.ts'), 'utf8'))![1]!,
+    ].filter((image) => image !== 'asyncq:local' && !image.startsWith('grafana/'));
+    expect(new Set(named.map(full))).toEqual(new Set(built));
   });
 });

@@ -11,6 +11,7 @@ import { fleetCommand } from './commands/fleet.js';
 import { fleetWorkerCommand } from './commands/fleet-worker.js';
 import { inspectCommand } from './commands/inspect.js';
 import { joinCommand } from './commands/join.js';
+import { locksCommand } from './commands/locks.js';
 import { logsCommand } from './commands/logs.js';
 import { metricsCommand } from './commands/metrics.js';
 import { pauseCommand } from './commands/pause.js';
@@ -65,6 +66,7 @@ export async function main(args: string[], ctx: CliContext = processContext()): 
       .command(statsCommand(ctx))
       .command(inspectCommand(ctx))
       .command(logsCommand(ctx))
+      .command(locksCommand(ctx))
       .command(retryCommand(ctx))
       .command(shutdownCommand(ctx))
       .command(reopenCommand(ctx))

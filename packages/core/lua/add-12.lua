@@ -1,3 +1,4 @@
+#!lua
 --[[
   Adds tasks in BullMQ's layout, behind asyncq's shutdown flag and maxsize gate,
   in one atomic step: a put is one round trip, and concurrent producers in any

@@ -67,11 +67,16 @@ export class QueueClosed extends AsyncqError {
  * its record vanished from Redis, so it may have gone to another consumer. Finishing it does nothing.
  */
 export class LeaseLost extends AsyncqError {
-  constructor(queue: string, id: string, cause?: unknown) {
+  constructor(queue: string, id: string, cause?: unknown);
+  /** A hold on a coordination primitive (a Lock, permits of a Semaphore, a place at a Barrier) was lost. */
+  constructor(primitive: { kind: string; name: string }, cause?: unknown);
+  constructor(what: string | { kind: string; name: string }, idOrCause?: unknown, cause?: unknown) {
     super(
       'LEASE_LOST',
-      `task ${id} of queue "${queue}" is no longer held by this handle (its lease expired, or Redis lost it); raise the lease option if handlers block the event loop that long`,
-      { cause },
+      typeof what === 'string'
+        ? `task ${String(idOrCause)} of queue "${what}" is no longer held by this handle (its lease expired, or Redis lost it); raise the lease option if handlers block the event loop that long`
+        : `this handle no longer holds ${what.kind} "${what.name}" (its lease expired while the process stalled, or Redis lost it), so another may hold it now; raise the lease option if the event loop blocks that long`,
+      { cause: typeof what === 'string' ? cause : idOrCause },
     );
   }
 }
@@ -142,7 +147,7 @@ export class RedisRefused extends AsyncqError {
 
 /** What a {@link QueueDataLost} knows of the loss. */
 export interface DataLoss {
-  /** The partition that lost tasks (0 on an unpartitioned queue); undefined when the whole queue went. */
+  /** The partition that lost tasks (0 on an unpartitioned queue). */
   partition?: number;
   /** How many tasks are missing, when known. */
   missing?: number;
@@ -197,9 +202,10 @@ export class QueueDataLost extends AsyncqError {
 
 function dataLossMessage(queue: string, loss: DataLoss): string {
   const tasks = (n: number): string => `${n} task${n === 1 ? '' : 's'}`;
-  if (loss.partition === undefined) {
-    const n = loss.unfinished ?? 0;
-    return `queue "${queue}" lost its data in Redis (restarted without persistence, or deleted) while ${tasks(n)} ${n === 1 ? 'was' : 'were'} unfinished; they may not have run: put them again if they must`;
+  if (loss.unfinished !== undefined) {
+    const n = loss.unfinished;
+    const where = loss.partition === undefined ? '' : ` in partition ${loss.partition}`;
+    return `queue "${queue}" lost its data in Redis${where} (restarted without persistence, evicted, or deleted) while ${tasks(n)} ${n === 1 ? 'was' : 'were'} unfinished; they may not have run: put them again if they must`;
   }
   const what = loss.missing === undefined ? 'tasks' : tasks(loss.missing);
   return `queue "${queue}" lost ${what} in partition ${loss.partition} (Redis failed over to a replica that had not caught up, evicted keys, or keys were deleted by hand); they may not have run: put them again if they must, and run Redis with maxmemory-policy noeviction`;
@@ -222,4 +228,41 @@ export class QueueCorrupt extends AsyncqError {
 /** `e` as a {@link QueueCorrupt} of `queue` when Redis answered WRONGTYPE, else undefined. */
 export function corruptionOf(queue: string, e: unknown): QueueCorrupt | undefined {
   return /WRONGTYPE/.test(String((e as Error)?.message)) ? new QueueCorrupt(queue, e) : undefined;
+}
+
+/**
+ * `release()` of a Lock this handle does not hold, or `wait()`/`notify()` on a Condition without
+ * holding its lock (asyncio raises `RuntimeError`).
+ */
+export class LockNotHeld extends AsyncqError {
+  constructor(message: string) {
+    super('LOCK_NOT_HELD', message);
+  }
+}
+
+/** A `BoundedSemaphore` was released more times than it was acquired (asyncio raises `ValueError`). */
+export class SemaphoreOverReleased extends AsyncqError {
+  constructor(name: string, value: number) {
+    super(
+      'SEMAPHORE_OVER_RELEASED',
+      `BoundedSemaphore "${name}" was released more times than acquired (it would exceed its value ${value}); release only permits you acquired`,
+    );
+  }
+}
+
+/** A `Barrier` was aborted or reset while a party waited, or is broken (asyncio `BrokenBarrierError`). */
+export class BrokenBarrier extends AsyncqError {
+  constructor(name: string, how: 'broken' | 'reset') {
+    super(
+      'BROKEN_BARRIER',
+      how === 'reset' ? `barrier "${name}" was reset while this party waited; wait again` : `barrier "${name}" is broken (abort() was called); reset() it before waiting again`,
+    );
+  }
+}
+
+/** The coordination primitive's handle was closed; open a new one. */
+export class PrimitiveClosed extends AsyncqError {
+  constructor(kind: string, name: string) {
+    super('PRIMITIVE_CLOSED', `this handle on ${kind} "${name}" is closed; create a new one`);
+  }
 }

@@ -73,3 +73,15 @@ export type {
   TaskState,
   TaskSummary,
 } from './types.js';
+
+// Coordination: asyncio's synchronization primitives across processes (packages/core/src/sync/).
+export { Lock, type LockOptions } from './sync/lock.js';
+export { Event, type EventOptions } from './sync/event.js';
+export { Condition, type ConditionOptions } from './sync/condition.js';
+export { Semaphore } from './sync/semaphore.js';
+export { BoundedSemaphore } from './sync/bounded-semaphore.js';
+export { Barrier } from './sync/barrier.js';
+export { checkPrimitiveName, type PrimitiveOptions, type SemaphoreOptions, type BarrierOptions, type HoldContext } from './sync/sync-options.js';
+export { LockNotHeld, SemaphoreOverReleased, BrokenBarrier, PrimitiveClosed } from './errors.js';
+export { syncKeys, type SyncKeys, type SyncKind } from './redis/sync-keys.js';
+export { listPrimitives, type PrimitiveInfo, type HolderInfo } from './sync/primitive-listing.js';

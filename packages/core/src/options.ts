@@ -104,6 +104,14 @@ export const RESERVED_IDS: ReadonlySet<string> = new Set([
   'events', 'marker', 'stalled', 'stalled-check', 'limiter', 'repeat', 'de', 'metrics', 'priority', 'drained', 'aq',
 ]);
 
+/**
+ * False for an id no task can have (one of the queue's own key names, or one holding ':'): reads
+ * and operations by id then find no task, instead of reading a key of another kind.
+ */
+export function couldBeTaskId(id: string): boolean {
+  return typeof id === 'string' && id.length > 0 && !id.includes(':') && !RESERVED_IDS.has(id);
+}
+
 export function checkPutOptions(order: QueueOrder, item: unknown, opts: PutOptions | undefined): CheckedPut {
   if (opts !== undefined && (opts === null || typeof opts !== 'object')) {
     throw new ConfigError(`put options must be an object, got ${safeJson(opts)}`);

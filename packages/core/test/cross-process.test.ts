@@ -26,7 +26,7 @@ describe('Queue across real processes', () => {
 
     const consumer = child('consume', name, [4000, 5], lease);
     const joined = await joiner.next('joined', 30_000);
-    await consumer.next('exit', 30_000);
+    await consumer.next('exit', 45_000);
 
     const done = consumer.all('done');
     expect(done.map((e) => e.id).sort()).toEqual([...ids].sort());
@@ -43,7 +43,9 @@ describe('Queue across real processes', () => {
     const perProducer = 500;
     const q = track(new Queue<{ producer: string; i: number }>(name, { connection: redisUrl(), maxsize }), name);
 
-    const consumer = child('consume', name, [5000, 2, 2]);
+    // The consumer stops after 15 s without a task: starting four producer processes can take
+    // several seconds on a loaded 2-core machine, and a 5 s idle limit let it quit before they put.
+    const consumer = child('consume', name, [15_000, 2, 2]);
     await consumer.next('ready');
     const producers = ['a', 'b', 'c', 'd'].map((p) => child('produce', name, [p, perProducer], { maxsize }));
 
@@ -71,7 +73,7 @@ describe('Queue across real processes', () => {
     });
     expect(seen).toHaveLength(4 * perProducer);
     expect(new Set(seen).size).toBe(4 * perProducer);
-  });
+  }, 90_000);
 
   it('close() hands held tasks back at once: another consumer gets them well under the lock timeout', async () => {
     const name = uniqueName('handback');

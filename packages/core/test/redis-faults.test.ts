@@ -89,7 +89,7 @@ describe('Redis faults', () => {
     const err = await joined;
     expect(err).toBeInstanceOf(QueueDataLost);
     expect((err as Error).message).toBe(
-      'queue "lost" lost its data in Redis (restarted without persistence, or deleted) while 2 tasks were unfinished; they may not have run: put them again if they must',
+      'queue "lost" lost its data in Redis in partition 0 (restarted without persistence, evicted, or deleted) while 2 tasks were unfinished; they may not have run: put them again if they must',
     );
   });
 

@@ -14,7 +14,7 @@ export function secs(ms: number | undefined): string {
  * Prints one scenario's figures as a single line, `[chaos] <scenario>: k=v k=v ...`, so the
  * README's Guarantees section can be filled from the suite's output.
  */
-export function report(scenario: string, figures: Record<string, string | number | boolean | undefined>): void {
-  const parts = Object.entries(figures).map(([k, v]) => `${k}=${v === undefined ? '-' : v}`);
+export function report(scenario: string, figures: Record<string, string | number | boolean | null | undefined>): void {
+  const parts = Object.entries(figures).map(([k, v]) => `${k}=${v === undefined || v === null ? '-' : v}`);
   console.log(`[chaos] ${scenario}: ${parts.join(' ')}`);
 }

@@ -25,6 +25,10 @@ export interface LedgerView {
   exits: Map<number, number>;
   /** Acknowledged puts: key -> when the put resolved. */
   acks: Map<string, number>;
+  /** Side effects of step-wise handlers (`P` lines): key -> each step recorded, in file order. */
+  steps: Map<string, { pid: number; at: number; step: number }[]>;
+  /** Aborts of ctx.signal seen by step-wise handlers (`B` lines): key -> each abort with its reason `name:code`. */
+  aborts: Map<string, { pid: number; at: number; reason: string }[]>;
 }
 
 const dirs: string[] = [];
@@ -41,6 +45,8 @@ export function readLedger(dir: string): LedgerView {
   const byKey = new Map<string, Execution[]>();
   const exits = new Map<number, number>();
   const acks = new Map<string, number>();
+  const steps = new Map<string, { pid: number; at: number; step: number }[]>();
+  const aborts = new Map<string, { pid: number; at: number; reason: string }[]>();
   // Open executions per key and pid, so an E closes the S of the same process.
   const open = new Map<string, Execution[]>();
   for (const file of readdirSync(dir).sort()) {
@@ -66,11 +72,15 @@ export function readLedger(dir: string): LedgerView {
         exits.set(pid, at);
       } else if (kind === 'A') {
         acks.set(key, at);
+      } else if (kind === 'P') {
+        steps.set(key, [...(steps.get(key) ?? []), { pid, at, step: Number(f[4]) }]);
+      } else if (kind === 'B') {
+        aborts.set(key, [...(aborts.get(key) ?? []), { pid, at, reason: f[4] ?? '-' }]);
       }
     }
   }
   for (const list of byKey.values()) list.sort((a, b) => a.start - b.start);
-  return { byKey, exits, acks };
+  return { byKey, exits, acks, steps, aborts };
 }
 
 /** Keys of `expected` with no finished execution. */
@@ -120,3 +130,23 @@ export function overlaps(view: LedgerView, endOf: (e: Execution) => number | und
 afterAll(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
+
+/**
+ * Waits until the ledger in `dir` stops growing (no new execution for `quietMs`), at most `maxMs`:
+ * the workers have run what was left, so what never ran is lost, not merely still waiting.
+ */
+export async function ledgerSettled(dir: string, quietMs = 3000, maxMs = 30_000): Promise<LedgerView> {
+  const end = Date.now() + maxMs;
+  let seen = -1;
+  let since = Date.now();
+  for (;;) {
+    const view = readLedger(dir);
+    const n = [...view.byKey.values()].reduce((a, l) => a + l.length, 0);
+    if (n !== seen) {
+      seen = n;
+      since = Date.now();
+    }
+    if (Date.now() - since >= quietMs || Date.now() > end) return view;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -12,6 +12,12 @@ export interface RedisServerOptions {
   aof?: boolean;
   /** `requirepass`: clients must send it. @defaultValue none */
   password?: string;
+  /** `maxmemory`, e.g. `'8mb'`: past it Redis evicts keys or refuses writes, per `maxmemoryPolicy`. @defaultValue none */
+  maxmemory?: string;
+  /** `maxmemory-policy`, e.g. `'noeviction'` or `'allkeys-lru'`. @defaultValue Redis's own (noeviction) */
+  maxmemoryPolicy?: string;
+  /** More `redis-server` arguments, as on its command line (e.g. `['--min-replicas-to-write', '1']`). */
+  args?: string[];
 }
 
 const servers = new Set<RedisServer>();
@@ -83,6 +89,9 @@ export class RedisServer {
     args.push('--appendonly', this.opts.aof ? 'yes' : 'no');
     if (this.opts.aof) args.push('--appendfsync', 'always');
     if (this.opts.password) args.push('--requirepass', this.opts.password);
+    if (this.opts.maxmemory) args.push('--maxmemory', this.opts.maxmemory);
+    if (this.opts.maxmemoryPolicy) args.push('--maxmemory-policy', this.opts.maxmemoryPolicy);
+    args.push(...(this.opts.args ?? []));
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     this.output = '';

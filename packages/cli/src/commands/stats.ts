@@ -1,10 +1,10 @@
 import type { Argv } from 'yargs';
-import Table from 'cli-table3';
 import { AsyncqError, checkQueueName, connectRedis, describeQueues, discoverQueues, type RedisClient } from '@asyncq/core';
 import { readSnapshots, stateWord } from '../queues/queue-snapshot.js';
 import { ALLOW_MISSING_HINT, allowMissingOption, missingQueue, openReader, queueExists } from '../queues/queue-reader.js';
 import { connectionOf, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
+import { plainTable } from '../grammar/plain-table.js';
 import { printable } from '../terminal-text.js';
 
 interface StatsArgs extends GlobalOptions {
@@ -55,13 +55,9 @@ export async function stats(argv: StatsArgs, ctx: CliContext): Promise<void> {
     return;
   }
   const head = ['queue', 'waiting', 'delayed', 'active', 'completed', 'failed', 'unfinished', 'workers', 'state'];
-  const table = new Table({ chars: NO_BORDERS, style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 }, colAligns: head.map((_, i) => (i === 0 || i === head.length - 1 ? 'left' : 'right')) });
-  table.push(head, ...rows.map((r) => (r.error ? [printable(r.queue), '-', '-', '-', '-', '-', '-', '-', stateWord(r)] : [printable(r.queue), r.waiting, r.delayed, r.active, r.completed, r.failed, r.unfinished, r.workers, stateWord(r)].map(String))));
-  for (const line of table.toString().split('\n')) ctx.out(line.trimEnd());
+  const rowsOut = [head, ...rows.map((r) => (r.error ? [printable(r.queue), '-', '-', '-', '-', '-', '-', '-', stateWord(r)] : [printable(r.queue), r.waiting, r.delayed, r.active, r.completed, r.failed, r.unfinished, r.workers, stateWord(r)].map(String)))];
+  for (const line of plainTable(rowsOut, head.map((_, i) => (i === 0 || i === head.length - 1 ? 'left' : 'right')))) ctx.out(line);
 }
-
-/** A table of plain columns two spaces apart, as `ls -l` or `ps` print them. */
-const NO_BORDERS = { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ' };
 
 async function readRows(connection: RedisClient, argv: StatsArgs): Promise<StatsRow[]> {
   const named = argv.queues?.length ? [...new Set(argv.queues)] : undefined;

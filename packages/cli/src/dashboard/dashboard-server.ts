@@ -4,6 +4,7 @@ import { connectRedis, type ConnectionOption } from '@asyncq/core';
 import { CliError } from '../cli-error.js';
 import { apiRoutes, redisErrors } from './api-routes.js';
 import { basicAuth, type BasicCredentials } from './basic-auth.js';
+import { locksRoute } from './locks-route.js';
 import { QueueBoard } from './board-mount.js';
 import { QueueMonitor } from './queue-monitor.js';
 import { hostAllowList, requestGuard } from './request-guard.js';
@@ -83,6 +84,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
     app.use(requestGuard(allow));
     if (opts.auth) app.use(basicAuth(opts.auth));
     app.use(BOARD_PATH, board.app);
+    app.use(locksRoute({ client, prefix }));
     app.use(apiRoutes({ monitor, prefix, actions, boardPath: BOARD_PATH.slice(1), intervalMs, windowMs }));
     app.use(redisErrors);
     const server = await listen(app, port, host);

@@ -11,7 +11,10 @@
   Every script but add opens with `#!lua flags=allow-oom`: at maxmemory under
   noeviction Redis refuses a script's writes, and a consume, acknowledgement,
   hand-back or lease renewal refused would keep a full queue from ever
-  draining. Only a put is refused then (as RedisOutOfMemory).
+  draining. Only a put is refused then (as RedisOutOfMemory): add opens with a
+  plain `#!lua`, so Redis refuses it whole before it runs (a script without a
+  shebang is checked only at its first write, which for add is the request
+  log's HDEL, one Redis never refuses, and then nothing later is checked).
 ]]
 local rcall = redis.call
 

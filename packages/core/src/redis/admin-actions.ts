@@ -1,7 +1,7 @@
 import type { Job, Queue as BullQueue } from 'bullmq';
 import { ConfigError } from '../errors.js';
 import { lazily } from '../lazy.js';
-import { checkInt } from '../options.js';
+import { checkInt, couldBeTaskId } from '../options.js';
 import { checkAccess } from './access-check.js';
 import type { AdminReads } from './admin-reads.js';
 import type { RedisClient } from './connection.js';
@@ -189,6 +189,7 @@ export class AdminActions {
 
   /** Runs `fn` on the BullMQ job named `id` if it is in one of `states`; false otherwise. */
   private async onJob(id: string, states: string[], fn: (job: Job, partition: number) => Promise<void>): Promise<boolean> {
+    if (!couldBeTaskId(id)) return false;
     const { parts } = await this.keys();
     const { partition, jobId } = locate(id, parts.length);
     const bull = (await this.bull())[partition]!;

@@ -1,3 +1,4 @@
+import { couldBeTaskId } from '../options.js';
 import { corruptionOf } from '../errors.js';
 import type { FailedTask, QueueCounts, TaskState, TaskSummary } from '../types.js';
 import { unfinishedOf } from './finish-waits.js';
@@ -189,6 +190,7 @@ export class AdminReads {
 
   /** One task with its data, state, result or error, stacks and log lines; undefined when there is none. */
   async task(id: string): Promise<TaskDetails | undefined> {
+    if (!couldBeTaskId(id)) return undefined;
     const { s, parts } = await this.keys();
     const { partition, jobId } = locate(id, parts.length);
     const k = parts[partition]!;
@@ -210,6 +212,7 @@ export class AdminReads {
 
   /** A task's log lines (`ctx.log`), oldest first. */
   async logs(id: string, start = 0, end = -1): Promise<string[]> {
+    if (!couldBeTaskId(id)) return [];
     const { s, parts } = await this.keys();
     const { partition, jobId } = locate(id, parts.length);
     return s.client.lrange(parts[partition]!.logs(jobId), start, end);

@@ -108,10 +108,11 @@ export function openClient(target: RedisTarget, role: 'command' | 'subscriber', 
     const client = new Cluster(target.cluster.nodes, {
       retryDelayOnFailover: 200,
       retryDelayOnClusterDown: 300,
-      retryDelayOnTryAgain: 200,
-      // A slot left migrating answers TRYAGAIN for ever: give up on it after a few seconds, so a put
-      // can go to another partition and waits retry, rather than one call hanging for 20 s.
-      maxRedirections: 32,
+      retryDelayOnTryAgain: 100,
+      // A slot left migrating answers TRYAGAIN for ever: give up on it within about two seconds, so
+      // a put goes to another partition (and rides out a failover by retrying, see put-gate.ts) and
+      // waits retry, rather than one call hanging for 20 s.
+      maxRedirections: 16,
       slotsRefreshTimeout: 2000,
       ...target.cluster.options,
       lazyConnect: true,

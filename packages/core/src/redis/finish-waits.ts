@@ -87,7 +87,7 @@ export class FinishWaits {
         counts.forEach((c, p) => {
           const seen = epochs[p];
           if (seen === undefined) epochs[p] = c.epoch;
-          else if (seen !== '' && c.epoch !== seen) throw new QueueDataLost(this.config.name, { unfinished });
+          else if (seen !== '' && c.epoch !== seen) throw new QueueDataLost(this.config.name, { unfinished, partition: p });
         });
         await this.checkLosses(s, counts, missing);
         const left = counts.map(unfinishedOf);

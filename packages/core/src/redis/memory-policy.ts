@@ -30,8 +30,9 @@ export async function checkMemoryPolicy(client: RedisClient, target: RedisTarget
     try {
       info = await node.info('memory');
     } catch (e) {
-      // A user whose ACL lacks INFO cannot tell: only strictRedis insists on knowing.
-      if (!strict && /NOPERM|no permissions/i.test(String((e as Error)?.message))) return;
+      // A user whose ACL lacks INFO, or a cluster node down mid-failover, cannot tell now: only
+      // strictRedis insists on knowing (and then the next handle asks again).
+      if (!strict) return;
       throw e;
     }
     const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];

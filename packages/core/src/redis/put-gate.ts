@@ -24,7 +24,7 @@ interface Waiting {
 /** Most items per add call. */
 const BATCH = 1000;
 /** How long a partition that refused an add unrun is tried after the others. */
-const STUCK_MS = 10_000;
+const STUCK_MS = 30_000;
 
 /**
  * The put side of a handle: checks items before anything reaches Redis, then adds them through

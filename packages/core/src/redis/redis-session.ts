@@ -88,7 +88,11 @@ export class RedisSession {
 
   /** Reads Redis's clock once, so request deadlines are set in its time from the first call. */
   private async readClock(): Promise<void> {
-    const [secs, micros] = await this.client.time();
+    // Best effort: a cluster node down mid-failover may take the keyless TIME; the first consume
+    // reply sets the clock then (until then deadlines use the local clock, with a second of slack).
+    const reading = await this.client.time().catch(() => undefined);
+    if (!reading) return;
+    const [secs, micros] = reading;
     const ms = Number(secs) * 1000 + Math.floor(Number(micros) / 1000);
     for (const r of this.requests) r.clock.observe(ms);
   }
