@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { AsyncqError, checkQueueName, connectRedis, describeQueues, discoverQueues, type RedisClient } from '@asyncq/core';
 import { readSnapshots, stateWord } from '../queues/queue-snapshot.js';
-import { ALLOW_MISSING_HINT, allowMissingOption, missingQueue, openReader, queueExists } from '../queues/queue-reader.js';
+import { ALLOW_MISSING_HINT, allowMissingOption, checkReads, missingQueue, openReader, queueExists } from '../queues/queue-reader.js';
 import { connectionOf, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
 import { plainTable } from '../grammar/plain-table.js';
@@ -64,6 +64,11 @@ async function readRows(connection: RedisClient, argv: StatsArgs): Promise<Stats
   const queues = named ? await describeQueues(connection, argv.prefix, named) : await discoverQueues(connection, argv.prefix);
   const rows: StatsRow[] = [];
   const missing: string[] = [];
+  if (queues[0]) {
+    // The ACL and memory-policy checks of a queue handle, once for the connection.
+    const first = openReader(queues[0].name, connection, argv.prefix);
+    await checkReads(first).finally(() => first.close());
+  }
   for (const read of await readSnapshots(connection, argv.prefix, queues)) {
     const name = read.name;
     if ('snapshot' in read) {

@@ -1,6 +1,6 @@
 import { discoverQueues, type AdminCounts, type FoundQueue, type RedisClient, type WorkerInfo } from '@asyncq/core';
 import { countsOf, emptySnapshot, readSnapshot, readSnapshots } from '../queues/queue-snapshot.js';
-import { openReader, type QueueReader } from '../queues/queue-reader.js';
+import { checkReads, openReader, type QueueReader } from '../queues/queue-reader.js';
 import { QueueTrend } from './queue-trend.js';
 import type { FleetSummary, QueueDetail, QueueSummary, WorkerRow } from './dashboard-types.js';
 
@@ -140,6 +140,12 @@ export class QueueMonitor {
         if (this.watched.delete(q.name)) changed = true;
         continue;
       }
+      // What the first read of a queue handle checks (ACL, memory policy), once per queue: the
+      // snapshot reads that follow skip it.
+      await checkReads(reader).catch(async (e: unknown) => {
+        await reader.close();
+        throw e;
+      });
       this.watched.set(q.name, { found: q, reader, trend: w?.trend ?? new QueueTrend() });
       readable.push(q);
       changed = true;

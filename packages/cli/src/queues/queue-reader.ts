@@ -1,4 +1,4 @@
-import { checkQueueName, connectRedis, listQueues, QueueAdmin, WorkerRegistry, type RedisClient } from '@asyncq/core';
+import { AsyncqError, checkQueueName, connectRedis, listQueues, QueueAdmin, WorkerRegistry, type RedisClient } from '@asyncq/core';
 import { CliError } from '../cli-error.js';
 import { connectionOf, type ConnectionFlags } from '../grammar/connection-flags.js';
 import { printable, quoted } from '../terminal-text.js';
@@ -112,5 +112,20 @@ export async function withAdmin<R>(argv: ConnectionFlags & { queue: string }, fn
     return await fn(q);
   } finally {
     await q.close();
+  }
+}
+
+/**
+ * Runs the checks a queue handle makes when it first reads (its admin session opens once; later
+ * reads reuse it): that the user's ACL allows the reads, and Redis's memory policy (one warning
+ * line, or a refusal under --strict-redis). The batched snapshot read makes none of them, so a
+ * command that reads only snapshots runs them here first. A queue whose data is damaged is left
+ * to the snapshot read, which reports it as that queue's own error.
+ */
+export async function checkReads(q: QueueReader): Promise<void> {
+  try {
+    await q.admin.exists();
+  } catch (e) {
+    if (!(e instanceof AsyncqError && e.code === 'QUEUE_CORRUPT')) throw e;
   }
 }
