@@ -61,14 +61,17 @@ export async function stats(argv: StatsArgs, ctx: CliContext): Promise<void> {
 
 async function readRows(connection: RedisClient, argv: StatsArgs): Promise<StatsRow[]> {
   const named = argv.queues?.length ? [...new Set(argv.queues)] : undefined;
-  const queues = named ? await describeQueues(connection, argv.prefix, named) : await discoverQueues(connection, argv.prefix);
-  const rows: StatsRow[] = [];
-  const missing: string[] = [];
-  if (queues[0]) {
-    // The ACL and memory-policy checks of a queue handle, once for the connection.
-    const first = openReader(queues[0].name, connection, argv.prefix);
+  const found = named ? undefined : await discoverQueues(connection, argv.prefix);
+  const firstName = named?.[0] ?? found?.[0]?.name;
+  if (firstName !== undefined) {
+    // A queue handle's first-read checks (ACL, memory policy), once for the connection, before
+    // any other read: a right the user lacks is then named as the other commands name it.
+    const first = openReader(firstName, connection, argv.prefix);
     await checkReads(first).finally(() => first.close());
   }
+  const queues = found ?? (await describeQueues(connection, argv.prefix, named ?? []));
+  const rows: StatsRow[] = [];
+  const missing: string[] = [];
   for (const read of await readSnapshots(connection, argv.prefix, queues)) {
     const name = read.name;
     if ('snapshot' in read) {

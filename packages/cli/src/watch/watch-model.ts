@@ -1,6 +1,6 @@
 import type { QueueCounts, QueueTotals, WorkerInfo } from '@asyncq/core';
 import { countsOf, emptySnapshot, readSnapshot } from '../queues/queue-snapshot.js';
-import type { QueueReader } from '../queues/queue-reader.js';
+import { checkReads, type QueueReader } from '../queues/queue-reader.js';
 import { drainSeconds, SmoothedRate, WindowRate } from '../queues/rates.js';
 
 /** One live worker as `watch` shows it. */
@@ -63,6 +63,7 @@ export class QueueWatcher {
   private readonly failed: WindowRate;
   private readonly finished = new SmoothedRate(30_000);
   private readonly perWorker = new Map<string, WindowRate>();
+  private checked = false;
 
   constructor(
     readonly q: QueueReader,
@@ -76,6 +77,9 @@ export class QueueWatcher {
 
   async sample(): Promise<QueueSample> {
     const { admin, registry, client, prefix, name } = this.q;
+    // The first look runs a queue handle's checks (ACL, memory policy) before anything else.
+    if (!this.checked) await checkReads(this.q);
+    this.checked = true;
     const [snapshot, workers, timings] = await Promise.all([readSnapshot(client, prefix, name), registry.list(), admin.recentTimings(100)]);
     const { at, partitions: parts, counts, totals, state, oldestWaitingMs: oldest } = snapshot ?? emptySnapshot(name);
     this.put.add(at, totals.added);
