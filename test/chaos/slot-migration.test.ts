@@ -72,11 +72,15 @@ describe('a cluster slot left migrating, then moved', () => {
       const stuckAt = Date.now();
       const producer = startNode('producer.mjs', [], { env: { CHAOS: JSON.stringify({ connection: conn, queue: name, name: 'b', count: 100_000, ackDir: dir, partitions: PARTS }) }, label: 'producer' });
       const worker = startNode('worker.mjs', [], { env: { CHAOS_LEDGER_DIR: dir, CHAOS: JSON.stringify({ connection: conn, queue: name, partitions: PARTS, concurrency: 16 }) }, label: 'worker' });
-      await sleep(STUCK_MS);
+      // Gaps between puts count from the producer's start line, not from its spawn: starting node
+      // takes seconds on a loaded machine, and is no put waiting.
+      await producer.waitFor(/producer b starts/, 30_000);
+      const putsFrom = Date.now();
+      await sleep(Math.max(0, STUCK_MS - (putsFrom - stuckAt)));
       const joinerDuringStuck = clientOutcome(joiner);
       const stuckEnd = Date.now();
       const acksStuck = [...readLedger(dir).acks].filter(([k, at]) => k.startsWith('b-') && at >= stuckAt).map(([, at]) => at).sort((a, b) => a - b);
-      const gaps = [...acksStuck, stuckEnd].map((at, i) => at - (i === 0 ? stuckAt : acksStuck[i - 1]!));
+      const gaps = [...acksStuck, stuckEnd].map((at, i) => at - (i === 0 ? putsFrom : acksStuck[i - 1]!));
       producer.signal('SIGTERM');
       await producer.exitWithin(10_000);
 
@@ -106,7 +110,7 @@ describe('a cluster slot left migrating, then moved', () => {
         joinerFailedAfter: secs(joinerDuringStuck ? joinerDuringStuck.at - stuckAt : undefined),
         putsWhileStuck: acksStuck.length,
         longestPutGap: secs(gaps.length ? Math.max(...gaps) : STUCK_MS),
-        putGapsOver1s: gaps.map((g, i) => [g, (i === 0 ? stuckAt : acksStuck[i - 1]!) - stuckAt] as const).filter(([g]) => g > 1000).map(([g, at]) => `${secs(g)}@${secs(at)}`).join(',') || 'none',
+        putGapsOver1s: gaps.map((g, i) => [g, (i === 0 ? putsFrom : acksStuck[i - 1]!) - stuckAt] as const).filter(([g]) => g > 1000).map(([g, at]) => `${secs(g)}@${secs(at)}`).join(',') || 'none',
         joiner: outcome ? (outcome.event === 'error' ? outcome.code ?? outcome.name : outcome.event) : 'still waiting',
         joinAfterMove: secs(joined ? joined.at - movedAt : undefined),
         lost,

@@ -30,7 +30,8 @@ function oneLine(stderr: string): string {
   return lines[0]!;
 }
 
-describe('asyncq CLI', () => {
+// Each test runs the CLI several times, a process start each: give them room on a loaded 2-core machine.
+describe('asyncq CLI', { timeout: 90_000 }, () => {
   describe('user mistakes: one line, a hint, exit 1', () => {
     it('help lists every command; no command, an unknown one, a missing argument or flag all say what to do', async () => {
       const help = await runCli(['--help']);

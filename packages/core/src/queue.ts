@@ -145,6 +145,15 @@ export class Queue<T = unknown> implements AsyncQueue<T> {
     await applyShutdown(await this.#connected(), 'reopen');
   }
 
+  /**
+   * Connects now rather than at the first call (like BullMQ's `waitUntilReady`): an unreachable
+   * Redis, or one that refuses the handle (an ACL without a command, an evicting Redis under
+   * `strictRedis`), rejects here. Reads nothing from the queue, so a partition in trouble does not.
+   */
+  async connect(): Promise<void> {
+    await this.#connected();
+  }
+
   /** Releases the connections; tasks held and not done go back to the front of the queue at once. */
   close(): Promise<void> {
     this.#closing ??= this.#close();

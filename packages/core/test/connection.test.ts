@@ -44,6 +44,16 @@ describe('connecting', () => {
     expect(Date.now() - t0).toBeLessThan(3000);
   });
 
+  it('connect() connects up front: it rejects on an unreachable Redis, and on a reachable one writes nothing', async () => {
+    const port = await loopbackPort('closed');
+    await expect(track(new Queue('x', { connection: `redis://127.0.0.1:${port}` })).connect()).rejects.toBeInstanceOf(RedisUnreachable);
+    const name = uniqueName('connect');
+    const q = track(new Queue(name, { connection: redisUrl() }));
+    await q.connect();
+    expect(await adminClient().keys(`asyncq:{${name}}*`)).toEqual([]);
+    expect(await q.qsize()).toBe(0);
+  });
+
   it('refuses a malformed URL at construction', () => {
     expect(() => new Queue('x', { connection: 'http://127.0.0.1:6379' })).toThrow(/must start with redis:\/\/ or rediss:\/\//);
     expect(() => new Queue('x', { connection: 'not a url' })).toThrow(/is not a URL/);

@@ -140,7 +140,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       await this.heartbeat?.first(); // also the first connection: an unreachable Redis fails here, at once
       // Opens the queue's own session: a Redis it refuses (an ACL without a command, a memory policy
       // that evicts under strictRedis) fails the start with one reason, before 'worker started'.
-      await this.queue.qsize();
+      await (this.queue as { connect?: () => Promise<void> }).connect?.();
       this.registered = this.heartbeat !== undefined;
       this.heartbeat?.start();
       if (this.opts.metricsPort !== undefined) {
