@@ -6,7 +6,11 @@
 // - every Lua script opens with a KEYS/ARGV header, and the key count in its file name is the one it uses;
 //   the primitives' scripts (lua/sync) also give each key its type and say when ARGV[1] is msgpack;
 // - no source file over 300 lines; only packages/core/src/redis/** imports bullmq or ioredis values;
-//   only queue-keys.ts and sync-keys.ts build key strings; only cluster-room.ts publishes.
+//   only queue-keys.ts and sync-keys.ts build key strings; only cluster-room.ts publishes;
+// - every dependency a package declares is imported by its src, and it imports nothing undeclared;
+// - the CLI is laid out like the core: at most 6 files at the root of packages/cli/src, one
+//   command per file under commands/ (no casts there: defineCommand types each handler), and
+//   only the root imports commands/.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -29,8 +33,11 @@ const allowed = {
   core: ['bullmq', 'ioredis', 'cluster-key-slot', 'msgpackr'],
   producer: ['@asyncq/core', 'prom-client'],
   worker: ['@asyncq/core', 'prom-client', 'pino'],
-  cli: ['@asyncq/core', '@asyncq/producer', '@asyncq/worker', 'yargs', 'log-update', 'picocolors', 'prom-client', 'asciichart', 'ms', 'cli-table3', 'express', '@bull-board/api', '@bull-board/express', 'pino', 'pino-pretty'],
+  cli: ['@asyncq/core', '@asyncq/producer', '@asyncq/worker', 'yargs', 'log-update', 'picocolors', 'prom-client', 'asciichart', 'ms', 'cli-table3', 'express', '@bull-board/api', '@bull-board/express'],
 };
+
+/** The packages each package's src imports by name, for the check that every declared one is used. */
+const imported = new Map(Object.keys(allowed).map((pkg) => [pkg, new Set()]));
 
 for (const [pkg, deps] of Object.entries(allowed)) {
   const dir = join(root, 'packages', pkg);
@@ -45,10 +52,47 @@ for (const [pkg, deps] of Object.entries(allowed)) {
         continue;
       }
       const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
+      imported.get(pkg).add(name);
       if (!deps.includes(name)) report(file, `@asyncq/${pkg} may not import ${name} (allowed: ${deps.join(', ')})`);
       if (/^@asyncq\/[^/]+\/.+/.test(spec)) report(file, `deep import ${spec}: import from the package's entry point`);
     }
     if (/^\s*(export\s+)?(const\s+)?enum\s/m.test(src)) report(file, 'TypeScript enum: use a union of string literals');
+  }
+}
+
+// A declared dependency nobody imports is weight every user installs; one imported but not
+// declared works only by accident of hoisting.
+for (const [pkg, used] of imported) {
+  const manifest = join(root, 'packages', pkg, 'package.json');
+  const { dependencies = {}, peerDependencies = {} } = JSON.parse(readFileSync(manifest, 'utf8'));
+  for (const dep of Object.keys(dependencies)) if (!used.has(dep)) report(manifest, `declares ${dep} but its src never imports it: use it or drop it`);
+  for (const dep of used) if (!(dep in dependencies) && !(dep in peerDependencies)) report(manifest, `its src imports ${dep}, which it does not declare (dependencies or peerDependencies)`);
+}
+
+// The CLI's rooms (issue 19): commands/ holds one command per file, the folders hold their parts,
+// and the root only wires them together.
+const cliSrc = join(root, 'packages/cli/src');
+const MAX_CLI_ROOT_FILES = 6;
+const rootFiles = readdirSync(cliSrc).filter((n) => n.endsWith('.ts'));
+if (rootFiles.length > MAX_CLI_ROOT_FILES) {
+  report(cliSrc, `${rootFiles.length} files at the root (${rootFiles.join(', ')}): at most ${MAX_CLI_ROOT_FILES}; put parts in a folder (commands, fleet, grammar, queues, watch, dashboard, exporter)`);
+}
+for (const file of files(cliSrc, ['.ts'])) {
+  const code = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  const inCommands = file.includes('/packages/cli/src/commands/');
+  for (const [, spec] of code.matchAll(/from\s*['"](\.[^'"]+)['"]/g)) {
+    const target = join(file, '..', spec);
+    if (!target.startsWith(join(cliSrc, 'commands') + '/')) continue;
+    if (inCommands) report(file, `imports another command (${spec}): put what both need in a folder (grammar, queues, ...)`);
+    else if (join(file, '..') !== cliSrc) report(file, `imports ${spec}: only the package root (cli.ts, index.ts) imports commands/`);
+  }
+  if (!inCommands) continue;
+  const commands = (code.match(/\bdefineCommand\(/g) ?? []).length;
+  if (commands !== 1) report(file, `defines ${commands} commands: one command per file under commands/, through defineCommand`);
+  // String and template literals first, so prose such as 'GET /api/queues as JSON' is not a cast.
+  const bare = code.replace(/'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`/g, "''");
+  for (const cast of bare.match(/\)\s+as\s+[\w{[]|\w\s+as\s+(unknown|never|any|const|[A-Z]\w*)\b/g) ?? []) {
+    report(file, `a cast (${cast.trim()}) in a command: let defineCommand type the arguments, or check the value`);
   }
 }
 

@@ -1,10 +1,10 @@
 import { AsyncqError, redactUrl } from '@asyncq/core';
 import { CliError } from './cli-error.js';
 import { quoted } from './terminal-text.js';
-import type { ConnectionFlags } from './connection-flags.js';
+import type { ConnectionFlags } from './grammar/connection-flags.js';
 
 export { CliError } from './cli-error.js';
-export { connectionOf } from './connection-flags.js';
+export { connectionOf } from './grammar/connection-flags.js';
 
 /** Options every command has: where Redis is, and the key prefix. */
 export interface GlobalOptions extends ConnectionFlags {}
@@ -42,13 +42,13 @@ export interface WrapOptions {
  * which flag picks another; anything else is reported as a bug, with the stack only when
  * ASYNCQ_DEBUG is set. No line it prints carries a password from the connection settings.
  */
-export function wrapHandler<A>(ctx: CliContext, run: (argv: A, ctx: CliContext) => Promise<void>, opts: WrapOptions = {}): (argv: A) => Promise<void> {
+export function wrapHandler<A extends Partial<ConnectionFlags>>(ctx: CliContext, run: (argv: A, ctx: CliContext) => Promise<void>, opts: WrapOptions = {}): (argv: A) => Promise<void> {
   return async (argv) => {
     try {
       await run(argv, ctx);
     } catch (e) {
       ctx.exitCode = e instanceof CliError ? e.exitCode : 1;
-      ctx.err(redactSecrets(`asyncq: ${describeFailure(e, opts)}`, argv as Partial<ConnectionFlags>));
+      ctx.err(redactSecrets(`asyncq: ${describeFailure(e, opts)}`, argv));
     }
   };
 }

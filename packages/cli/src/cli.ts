@@ -2,25 +2,36 @@ import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { AsyncqError } from '@asyncq/core';
 import { processContext, redactSecrets, type CliContext, type GlobalOptions } from './cli-context.js';
-import { adminCommands } from './commands/admin.js';
+import { cancelCommand } from './commands/cancel.js';
+import { checkHandlersCommand } from './commands/check-handlers.js';
+import { cleanCommand } from './commands/clean.js';
 import { dashboardCommand } from './commands/dashboard.js';
+import { deleteCommand } from './commands/delete.js';
 import { demoCommand } from './commands/demo.js';
 import { fleetCommand } from './commands/fleet.js';
+import { fleetWorkerCommand } from './commands/fleet-worker.js';
 import { inspectCommand } from './commands/inspect.js';
 import { joinCommand } from './commands/join.js';
 import { locksCommand } from './commands/locks.js';
 import { logsCommand } from './commands/logs.js';
 import { metricsCommand } from './commands/metrics.js';
+import { pauseCommand } from './commands/pause.js';
+import { promoteCommand } from './commands/promote.js';
+import { purgeCommand } from './commands/purge.js';
 import { putCommand, stdinDashes } from './commands/put.js';
-import { queueOpsCommands } from './commands/queue-ops.js';
-import { removalCommands } from './commands/removal.js';
+import { removeCommand } from './commands/remove.js';
+import { reopenCommand } from './commands/reopen.js';
+import { resumeCommand } from './commands/resume.js';
+import { retryCommand } from './commands/retry.js';
+import { scaleCommand } from './commands/scale.js';
+import { shutdownCommand } from './commands/shutdown.js';
 import { statsCommand } from './commands/stats.js';
 import { watchCommand } from './commands/watch.js';
 import { workerCommand } from './commands/worker.js';
-import { connectionOptions } from './connection-flags.js';
-import { flagsFromEnvironment } from './env-flags.js';
-import { queueFlagToArgument } from './queue-flag.js';
-import { usageLine } from './usage-errors.js';
+import { connectionOptions } from './grammar/connection-flags.js';
+import { flagsFromEnvironment } from './grammar/env-flags.js';
+import { queueFlagToArgument } from './grammar/queue-flag.js';
+import { usageLine } from './grammar/usage-errors.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -48,6 +59,8 @@ export async function main(args: string[], ctx: CliContext = processContext()): 
       .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false })
       .command(workerCommand(ctx))
       .command(fleetCommand(ctx))
+      .command(fleetWorkerCommand(ctx))
+      .command(checkHandlersCommand(ctx))
       .command(putCommand(ctx))
       .command(joinCommand(ctx))
       .command(watchCommand(ctx))
@@ -55,9 +68,18 @@ export async function main(args: string[], ctx: CliContext = processContext()): 
       .command(inspectCommand(ctx))
       .command(logsCommand(ctx))
       .command(locksCommand(ctx))
-      .command(queueOpsCommands(ctx) as never)
-      .command(adminCommands(ctx) as never)
-      .command(removalCommands(ctx) as never)
+      .command(retryCommand(ctx))
+      .command(cancelCommand(ctx))
+      .command(shutdownCommand(ctx))
+      .command(reopenCommand(ctx))
+      .command(scaleCommand(ctx))
+      .command(pauseCommand(ctx))
+      .command(resumeCommand(ctx))
+      .command(removeCommand(ctx))
+      .command(promoteCommand(ctx))
+      .command(purgeCommand(ctx))
+      .command(cleanCommand(ctx))
+      .command(deleteCommand(ctx))
       .command(metricsCommand(ctx))
       .command(demoCommand(ctx))
       .command(dashboardCommand(ctx))

@@ -10,6 +10,6 @@
  * @packageDocumentation
  */
 export { main } from './cli.js';
-export { FleetSupervisor, type FleetOptions } from './fleet-supervisor.js';
+export { FleetSupervisor, type FleetOptions } from './fleet/fleet-supervisor.js';
 export { queueMetricsRegistry } from './commands/metrics.js';
 export { processContext, type CliContext, type GlobalOptions } from './cli-context.js';

@@ -51,3 +51,13 @@ export function jsonOrNote(value: unknown): string {
     return TOO_DEEP;
   }
 }
+
+/** `n` and `what`, plural unless n is 1: `1 task`, `3 tasks`. */
+export function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
+}
+
+/** The message of anything thrown, for a one-line report. */
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,7 +1,8 @@
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
 import { redactUrl } from '@asyncq/core';
-import { connectionOf, untilStopSignal, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { parseDuration } from '../durations.js';
+import { connectionOf, untilStopSignal, wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { defineCommand } from '../grammar/command.js';
+import { parseDuration } from '../grammar/durations.js';
 import { CliError } from '../cli-error.js';
 import { parseCredentials } from '../dashboard/basic-auth.js';
 import { allowedHostsOf, hostAllowList } from '../dashboard/request-guard.js';
@@ -48,8 +49,8 @@ export async function dashboard(argv: DashboardArgs, ctx: CliContext): Promise<v
 }
 
 /** The `asyncq dashboard` command, writing to `ctx`. */
-export function dashboardCommand(ctx: CliContext): CommandModule<GlobalOptions, DashboardArgs> {
-  return {
+export function dashboardCommand(ctx: CliContext) {
+  return defineCommand(ctx, {
     command: 'dashboard',
     describe: 'web UI: bull-board over every queue plus asyncq page (join, maxsize, workers, drain time); GET /api/queues as JSON',
     builder: (y: Argv<GlobalOptions>) =>
@@ -63,7 +64,7 @@ export function dashboardCommand(ctx: CliContext): CommandModule<GlobalOptions, 
           array: true,
           describe: 'a host name the dashboard answers to besides its address, e.g. behind a proxy (repeatable; or $ASYNCQ_DASHBOARD_ALLOWED_HOSTS, comma-separated)',
         })
-        .option('interval', { type: 'string', default: '2s', describe: 'how often queues are read (500ms to 1m)' }) as unknown as Argv<DashboardArgs>,
-    handler: wrapHandler(ctx, dashboard, { hostFlag: '--host' }),
-  };
+        .option('interval', { type: 'string', default: '2s', describe: 'how often queues are read (500ms to 1m)' }),
+    run: dashboard, errors: { hostFlag: '--host' },
+  });
 }

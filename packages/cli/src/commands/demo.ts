@@ -1,13 +1,14 @@
+import type { Argv } from 'yargs';
 import { randomBytes } from 'node:crypto';
-import type { Argv, CommandModule } from 'yargs';
 import { connectRedis, startEmbeddedRedis, type EmbeddedRedis } from '@asyncq/core';
-import { openReader } from '../queue-reader.js';
+import { openReader } from '../queues/queue-reader.js';
 import { Producer } from '@asyncq/producer';
-import { wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { FleetSupervisor } from '../fleet-supervisor.js';
+import { wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { defineCommand } from '../grammar/command.js';
+import { FleetSupervisor } from '../fleet/fleet-supervisor.js';
 import logUpdate from 'log-update';
-import { QueueWatcher } from '../watch-model.js';
-import { renderView } from '../watch-view.js';
+import { QueueWatcher } from '../watch/watch-model.js';
+import { renderView } from '../watch/watch-view.js';
 
 interface DemoArgs extends GlobalOptions {
   workers: number;
@@ -79,14 +80,14 @@ export async function demo(argv: DemoArgs, ctx: CliContext): Promise<void> {
   }
 }
 
-export function demoCommand(ctx: CliContext): CommandModule<GlobalOptions, DemoArgs> {
-  return {
+export function demoCommand(ctx: CliContext) {
+  return defineCommand(ctx, {
     command: 'demo',
     describe: 'see asyncq work, end to end',
     builder: (y: Argv<GlobalOptions>) =>
       y
         .option('workers', { alias: 'w', type: 'number', default: 4 })
-        .option('tasks', { alias: 't', type: 'number', default: 1000 }) as unknown as Argv<DemoArgs>,
-    handler: wrapHandler(ctx, demo),
-  };
+        .option('tasks', { alias: 't', type: 'number', default: 1000 }),
+    run: demo,
+  });
 }

@@ -1,27 +1,21 @@
 import { resolve } from 'node:path';
-import type { Argv, CommandModule } from 'yargs';
-import type { AutoscalePolicy } from '../autoscale.js';
-import { CliError, connectionOf, untilStopSignal, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { parseDuration } from '../durations.js';
-import { FleetSupervisor } from '../fleet-supervisor.js';
-import { durationOption, numberOption } from '../flag-values.js';
-import { checkHandlerModule } from '../handler-module-check.js';
-import { checkListenAddress } from '../listen-address.js';
+import type { Argv } from 'yargs';
+import type { AutoscalePolicy } from '../fleet/autoscale.js';
+import { CliError, connectionOf, untilStopSignal, wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { defineCommand } from '../grammar/command.js';
+import { parseWorkerFlags, WORKER_FLAGS, type WorkerFlagValues } from '../grammar/worker-flags.js';
+import { parseDuration } from '../grammar/durations.js';
+import { DEFAULT_MAX_WORKERS, FleetSupervisor, MAX_MAX_WORKERS } from '../fleet/fleet-supervisor.js';
+import { numberOption } from '../grammar/flag-values.js';
+import { checkHandlerModule } from '../fleet/handler-module-check.js';
+import { checkListenAddress } from '../fleet/listen-address.js';
 import { commandHint, printable, quoted } from '../terminal-text.js';
-import { checkHandlersCommand } from './check-handlers.js';
-import { fleetWorkerCommand } from './fleet-worker.js';
-import { MAX_CONCURRENCY } from './worker.js';
 
-interface FleetArgs extends GlobalOptions {
+interface FleetArgs extends GlobalOptions, WorkerFlagValues {
   handlers: string;
   queue: string;
   workers: unknown;
   maxWorkers: unknown;
-  concurrency: unknown;
-  loadTimeout: string;
-  grace: string;
-  lease?: string;
-  stalledInterval?: string;
   autoscale?: string;
   drainTarget: string;
   cooldown: string;
@@ -30,10 +24,6 @@ interface FleetArgs extends GlobalOptions {
 }
 
 const DAY_MS = 86_400_000;
-/** The most workers one fleet runs unless `--max-workers` says otherwise, whatever `asyncq scale` asks. */
-export const DEFAULT_MAX_WORKERS = 256;
-/** The highest `--max-workers` (and the highest count `asyncq scale` takes). */
-const MAX_MAX_WORKERS = 10_000;
 
 function minMax(value: string, cap: number): { min: number; max: number } {
   const m = /^(\d+),(\d+)$/.exec(value.trim());
@@ -69,31 +59,23 @@ export async function fleet(argv: FleetArgs, ctx: CliContext): Promise<void> {
   // that dies at start and is restarted for ever.
   const handlers = resolve(argv.handlers);
   const { workers, maxWorkers } = sizeOf(argv);
-  const concurrency = wholeNumber('--concurrency', argv.concurrency, 1, MAX_CONCURRENCY);
+  const shared = parseWorkerFlags(argv, warn);
   const autoscale = policyOf(argv, maxWorkers, warn);
-  const lease = argv.lease === undefined ? undefined : parseDuration(argv.lease, { flag: '--lease', bare: 'ms', min: 100, max: DAY_MS, warn });
-  const stalled = argv.stalledInterval === undefined ? undefined : parseDuration(argv.stalledInterval, { flag: '--stalled-interval', bare: 'ms', min: 50, max: DAY_MS, warn });
-  const graceMs = parseDuration(argv.grace, { flag: '--grace', bare: 'ms', max: DAY_MS, warn });
-  const loadTimeoutMs = parseDuration(argv.loadTimeout, { flag: '--load-timeout', bare: 'unit', min: 100, max: 3_600_000 });
   const metricsPortBase = argv.metricsPortBase === undefined ? undefined : wholeNumber('--metrics-port-base', argv.metricsPortBase, 1, 65_536 - maxWorkers);
   if (metricsPortBase !== undefined) await checkListenAddress(argv.metricsHost, '--metrics-host');
   const connection = connectionOf(argv);
   // In a process of its own: a module that ends or hangs its process must not end this one.
-  await checkHandlerModule(handlers, loadTimeoutMs);
+  await checkHandlerModule(handlers, shared.loadTimeoutMs);
   const supervisor = new FleetSupervisor({
     handlers,
     queue: argv.queue,
     workers,
     maxWorkers,
-    concurrency,
+    ...shared,
     connection,
     prefix: argv.prefix,
-    graceMs,
-    loadTimeoutMs,
     ...(argv.strictRedis ? { strictRedis: true } : {}),
     log: (line) => ctx.err(line),
-    ...(lease === undefined ? {} : { lease }),
-    ...(stalled === undefined ? {} : { stalledInterval: stalled }),
     ...(metricsPortBase === undefined ? {} : { metricsPortBase, metricsHost: argv.metricsHost }),
     ...(autoscale === undefined ? {} : { autoscale }),
   });
@@ -110,12 +92,9 @@ export async function fleet(argv: FleetArgs, ctx: CliContext): Promise<void> {
   }, finished);
 }
 
-/**
- * `asyncq fleet`, and the hidden `asyncq fleet-worker` that each of its worker processes runs (the
- * two travel together, so the fleet's children always have the command they are started with).
- */
-export function fleetCommand(ctx: CliContext): CommandModule<GlobalOptions, object>[] {
-  const command: CommandModule<GlobalOptions, FleetArgs> = {
+/** `asyncq fleet`; its worker processes run the hidden `fleet-worker` and `check-handlers` commands. */
+export function fleetCommand(ctx: CliContext) {
+  return defineCommand(ctx, {
     command: 'fleet <handlers>',
     describe: 'run and scale worker processes for a queue',
     builder: (y: Argv<GlobalOptions>) =>
@@ -124,19 +103,19 @@ export function fleetCommand(ctx: CliContext): CommandModule<GlobalOptions, obje
         .option('queue', { alias: 'q', type: 'string', demandOption: true })
         .option('workers', numberOption('worker processes (until asyncq scale)', { alias: 'w', default: 1 }))
         .option('max-workers', numberOption('the most workers it runs, whatever scale asks', { default: DEFAULT_MAX_WORKERS }))
-        .option('concurrency', numberOption(`tasks at once per worker (1-${MAX_CONCURRENCY})`, { alias: 'c', default: 16 }))
-        .option('grace', { type: 'string', default: '10s', describe: 'time workers get to finish on stop' })
-        .option('lease', { type: 'string', describe: 'lease on held tasks (default 7s)' })
-        .option('stalled-interval', { type: 'string', describe: "check for dead workers' tasks (default 2s)" })
-        .option('load-timeout', durationOption('time the handler module may take to load', { default: '30s' }))
+        .option('concurrency', WORKER_FLAGS.concurrency(' per worker', 16))
+        .option('grace', WORKER_FLAGS.grace)
+        .option('lease', WORKER_FLAGS.lease)
+        .option('stalled-interval', WORKER_FLAGS.stalledInterval)
+        .option('load-timeout', WORKER_FLAGS.loadTimeout)
         .option('metrics-port-base', numberOption('the worker in slot i serves /metrics on this port + i'))
         .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'address for them (0.0.0.0 in containers)' })
         .option('autoscale', { type: 'string', describe: 'min,max: follow the backlog and the flow of tasks' })
         .option('drain-target', { type: 'string', default: '60s', describe: 'time to drain the backlog in (--autoscale)' })
         .option('cooldown', { type: 'string', default: '30s', describe: 'time fewer workers must suffice to shrink' })
         .example('$0 fleet ./handlers.js -q emails --autoscale 1,8', 'follow the backlog')
-        .example('$0 fleet ./handlers.js -q emails --lease 30s', "a dead worker's tasks back in ~30 s") as unknown as Argv<FleetArgs>,
-    handler: wrapHandler(ctx, fleet, { hostFlag: '--metrics-host' }),
-  };
-  return [command, fleetWorkerCommand(ctx), checkHandlersCommand(ctx)] as unknown as CommandModule<GlobalOptions, object>[];
+        .example('$0 fleet ./handlers.js -q emails --lease 30s', "a dead worker's tasks back in ~30 s"),
+    run: fleet,
+    errors: { hostFlag: '--metrics-host' },
+  });
 }

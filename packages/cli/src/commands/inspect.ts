@@ -1,11 +1,12 @@
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
 import type { TaskState, TaskSummary } from '@asyncq/core';
-import { ALLOW_MISSING_HINT, allowMissingOption, withQueue } from '../queue-reader.js';
-import { CliError, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { numberOption, oneOf } from '../flag-values.js';
-import { queuePositional } from '../queue-flag.js';
+import { ALLOW_MISSING_HINT, allowMissingOption, withQueue } from '../queues/queue-reader.js';
+import { CliError, wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { defineCommand } from '../grammar/command.js';
+import { numberOption, oneOf } from '../grammar/flag-values.js';
+import { queuePositional } from '../grammar/queue-flag.js';
 import { jsonOrNote, printable, quoted, TOO_DEEP } from '../terminal-text.js';
-import { stateWord } from './stats.js';
+import { stateWord } from '../queues/queue-snapshot.js';
 
 interface InspectArgs extends GlobalOptions {
   queue: string;
@@ -62,8 +63,8 @@ function tasksAsJson(tasks: TaskSummary[]): string {
   return jsonOrNote(tasks.map((t) => ({ ...t, data: fit(t.data), ...(t.result === undefined ? {} : { result: fit(t.result) }) })));
 }
 
-export function inspectCommand(ctx: CliContext): CommandModule<GlobalOptions, InspectArgs> {
-  return {
+export function inspectCommand(ctx: CliContext) {
+  return defineCommand(ctx, {
     command: 'inspect <queue>',
     describe: 'list tasks in a state, failed ones with errors',
     builder: (y: Argv<GlobalOptions>) =>
@@ -72,7 +73,7 @@ export function inspectCommand(ctx: CliContext): CommandModule<GlobalOptions, In
         .option('failed', { type: 'boolean', describe: 'the failed ones, with errors' })
         .option('limit', numberOption('at most this many', { default: 20 }))
         .option('json', { type: 'boolean', describe: 'one JSON array of tasks' })
-        .option('allow-missing', allowMissingOption) as unknown as Argv<InspectArgs>,
-    handler: wrapHandler(ctx, inspect),
-  };
+        .option('allow-missing', allowMissingOption),
+    run: inspect,
+  });
 }

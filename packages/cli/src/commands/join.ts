@@ -1,14 +1,15 @@
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
 import { Queue, WaitAborted, type WorkerInfo } from '@asyncq/core';
-import { connectionOf, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { describeConnection } from '../connection-flags.js';
-import { durationOption } from '../flag-values.js';
-import { formatDuration, parseDuration } from '../durations.js';
-import { ProgressLine } from '../progress-line.js';
-import { drainSeconds, SmoothedRate } from '../rates.js';
-import { queuePositional } from '../queue-flag.js';
-import { ALLOW_MISSING_HINT, allowMissingOption, withQueue, type OpenQueue } from '../queue-reader.js';
-import { printable } from '../terminal-text.js';
+import { connectionOf, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { defineCommand } from '../grammar/command.js';
+import { describeConnection } from '../grammar/connection-flags.js';
+import { durationOption } from '../grammar/flag-values.js';
+import { formatDuration, parseDuration } from '../grammar/durations.js';
+import { ProgressLine } from '../watch/progress-line.js';
+import { drainSeconds, SmoothedRate } from '../queues/rates.js';
+import { queuePositional } from '../grammar/queue-flag.js';
+import { ALLOW_MISSING_HINT, allowMissingOption, withQueue, type OpenQueue } from '../queues/queue-reader.js';
+import { messageOf, printable } from '../terminal-text.js';
 
 interface JoinArgs extends GlobalOptions {
   queue: string;
@@ -76,6 +77,7 @@ class JoinTicker {
   }
 
   async start(): Promise<void> {
+    // Through the queue's admin handle, whose first read checks the user's rights before anything.
     const t = await this.reader.admin.totals();
     this.finished.add(Date.now(), t.completed + t.failed);
     this.timer = setInterval(() => void this.tick(), 500);
@@ -100,7 +102,7 @@ class JoinTicker {
       const eta = rate && rate > 0 ? ` ETA ${Math.ceil(drainSeconds(c.unfinished, rate))} s` : '';
       if (this.timer) this.progress.show(`${c.unfinished} unfinished (${c.waiting} waiting, ${c.delayed} delayed, ${c.active} running)${eta}`);
     } catch (e) {
-      if (!this.down) this.ctx.err(`asyncq: cannot reach Redis at ${this.where} (${printable((e as Error).message)}); still waiting for ${this.name}, until Redis is back`);
+      if (!this.down) this.ctx.err(`asyncq: cannot reach Redis at ${this.where} (${printable(messageOf(e))}); still waiting for ${this.name}, until Redis is back`);
       this.down = true;
     } finally {
       this.busy = false;
@@ -120,14 +122,14 @@ function holderOf(token: string | undefined, workers: WorkerInfo[]): string {
   return w ? `worker ${printable(w.host)}:${w.pid} (${printable(w.id)})` : `handle ${printable(token.split('.')[0])} (not a registered worker, or one that stopped beating)`;
 }
 
-export function joinCommand(ctx: CliContext): CommandModule<GlobalOptions, JoinArgs> {
-  return {
+export function joinCommand(ctx: CliContext) {
+  return defineCommand(ctx, {
     command: 'join <queue>',
     describe: 'wait until every task is finished',
     builder: (y: Argv<GlobalOptions>) =>
       queuePositional(y)
         .option('timeout', durationOption('give up after e.g. 30s or 2h (none: never)', { alias: 't' }))
-        .option('allow-missing', { ...allowMissingOption, describe: 'no such queue: nothing to wait for, exit 0' }) as unknown as Argv<JoinArgs>,
-    handler: wrapHandler(ctx, join),
-  };
+        .option('allow-missing', { ...allowMissingOption, describe: 'no such queue: nothing to wait for, exit 0' }),
+    run: join,
+  });
 }

@@ -1,7 +1,9 @@
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
 import { checkPrimitiveName, connectRedis, listPrimitives, type PrimitiveInfo } from '@asyncq/core';
-import { CliError, connectionOf, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { formatDuration } from '../durations.js';
+import { CliError, connectionOf, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { defineCommand } from '../grammar/command.js';
+import { formatDuration } from '../grammar/durations.js';
+import { plainTable } from '../grammar/plain-table.js';
 import { printable } from '../terminal-text.js';
 
 interface LocksArgs extends GlobalOptions {
@@ -41,8 +43,7 @@ export async function locks(argv: LocksArgs, ctx: CliContext): Promise<void> {
   }
   const head = ['kind', 'name', 'state', 'waiters', 'fencing token', 'holders (host:pid, held for)'];
   const table = [head, ...rows.map((r) => [r.kind, printable(r.name), stateOf(r), String(r.waiters), r.fencingToken === undefined ? '-' : String(r.fencingToken), holdersOf(r)])];
-  const widths = head.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  for (const row of table) ctx.out(row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+  for (const line of plainTable(table)) ctx.out(line);
 }
 
 /** What a primitive is doing, in a few words. */
@@ -71,14 +72,14 @@ function holdersOf(r: PrimitiveInfo): string {
   return [...shown, ...(more > 0 ? [`+${more} more`] : [])].join(', ') || '-';
 }
 
-export function locksCommand(ctx: CliContext): CommandModule<GlobalOptions, LocksArgs> {
-  return {
+export function locksCommand(ctx: CliContext) {
+  return defineCommand(ctx, {
     command: 'locks [names..]',
     describe: 'coordination primitives: holders, waiters, values, fencing tokens',
     builder: (y: Argv<GlobalOptions>) =>
       y
         .positional('names', { type: 'string', array: true, describe: 'primitive names (default: every one under the prefix)' })
-        .option('json', { type: 'boolean', describe: 'one JSON array' }) as unknown as Argv<LocksArgs>,
-    handler: wrapHandler(ctx, locks),
-  };
+        .option('json', { type: 'boolean', describe: 'one JSON array' }),
+    run: locks,
+  });
 }

@@ -1,7 +1,8 @@
-import type { Argv, CommandModule } from 'yargs';
-import { CliError, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { queuePositional } from '../queue-flag.js';
-import { ALLOW_MISSING_HINT, allowMissingOption, withQueue } from '../queue-reader.js';
+import type { Argv } from 'yargs';
+import { CliError, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { defineCommand } from '../grammar/command.js';
+import { queuePositional } from '../grammar/queue-flag.js';
+import { ALLOW_MISSING_HINT, allowMissingOption, withQueue } from '../queues/queue-reader.js';
 import { printable } from '../terminal-text.js';
 
 interface LogsArgs extends GlobalOptions {
@@ -39,15 +40,15 @@ export async function logs(argv: LogsArgs, ctx: CliContext): Promise<void> {
   );
 }
 
-export function logsCommand(ctx: CliContext): CommandModule<GlobalOptions, LogsArgs> {
-  return {
+export function logsCommand(ctx: CliContext) {
+  return defineCommand(ctx, {
     command: 'logs <queue> <id>',
     describe: "a task's log lines, state and error",
     builder: (y: Argv<GlobalOptions>) =>
       queuePositional(y)
         .positional('id', { type: 'string', demandOption: true, describe: 'task id (asyncq inspect lists them)' })
         .option('json', { type: 'boolean', describe: 'one JSON object: state, error, logs' })
-        .option('allow-missing', allowMissingOption) as unknown as Argv<LogsArgs>,
-    handler: wrapHandler(ctx, logs),
-  };
+        .option('allow-missing', allowMissingOption),
+    run: logs,
+  });
 }

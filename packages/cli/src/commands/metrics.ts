@@ -1,8 +1,9 @@
+import type { Argv } from 'yargs';
 import type { Registry } from 'prom-client';
-import type { Argv, CommandModule } from 'yargs';
 import { checkQueueName, ConfigError, RedisRefused } from '@asyncq/core';
-import { connectionOf, untilStopSignal, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { parseDuration } from '../durations.js';
+import { connectionOf, untilStopSignal, wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { defineCommand } from '../grammar/command.js';
+import { parseDuration } from '../grammar/durations.js';
 import { serveExporter } from '../exporter/exporter-server.js';
 import { QueueExporter } from '../exporter/queue-exporter.js';
 
@@ -47,8 +48,8 @@ export async function metrics(argv: MetricsArgs, ctx: CliContext): Promise<void>
   });
 }
 
-export function metricsCommand(ctx: CliContext): CommandModule<GlobalOptions, MetricsArgs> {
-  return {
+export function metricsCommand(ctx: CliContext) {
+  return defineCommand(ctx, {
     command: 'metrics',
     describe: 'serve queue gauges for Prometheus',
     builder: (y: Argv<GlobalOptions>) =>
@@ -60,7 +61,7 @@ export function metricsCommand(ctx: CliContext): CommandModule<GlobalOptions, Me
           type: 'string',
           default: '6s',
           describe: 'how long a scrape reads queues before it answers with what it has (asyncq_scrape_partial 1); a shorter Prometheus scrape timeout wins',
-        }) as unknown as Argv<MetricsArgs>,
-    handler: wrapHandler(ctx, metrics, { hostFlag: '--host' }),
-  };
+        }),
+    run: metrics, errors: { hostFlag: '--host' },
+  });
 }

@@ -1,13 +1,14 @@
+import type { Argv } from 'yargs';
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { Argv, CommandModule } from 'yargs';
 import { Producer } from '@asyncq/producer';
-import { CliError, connectionOf, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { parseDuration } from '../durations.js';
-import { durationOption, numberOption } from '../flag-values.js';
-import { ProgressLine } from '../progress-line.js';
-import { commandOf, QUEUE_DESCRIBE } from '../queue-flag.js';
-import { printable, quoted } from '../terminal-text.js';
+import { CliError, connectionOf, wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { defineCommand } from '../grammar/command.js';
+import { parseDuration } from '../grammar/durations.js';
+import { durationOption, numberOption } from '../grammar/flag-values.js';
+import { ProgressLine } from '../watch/progress-line.js';
+import { commandOf, QUEUE_DESCRIBE } from '../grammar/queue-flag.js';
+import { messageOf, printable, quoted } from '../terminal-text.js';
 
 interface PutArgs extends GlobalOptions {
   queue: string;
@@ -64,7 +65,8 @@ export async function put(argv: PutArgs, ctx: CliContext): Promise<void> {
  */
 function sourceOf(argv: PutArgs): { json?: string; file?: string } {
   const files = [argv.file ?? []].flat();
-  const json = argv.json as unknown;
+  // yargs may hand over a boolean for a flag-like argument, whatever its declared type.
+  const json: unknown = argv.json;
   const usage = 'give the item as JSON, or - or --file <x.ndjson> for many, e.g. asyncq put emails \'{"to":"a@b.c"}\'';
   if (files.length + (json === undefined ? 0 : 1) > 1) {
     throw new CliError(`asyncq put takes its items one way, got ${[...(json === undefined ? [] : ['a JSON argument']), ...files.map((f) => (f === '-' ? '- (stdin)' : `--file ${quoted(f)}`))].join(' and ')}: ${usage}`);
@@ -102,7 +104,7 @@ function parseJson(text: string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new CliError(`${what} is not JSON (${(e as Error).message}); quote it for the shell, e.g. '{"to":"a@b.c"}'`);
+    throw new CliError(`${what} is not JSON (${messageOf(e)}); quote it for the shell, e.g. '{"to":"a@b.c"}'`);
   }
 }
 
@@ -124,8 +126,8 @@ async function readNdjson(path: string): Promise<unknown[]> {
   return items;
 }
 
-export function putCommand(ctx: CliContext): CommandModule<GlobalOptions, PutArgs> {
-  return {
+export function putCommand(ctx: CliContext) {
+  return defineCommand(ctx, {
     command: 'put <queue> [json]',
     describe: 'enqueue a JSON item or an NDJSON file',
     builder: (y: Argv<GlobalOptions>) =>
@@ -141,7 +143,7 @@ export function putCommand(ctx: CliContext): CommandModule<GlobalOptions, PutArg
         .example('$0 put emails --file batch.ndjson', 'many, with a progress bar')
         .example('cat batch.ndjson | $0 put emails -', 'many, from stdin')
         .example('$0 put -q emails 42 --delay 5m', 'ready in 5 minutes')
-        .epilogue('A file is read and checked whole before anything is enqueued: a bad line\nrefuses the file, naming the line, with nothing enqueued.') as unknown as Argv<PutArgs>,
-    handler: wrapHandler(ctx, put),
-  };
+        .epilogue('A file is read and checked whole before anything is enqueued: a bad line\nrefuses the file, naming the line, with nothing enqueued.'),
+    run: put,
+  });
 }

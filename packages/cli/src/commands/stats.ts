@@ -1,7 +1,10 @@
-import type { Argv, CommandModule } from 'yargs';
-import { AsyncqError, checkQueueName, connectRedis, listQueues, type RedisClient } from '@asyncq/core';
-import { ALLOW_MISSING_HINT, allowMissingOption, missingQueue, openReader, queueExists } from '../queue-reader.js';
-import { connectionOf, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
+import type { Argv } from 'yargs';
+import { AsyncqError, checkQueueName, connectRedis, describeQueues, discoverQueues, type RedisClient } from '@asyncq/core';
+import { readSnapshots, stateWord } from '../queues/queue-snapshot.js';
+import { ALLOW_MISSING_HINT, allowMissingOption, checkReads, missingQueue, openReader, queueExists } from '../queues/queue-reader.js';
+import { connectionOf, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { defineCommand } from '../grammar/command.js';
+import { plainTable } from '../grammar/plain-table.js';
 import { printable } from '../terminal-text.js';
 
 interface StatsArgs extends GlobalOptions {
@@ -28,13 +31,6 @@ export interface StatsRow {
   error?: string;
 }
 
-/** "open", "paused", "shut down" or both: what a queue does besides its counts. */
-export function stateWord(s: { paused: boolean; shutdown: string; error?: string }): string {
-  if (s.error) return `damaged: ${s.error}`;
-  const words = [s.paused ? 'paused' : '', s.shutdown ? 'shut down' : ''].filter(Boolean);
-  return words.length ? words.join(', ') : 'open';
-}
-
 /**
  * Counts, live and desired workers, and whether it is paused or shut down, for the named queues
  * (default: every queue found). Only reads; a named queue that does not exist is an error unless
@@ -59,48 +55,63 @@ export async function stats(argv: StatsArgs, ctx: CliContext): Promise<void> {
     return;
   }
   const head = ['queue', 'waiting', 'delayed', 'active', 'completed', 'failed', 'unfinished', 'workers', 'state'];
-  const table = [head, ...rows.map((r) => (r.error ? [printable(r.queue), '-', '-', '-', '-', '-', '-', '-', stateWord(r)] : [printable(r.queue), r.waiting, r.delayed, r.active, r.completed, r.failed, r.unfinished, r.workers, stateWord(r)].map(String)))];
-  const widths = head.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  const last = head.length - 1;
-  for (const row of table) ctx.out(row.map((cell, i) => (i === 0 || i === last ? cell.padEnd(i === last ? 0 : widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+  const rowsOut = [head, ...rows.map((r) => (r.error ? [printable(r.queue), '-', '-', '-', '-', '-', '-', '-', stateWord(r)] : [printable(r.queue), r.waiting, r.delayed, r.active, r.completed, r.failed, r.unfinished, r.workers, stateWord(r)].map(String)))];
+  for (const line of plainTable(rowsOut, head.map((_, i) => (i === 0 || i === head.length - 1 ? 'left' : 'right')))) ctx.out(line);
 }
 
 async function readRows(connection: RedisClient, argv: StatsArgs): Promise<StatsRow[]> {
-  const names = argv.queues?.length ? [...new Set(argv.queues)] : await listQueues(connection, argv.prefix);
+  const named = argv.queues?.length ? [...new Set(argv.queues)] : undefined;
+  const found = named ? undefined : await discoverQueues(connection, argv.prefix);
+  const firstName = named?.[0] ?? found?.[0]?.name;
+  if (firstName !== undefined) {
+    // A queue handle's first-read checks (ACL, memory policy), once for the connection, before
+    // any other read: a right the user lacks is then named as the other commands name it.
+    const first = openReader(firstName, connection, argv.prefix);
+    await checkReads(first).finally(() => first.close());
+  }
+  const queues = found ?? (await describeQueues(connection, argv.prefix, named ?? []));
   const rows: StatsRow[] = [];
   const missing: string[] = [];
-  for (const name of names) {
-    const q = openReader(name, connection, argv.prefix);
-    try {
-      if (argv.queues?.length && !argv.allowMissing && !(await queueExists(q))) {
-        missing.push(name);
-        continue;
-      }
+  for (const read of await readSnapshots(connection, argv.prefix, queues)) {
+    const name = read.name;
+    if ('snapshot' in read) {
+      const { counts, state, workers, desired } = read.snapshot;
+      rows.push({ queue: name, ...counts, workers, desired: desired?.count ?? null, paused: state.paused, shutdown: state.shutdown });
+    } else if ('error' in read) {
+      // One damaged queue must not hide the others: listing every queue, it gets a row saying so.
+      if (named || !(read.error instanceof AsyncqError) || read.error.code !== 'QUEUE_CORRUPT') throw read.error;
+      rows.push({ ...emptyRow(name), error: read.error.message });
+    } else {
+      // No tasks yet: a queue all the same when a worker, fleet or desired count is registered for it.
+      const q = openReader(name, connection, argv.prefix);
       try {
-        const [{ paused: _inPausedList, stalled: _inUnfinished, ...c }, state, workers, desired] = await Promise.all([q.admin.counts(), q.admin.state(), q.registry.list(), q.registry.desired()]);
-        rows.push({ queue: name, ...c, workers: workers.length, desired: desired ?? null, paused: state.paused, shutdown: state.shutdown });
-      } catch (e) {
-        // One damaged queue must not hide the others: listing every queue, it gets a row saying so.
-        if (argv.queues?.length || !(e instanceof AsyncqError) || e.code !== 'QUEUE_CORRUPT') throw e;
-        rows.push({ queue: name, waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, unfinished: 0, workers: 0, desired: null, paused: false, shutdown: '', error: e.message });
+        if (named && !argv.allowMissing && !(await queueExists(q))) missing.push(name);
+        else {
+          const [workers, desired] = await Promise.all([q.registry.list(), q.registry.desired()]);
+          rows.push({ ...emptyRow(name), workers: workers.length, desired: desired ?? null });
+        }
+      } finally {
+        await q.close();
       }
-    } finally {
-      await q.close();
     }
   }
   if (missing.length > 0) throw await missingQueue(connection, argv.prefix, missing, ALLOW_MISSING_HINT);
   return rows;
 }
 
-export function statsCommand(ctx: CliContext): CommandModule<GlobalOptions, StatsArgs> {
-  return {
+function emptyRow(queue: string): StatsRow {
+  return { queue, waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, unfinished: 0, workers: 0, desired: null, paused: false, shutdown: '' };
+}
+
+export function statsCommand(ctx: CliContext) {
+  return defineCommand(ctx, {
     command: 'stats [queues..]',
     describe: 'task counts, workers and state per queue',
     builder: (y: Argv<GlobalOptions>) =>
       y
         .positional('queues', { type: 'string', array: true, describe: 'queue names, or -q <name> each (default: every queue)' })
         .option('json', { type: 'boolean', describe: 'one JSON array' })
-        .option('allow-missing', allowMissingOption) as unknown as Argv<StatsArgs>,
-    handler: wrapHandler(ctx, stats),
-  };
+        .option('allow-missing', allowMissingOption),
+    run: stats,
+  });
 }

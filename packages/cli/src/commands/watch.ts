@@ -1,14 +1,15 @@
+import type { Argv } from 'yargs';
 import { emitKeypressEvents } from 'node:readline';
 import logUpdate from 'log-update';
-import type { Argv, CommandModule } from 'yargs';
 import { connectRedis, listQueues } from '@asyncq/core';
-import { CliError, connectionOf, wholeNumber, wrapHandler, type CliContext, type GlobalOptions } from '../cli-context.js';
-import { parseDuration } from '../durations.js';
-import { openReader } from '../queue-reader.js';
-import { printable } from '../terminal-text.js';
-import { isOutage, whereIs, withinTime } from '../time-limit.js';
-import { QueueWatcher, type QueueSample } from '../watch-model.js';
-import { num, renderView } from '../watch-view.js';
+import { CliError, connectionOf, wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
+import { defineCommand } from '../grammar/command.js';
+import { parseDuration } from '../grammar/durations.js';
+import { openReader } from '../queues/queue-reader.js';
+import { messageOf, printable } from '../terminal-text.js';
+import { isOutage, whereIs, withinTime } from '../queues/time-limit.js';
+import { QueueWatcher, type QueueSample } from '../watch/watch-model.js';
+import { num, renderView } from '../watch/watch-view.js';
 
 interface WatchArgs extends GlobalOptions {
   queues: string[];
@@ -71,7 +72,7 @@ export async function watch(argv: WatchArgs, ctx: CliContext): Promise<void> {
         outage = undefined;
       } catch (e) {
         if (!isOutage(e)) throw e;
-        outage = { since: outage?.since ?? new Date(), why: printable((e as Error).message) };
+        outage = { since: outage?.since ?? new Date(), why: printable(messageOf(e)) };
       }
       const status = outage && `reconnecting to Redis at ${where}... (no answer since ${outage.since.toLocaleTimeString()}: ${outage.why})`;
       if (live) {
@@ -107,8 +108,8 @@ export async function watch(argv: WatchArgs, ctx: CliContext): Promise<void> {
   }
 }
 
-export function watchCommand(ctx: CliContext): CommandModule<GlobalOptions, WatchArgs> {
-  return {
+export function watchCommand(ctx: CliContext) {
+  return defineCommand(ctx, {
     command: 'watch <queues..>',
     describe: 'live view of queues (--json for scripts)',
     builder: (y: Argv<GlobalOptions>) =>
@@ -118,7 +119,7 @@ export function watchCommand(ctx: CliContext): CommandModule<GlobalOptions, Watc
         .option('json', { type: 'boolean', describe: 'a JSON object per queue and interval' })
         .option('count', { alias: 'n', type: 'number', describe: 'stop after this many intervals' })
         .example('$0 watch emails thumbnails', '')
-        .example('$0 watch emails --json -i 5s', 'one JSON object per queue every 5 s') as unknown as Argv<WatchArgs>,
-    handler: wrapHandler(ctx, watch),
-  };
+        .example('$0 watch emails --json -i 5s', 'one JSON object per queue every 5 s'),
+    run: watch,
+  });
 }

@@ -1,5 +1,5 @@
 import type { AdminCounts, QueueState, QueueTotals } from '@asyncq/core';
-import type { ThroughputPoint } from './completion-trend.js';
+import type { ThroughputPoint } from '../queues/rates.js';
 
 /**
  * The JSON shapes of the dashboard's API (`GET /api/queues`, `GET /api/queues/:name`), gathered in

@@ -1,6 +1,7 @@
-import { discoverQueues, type FoundQueue, type RedisClient, type WorkerInfo } from '@asyncq/core';
-import { openReader, type QueueReader } from '../queue-reader.js';
-import { CompletionTrend } from './completion-trend.js';
+import { discoverQueues, type AdminCounts, type FoundQueue, type RedisClient, type WorkerInfo } from '@asyncq/core';
+import { countsOf, emptySnapshot, readSnapshot, readSnapshots } from '../queues/queue-snapshot.js';
+import { checkReads, openReader, type QueueReader } from '../queues/queue-reader.js';
+import { QueueTrend } from './queue-trend.js';
 import type { FleetSummary, QueueDetail, QueueSummary, WorkerRow } from './dashboard-types.js';
 
 /** Options of a {@link QueueMonitor}. */
@@ -19,13 +20,13 @@ export interface QueueMonitorOptions {
 interface Watched {
   found: FoundQueue;
   reader: QueueReader;
-  trend: CompletionTrend;
+  trend: QueueTrend;
 }
 
 /**
  * Watches every queue under a prefix for the dashboard: discovers queues periodically (one reader
  * per queue on the shared connection, closed when the queue vanishes), reads their totals every
- * interval into a {@link CompletionTrend}, and answers the API's reads. Reads made for requests
+ * interval into a {@link QueueTrend}, and answers the API's reads. Reads made for requests
  * are shared for a moment, so many open pages cost Redis no more than one. It only reads.
  */
 export class QueueMonitor {
@@ -74,7 +75,7 @@ export class QueueMonitor {
     const now = Date.now();
     const hit = this.cache.get(name);
     if (hit && now - hit.at < Math.min(1000, this.intervalMs / 2)) return hit.detail;
-    const detail = readDetail(w);
+    const detail = readDetail(w, this.opts.connection, this.opts.prefix);
     this.cache.set(name, { at: now, detail });
     detail.catch(() => this.cache.delete(name));
     return detail;
@@ -105,12 +106,10 @@ export class QueueMonitor {
       this.lastDiscovery = now;
       await this.discover(first);
     }
-    await Promise.all(
-      [...this.watched.values()].map(async (w) => {
-        const totals = await w.reader.admin.totals();
-        w.trend.observe(totals, Date.now());
-      }),
-    );
+    // Every queue's totals in one batch of reads, whatever the number of queues.
+    const watched = [...this.watched.values()];
+    const reads = await readSnapshots(this.opts.connection, this.opts.prefix, watched.map((w) => w.found));
+    for (const r of reads) if ('snapshot' in r) this.watched.get(r.name)?.trend.observe(r.snapshot.totals, r.snapshot.at);
   }
 
   private async discover(first: boolean): Promise<void> {
@@ -141,7 +140,13 @@ export class QueueMonitor {
         if (this.watched.delete(q.name)) changed = true;
         continue;
       }
-      this.watched.set(q.name, { found: q, reader, trend: w?.trend ?? new CompletionTrend() });
+      // What the first read of a queue handle checks (ACL, memory policy), once per queue: the
+      // snapshot reads that follow skip it.
+      await checkReads(reader).catch(async (e: unknown) => {
+        await reader.close();
+        throw e;
+      });
+      this.watched.set(q.name, { found: q, reader, trend: w?.trend ?? new QueueTrend() });
       readable.push(q);
       changed = true;
     }
@@ -156,23 +161,16 @@ export class QueueMonitor {
 }
 
 /** Reads one queue from Redis. */
-async function readDetail(w: Watched): Promise<QueueDetail> {
-  const { admin, registry } = w.reader;
-  const [counts, state, totals, workers, desired, fleets, oldestWaitingMs] = await Promise.all([
-    admin.counts(),
-    admin.state(),
-    admin.totals(),
-    registry.list(),
-    registry.desiredState(),
-    registry.listFleets(),
-    admin.oldestWaitingAge(),
-  ]);
-  const partitionCounts = state.partitions > 1 ? await admin.partitionCounts() : [counts];
+async function readDetail(w: Watched, connection: RedisClient, prefix: string): Promise<QueueDetail> {
+  const { registry } = w.reader;
+  const [snapshot, workers, fleets] = await Promise.all([readSnapshot(connection, prefix, w.found), registry.list(), registry.listFleets()]);
+  const { at, partitions, state, totals, desired, oldestWaitingMs } = snapshot ?? emptySnapshot(w.found.name);
+  const counts = sumCounts(partitions);
   const throughput = w.trend.series();
   const summary: QueueSummary = {
     name: w.found.name,
     partitions: state.partitions,
-    at: Date.now(),
+    at,
     counts,
     state,
     totals,
@@ -182,7 +180,15 @@ async function readDetail(w: Watched): Promise<QueueDetail> {
     donePerSec: throughput.at(-1)?.done ?? 0,
     drainSeconds: w.trend.drainSeconds(counts.unfinished),
   };
-  return { ...summary, partitionCounts, workerList: workers.map(rowOf), throughput };
+  return { ...summary, partitionCounts: state.partitions > 1 ? partitions : [counts], workerList: workers.map(rowOf), throughput };
+}
+
+/** The counts of the whole queue, from its partitions', with the legacy paused and stalled lists and the blocked flow steps. */
+function sumCounts(parts: readonly AdminCounts[]): AdminCounts {
+  const paused = parts.reduce((a, p) => a + p.paused, 0);
+  const stalled = parts.reduce((a, p) => a + p.stalled, 0);
+  const blocked = parts.reduce((a, p) => a + p.blocked, 0);
+  return { ...countsOf(parts), paused, stalled, blocked };
 }
 
 function fleetOf(workers: WorkerInfo[], desired: { count: number; by: 'manual' | 'autoscaler' } | undefined, supervisors: number, supervisedWorkers: number): FleetSummary {

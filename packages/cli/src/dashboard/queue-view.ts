@@ -1,5 +1,5 @@
 import type { AdminCounts } from '@asyncq/core';
-import type { ThroughputPoint } from './completion-trend.js';
+import type { ThroughputPoint } from '../queues/rates.js';
 import type { QueueDetail, WorkerRow } from './dashboard-types.js';
 
 // These functions turn API data into the text the asyncq page shows. The server renders the page

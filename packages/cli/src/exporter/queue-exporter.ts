@@ -1,9 +1,9 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { connectRedis, type ConnectionOption, type RedisClient } from '@asyncq/core';
-import { drainSeconds, MAX_DRAIN_SECONDS } from '../rates.js';
-import { whereIs, withinTime } from '../time-limit.js';
+import { drainSeconds, MAX_DRAIN_SECONDS } from '../queues/rates.js';
+import { whereIs, withinTime } from '../queues/time-limit.js';
 import { QueueFamily, registryText } from './queue-series.js';
-import { DRAIN_RATE_TAU_MS, QueueSnapshots, type QueueSnapshot, type SnapshotRead } from './queue-snapshot.js';
+import { DRAIN_RATE_TAU_MS, QueueSnapshots, type QueueSnapshot, type SnapshotRead } from './queue-snapshots.js';
 
 /** Options of a {@link QueueExporter}. */
 export interface QueueExporterOptions {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideScale, describeDecision, type AutoscalePolicy, type AutoscaleSample, type AutoscaleState } from '../../src/autoscale.js';
+import { decideScale, describeDecision, type AutoscalePolicy, type AutoscaleSample, type AutoscaleState } from '../../src/fleet/autoscale.js';
 
 const policy: AutoscalePolicy = { min: 1, max: 8, drainTargetS: 60, cooldownS: 30 };
 

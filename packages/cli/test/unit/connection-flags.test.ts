@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { connectionEnvironment, connectionOf, describeConnection, fillFromEnvironment, type ConnectionFlags } from '../../src/connection-flags.js';
+import { connectionEnvironment, connectionOf, describeConnection, fillFromEnvironment, type ConnectionFlags } from '../../src/grammar/connection-flags.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseCredentials } from '../../src/dashboard/basic-auth.js';
-import { CompletionTrend, DRAIN_CAP_S, drainSeconds } from '../../src/dashboard/completion-trend.js';
+import { QueueTrend as CompletionTrend } from '../../src/dashboard/queue-trend.js';
+import { MAX_DRAIN_SECONDS as DRAIN_CAP_S, drainSeconds } from '../../src/queues/rates.js';
 import type { QueueDetail } from '../../src/dashboard/dashboard-types.js';
 import { pageScript } from '../../src/dashboard/page-assets.js';
 import { escapeHtml, renderPage, type PageOptions } from '../../src/dashboard/page-render.js';

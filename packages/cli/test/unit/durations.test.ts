@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration } from '../../src/durations.js';
+import { parseDuration } from '../../src/grammar/durations.js';
 
 describe('parseDuration (no Redis)', () => {
   it('reads units, and bare numbers in the unit the flag always had, with a deprecation line', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { queueFlagToArgument } from '../../src/queue-flag.js';
+import { queueFlagToArgument } from '../../src/grammar/queue-flag.js';
 
 describe('-q/--queue as the queue argument (no Redis)', () => {
   it('moves -q, --queue, -q= and --queue= to the first argument of a queue command, wherever they stand', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addReading, drainSeconds, MAX_DRAIN_SECONDS, rateOver, SmoothedRate, WindowRate, type CounterReading } from '../../src/rates.js';
+import { addReading, drainSeconds, MAX_DRAIN_SECONDS, rateOver, SmoothedRate, WindowRate, type CounterReading } from '../../src/queues/rates.js';
 
 describe('rates from monotonic counters (no Redis)', () => {
   it('a counter that moves only at heartbeats gives a steady rate, not bursts and zeros', () => {

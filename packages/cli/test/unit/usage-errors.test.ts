@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { usageLine } from '../../src/usage-errors.js';
+import { usageLine } from '../../src/grammar/usage-errors.js';
 
 describe('usageLine (no Redis)', () => {
   const usages = { put: 'put <queue> [json]', stats: 'stats [queues..]' };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { QueueSample } from '../../src/watch-model.js';
-import { percentiles } from '../../src/watch-model.js';
-import { renderView } from '../../src/watch-view.js';
+import type { QueueSample } from '../../src/watch/watch-model.js';
+import { percentiles } from '../../src/watch/watch-model.js';
+import { renderView } from '../../src/watch/watch-view.js';
 
 function sample(queue: string, o: Partial<QueueSample> = {}): QueueSample {
   return {

@@ -1,6 +1,7 @@
-import type { AdminCounts, QueueCounts, QueueTotals, WorkerInfo } from '@asyncq/core';
-import type { QueueReader } from './queue-reader.js';
-import { drainSeconds, SmoothedRate, WindowRate } from './rates.js';
+import type { QueueCounts, QueueTotals, WorkerInfo } from '@asyncq/core';
+import { countsOf, emptySnapshot, readSnapshot } from '../queues/queue-snapshot.js';
+import { checkReads, type QueueReader } from '../queues/queue-reader.js';
+import { drainSeconds, SmoothedRate, WindowRate } from '../queues/rates.js';
 
 /** One live worker as `watch` shows it. */
 export interface WorkerSample {
@@ -62,6 +63,7 @@ export class QueueWatcher {
   private readonly failed: WindowRate;
   private readonly finished = new SmoothedRate(30_000);
   private readonly perWorker = new Map<string, WindowRate>();
+  private checked = false;
 
   constructor(
     readonly q: QueueReader,
@@ -74,16 +76,12 @@ export class QueueWatcher {
   }
 
   async sample(): Promise<QueueSample> {
-    const { admin, registry } = this.q;
-    const [parts, totals, workers, timings, state, oldest] = await Promise.all([
-      admin.partitionCounts(),
-      admin.totals(),
-      registry.list(),
-      admin.recentTimings(100),
-      admin.state(),
-      admin.oldestWaitingAge(),
-    ]);
-    const at = Date.now();
+    const { admin, registry, client, prefix, name } = this.q;
+    // The first look runs a queue handle's checks (ACL, memory policy) before anything else.
+    if (!this.checked) await checkReads(this.q);
+    this.checked = true;
+    const [snapshot, workers, timings] = await Promise.all([readSnapshot(client, prefix, name), registry.list(), admin.recentTimings(100)]);
+    const { at, partitions: parts, counts, totals, state, oldestWaitingMs: oldest } = snapshot ?? emptySnapshot(name);
     this.put.add(at, totals.added);
     this.completed.add(at, totals.completed);
     this.failed.add(at, totals.failed);
@@ -91,7 +89,6 @@ export class QueueWatcher {
     const donePerSec = this.completed.perSecond ?? 0;
     this.history.push(donePerSec);
     if (this.history.length > HISTORY) this.history.shift();
-    const counts = countsOf(parts);
     return {
       queue: this.q.name,
       at,
@@ -132,12 +129,6 @@ export class QueueWatcher {
   }
 }
 
-/** Counts of one partition or of the whole queue, without the legacy paused list (counted in waiting). */
-function countsOf(parts: AdminCounts[]): QueueCounts {
-  const t: QueueCounts = { waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, cancelled: 0, unfinished: 0 };
-  for (const p of parts) for (const k of Object.keys(t) as (keyof QueueCounts)[]) t[k] += p[k];
-  return t;
-}
 
 /** p50 and p99 of `xs` (nearest rank), null when empty. */
 export function percentiles(xs: readonly number[]): { p50: number | null; p99: number | null } {

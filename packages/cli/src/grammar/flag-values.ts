@@ -1,5 +1,5 @@
-import { CliError } from './cli-error.js';
-import { quoted } from './terminal-text.js';
+import { CliError } from '../cli-error.js';
+import { quoted } from '../terminal-text.js';
 
 /**
  * A value that must be one of `allowed`, or a {@link CliError} naming the flag, the value given
@@ -28,11 +28,13 @@ export function listOf<T extends string>(flag: string, raw: unknown, allowed: re
  * The yargs spelling of a numeric option: no `type: 'number'`, so that a wrong value reaches the
  * command as typed (`-c abc` says "abc", not NaN) and is checked there with its bounds.
  */
-export function numberOption(describe: string, extra: { alias?: string; default?: number } = {}): { describe: string; requiresArg: true; alias?: string; default?: number } {
+export function numberOption<E extends { alias?: string; default?: number }>(describe: string, extra?: E): { describe: string; requiresArg: true } & E;
+export function numberOption(describe: string, extra: { alias?: string; default?: number } = {}): { describe: string; requiresArg: true } {
   return { describe, requiresArg: true, ...extra };
 }
 
 /** The yargs spelling of a duration option: text, read by parseDuration. */
-export function durationOption(describe: string, extra: { alias?: string; default?: string } = {}): { describe: string; type: 'string'; requiresArg: true; alias?: string; default?: string } {
+export function durationOption<E extends { alias?: string; default?: string }>(describe: string, extra?: E): { describe: string; type: 'string'; requiresArg: true } & E;
+export function durationOption(describe: string, extra: { alias?: string; default?: string } = {}): { describe: string; type: 'string'; requiresArg: true } {
   return { describe, type: 'string', requiresArg: true, ...extra };
 }

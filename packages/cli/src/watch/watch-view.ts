@@ -1,6 +1,6 @@
 import asciichart from 'asciichart';
 import pc from 'picocolors';
-import { printable } from './terminal-text.js';
+import { printable } from '../terminal-text.js';
 import type { QueueSample } from './watch-model.js';
 
 /** Where and how the view is drawn. */

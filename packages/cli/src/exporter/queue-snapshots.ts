@@ -1,8 +1,9 @@
-import { describeQueues, discoverQueues, readQueueFigures, type FoundQueue, type QueueFigures, type RedisClient } from '@asyncq/core';
-import { SmoothedRate } from '../rates.js';
+import { describeQueues, discoverQueues, type FoundQueue, type RedisClient } from '@asyncq/core';
+import { readSnapshots, type QueueSnapshot as Snapshot } from '../queues/queue-snapshot.js';
+import { SmoothedRate } from '../queues/rates.js';
 
 /** What one collect read of one queue. */
-export interface QueueSnapshot extends QueueFigures {
+export interface QueueSnapshot extends Snapshot {
   /** Tasks finished (completed + failed for good) per second, smoothed; undefined until measured. */
   finishedPerSec?: number;
 }
@@ -36,7 +37,7 @@ interface Known {
  * under the prefix (found again at each collect, so a deleted queue leaves no snapshot and a new
  * one gets one), keeping each queue's finish rate across collects.
  *
- * Reads are batched (core's `readQueueFigures`: a few commands per queue, all sent at once) and
+ * Reads are batched (`readSnapshots`: a few commands per queue, all sent at once) and
  * bounded in time: when the deadline comes, the collect stops asking and answers with what it
  * has; the queues it did not reach keep their snapshot from the collect before (the stalest are
  * read first next time, so every queue is refreshed within a few collects), and `partial` says so.
@@ -123,14 +124,14 @@ export class QueueSnapshots {
   private readBatch(client: RedisClient, batch: FoundQueue[]): Promise<number> {
     const asked = Date.now();
     for (const q of batch) this.knownOf(q.name).askedAt = asked;
-    const reading = readQueueFigures(client, this.prefix, batch).then((reads) => {
+    const reading = readSnapshots(client, this.prefix, batch).then((reads) => {
       let failed = 0;
       for (const r of reads) {
         const k = this.known.get(r.name);
         if (!k) continue; // gone meanwhile
-        if ('figures' in r) {
-          const finishedPerSec = k.finished.add(r.figures.at, r.figures.totals.completed + r.figures.totals.failed);
-          k.last = { ...r.figures, ...(finishedPerSec === undefined ? {} : { finishedPerSec }) };
+        if ('snapshot' in r) {
+          const finishedPerSec = k.finished.add(r.snapshot.at, r.snapshot.totals.completed + r.snapshot.totals.failed);
+          k.last = { ...r.snapshot, ...(finishedPerSec === undefined ? {} : { finishedPerSec }) };
         } else {
           k.last = undefined; // deleted, named but never had a task, or unreadable: no series
           if ('error' in r) failed++;

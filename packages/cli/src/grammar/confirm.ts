@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import { CliError } from './cli-error.js';
+import { CliError } from '../cli-error.js';
 
 /** The `--yes` option of commands that ask before removing anything. */
 export const yesOption = { alias: 'y', type: 'boolean', describe: 'do not ask (needed without a terminal)' } as const;

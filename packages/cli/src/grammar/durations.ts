@@ -1,6 +1,6 @@
 import ms from 'ms';
-import { CliError } from './cli-error.js';
-import { quoted } from './terminal-text.js';
+import { CliError } from '../cli-error.js';
+import { quoted } from '../terminal-text.js';
 
 /** How to read one duration flag. */
 export interface DurationSpec {

@@ -1,4 +1,4 @@
-import { printable } from './terminal-text.js';
+import { printable } from '../terminal-text.js';
 import { commandOf } from './queue-flag.js';
 
 /**

@@ -6,6 +6,11 @@ import type { AutoscalePolicy } from './autoscale.js';
 import { FleetAutoscaler } from './fleet-autoscaler.js';
 import { WorkerSlots } from './worker-slots.js';
 
+/** The most workers one fleet runs unless `--max-workers` says otherwise, whatever `asyncq scale` asks. */
+export const DEFAULT_MAX_WORKERS = 256;
+/** The highest `--max-workers`, and the highest count `asyncq scale` takes. */
+export const MAX_MAX_WORKERS = 10_000;
+
 /** Options of a {@link FleetSupervisor}. */
 export interface FleetOptions {
   handlers: string;

@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
-import { CliError } from './cli-error.js';
-import { quoted } from './terminal-text.js';
+import { CliError } from '../cli-error.js';
+import { quoted } from '../terminal-text.js';
 
 /**
  * Resolves once `host` is an address this machine can listen on (tried on a free port, then

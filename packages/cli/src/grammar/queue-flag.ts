@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { CliError } from './cli-error.js';
+import { CliError } from '../cli-error.js';
 
 /**
  * Commands whose first argument names a queue (or several: `stats`, `watch`). There
@@ -38,8 +38,8 @@ const GLOBAL_VALUE_FLAGS: ReadonlySet<string> = new Set(['--redis-url', '--redis
 export const QUEUE_DESCRIBE = 'queue name (or -q <name>)';
 
 /** Declares the `<queue>` argument of a command in {@link QUEUE_FIRST}. */
-export function queuePositional<T>(y: Argv<T>): Argv<T & { queue: string }> {
-  return y.positional('queue', { type: 'string', demandOption: true, describe: QUEUE_DESCRIBE }) as unknown as Argv<T & { queue: string }>;
+export function queuePositional<T>(y: Argv<T>): Argv<Omit<T, 'queue'> & { queue: string }> {
+  return y.positional('queue', { type: 'string', demandOption: true, describe: QUEUE_DESCRIBE });
 }
 
 /** The command a command line runs: the first word that is not an option or an option's value. */
@@ -90,4 +90,9 @@ export function queueFlagToArgument(args: readonly string[]): string[] {
     throw new CliError(`asyncq ${command.name} takes one queue; -q/--queue was given ${queues.length} times (${queues.join(', ')})`);
   }
   return [...rest.slice(0, commandAt + 1), ...queues, ...rest.slice(commandAt + 1)];
+}
+
+/** Declares `<queue> <id>`: a command about one task of a queue. */
+export function taskPositional<T>(y: Argv<T>) {
+  return queuePositional(y).positional('id', { type: 'string', demandOption: true, describe: 'task id (asyncq inspect lists them)' });
 }

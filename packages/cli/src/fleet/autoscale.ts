@@ -1,4 +1,4 @@
-import { rateOver, type CounterReading } from './rates.js';
+import { rateOver, type CounterReading } from '../queues/rates.js';
 
 /** Bounds and targets of `asyncq fleet --autoscale`. */
 export interface AutoscalePolicy {

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { redactUrl, type ConnectionOption, requireNoEviction } from '@asyncq/core';
-import { CliError } from './cli-error.js';
+import { CliError } from '../cli-error.js';
 
 /** Where Redis is, and the key prefix: the options every command has. */
 export interface ConnectionFlags {

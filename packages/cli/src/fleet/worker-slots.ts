@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { FLEET_WORKER_ENV, type FleetWorkerSpec } from './commands/fleet-worker.js';
-import { printable } from './terminal-text.js';
+import { FLEET_WORKER_ENV, type FleetWorkerSpec } from './worker-spec.js';
+import { printable } from '../terminal-text.js';
 
 /** Options of {@link WorkerSlots}. */
 export interface WorkerSlotsOptions {
@@ -31,7 +31,7 @@ interface Slot {
   lastStderr: string;
 }
 
-const BIN = new URL('./bin.js', import.meta.url).pathname;
+const BIN = new URL('../bin.js', import.meta.url).pathname;
 /** Restart delays grow from this, doubling per recent crash of the same slot, up to MAX_BACKOFF_MS. */
 const MIN_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 30_000;

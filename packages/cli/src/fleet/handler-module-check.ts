@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { CliError } from './cli-error.js';
-import { commandHint, printable } from './terminal-text.js';
+import { CliError } from '../cli-error.js';
+import { commandHint, printable } from '../terminal-text.js';
 
-const BIN = new URL('./bin.js', import.meta.url).pathname;
+const BIN = new URL('../bin.js', import.meta.url).pathname;
 /** Node's own start-up, on top of the module's load timeout, before the check is given up. */
 const START_MARGIN_MS = 10_000;
 

@@ -1,5 +1,5 @@
 import logUpdate from 'log-update';
-import type { CliContext } from './cli-context.js';
+import type { CliContext } from '../cli-context.js';
 
 /** A progress bar redrawn in place on a terminal; elsewhere silent (the command prints a summary). */
 export class ProgressLine {

@@ -108,7 +108,49 @@ export class SmoothedRate {
  * The exporter's `asyncq_queue_drain_seconds`; also an ETA for `join`.
  */
 export function drainSeconds(remaining: number, perSecond: number | undefined, cap = MAX_DRAIN_SECONDS): number {
-  if (remaining <= 0) return 0;
+  if (!(remaining > 0)) return 0;
   if (perSecond === undefined || !(perSecond > 0)) return cap;
   return Math.min(cap, remaining / perSecond);
+}
+
+/** One interval of a queue's throughput, from its Redis totals. */
+export interface ThroughputPoint {
+  /** End of the interval, ms since the epoch. */
+  at: number;
+  /** Tasks completed per second over the interval. */
+  done: number;
+  /** Tasks failed for good per second over the interval. */
+  failed: number;
+}
+
+/**
+ * A throughput chart's points: each interval's completed/s and failed/s ({@link rateOver} between
+ * two successive readings of the totals), over `windowMs` of history. A reading at or before the
+ * last one adds nothing; a counter that went down (the queue was deleted and made again) starts
+ * the series over rather than plot a negative rate.
+ */
+export class ThroughputSeries {
+  private last?: { at: number; completed: number; failed: number };
+  private readonly points: ThroughputPoint[] = [];
+
+  constructor(readonly windowMs = 300_000) {}
+
+  add(at: number, totals: { completed: number; failed: number }): void {
+    const prev = this.last;
+    if (prev && at <= prev.at) return;
+    this.last = { at, completed: totals.completed, failed: totals.failed };
+    if (!prev) return;
+    if (totals.completed < prev.completed || totals.failed < prev.failed) {
+      this.points.length = 0;
+      return;
+    }
+    const over = (from: number, to: number): number => rateOver([{ at: prev.at, value: from }, { at, value: to }], Infinity) ?? 0;
+    this.points.push({ at, done: over(prev.completed, totals.completed), failed: over(prev.failed, totals.failed) });
+    while (this.points.length > 0 && this.points[0]!.at < at - this.windowMs) this.points.shift();
+  }
+
+  /** The points over the window, oldest first. */
+  series(): ThroughputPoint[] {
+    return [...this.points];
+  }
 }

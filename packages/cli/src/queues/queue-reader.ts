@@ -1,7 +1,7 @@
-import { checkQueueName, connectRedis, listQueues, QueueAdmin, WorkerRegistry, type RedisClient } from '@asyncq/core';
-import { CliError } from './cli-error.js';
-import { connectionOf, type ConnectionFlags } from './connection-flags.js';
-import { printable, quoted } from './terminal-text.js';
+import { AsyncqError, checkQueueName, connectRedis, listQueues, QueueAdmin, WorkerRegistry, type RedisClient } from '@asyncq/core';
+import { CliError } from '../cli-error.js';
+import { connectionOf, type ConnectionFlags } from '../grammar/connection-flags.js';
+import { printable, quoted } from '../terminal-text.js';
 
 /**
  * What read-only commands open on a queue: its admin reads and its worker registry, on one shared
@@ -9,6 +9,9 @@ import { printable, quoted } from './terminal-text.js';
  */
 export interface QueueReader {
   readonly name: string;
+  /** The connection its reads share (the caller's to close), and the key prefix. */
+  readonly client: RedisClient;
+  readonly prefix: string;
   readonly admin: QueueAdmin;
   readonly registry: WorkerRegistry;
   close(): Promise<void>;
@@ -18,7 +21,7 @@ export interface QueueReader {
 export function openReader(name: string, client: RedisClient, prefix: string): QueueReader {
   const admin = new QueueAdmin(name, { connection: client, prefix });
   const registry = new WorkerRegistry(name, { connection: client, prefix });
-  return { name, admin, registry, close: async () => void (await Promise.all([admin.close(), registry.close()])) };
+  return { name, client, prefix, admin, registry, close: async () => void (await Promise.all([admin.close(), registry.close()])) };
 }
 
 /** What read-only commands add to "no queue named ...". */
@@ -54,7 +57,6 @@ export async function missingQueue(client: RedisClient, prefix: string, names: r
 
 /** A connected reader of one queue for a command, with the command's one connection. */
 export interface OpenQueue extends QueueReader {
-  readonly client: RedisClient;
   /** False only when the command allowed a missing queue and it is missing. */
   readonly exists: boolean;
 }
@@ -88,5 +90,42 @@ export async function withQueue<R>(argv: ConnectionFlags, name: string, fn: (q: 
     return await fn(q);
   } finally {
     await q.close();
+  }
+}
+
+/** Task `id` of the open queue, or a {@link CliError} saying it has no such task. */
+export async function taskOrFail(q: OpenQueue, id: string): Promise<{ state: string }> {
+  const task = await q.admin.task(id);
+  if (!task) throw new CliError(noSuchTask(q.name, id));
+  return task;
+}
+
+/** "queue x has no task y": the one wording of a task id that is not there. */
+export function noSuchTask(queue: string, id: string): string {
+  return `queue ${JSON.stringify(printable(queue))} has no task ${JSON.stringify(printable(id))} (never put, or finished and no longer kept)`;
+}
+
+/** Runs `fn` on the queue's admin on a connection of its own, closed afterwards: for commands that may create a queue's state. */
+export async function withAdmin<R>(argv: ConnectionFlags & { queue: string }, fn: (q: QueueAdmin) => Promise<R>): Promise<R> {
+  const q = new QueueAdmin(argv.queue, { connection: connectionOf(argv), prefix: argv.prefix });
+  try {
+    return await fn(q);
+  } finally {
+    await q.close();
+  }
+}
+
+/**
+ * Runs the checks a queue handle makes when it first reads (its admin session opens once; later
+ * reads reuse it): that the user's ACL allows the reads, and Redis's memory policy (one warning
+ * line, or a refusal under --strict-redis). The batched snapshot read makes none of them, so a
+ * command that reads only snapshots runs them here first. A queue whose data is damaged is left
+ * to the snapshot read, which reports it as that queue's own error.
+ */
+export async function checkReads(q: QueueReader): Promise<void> {
+  try {
+    await q.admin.exists();
+  } catch (e) {
+    if (!(e instanceof AsyncqError && e.code === 'QUEUE_CORRUPT')) throw e;
   }
 }
