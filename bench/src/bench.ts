@@ -21,7 +21,7 @@ import { ENGINE_KEEPS, ENGINE_LABEL, prefill } from './engine-admin.js';
 import type { EngineId } from './protocol.js';
 import { RedisJanitor } from './redis-janitor.js';
 import { RedisMeter } from './redis-meter.js';
-import { costTable, scenarioTable, summaryTable, targetChecks, targetsTable } from './report.js';
+import { costTable, LATENCY_SCENARIOS, scenarioTable, summaryTable, targetChecks, targetsTable } from './report.js';
 import { Results, type RunOutcome } from './results.js';
 import { scenarios, SCENARIO_IDS, type Scenario, type Variant } from './scenarios.js';
 import { fmtFixed, fmtInt } from './stats.js';
@@ -87,7 +87,7 @@ function variantLabel(v: Variant): string {
 }
 
 function outcomeText(s: Scenario, f: Exclude<RunOutcome, { error: string }>): string {
-  return s.id === 'join-wakeup' ? `${s.count} trials` : `${fmtInt(f.perSecond)}/s, Redis ${fmtFixed(f.redisCpuUsPerTask, 0)} µs/task`;
+  return LATENCY_SCENARIOS.has(s.id) ? `${s.count} trials` : `${fmtInt(f.perSecond)}/s, Redis ${fmtFixed(f.redisCpuUsPerTask, 0)} µs/task`;
 }
 
 /**

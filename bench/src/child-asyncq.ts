@@ -3,7 +3,7 @@
  * so the bench keeps working whatever the engine underneath becomes.
  */
 import { Queue } from '@asyncq/core';
-import { Producer } from '@asyncq/producer';
+import { gather, Producer } from '@asyncq/producer';
 import { Worker } from '@asyncq/worker';
 import type { ChildContext } from './child-context.js';
 
@@ -20,6 +20,10 @@ export async function runAsyncq(ctx: ChildContext): Promise<void> {
       return bulk(ctx);
     case 'join-wakeup':
       return joinWakeup(ctx);
+    case 'gather':
+      return gatherAll(ctx);
+    case 'cancel-latency':
+      return cancelLatency(ctx);
   }
 }
 
@@ -126,4 +130,61 @@ async function joinWakeup(ctx: ChildContext): Promise<void> {
   }
   ctx.finish(samples);
   await Promise.all([joiner.close(), consumer.close()]);
+}
+
+/** `count` tasks enqueued before "go"; then gather() on every ref while a Worker runs them. */
+async function gatherAll(ctx: ChildContext): Promise<void> {
+  const { url, queue, count, batch, concurrency } = ctx.spec;
+  const p = new Producer({ queue, connection: url });
+  const refs = await p.enqueueMany(
+    Array.from({ length: count }, (_, i) => ({ name: 'task', data: { i } })),
+    { batchSize: batch },
+  );
+  const w = new Worker(queue, async () => undefined, { connection: url, concurrency, handleSignals: false });
+  await ctx.ready();
+  const all = gather(refs);
+  const running = w.run();
+  ctx.done = (await all).length;
+  ctx.finish();
+  await w.close();
+  await running;
+  await p.close();
+}
+
+/** `count` trials: from `ref.cancel()` in one handle to the running handler's ctx.signal aborting in a Worker. */
+async function cancelLatency(ctx: ChildContext): Promise<void> {
+  const { url, queue, count } = ctx.spec;
+  const canceller = new Queue<number>(queue, { connection: url });
+  let started = (): void => {};
+  let aborted = (): void => {};
+  const w = new Worker(
+    queue,
+    (_data, task) =>
+      new Promise((_resolve, reject) => {
+        task.signal.addEventListener('abort', () => (aborted(), reject(task.signal.reason as Error)), { once: true });
+        started();
+      }),
+    { connection: url, concurrency: 1, handleSignals: false },
+  );
+  const running = w.run();
+  await canceller.qsize();
+  await w.started;
+  await ctx.ready();
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const isRunning = new Promise<void>((r) => (started = r));
+    const ref = await canceller.submit(i, { name: 'task' });
+    await isRunning;
+    let at = 0;
+    const isAborted = new Promise<void>((r) => (aborted = () => ((at = performance.now()), r())));
+    const t0 = performance.now();
+    await ref.cancel();
+    await isAborted;
+    samples.push(at - t0);
+    ctx.done++;
+  }
+  ctx.finish(samples);
+  await w.close();
+  await running;
+  await canceller.close();
 }

@@ -20,6 +20,9 @@ export async function runBee(ctx: ChildContext): Promise<void> {
       return saveAll(ctx);
     case 'join-wakeup':
       throw new Error('bee-queue has no join');
+    case 'gather':
+    case 'cancel-latency':
+      throw new Error(`bee-queue has no ${ctx.spec.role} scenario here`);
   }
 }
 

@@ -1,5 +1,5 @@
 /** Plain BullMQ 6.7's side of each bench role, with the settings asyncq uses by default. */
-import { Queue, Worker, type JobsOptions } from 'bullmq';
+import { Queue, QueueEvents, Worker, type JobsOptions } from 'bullmq';
 import type { ChildContext } from './child-context.js';
 import { chunk } from './chunk.js';
 import { bullConnection, BULL_PREFIX } from './connections.js';
@@ -14,8 +14,12 @@ export async function runBullmq(ctx: ChildContext): Promise<void> {
       return add(ctx);
     case 'bulk':
       return addBulk(ctx);
+    case 'gather':
+      return waitAll(ctx);
     case 'join-wakeup':
       throw new Error('BullMQ has no join');
+    case 'cancel-latency':
+      throw new Error('BullMQ cannot cancel an active job');
   }
 }
 
@@ -71,6 +75,28 @@ async function addBulk(ctx: ChildContext): Promise<void> {
     ctx.done += b.length;
   }
   ctx.finish();
+  await q.close();
+}
+
+/** `count` jobs added before "go"; then job.waitUntilFinished(queueEvents) on every one while a Worker runs them. */
+async function waitAll(ctx: ChildContext): Promise<void> {
+  const { url, queue, count, batch, concurrency } = ctx.spec;
+  const q = new Queue(queue, { connection: bullConnection(url), prefix: BULL_PREFIX });
+  const events = new QueueEvents(queue, { connection: bullConnection(url), prefix: BULL_PREFIX });
+  events.setMaxListeners(0); // one listener per job waited on: BullMQ's way
+  await Promise.all([q.waitUntilReady(), events.waitUntilReady()]);
+  const opts = jobOptions(ctx);
+  const jobs = [];
+  for (const b of chunk(count, batch, (i) => ({ name: 'task', data: { i }, opts }))) jobs.push(...(await q.addBulk(b)));
+  const w = new Worker(queue, async () => undefined, { connection: bullConnection(url), prefix: BULL_PREFIX, concurrency, autorun: false });
+  await w.waitUntilReady();
+  await ctx.ready();
+  const waits = jobs.map((j) => j.waitUntilFinished(events).then(() => void ctx.done++));
+  void w.run();
+  await Promise.all(waits);
+  ctx.finish();
+  await w.close();
+  await events.close();
   await q.close();
 }
 

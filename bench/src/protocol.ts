@@ -18,7 +18,11 @@ export type ChildRole =
   /** Enqueues `count` tasks in batches of `batch`. */
   | 'bulk'
   /** asyncq only: `count` trials of last taskDone -> join() in another handle resolving. */
-  | 'join-wakeup';
+  | 'join-wakeup'
+  /** `count` tasks enqueued before "go"; then every result waited on at once while a worker at `concurrency` runs them. */
+  | 'gather'
+  /** asyncq only: `count` trials of `ref.cancel()` -> the running handler's ctx.signal aborting. */
+  | 'cancel-latency';
 
 /** Everything a child needs, passed as JSON in argv[2]. */
 export interface ChildSpec {
@@ -48,7 +52,7 @@ export type ChildMessage =
       peakRss: number;
       /** The child's own CPU (user + system) since "go", µs. */
       cpuUs: number;
-      /** join-wakeup only: one latency per trial, ms. */
+      /** join-wakeup and cancel-latency only: one latency per trial, ms. */
       samples?: number[];
     }
   | { event: 'error'; message: string };

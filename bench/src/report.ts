@@ -7,6 +7,9 @@ import { fmtFixed, fmtInt, fmtMb } from './stats.js';
 
 const ENGINES: EngineId[] = ['asyncq', 'bullmq', 'bee'];
 
+/** Scenarios whose figure is a latency per trial (p50, p99), not a throughput. */
+export const LATENCY_SCENARIOS: ReadonlySet<string> = new Set(['join-wakeup', 'cancel-latency']);
+
 /** A Markdown table. */
 export function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
@@ -15,7 +18,7 @@ export function table(header: string[], rows: string[][]): string {
 
 /** One scenario's figures, every variant a row. */
 export function scenarioTable(s: Scenario, results: Results): string {
-  if (s.id === 'join-wakeup') {
+  if (LATENCY_SCENARIOS.has(s.id)) {
     const f = results.figures(s.id, 'asyncq');
     return table(['engine', 'p50', 'p99', 'trials'], [['asyncq', `${fmtFixed(f.p50, 2)} ms`, `${fmtFixed(f.p99, 2)} ms`, String(s.count)]]);
   }
@@ -48,13 +51,14 @@ export function summaryTable(scenarios: Scenario[], results: Results): string {
       const w = results.figures(s.id, 'with');
       const wo = results.figures(s.id, 'without');
       rows.push([`${s.title} (tasks/s: with / without)`, `${fmtInt(w.perSecond)} / ${fmtInt(wo.perSecond)}, cost ${fmtFixed(joinerCost(results), 1)}%`, 'n/a', 'n/a', '', '']);
-    } else if (s.id === 'join-wakeup') {
+    } else if (LATENCY_SCENARIOS.has(s.id)) {
       const f = results.figures(s.id, 'asyncq');
       rows.push([`${s.title} p50 / p99 (ms)`, `${fmtFixed(f.p50, 2)} / ${fmtFixed(f.p99, 2)}`, 'n/a', 'n/a', '', '']);
     } else {
       const [a, b, q] = ENGINES.map((e) => results.figures(s.id, e)) as [Figures, Figures, Figures];
-      const unit = s.id === 'handle-16' ? 'tasks/s; BullMQ, bee-queue: worker c=16' : 'tasks/s';
-      rows.push([`${s.title} (${unit})`, fmtInt(a.perSecond), fmtInt(b.perSecond), fmtInt(q.perSecond), ratio(a, b), ratio(a, q)]);
+      const unit = s.id === 'handle-16' ? 'tasks/s; BullMQ, bee-queue: worker c=16' : s.id === 'gather-10k' ? 'results/s' : 'tasks/s';
+      const bee = q.runs === 0 ? 'n/a' : fmtInt(q.perSecond);
+      rows.push([`${s.title} (${unit})`, fmtInt(a.perSecond), fmtInt(b.perSecond), bee, ratio(a, b), q.runs === 0 ? 'n/a' : ratio(a, q)]);
     }
   }
   if (results.has('worker-c64')) {
@@ -70,7 +74,7 @@ export function costTable(scenarios: Scenario[], results: Results): string {
     f.runs === 0 ? 'n/a' : `${fmtFixed(f.commandsPerTask, 1)} / ${fmtFixed(f.scriptCallsPerTask, 2)} / ${fmtFixed(f.redisCpuUsPerTask, 1)}`;
   const rows: string[][] = [];
   for (const s of scenarios) {
-    if (!results.has(s.id) || s.id === 'join-wakeup') continue;
+    if (!results.has(s.id) || LATENCY_SCENARIOS.has(s.id)) continue;
     if (s.id === 'joiner') {
       for (const v of s.variants) rows.push([`asyncq worker c=16, ${v.key} a joiner`, cell(results.figures(s.id, v.key)), 'n/a', 'n/a']);
     } else rows.push([s.title, ...ENGINES.map((e) => cell(results.figures(s.id, e)))]);
@@ -115,9 +119,17 @@ export function targetChecks(results: Results): TargetCheck[] {
     atLeast('put(), 100 in flight ÷ BullMQ add', tps('put-100', 'asyncq'), tps('put-100', 'bullmq'), 1.2),
     cpu,
     atMost('join wake-up p99', results.figures('join-wakeup', 'asyncq').p99, 20, 'ms', 2),
+    atMost('cancel latency p99 (ref.cancel() to ctx.signal aborting)', results.figures('cancel-latency', 'asyncq').p99, 50, 'ms', 2),
+    atMost('Redis cmds per result of waiting on 10,000 at once (gather-10k less worker c=64)', waitCost(results), 2, 'cmds', 2),
     atMost('asyncq worker peak RSS at c=64', results.figures('worker-c64', 'asyncq').peakRss / 1024 / 1024, 100, 'MB', 0),
     atMost('cost of a joiner waiting (worker c=16)', results.has('joiner') ? joinerCost(results) : NaN, 5, '%', 1),
   ];
+}
+
+/** Redis commands per result that waiting adds: gather-10k's per task, less worker c=64's (the same work, nobody waiting). */
+function waitCost(results: Results): number {
+  if (!results.has('gather-10k') || !results.has('worker-c64')) return NaN;
+  return results.figures('gather-10k', 'asyncq').commandsPerTask - results.figures('worker-c64', 'asyncq').commandsPerTask;
 }
 
 /** The targets as a table. */

@@ -31,7 +31,7 @@ export interface Scenario {
 const ENGINES: EngineId[] = ['asyncq', 'bullmq', 'bee'];
 
 /** Every scenario id, in the order they run. */
-export const SCENARIO_IDS = ['worker-c1', 'worker-c16', 'worker-c64', 'handle-16', 'put-100', 'enqueue-many', 'joiner', 'join-wakeup', 'locks'] as const;
+export const SCENARIO_IDS = ['worker-c1', 'worker-c16', 'worker-c64', 'handle-16', 'put-100', 'enqueue-many', 'joiner', 'join-wakeup', 'gather-10k', 'cancel-latency', 'locks'] as const;
 
 /** The scenarios, sized by the options. */
 export function scenarios(o: BenchOptions): Scenario[] {
@@ -88,5 +88,25 @@ export function scenarios(o: BenchOptions): Scenario[] {
       count: o.wakeupTrials,
       rounds: 1,
     },
+    {
+      id: 'gather-10k',
+      title: `wait on ${gatherCount(o).toLocaleString('en-US')} results at once`,
+      describe: `${gatherCount(o).toLocaleString('en-US')} tasks enqueued before the clock starts; then every result waited on at once while a worker at concurrency 64 runs them, timed until the last result arrived: asyncq gather(refs) (one subscription per handle), BullMQ job.waitUntilFinished(queueEvents) on every job. Redis cmds/task include the worker's; worker c=64's are the same work without the waits`,
+      variants: (['asyncq', 'bullmq'] as const).map((engine) => ({ key: engine, engine, role: 'gather' as const, concurrency: 64, prefill: false })),
+      count: gatherCount(o),
+    },
+    {
+      id: 'cancel-latency',
+      title: 'cancel latency',
+      describe: `${o.wakeupTrials} trials: from ref.cancel() in one handle to the running handler's ctx.signal aborting in a Worker (another connection, through Redis; asyncq only: BullMQ cannot cancel an active job, bee-queue neither)`,
+      variants: [{ key: 'asyncq', engine: 'asyncq', role: 'cancel-latency', concurrency: 1, prefill: false }],
+      count: o.wakeupTrials,
+      rounds: 1,
+    },
   ];
+}
+
+/** The gather scenario's size: 10,000, or the run's task count when smaller (--quick). */
+function gatherCount(o: BenchOptions): number {
+  return Math.min(10_000, o.tasks);
 }

@@ -56,13 +56,17 @@ describe('pnpm bench --quick', () => {
     expect(row('worker peak RSS at c=64').slice(0, 3).every((c) => /^\d+ MB$/.test(c))).toBe(true);
     expect(row('asyncq worker c=16, joiner waiting')[0]).toMatch(/^[\d,]+ \/ [\d,]+, cost -?\d+\.\d%$/);
     expect(row('join wake-up')[0]).toMatch(/^\d+\.\d\d \/ \d+\.\d\d$/);
+    expect(row('cancel latency')[0]).toMatch(/^\d+\.\d\d \/ \d+\.\d\d$/);
+    const [gatherAsyncq, gatherBull, gatherBee, gatherRatio] = row('wait on 500 results at once (results/s)');
+    for (const figure of [gatherAsyncq, gatherBull]) expect(figure).toMatch(/^[\d,]+$/);
+    expect([gatherBee, gatherRatio]).toEqual(['n/a', expect.stringMatching(/^\d+\.\d\dx$/)]);
 
     const costs = tableRows(run.stdout, 'Redis per task: commands / script calls / CPU µs');
-    expect(costs.length).toBe(8);
+    expect(costs.length).toBe(9);
     for (const cells of costs) expect(cells[1], cells[0]).toMatch(number);
 
     const targets = tableRows(run.stdout, 'Targets');
-    expect(targets.length).toBe(10);
+    expect(targets.length).toBe(12);
     for (const [target, figure, met] of targets) {
       expect(figure, target).toMatch(number);
       expect(met, target).toMatch(/^(met|not met)$/);

@@ -12,7 +12,7 @@ describe('README and examples', () => {
     const readme = readFileSync(here('../../README.md'), 'utf8');
     const quoted = [...readme.matchAll(/<!-- file: (\S+) -->\s*```ts\n([\s\S]*?)```/g)];
     expect(quoted.map((m) => m[1])).toEqual(
-      expect.arrayContaining(['examples/src/quick-start.ts', 'examples/src/email-producer.ts', 'examples/src/email-worker.ts']),
+      expect.arrayContaining(['examples/src/quick-start.ts', 'examples/src/email-producer.ts', 'examples/src/email-worker.ts', 'examples/src/tasks-as-futures.ts']),
     );
     for (const [, path, block] of quoted) expect(block, path).toBe(readFileSync(here(`../../${path}`), 'utf8'));
   });
@@ -21,6 +21,21 @@ describe('README and examples', () => {
     track({ close: async () => {} }, 'thumbnails');
     const { stdout } = await run('node', [here('../dist/quick-start.js')], { env: { ...process.env, REDIS_URL: redisUrl() }, timeout: 20_000 });
     expect(stdout).toContain('resizing https://example.com/cat.png');
+  });
+
+  it('the tasks-as-futures example runs against Redis, as its comments say', async () => {
+    track({ close: async () => {} }, 'futures');
+    const { stdout } = await run('node', [here('../dist/tasks-as-futures.js')], { env: { ...process.env, REDIS_URL: redisUrl() }, timeout: 30_000 });
+    expect(stdout.split('\n').filter((l) => l !== '')).toEqual([
+      'gather: [ 1, 4, 9 ]',
+      'finished: 100',
+      'finished: 200',
+      'finished: 300',
+      expect.stringMatching(/^waitFor: waitFor timed out -> task \S+ was cancelled by .*: waitFor timed out after 500 ms$|^waitFor: waitFor timed out -> task \S+ was cancelled: waitFor timed out after 500 ms$/),
+      'state: cancelled',
+      expect.stringMatching(/^taskGroup: task group failed: 1 error \(first: task \S+ failed: no disk left\)$/),
+      'chord: 14',
+    ]);
   });
 
   it('the email worker and producer from the README run as processes', async () => {

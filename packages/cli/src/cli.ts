@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { AsyncqError } from '@asyncq/core';
 import { processContext, redactSecrets, type CliContext, type GlobalOptions } from './cli-context.js';
+import { cancelCommand } from './commands/cancel.js';
 import { checkHandlersCommand } from './commands/check-handlers.js';
 import { cleanCommand } from './commands/clean.js';
 import { dashboardCommand } from './commands/dashboard.js';
@@ -68,6 +69,7 @@ export async function main(args: string[], ctx: CliContext = processContext()): 
       .command(logsCommand(ctx))
       .command(locksCommand(ctx))
       .command(retryCommand(ctx))
+      .command(cancelCommand(ctx))
       .command(shutdownCommand(ctx))
       .command(reopenCommand(ctx))
       .command(scaleCommand(ctx))

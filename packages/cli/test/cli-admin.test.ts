@@ -62,7 +62,7 @@ describe('queue admin commands', () => {
       }
       const stats = await runCli(['stats', missing, '--allow-missing', '--json'], { env });
       expect(JSON.parse(stats.stdout)).toEqual([{ queue: missing, waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, unfinished: 0, workers: 0, desired: null, paused: false, shutdown: '' }]);
-      expect((await runCli(['inspect', missing, '--allow-missing'], { env })).stdout).toBe(`${missing}: 0 waiting, 0 delayed, 0 active, 0 completed, 0 failed; waiting:\n  (none)\n`);
+      expect((await runCli(['inspect', missing, '--allow-missing'], { env })).stdout).toBe(`${missing}: 0 waiting, 0 delayed, 0 active, 0 completed, 0 failed, 0 cancelled; waiting:\n  (none)\n`);
       const join = await runCli(['join', missing, '--allow-missing'], { env });
       expect([join.code, join.stdout]).toEqual([0, `${missing}: no such queue; nothing to wait for\n`]);
       const logs = await runCli(['logs', missing, '1', '--allow-missing'], { env });

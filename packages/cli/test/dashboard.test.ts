@@ -247,6 +247,17 @@ describe('asyncq dashboard', () => {
       expect(((await r.json()) as { message: string }).message).toMatch(/only retries, removes and promotes tasks/);
     }
     expect((await put(`api/queues/${name}/tasks/1/explode`)).status).toBe(404);
+    // Cancel (issue 20): a waiting task, then again, then one the queue does not have.
+    const victim = (await admin.tasks('waiting', 0, 0))[0]!.id;
+    const cancelled = await put(`api/queues/${name}/tasks/${victim}/cancel`);
+    expect(cancelled.status).toBe(200);
+    expect(((await cancelled.json()) as { message: string }).message).toBe(`${name}: cancelled task ${victim} (it was waiting)`);
+    expect((await admin.task(victim))?.state).toBe('cancelled');
+    const twice = await put(`api/queue/tasks/cancel?name=${name}&id=${victim}`);
+    expect(twice.status).toBe(409);
+    expect(((await twice.json()) as { error: string }).error).toBe(`${name}: cannot cancel task ${victim}: it has already been cancelled`);
+    expect(((await (await put(`api/queues/${name}/tasks/0.999/cancel`)).json()) as { error: string }).error).toMatch(/cannot cancel task 0\.999: there is no such task/);
+    await q.put({ i: 4 }, { attempts: 1 });
     expect(await admin.state()).toMatchObject({ paused: false });
     expect(await admin.counts()).toMatchObject({ waiting: 4, failed: 0, delayed: 0 });
     await stop(proc);

@@ -28,7 +28,7 @@
   KEYS[16] want-result      (STRING) set while a handle waits for a result
   KEYS[17] waiting-children (ZSET)
   KEYS[18] stalled          (LIST)  tasks back from a consumer, waiting for room under maxsize
-  (and, within the same hash tag: job hashes, and "aq:held:<lease>" SETs)
+  (and, within the same hash tag: job hashes, "aq:held:<lease>" SETs and "aq:revoked:<lease>" HASHes)
 
   ARGV[1]  options (msgpack map):
            prefix        job key prefix
@@ -56,8 +56,14 @@
   Returns { 0 } when the lease was lost (nothing applied), { -1 } for a call the client gave up
   on, else { 1, lost ids, tasks, next delayed due time (ms, 0: none), shutdown mode or "",
     pending (ready + delayed + stalled), paused (0/1), tasks held under the lease, Redis's time (ms),
-    added (the partition's total of tasks ever put), lost (every loss recorded: see count-10.lua) }
+    added (the partition's total of tasks ever put), lost (every loss recorded: see count-10.lua),
+    cancelled (a flat list of id, JSON { reason, by }: acknowledged tasks refused because they were
+    cancelled, and tasks cancelled while held under the lease since its last call) }
   where tasks is a flat list of id, name, data, opts, timestamp, delay, atm (attempts made) per task.
+
+  A completed task that is a flow step starts the flow's next step in the same step (see
+  advanceFlow in queue-lib): a chain's next step with its result, a chord's callback once the
+  whole group completed. Result waiters hear of completed tasks in one "fin:" message per call.
 ]]
 -- @include queue-lib
 local k = { wait = KEYS[1], active = KEYS[2], prioritized = KEYS[3], delayed = KEYS[4], paused = KEYS[5],
@@ -72,7 +78,7 @@ local FIELDS = { "name", "data", "opts", "timestamp", "delay", "atm" }
 -- The reply: what the call did, and the reserved tasks' fields (id then FIELDS, per task).
 local function reply(r, tasks, now)
   local t = ledger(k)
-  return { 1, r.lost, tasks, r.nextDue, r.mode, r.pending, r.paused, rcall("SCARD", held), now, t.added, t.lost }
+  return { 1, r.lost, tasks, r.nextDue, r.mode, r.pending, r.paused, rcall("SCARD", held), now, t.added, t.lost, r.cancelled or {} }
 end
 
 local now = nowMs()
@@ -97,10 +103,11 @@ if o.holding and not rcall("ZSCORE", k.leases, lease) then
 end
 
 -- Acknowledgements. A task is this handle's if its lease's held set has it, or (should that set
--- have been lost) if its hash names this lease as its holder and it has not finished.
-local lost = {}
-local acked = 0
-local wantResult = rcall("EXISTS", k.wantResult) == 1
+-- have been lost) if its hash names this lease as its holder and it has not finished. One that was
+-- cancelled meanwhile is refused as such: its result is discarded, and the handle is told why.
+local lost, cancelled = {}, {}
+local acked, started = 0, 0
+local room
 for i = 2, #ARGV, 3 do
   local id = ARGV[i]
   local jobKey = prefix .. id
@@ -111,7 +118,9 @@ for i = 2, #ARGV, 3 do
   if ours then
     rcall("LREM", k.active, -1, id)
   end
-  if ours and rcall("EXISTS", jobKey) == 0 then
+  -- name and timestamp: is the hash there; nx, cb, gi: the flow it is a step of (see queue-lib).
+  local f = ours and rcall("HMGET", jobKey, "name", "timestamp", "nx", "cb", "gi")
+  if ours and not f[1] and not f[2] and rcall("EXISTS", jobKey) == 0 then
     -- Held, but its hash is gone (deleted, or lost by Redis): nothing to finish.
     rcall("HINCRBY", k.stats, "vanished", 1)
     ours = false
@@ -124,11 +133,21 @@ for i = 2, #ARGV, 3 do
       removeJobKeys(prefix, id)
     end
     acked = acked + 1
-    if wantResult then
-      rcall(o.pub, o.channel, "done:" .. id)
+    noteFinished(id, ARGV[i + 1])
+    if f[3] or f[4] then
+      room = room or roomUnderMaxsize(k)
+      local began
+      room, began = advanceFlow(prefix, k, f[3], f[4], f[5], ARGV[i + 1], room, now, o.lifo)
+      if began then started = started + 1 end
     end
   else
-    lost[#lost + 1] = id
+    local why = rcall("HMGET", jobKey, "cancelledOn", "cancelReason", "cancelBy")
+    if why[1] then
+      cancelled[#cancelled + 1] = id
+      cancelled[#cancelled + 1] = cjson.encode({ reason = why[2] or "", by = why[3] or "" })
+    else
+      lost[#lost + 1] = id
+    end
   end
 end
 if acked > 0 then
@@ -136,6 +155,10 @@ if acked > 0 then
     trimFinished(k.completed, prefix, o.keepCompleted)
   end
   rcall("HINCRBY", k.stats, "completed", acked)
+end
+-- Tasks cancelled while this handle held them, that it may not know of yet.
+if o.holding then
+  for _, v in ipairs(takeRevoked(prefix, lease)) do cancelled[#cancelled + 1] = v end
 end
 
 -- Tasks reserved under this lease by a call whose reply never reached the handle: back to the queue.
@@ -224,14 +247,15 @@ end
 if #ids > 0 and rcall("EXISTS", k.wantRoom) == 1 then
   rcall(o.pub, o.channel, "room")
 end
-if freed + back + #due + released > 0 and rcall("LLEN", k.wait) + rcall("ZCARD", k.prioritized) > 0 then
+if freed + back + #due + released + started > 0 and rcall("LLEN", k.wait) + rcall("ZCARD", k.prioritized) > 0 then
   wakeConsumers(k, o)
 end
+tellFinished(k, o)
 if acked > 0 then
   signalDrained(k, o)
 end
 
-local r = { ids = ids, lost = lost, nextDue = 0, mode = "", pending = 0, paused = paused and 1 or 0 }
+local r = { ids = ids, lost = lost, cancelled = cancelled, nextDue = 0, mode = "", pending = 0, paused = paused and 1 or 0 }
 if #ids < o.wanted then
   rcall("SET", k.wantTask, "1", "PX", o.interestMs)
   local first = rcall("ZRANGE", k.delayed, 0, 0, "WITHSCORES")
@@ -241,7 +265,7 @@ if #ids < o.wanted then
   r.mode = rcall("HGET", k.state, "shutdown") or ""
   r.pending = boundedCount(k)
 end
-if #ARGV > 1 or #ids > 0 then
+if #ARGV > 1 or #ids > 0 or #cancelled > 0 then
   remember(prefix, o, r)
 end
 return reply(r, tasks, now)

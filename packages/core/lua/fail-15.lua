@@ -33,8 +33,12 @@
   ARGV[2...] failed attempts, 4 per task: job id, error message, stack,
            retry delay in ms (-1: failed for good)
 
-  Returns the ids this handle no longer held (its lease was lost, or the task vanished); a call
-  the client gave up on returns { -1 }.
+  A task failing for good that is a flow step ends its flow: the chain's later steps, or the
+  chord's callback, fail for good with the same reason (see failForGood in queue-lib).
+
+  Returns { lost, cancelled }: the ids this handle no longer held (its lease was lost, or the task
+  vanished), and those it no longer held because they were cancelled; a call the client gave up
+  on returns { -1 }.
 ]]
 -- @include queue-lib
 local k = { wait = KEYS[1], active = KEYS[2], prioritized = KEYS[3], delayed = KEYS[4], paused = KEYS[5],
@@ -46,15 +50,14 @@ local held = heldKey(prefix, o.lease)
 local now = nowMs()
 local prior = recall(prefix, o)
 if prior then
-  return prior.lost
+  return { prior.lost, prior.cancelled }
 end
 if pastDeadline(o, now) then
   return { -1 }
 end
 forgetAnswered(prefix, o)
-local lost = {}
+local lost, cancelled = {}, {}
 local retried, final, readyNow = 0, 0, 0
-local wantResult = rcall("EXISTS", k.wantResult) == 1
 local room = roomUnderMaxsize(k)
 
 for i = 2, #ARGV, 4 do
@@ -83,7 +86,6 @@ for i = 2, #ARGV, 4 do
     if retryIn < 0 then
       failForGood(prefix, k, id, message, now, o.keepFailed)
       final = final + 1
-      if wantResult then rcall(o.pub, o.channel, "done:" .. id) end
     else
       retried = retried + 1
       if retryIn > 0 then
@@ -95,6 +97,8 @@ for i = 2, #ARGV, 4 do
       end
       readyNow = readyNow + 1
     end
+  elseif rcall("HEXISTS", jobKey, "cancelledOn") == 1 then
+    cancelled[#cancelled + 1] = id
   else
     lost[#lost + 1] = id
   end
@@ -110,8 +114,9 @@ end
 if readyNow > 0 then
   wakeConsumers(k, o)
 end
+tellFinished(k, o)
 if final > 0 then
   signalDrained(k, o)
 end
-remember(prefix, o, { lost = lost })
-return lost
+remember(prefix, o, { lost = lost, cancelled = cancelled })
+return { lost, cancelled }

@@ -1,6 +1,7 @@
 --[[
   Removes tasks of a queue in one kind of state: waiting, delayed, both, or
-  finished (completed or failed), at most `budget` per call, so that a backlog
+  finished (completed or failed), at most `budget` per call (waiting includes
+  flow steps blocked until earlier ones finish), so that a backlog
   of any size is removed in short steps that never block Redis for long: the
   caller repeats while it returns more. Removed waiting and delayed tasks count
   as finished for join (stats "discarded", as for an immediate shutdown);
@@ -16,7 +17,7 @@
   KEYS[3] prioritized      (ZSET)
   KEYS[4] delayed          (ZSET)
   KEYS[5] active           (LIST)  read only: for "drained"
-  KEYS[6] waiting-children (ZSET)  read only: for "drained"
+  KEYS[6] waiting-children (ZSET)  flow steps blocked until earlier ones finish (waiting ones)
   KEYS[7] stalled          (LIST)  tasks back from a consumer, waiting for room
   KEYS[8] stats            (HASH)  "discarded"
   KEYS[9] completed        (ZSET)  score = finish time
@@ -80,7 +81,9 @@ elseif cutoff > 0 then
   end
 else
   local lists, sets = {}, {}
-  if o.which ~= "delayed" then lists = { k.wait, k.paused, k.stalled }; sets = { k.prioritized } end
+  -- Waiting includes flow steps blocked until earlier ones finish: they would never start once
+  -- those are gone, and joiners would wait for them for ever.
+  if o.which ~= "delayed" then lists = { k.wait, k.paused, k.stalled }; sets = { k.prioritized, k.waitingChildren } end
   if o.which ~= "waiting" then sets[#sets + 1] = k.delayed end
   for _, list in ipairs(lists) do
     local left = budget - removed

@@ -2,7 +2,7 @@
 --[[
   Shuts a queue down everywhere (Python 3.13 semantics), or reopens it.
   "graceful" only refuses new puts; "immediate" also discards the tasks that
-  are waiting or delayed (they count as finished), at most `batch` per call:
+  are waiting, delayed or blocked in a flow (they count as finished), at most `batch` per call:
   the caller repeats while it returns a remainder. A graceful shutdown never
   downgrades an immediate one.
 
@@ -51,7 +51,8 @@ if o.mode == "immediate" then
       discarded = discarded + #ids
     end
   end
-  for _, set in ipairs({ k.prioritized, k.delayed }) do
+  -- Flow steps blocked until earlier ones finish are discarded with the waiting ones.
+  for _, set in ipairs({ k.prioritized, k.delayed, k.waitingChildren }) do
     if budget - discarded > 0 then
       local ids = rcall("ZRANGE", set, 0, budget - discarded - 1)
       for _, id in ipairs(ids) do removeJobKeys(prefix, id) end
@@ -60,7 +61,7 @@ if o.mode == "immediate" then
     end
   end
   rcall("HINCRBY", k.stats, "discarded", discarded)
-  remaining = boundedCount(k)
+  remaining = boundedCount(k) + rcall("ZCARD", k.waitingChildren)
 end
 rcall(o.pub, o.channel, "shutdown")
 if remaining == 0 and nothingUnfinished(k) then

@@ -1,3 +1,4 @@
+import type { CancelOptions, TaskRef, TaskRefState } from './task-ref.js';
 import type {
   FailedTask,
   PutManyItem,
@@ -28,7 +29,9 @@ export interface Task<T> {
   /**
    * Aborts when this handle no longer holds the task: its lease was lost (the process stalled or
    * was cut off from Redis past `lease`, so another consumer may run it now), with a `LeaseLost`
-   * reason. Stop working on the task then: finishing it does nothing. Made on first read.
+   * reason, or when the task was cancelled, with a `TaskCancelled` reason. Stop working on the task
+   * then: finishing it does nothing (a cancelled task's `done` rejects with `TaskCancelled`, its
+   * `taskDone` resolves). Made on first read.
    */
   readonly signal: AbortSignal;
   /** Calls `fn` once when `signal` aborts, with its reason: the same news without an AbortController per task. */
@@ -87,6 +90,18 @@ export interface AsyncQueue<T> {
   putMany(items: Iterable<PutManyItem<T>>, opts?: PutManyOptions): Promise<string[]>;
   /** Add an item or throw `QueueFull` at once. */
   putNowait(item: T, opts?: Omit<PutOptions, 'signal' | 'timeout'>): Promise<string>;
+  /**
+   * Like `put`, but resolves to a {@link TaskRef}: await its result, ask its state, or cancel it
+   * (asyncio's `create_task` across processes).
+   */
+  submit<R = unknown>(item: T, opts?: PutOptions): Promise<TaskRef<R>>;
+  /**
+   * Cancels a task, for good (see {@link TaskRef.cancel}); false when it had already finished.
+   * `TaskNotFound` when there is no such task.
+   */
+  cancel(task: string | TaskRef, opts?: CancelOptions): Promise<boolean>;
+  /** Where a task is now; `TaskNotFound` when there is no such task. */
+  taskState(task: string | TaskRef): Promise<TaskRefState>;
   /** Take the next ready item, waiting until there is one. This handle holds the task until `taskDone`. */
   get(opts?: WaitOptions): Promise<T>;
   /** Take the next ready item or throw `QueueEmpty` at once. */
@@ -97,9 +112,9 @@ export interface AsyncQueue<T> {
   taskDone(taskOrId?: Task<T> | string): Promise<void>;
   /**
    * Wait for task `id` to finish: resolves to what `done(result)` kept, or throws `TaskFailed`
-   * with the remote error once it failed for good.
+   * with the remote error once it failed for good, or `TaskCancelled` once it was cancelled.
    */
-  result(id: string, opts?: WaitOptions): Promise<unknown>;
+  result(task: string | TaskRef, opts?: WaitOptions): Promise<unknown>;
   /** Resolve once every task put by anyone is finished (done, or failed for good). */
   join(opts?: WaitOptions): Promise<void>;
   /** Ready tasks not yet got. */

@@ -128,6 +128,24 @@ export class TaskFailed extends AsyncqError {
   }
 }
 
+/**
+ * The task was cancelled (`TaskRef.cancel`, `Queue.cancel`, `asyncq cancel`, a `waitFor` timeout,
+ * a task group): what `result()` rejects with, and the reason a running handler's `ctx.signal`
+ * aborts with. Cancelled is a terminal state: the task is never retried, and a result its handler
+ * still returns is discarded.
+ */
+export class TaskCancelled extends AsyncqError {
+  constructor(
+    readonly taskId: string,
+    /** Why, as the canceller said ("" when it gave no reason). */
+    readonly reason = '',
+    /** Who cancelled it (host, pid and what). */
+    readonly by = '',
+  ) {
+    super('TASK_CANCELLED', `task ${taskId} was cancelled${by ? ` by ${by}` : ''}${reason ? `: ${reason}` : ''}`);
+  }
+}
+
 /** `result()` of a task that does not exist (never put, or no longer kept: see `keepCompleted`). */
 export class TaskNotFound extends AsyncqError {
   constructor(queue: string, id: string) {

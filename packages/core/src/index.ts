@@ -19,6 +19,7 @@
 export { Queue, PriorityQueue, LifoQueue } from './queue.js';
 export { LocalQueue } from './local/local-queue.js';
 export { QueueAdmin, type QueueAdminOptions, type AdminCounts, type QueueState, type QueueTotals, type TaskDetails } from './redis/queue-admin.js';
+export type { CancelStatus } from './redis/script-types.js';
 export { WorkerRegistry, type WorkerRegistryOptions } from './redis/worker-registry.js';
 export {
   AsyncqError,
@@ -41,7 +42,11 @@ export {
   UnrecoverableError,
   TaskFailed,
   TaskNotFound,
+  TaskCancelled,
 } from './errors.js';
+export { taskRef, type TaskRef, type TaskRefState, type CancelOptions, type FlowRef, type FlowStep, type FlowStepOptions, type FlowOptions, type TaskSource } from './task-ref.js';
+export { gather, asCompleted, wait, waitFor, type GatherOptions, type AsCompletedOptions, type WaitManyOptions, type WaitForOptions, type ReturnWhen } from './task-combinators.js';
+export { taskGroup, TaskGroup, type TaskGroupOptions } from './task-group.js';
 export { defineTask, type TaskDefinition } from './task-definition.js';
 export { assertJsonSafe, describeError, safeMessage, type ErrorFacts } from './payload.js';
 export { checkInt, checkTimeout, checkQueueName, MAX_TIMER_MS } from './options.js';

@@ -2,7 +2,13 @@ import type { AsyncQueue, QueueCapabilities, Task } from './async-queue.js';
 import { QueueClosed } from './errors.js';
 import { Lazy } from './lazy.js';
 import { buildConsumeSide, type ConsumeSide } from './redis/consume-side.js';
+import { CancelBatcher } from './redis/cancel-batcher.js';
 import { FinishWaits } from './redis/finish-waits.js';
+import { FlowGate } from './redis/flow-gate.js';
+import { ResultWatch } from './redis/result-watch.js';
+import { locate } from './redis/partitions.js';
+import { TaskNotFound } from './errors.js';
+import { checkCancel, taskIdFor, taskRef, type CancelOptions, type FlowOptions, type FlowRef, type FlowStep, type TaskRef, type TaskRefState } from './task-ref.js';
 import { PutGate } from './redis/put-gate.js';
 import { applyShutdown } from './redis/admin-actions.js';
 import { QueueAdmin } from './redis/queue-admin.js';
@@ -55,6 +61,9 @@ export class Queue<T = unknown> implements AsyncQueue<T> {
   readonly #session: Lazy<RedisSession>;
   readonly #puts: PutGate;
   readonly #waits: FinishWaits;
+  readonly #results: ResultWatch;
+  readonly #cancels: CancelBatcher;
+  readonly #flows: FlowGate;
   readonly #consume: Lazy<ConsumeSide<T>>;
   readonly #admin: Lazy<QueueAdmin>;
   #closing?: Promise<void>;
@@ -70,6 +79,9 @@ export class Queue<T = unknown> implements AsyncQueue<T> {
     const session = (): Promise<RedisSession> => this.#connected();
     this.#puts = new PutGate(this.#config, session);
     this.#waits = new FinishWaits(this.#config, session);
+    this.#results = new ResultWatch(this.#config, session);
+    this.#cancels = new CancelBatcher(session);
+    this.#flows = new FlowGate(this.#config, session, this);
     this.#consume = new Lazy(async () => buildConsumeSide<T>(await session()));
     this.#admin = new Lazy(async () => new QueueAdmin(name, { connection: (await session()).client, prefix: this.prefix }));
   }
@@ -107,8 +119,51 @@ export class Queue<T = unknown> implements AsyncQueue<T> {
     return (await this.#consumeSide()).completion.taskDone(taskOrId);
   }
 
-  result(id: string, opts?: WaitOptions): Promise<unknown> {
-    return this.#waits.result(id, opts);
+  async submit<R = unknown>(item: T, opts?: PutOptions): Promise<TaskRef<R>> {
+    return taskRef<R>(this, await this.#puts.put(item, opts), opts?.name ?? 'task');
+  }
+
+  /** A ref to a task put earlier, by id (its name only labels the ref). */
+  ref<R = unknown>(id: string, name = 'task'): TaskRef<R> {
+    return taskRef<R>(this, taskIdFor(this.name, id, 'ref'), name);
+  }
+
+  async result(task: string | TaskRef, opts?: WaitOptions): Promise<unknown> {
+    return this.#results.result(taskIdFor(this.name, task, 'result'), opts);
+  }
+
+  async cancel(task: string | TaskRef, opts?: CancelOptions): Promise<boolean> {
+    const id = taskIdFor(this.name, task, 'cancel');
+    const { reason, by } = checkCancel(opts);
+    const status = await this.#cancels.cancel(id, reason, by);
+    if (status === 'missing') throw new TaskNotFound(this.name, id);
+    return status?.startsWith('cancelled') === true;
+  }
+
+  async taskState(task: string | TaskRef): Promise<TaskRefState> {
+    const id = taskIdFor(this.name, task, 'taskState');
+    const s = await this.#connected();
+    const { partition, jobId } = locate(id, this.partitions);
+    const state = await s.scripts.taskState(this.#config.partitions[partition]!, jobId);
+    if (state === 'missing') throw new TaskNotFound(this.name, id);
+    return state;
+  }
+
+  /**
+   * A durable chain, in Redis: each step runs once the previous one completed, with its result as
+   * its item. A step that fails for good (or is cancelled) ends the chain: the later steps fail (or
+   * are cancelled) with it. Resolves to the chain's ref (its last step's), with every step's.
+   */
+  chain<R = unknown>(steps: readonly FlowStep[], opts?: FlowOptions): Promise<FlowRef<R>> {
+    return this.#flows.chain(steps, opts) as Promise<FlowRef<R>>;
+  }
+
+  /**
+   * A durable chord, in Redis: the group's tasks run, and once every one completed, the callback
+   * runs exactly once with their results in order. Resolves to the chord's ref (its callback's).
+   */
+  chord<R = unknown>(group: readonly FlowStep[], callback: FlowStep, opts?: FlowOptions): Promise<FlowRef<R>> {
+    return this.#flows.chord(group, callback, opts) as Promise<FlowRef<R>>;
   }
 
   join(opts?: WaitOptions): Promise<void> {
@@ -129,8 +184,8 @@ export class Queue<T = unknown> implements AsyncQueue<T> {
   }
 
   async counts(): Promise<QueueCounts> {
-    const { waiting, delayed, active, completed, failed, unfinished } = await (await this.#reads()).counts();
-    return { waiting, delayed, active, completed, failed, unfinished };
+    const { waiting, delayed, active, completed, failed, cancelled, unfinished } = await (await this.#reads()).counts();
+    return { waiting, delayed, active, completed, failed, cancelled, unfinished };
   }
 
   async failedTasks(start = 0, end = -1): Promise<FailedTask<T>[]> {
@@ -163,6 +218,8 @@ export class Queue<T = unknown> implements AsyncQueue<T> {
   async #close(): Promise<void> {
     this.#puts.close();
     this.#waits.close();
+    this.#results.close();
+    this.#flows.close();
     await (await this.#consume.ifStarted())?.close();
     await (await this.#admin.ifStarted())?.close();
     await (await this.#session.ifStarted())?.close();

@@ -76,7 +76,9 @@ export interface QueueCounts {
   completed: number;
   /** Failed for good and still kept (dead letters). */
   failed: number;
-  /** Not finished: what `join` waits for (waiting + delayed + active). */
+  /** Cancelled and still kept. */
+  cancelled: number;
+  /** Not finished: what `join` waits for (waiting + delayed + active, and flow steps not started yet). */
   unfinished: number;
 }
 
@@ -136,8 +138,11 @@ export interface FleetInfo {
   processSpace?: string;
 }
 
-/** The states a task can be listed in. */
-export type TaskState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed';
+/**
+ * The states a task can be listed in: `blocked` is a flow step waiting for earlier ones (a chain's
+ * later steps, a chord's callback).
+ */
+export type TaskState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled' | 'blocked';
 
 /** A task as listed by `Queue.tasks`, for inspection. */
 export interface TaskSummary {
@@ -157,6 +162,10 @@ export interface TaskSummary {
   holder?: string;
   /** The partition it is in, for a partitioned queue. */
   partition?: number;
+  /** For cancelled tasks: when (ms since the epoch), why, and by whom. */
+  cancelled?: { at: number; reason: string; by: string };
+  /** For a flow's tasks not started yet: what it waits for. */
+  waitsFor?: string;
 }
 
 /**

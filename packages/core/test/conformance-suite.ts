@@ -417,7 +417,7 @@ export function conformanceSuite(backend: Backend): void {
     await q.put(2);
     await q.put(3, { delay: 60_000 });
     await q.get();
-    expect(await q.counts()).toEqual({ waiting: 1, delayed: 1, active: 1, completed: 0, failed: 0, unfinished: 3 });
+    expect(await q.counts()).toEqual({ waiting: 1, delayed: 1, active: 1, completed: 0, failed: 0, cancelled: 0, unfinished: 3 });
     expect(await q.qsize()).toBe(1);
     expect(await q.empty()).toBe(false);
     await q.taskDone();

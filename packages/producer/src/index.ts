@@ -21,6 +21,25 @@ export {
   type EnqueueOptions,
   type EnqueueItem,
   type EnqueueManyOptions,
-  type TaskRef,
+  type ProducerTaskGroup,
 } from './producer.js';
-export { defineTask, TaskFailed, type TaskDefinition } from '@asyncq/core';
+export type { Step } from './flow-steps.js';
+export {
+  defineTask,
+  TaskFailed,
+  TaskCancelled,
+  gather,
+  asCompleted,
+  wait,
+  waitFor,
+  type TaskDefinition,
+  type TaskRef,
+  type TaskRefState,
+  type FlowRef,
+  type CancelOptions,
+  type GatherOptions,
+  type AsCompletedOptions,
+  type WaitManyOptions,
+  type WaitForOptions,
+  type ReturnWhen,
+} from '@asyncq/core';

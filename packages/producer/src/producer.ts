@@ -2,12 +2,19 @@ import {
   checkInt,
   ConfigError,
   Queue,
+  taskGroup,
+  type CancelOptions,
   type ConnectionOption,
+  type FlowOptions,
+  type FlowRef,
   type PutOptions,
   type QueueOptions,
   type TaskDefinition,
+  type TaskGroupOptions,
+  type TaskRef,
   type WaitOptions,
 } from '@asyncq/core';
+import { flowSteps, type Step } from './flow-steps.js';
 import type { Registry } from 'prom-client';
 
 /** Options of a {@link Producer}. */
@@ -20,6 +27,8 @@ export interface ProducerOptions {
   maxsize?: number;
   /** Redis key prefix. @defaultValue 'asyncq' */
   prefix?: string;
+  /** The queue's partitions (see the core `QueueOptions.partitions`). @defaultValue 1 */
+  partitions?: number;
   /** How many completed tasks to keep, with their results. @defaultValue 1000 */
   keepCompleted?: number;
   /** A prom-client registry: the producer then counts `asyncq_tasks_enqueued_total{queue,task}` in it. */
@@ -44,12 +53,15 @@ export interface EnqueueManyOptions extends WaitOptions {
   batchSize?: number;
 }
 
-/** An enqueued task: its id, and its result once a worker finished it. */
-export interface TaskRef<Result = unknown> {
-  readonly id: string;
-  readonly name: string;
-  /** Waits for the task to finish: its handler's value, or `TaskFailed` with the remote error. */
-  result(opts?: WaitOptions): Promise<Result>;
+/** The group a {@link Producer.taskGroup} function gets: asyncio's `tg`, with `enqueue` for `create_task`. */
+export interface ProducerTaskGroup {
+  /** Aborts when the group shuts down early (a task failed, the function threw, the group was cancelled). */
+  readonly signal: AbortSignal;
+  /** Enqueues a task of the group; refused once the group is shutting down. */
+  enqueue<Args, Result>(task: TaskDefinition<Args, Result>, data: Args, opts?: EnqueueOptions): Promise<TaskRef<Result>>;
+  enqueue<Result = unknown>(name: string, data: unknown, opts?: EnqueueOptions): Promise<TaskRef<Result>>;
+  /** Makes a task enqueued otherwise a task of the group. */
+  adopt<Result>(ref: TaskRef<Result> | Promise<TaskRef<Result>>): Promise<TaskRef<Result>>;
 }
 
 /**
@@ -74,6 +86,7 @@ export class Producer {
       connection: opts.connection,
       maxsize: opts.maxsize,
       prefix: opts.prefix,
+      partitions: opts.partitions,
       keepCompleted: opts.keepCompleted,
     };
     this.queue = new Queue(opts.queue, queueOptions);
@@ -124,6 +137,53 @@ export class Producer {
     return this.ref(id, name) as TaskRef<Result>;
   }
 
+  /** Cancels a task of this producer's queue (see `TaskRef.cancel`); false when it had finished. */
+  cancel(task: string | TaskRef, opts?: CancelOptions): Promise<boolean> {
+    return this.queue.cancel(task, opts);
+  }
+
+  /**
+   * asyncio.TaskGroup across processes: the tasks `fn` enqueues through `tg` run on any worker;
+   * this resolves (with what `fn` returned) once all finished. When one fails for good, or `fn`
+   * throws, the rest are cancelled (waiting ones removed, running ones signalled) and this rejects
+   * with an `AggregateError` of the failures.
+   */
+  taskGroup<R>(fn: (tg: ProducerTaskGroup) => Promise<R>, opts?: TaskGroupOptions): Promise<R> {
+    if (typeof fn !== 'function') return Promise.reject(new ConfigError('taskGroup takes an async function: producer.taskGroup(async (tg) => { ... })'));
+    return taskGroup(
+      (tg) =>
+        fn({
+          signal: tg.signal,
+          enqueue: (task: string | TaskDefinition<unknown, unknown>, data: unknown, o?: EnqueueOptions) => tg.add(() => this.enqueue(task as string, data, o)),
+          adopt: (ref) => tg.adopt(ref),
+        }),
+      opts,
+    );
+  }
+
+  /**
+   * A durable chain, kept in Redis: each step runs once the one before it completed, with its
+   * result as the step's data (only the first step takes data). It survives this producer exiting,
+   * workers dying and a Redis restart with AOF. A step that fails for good (or is cancelled) ends
+   * it, and the chain's ref rejects with that. Resolves to the chain's ref, with each step's.
+   */
+  async chain<Result = unknown>(steps: readonly Step[], opts?: FlowOptions): Promise<FlowRef<Result>> {
+    const ref = await this.queue.chain<Result>(flowSteps(steps, 'chain'), opts);
+    await this.countNames(ref.tasks.map((t) => t.name));
+    return ref;
+  }
+
+  /**
+   * A durable chord, kept in Redis: the group's tasks run, and once every one completed, the
+   * callback runs exactly once with their results in order (it takes no data of its own).
+   */
+  async chord<Result = unknown>(group: readonly Step[], callback: Step, opts?: FlowOptions): Promise<FlowRef<Result>> {
+    const [cb] = flowSteps([callback], "chord's callback");
+    const ref = await this.queue.chord<Result>(flowSteps(group, "chord's group"), cb!, opts);
+    await this.countNames(ref.tasks.map((t) => t.name));
+    return ref;
+  }
+
   /** Resolves once every task put by anyone is finished (done, or failed for good). */
   join(opts?: WaitOptions): Promise<void> {
     return this.queue.join(opts);
@@ -135,7 +195,7 @@ export class Producer {
   }
 
   private ref(id: string, name: string): TaskRef {
-    return { id, name, result: (o?: WaitOptions) => this.queue.result(id, o) };
+    return this.queue.ref(id, name);
   }
 
   private async count(name: string, n: number): Promise<void> {

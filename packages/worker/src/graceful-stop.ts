@@ -50,14 +50,14 @@ export async function stopGracefully(p: StopParts, reason: StopReason, graceMs: 
   p.emit('stopping', { reason, graceMs, running: runner.running.size });
   if (runner.running.size > 0) {
     log.info({ graceMs, running: runner.running.size }, 'grace started: running tasks may finish');
-    await Promise.race([runner.whenIdle(), sleep(graceMs, p.hurry)]);
+    await waitAtMost(runner.whenIdle(), graceMs, p.hurry);
     log.info({ running: runner.running.size }, 'grace ended');
   }
   const stopping = [...runner.running].filter((r) => r.stopForHandBack(new WorkerStopping()));
   let abandoned: RunningTask[] = [];
   if (stopping.length > 0) {
     log.warn({ tasks: stopping.length, abandonMs: settings.abandonMs }, 'aborted the tasks still running (ctx.signal); waiting for their handlers to settle');
-    await Promise.race([Promise.all(stopping.map((r) => r.decided)), sleep(settings.abandonMs, p.hurry)]);
+    await waitAtMost(Promise.all(stopping.map((r) => r.decided)), settings.abandonMs, p.hurry);
     abandoned = stopping.filter((r) => !r.handlerSettled);
   }
   if (abandoned.length > 0) {
@@ -104,4 +104,18 @@ async function closeQueue(p: StopParts, ms: number): Promise<boolean> {
   }
   if (handedBack > 0) p.log.info({ tasks: handedBack }, `handed ${handedBack} task(s) back to the queue`);
   return true;
+}
+
+/**
+ * Waits for `done`, at most `ms`, or until `hurry` aborts. The timer ends with the wait: a grace
+ * cut short by its tasks finishing used to leave its timer running, which kept the process alive
+ * for the rest of the grace (10 s by default) after `close()` resolved.
+ */
+async function waitAtMost(done: Promise<unknown>, ms: number, hurry: AbortSignal): Promise<void> {
+  const over = new AbortController();
+  try {
+    await Promise.race([done, sleep(ms, AbortSignal.any([hurry, over.signal]))]);
+  } finally {
+    over.abort();
+  }
 }

@@ -15,6 +15,8 @@ export interface RunOptions {
   guarded: boolean;
   /** An error from the task's code that can no longer fail it (it ended, or is being handed back). */
   onLateCrash(run: RunningTask, error: unknown): void;
+  /** A handler returned a value after the queue released its task (cancelled, lease lost): it is discarded. */
+  onLateResult?(run: RunningTask, value: unknown): void;
 }
 
 /**
@@ -31,8 +33,11 @@ export class RunningTask implements GuardedTask {
   stopping = false;
   /** True once the handler's own promise settled (returned or threw). */
   handlerSettled = false;
-  /** Why the attempt was ended early (timeout, stop, crash), if it was. */
+  private handlerStarted = false;
+  /** Why the attempt was ended early (timeout, stop, crash, the queue's release), if it was. */
   private abortReason: unknown;
+  /** Why the queue released the task (its lease lost, the task cancelled), if it did. */
+  released: unknown;
   private isDecided = false;
   private decide!: (outcome: Outcome) => void;
   private controller?: AbortController;
@@ -46,18 +51,30 @@ export class RunningTask implements GuardedTask {
     this.decided = new Promise((resolve) => (this.decide = resolve));
   }
 
-  /** Starts `handler` on `task`. */
+  /**
+   * Starts `handler` on `task`, unless the queue released the task already (it was cancelled while
+   * it waited to start): then the handler never runs, and the attempt is decided with the reason.
+   */
   static start(task: Task<unknown>, handler: Handler, opts: RunOptions): RunningTask {
     const run = new RunningTask(task, opts);
-    run.begin(handler);
-    // The queue no longer holds the task (its lease was lost: another worker may run it now): the
-    // attempt ends at once and ctx.signal aborts with the reason, so a handler that honours it
-    // stops before the takeover does the same work.
-    task.onRelease((reason) => run.end(reason));
+    // The queue no longer holds the task (its lease was lost: another worker may run it now; or it
+    // was cancelled): the attempt ends at once and ctx.signal aborts with the reason, so a handler
+    // that honours it stops before a takeover does the same work, or soon after a cancel.
+    task.onRelease((reason) => {
+      run.released = reason;
+      run.end(reason);
+    });
+    if (run.released === undefined) run.begin(handler);
     return run;
   }
 
+  /** True once the handler was started (a task released before it started never runs). */
+  get begun(): boolean {
+    return this.handlerStarted;
+  }
+
   private begin(handler: Handler): void {
+    this.handlerStarted = true;
     let result: unknown;
     try {
       result = this.opts.guarded ? runAs(this, () => handler(this.task.data, this.context)) : handler(this.task.data, this.context);
@@ -75,6 +92,7 @@ export class RunningTask implements GuardedTask {
 
   private settled(outcome: Outcome): void {
     this.handlerSettled = true;
+    if (this.isDecided && this.released !== undefined && 'value' in outcome) this.opts.onLateResult?.(this, outcome.value);
     this.finish(outcome);
   }
 

@@ -1,4 +1,4 @@
-import { AsyncqError, describeError, LeaseLost, safeMessage, UnrecoverableError, type ErrorFacts, type Task } from '@asyncq/core';
+import { AsyncqError, describeError, LeaseLost, safeMessage, TaskCancelled, UnrecoverableError, type ErrorFacts, type Task } from '@asyncq/core';
 import type { Handler } from './handlers.js';
 import type { RedisHealth } from './redis-health.js';
 import { RunningTask, type Outcome } from './running-task.js';
@@ -40,6 +40,8 @@ export class TaskRunner {
   failed = 0;
   /** Tasks a stop aborted whose handler then threw: they go back to the queue. */
   handedBack = 0;
+  /** Tasks cancelled while this worker had them. */
+  cancelled = 0;
   private readonly executions = new Set<Promise<void>>();
   private waiters: { most: number; resolve: () => void }[] = [];
 
@@ -83,11 +85,17 @@ export class TaskRunner {
       timeout: this.opts.timeout,
       guarded: this.opts.guarded,
       onLateCrash: (r, error) => this.lateCrash(r, error),
+      onLateResult: (r) => this.lateResult(r),
     });
     const whole = run.decided.then(async (outcome) => {
       const ms = Date.now() - started;
       m.duration.observe(ms / 1000);
       m.active.dec();
+      if (isA(run.released, TaskCancelled)) {
+        // Cancelled: a terminal state Redis already holds. Nothing to record; the handler was told.
+        this.wasCancelled(task, info, m, run.released, run.begun);
+        return;
+      }
       if (run.stopping && 'error' in outcome) {
         // Closing the queue hands it back: aborted by a stop, it must not count as a failed attempt.
         this.handedBack++;
@@ -167,6 +175,22 @@ export class TaskRunner {
     }
     this.opts.log.error({ taskId: task.id, taskName: task.name, err }, 'could not record the outcome of a task; it stays held until the worker stops, then goes back');
     this.opts.emit('error', asError(e));
+  }
+
+  private wasCancelled(task: Task<unknown>, info: TaskEventInfo, m: TaskMetrics, why: TaskCancelled, started: boolean): void {
+    this.cancelled++;
+    m.cancelled.inc();
+    const fields = { taskId: task.id, taskName: task.name, by: why.by, reason: why.reason };
+    this.opts.log.info(fields, started ? "task cancelled: its handler was told through ctx.signal" : 'task cancelled before its handler started: it did not run');
+    this.opts.emit('cancelled', { ...info, reason: why.reason, by: why.by, started });
+  }
+
+  private lateResult(run: RunningTask): void {
+    if (!isA(run.released, TaskCancelled)) return;
+    this.opts.log.warn(
+      { taskId: run.task.id, taskName: run.task.name, by: run.released.by },
+      'the handler of a cancelled task returned after all (it ignored ctx.signal): its result was discarded, and the task stays cancelled',
+    );
   }
 
   private lateCrash(run: RunningTask, error: unknown): void {

@@ -30,6 +30,13 @@ export interface WorkerEvents {
   completed: [task: TaskEventInfo & { result: unknown; durationMs: number }];
   /** An attempt failed; `willRetry` says whether the task comes back for another one. */
   failed: [task: TaskEventInfo & { error: ErrorFacts; durationMs: number; willRetry: boolean }];
+  /**
+   * A task this worker took was cancelled (`ref.cancel()`, `asyncq cancel`...): its handler's
+   * `ctx.signal` aborted with `TaskCancelled` (`started` false: it was cancelled before its handler
+   * started, which then never ran). Nothing is recorded for it; a value its handler still returns
+   * is discarded and logged.
+   */
+  cancelled: [task: TaskEventInfo & { reason: string; by: string; started: boolean }];
   /** A task this worker ran is no longer its own (its lease was lost): its outcome was not recorded. */
   stalled: [task: TaskEventInfo & { reason: string }];
   /** Nothing is running and no task is ready. */

@@ -10,6 +10,7 @@ export interface TaskMetrics {
   failedFinal: ReturnType<Counter<TaskLabels | 'final'>['labels']>;
   failedRetrying: ReturnType<Counter<TaskLabels | 'final'>['labels']>;
   retried: ReturnType<Counter<TaskLabels>['labels']>;
+  cancelled: ReturnType<Counter<TaskLabels>['labels']>;
   duration: ReturnType<Histogram<TaskLabels>['labels']>;
   wait: ReturnType<Histogram<TaskLabels>['labels']>;
   active: ReturnType<Gauge<TaskLabels>['labels']>;
@@ -28,6 +29,7 @@ export class WorkerMetrics {
   readonly completed: Counter<TaskLabels>;
   readonly failed: Counter<TaskLabels | 'final'>;
   readonly retried: Counter<TaskLabels>;
+  readonly cancelled: Counter<TaskLabels>;
   readonly duration: Histogram<TaskLabels>;
   readonly wait: Histogram<TaskLabels>;
   readonly active: Gauge<TaskLabels>;
@@ -52,6 +54,12 @@ export class WorkerMetrics {
     this.retried = new Counter({
       name: 'asyncq_tasks_retried_total',
       help: 'Failed attempts that will be retried.',
+      labelNames: ['queue', 'task'],
+      registers,
+    });
+    this.cancelled = new Counter({
+      name: 'asyncq_tasks_cancelled_total',
+      help: 'Tasks this worker took that were cancelled (their handler told through ctx.signal, or never started).',
       labelNames: ['queue', 'task'],
       registers,
     });
@@ -91,6 +99,7 @@ export class WorkerMetrics {
       failedFinal: this.failed.labels({ ...labels, final: 'true' }),
       failedRetrying: this.failed.labels({ ...labels, final: 'false' }),
       retried: this.retried.labels(labels),
+      cancelled: this.cancelled.labels(labels),
       duration: this.duration.labels(labels),
       wait: this.wait.labels(labels),
       active: this.active.labels(labels),

@@ -25,6 +25,8 @@ export interface LedgerView {
   exits: Map<number, number>;
   /** Acknowledged puts: key -> when the put resolved. */
   acks: Map<string, number>;
+  /** Handlers told of a cancel ("C" lines, futures-handlers.mjs): key -> when the first was told. */
+  cancels: Map<string, number>;
   /** Side effects of step-wise handlers (`P` lines): key -> each step recorded, in file order. */
   steps: Map<string, { pid: number; at: number; step: number }[]>;
   /** Aborts of ctx.signal seen by step-wise handlers (`B` lines): key -> each abort with its reason `name:code`. */
@@ -45,6 +47,7 @@ export function readLedger(dir: string): LedgerView {
   const byKey = new Map<string, Execution[]>();
   const exits = new Map<number, number>();
   const acks = new Map<string, number>();
+  const cancels = new Map<string, number>();
   const steps = new Map<string, { pid: number; at: number; step: number }[]>();
   const aborts = new Map<string, { pid: number; at: number; reason: string }[]>();
   // Open executions per key and pid, so an E closes the S of the same process.
@@ -72,6 +75,8 @@ export function readLedger(dir: string): LedgerView {
         exits.set(pid, at);
       } else if (kind === 'A') {
         acks.set(key, at);
+      } else if (kind === 'C') {
+        if (!cancels.has(key)) cancels.set(key, at);
       } else if (kind === 'P') {
         steps.set(key, [...(steps.get(key) ?? []), { pid, at, step: Number(f[4]) }]);
       } else if (kind === 'B') {
@@ -80,7 +85,7 @@ export function readLedger(dir: string): LedgerView {
     }
   }
   for (const list of byKey.values()) list.sort((a, b) => a.start - b.start);
-  return { byKey, exits, acks, steps, aborts };
+  return { byKey, exits, acks, cancels, steps, aborts };
 }
 
 /** Keys of `expected` with no finished execution. */

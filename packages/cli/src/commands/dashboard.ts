@@ -57,7 +57,7 @@ export function dashboardCommand(ctx: CliContext) {
       y
         .option('port', { alias: 'p', type: 'string', default: '3000', describe: 'port to listen on (0 picks a free one)' })
         .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to bind (0.0.0.0 exposes it: use --auth then)' })
-        .option('allow-actions', { type: 'boolean', default: false, describe: 'let users retry, remove and promote tasks (read-only otherwise)' })
+        .option('allow-actions', { type: 'boolean', default: false, describe: 'let users retry, remove, promote and cancel tasks (read-only otherwise)' })
         .option('auth', { type: 'string', describe: 'user:password for HTTP basic auth; prefer $ASYNCQ_DASHBOARD_AUTH (argv is visible to ps)' })
         .option('allowed-host', {
           type: 'string',

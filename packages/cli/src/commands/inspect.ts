@@ -17,7 +17,7 @@ interface InspectArgs extends GlobalOptions {
   allowMissing?: boolean;
 }
 
-export const TASK_STATES: readonly TaskState[] = ['waiting', 'delayed', 'active', 'completed', 'failed'];
+export const TASK_STATES: readonly TaskState[] = ['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled', 'blocked'];
 
 /** Lists a queue's tasks in one state (failed ones with their errors). Only reads. */
 export async function inspect(argv: InspectArgs, ctx: CliContext): Promise<void> {
@@ -37,7 +37,7 @@ export async function inspect(argv: InspectArgs, ctx: CliContext): Promise<void>
       }
       const [c, s] = await Promise.all([q.admin.counts(), q.admin.state()]);
       const mode = stateWord(s) === 'open' ? '' : ` (${stateWord(s)})`;
-      ctx.out(`${printable(argv.queue)}${mode}: ${c.waiting} waiting, ${c.delayed} delayed, ${c.active} active, ${c.completed} completed, ${c.failed} failed; ${state}:`);
+      ctx.out(`${printable(argv.queue)}${mode}: ${c.waiting} waiting, ${c.delayed} delayed, ${c.active} active, ${c.completed} completed, ${c.failed} failed, ${c.cancelled} cancelled${c.blocked ? `, ${c.blocked} blocked` : ''}; ${state}:`);
       if (tasks.length === 0) ctx.out('  (none)');
       for (const t of tasks) for (const line of taskLines(t)) ctx.out(line);
     },
@@ -45,11 +45,13 @@ export async function inspect(argv: InspectArgs, ctx: CliContext): Promise<void>
   );
 }
 
-/** A task as inspect lists it: id, name, data (cut at 60 characters), attempts, and its error. */
+/** A task as inspect lists it: id, name, data (cut at 60 characters), attempts, its error, who cancelled it, what a flow step waits for. */
 export function taskLines(t: TaskSummary): string[] {
   const data = printable(jsonOrNote(t.data));
   const lines = [`  ${printable(t.id)} ${printable(t.name)} ${data.length > 60 ? `${data.slice(0, 57)}...` : data}${t.attemptsMade ? ` attempts=${t.attemptsMade}` : ''}`];
   if (t.error) lines.push(`    error: ${printable(t.error)}`);
+  if (t.cancelled) lines.push(`    cancelled by ${printable(t.cancelled.by)}${t.cancelled.reason ? `: ${printable(t.cancelled.reason)}` : ''}`);
+  if (t.waitsFor) lines.push(`    waits for ${printable(t.waitsFor)}`);
   return lines;
 }
 

@@ -24,7 +24,7 @@ const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-s
  * The asyncq page (`GET /`), its assets, and the JSON API: `GET /api/queues` (every queue with its
  * counts, state, totals, workers and drain time), `GET /api/queues/:name` or `GET /api/queue?name=`
  * (one queue with its workers, partitions and throughput series) and
- * `PUT /api/queues/:name/tasks/:id/{retry,remove,promote}` or `PUT /api/queue/tasks/{retry,...}?name=&id=`
+ * `PUT /api/queues/:name/tasks/:id/{retry,remove,promote,cancel}` or `PUT /api/queue/tasks/{retry,...}?name=&id=`
  * (403 unless actions are allowed; PUT so that no cross-site form can send it).
  */
 export function apiRoutes(opts: ApiRoutesOptions): express.Router {

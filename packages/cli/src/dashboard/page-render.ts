@@ -27,7 +27,7 @@ export interface PageOptions {
 export const CHART = { width: 600, height: 120 } as const;
 
 const WORKER_HEAD = ['worker', 'running', 'state', 'current tasks', 'done', 'failed', 'heartbeat'];
-const COUNT_STATES = ['waiting', 'delayed', 'active', 'completed', 'failed'] as const;
+const COUNT_STATES = ['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'] as const;
 
 /**
  * The asyncq page, whole: every queue's join state, maxsize gate, shutdown and pause, workers

@@ -183,11 +183,12 @@ async function readDetail(w: Watched, connection: RedisClient, prefix: string): 
   return { ...summary, partitionCounts: state.partitions > 1 ? partitions : [counts], workerList: workers.map(rowOf), throughput };
 }
 
-/** The counts of the whole queue, from its partitions', with the legacy paused and stalled lists. */
+/** The counts of the whole queue, from its partitions', with the legacy paused and stalled lists and the blocked flow steps. */
 function sumCounts(parts: readonly AdminCounts[]): AdminCounts {
   const paused = parts.reduce((a, p) => a + p.paused, 0);
   const stalled = parts.reduce((a, p) => a + p.stalled, 0);
-  return { ...countsOf(parts), paused, stalled };
+  const blocked = parts.reduce((a, p) => a + p.blocked, 0);
+  return { ...countsOf(parts), paused, stalled, blocked };
 }
 
 function fleetOf(workers: WorkerInfo[], desired: { count: number; by: 'manual' | 'autoscaler' } | undefined, supervisors: number, supervisedWorkers: number): FleetSummary {

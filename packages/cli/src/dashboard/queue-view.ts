@@ -44,7 +44,8 @@ export function queueFields(d: QueueDetail): Record<string, string> {
     active: n(c.active),
     completed: n(c.completed),
     failed: n(c.failed),
-    totals: `${n(d.totals.added)} added, ${n(d.totals.completed)} completed, ${n(d.totals.failed)} failed for good, ${n(d.totals.retried)} retried, ${n(d.totals.reclaimed)} reclaimed, ${n(d.totals.discarded)} discarded`,
+    cancelled: n(c.cancelled),
+    totals: `${n(d.totals.added)} added, ${n(d.totals.completed)} completed, ${n(d.totals.failed)} failed for good, ${n(d.totals.retried)} retried, ${n(d.totals.reclaimed)} reclaimed, ${n(d.totals.discarded)} discarded, ${n(d.totals.cancelled)} cancelled`,
     done: d.donePerSec.toFixed(1),
   };
 }
@@ -66,7 +67,7 @@ export function workerCells(w: WorkerRow, now: number): string[] {
 
 /** The cells of partition `i`'s row: its counts by state. */
 export function partitionCells(c: AdminCounts, i: number): string[] {
-  return [`#${i}`, c.waiting, c.delayed, c.active, c.completed, c.failed].map(String);
+  return [`#${i}`, c.waiting, c.delayed, c.active, c.completed, c.failed, c.cancelled].map(String);
 }
 
 /**

@@ -15,6 +15,7 @@ export const QUEUE_FIRST: ReadonlySet<string> = new Set([
   'inspect',
   'logs',
   'retry',
+  'cancel',
   'remove',
   'promote',
   'pause',

@@ -37,13 +37,14 @@ export async function readSnapshot(client: RedisClient, prefix: string, queue: s
 
 /** Counts of some partitions added up, without the legacy paused list and the stalled list (counted in waiting and unfinished). */
 export function countsOf(parts: readonly AdminCounts[]): QueueCounts {
-  const t: QueueCounts = { waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, unfinished: 0 };
+  const t: QueueCounts = { waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, cancelled: 0, unfinished: 0 };
   for (const p of parts) {
     t.waiting += p.waiting;
     t.delayed += p.delayed;
     t.active += p.active;
     t.completed += p.completed;
     t.failed += p.failed;
+    t.cancelled += p.cancelled;
     t.unfinished += p.unfinished;
   }
   return t;
@@ -51,14 +52,14 @@ export function countsOf(parts: readonly AdminCounts[]): QueueCounts {
 
 /** The snapshot of a queue with no data (never put into, or deleted meanwhile): zeros, open, one partition. */
 export function emptySnapshot(name: string, at = Date.now()): QueueSnapshot {
-  const counts = { waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, unfinished: 0 };
+  const counts = { waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, cancelled: 0, unfinished: 0 };
   return {
     name,
     at,
-    partitions: [{ ...counts, paused: 0, stalled: 0 }],
+    partitions: [{ ...counts, paused: 0, stalled: 0, blocked: 0 }],
     counts,
     state: { shutdown: '', paused: false, partitions: 1, maxsize: 0, putsWaiting: false, joinersWaiting: false },
-    totals: { added: 0, completed: 0, failed: 0, retried: 0, reclaimed: 0, discarded: 0 },
+    totals: { added: 0, completed: 0, failed: 0, retried: 0, reclaimed: 0, discarded: 0, cancelled: 0 },
     workers: 0,
     oldestWaitingMs: 0,
   };

@@ -10,14 +10,14 @@ import { chartPoints, partitionCells, queueFields, workerCells } from '../../src
 const NOW = 1_700_000_000_000;
 
 function detail(over: Partial<QueueDetail> = {}): QueueDetail {
-  const counts = { waiting: 40, delayed: 2, active: 3, completed: 100, failed: 1, unfinished: 45, paused: 0, stalled: 0 };
+  const counts = { waiting: 40, delayed: 2, active: 3, completed: 100, failed: 1, cancelled: 0, unfinished: 45, paused: 0, stalled: 0, blocked: 0 };
   return {
     name: 'emails',
     partitions: 1,
     at: NOW,
     counts,
     state: { shutdown: '', paused: false, partitions: 1, maxsize: 0, putsWaiting: false, joinersWaiting: false },
-    totals: { added: 146, completed: 100, failed: 1, retried: 2, reclaimed: 0, discarded: 0 },
+    totals: { added: 146, completed: 100, failed: 1, retried: 2, reclaimed: 0, discarded: 0, cancelled: 0 },
     workers: { live: 2, busy: 1, slots: 8, running: 3, desired: 4, desiredBy: 'manual', supervisors: 1, supervisedWorkers: 2 },
     oldestWaitingMs: 12_500,
     finishRate: 3,
@@ -143,7 +143,7 @@ describe('the asyncq page (no Redis)', () => {
     const [busy, idle] = detail().workerList;
     expect(workerCells(busy!, NOW)).toEqual(['box:42', '3/4', 'busy', 'send #7 (2.0 s)', '90', '1', '1.5 s ago']);
     expect(workerCells(idle!, NOW)).toEqual(['box:43', '0/4', 'idle', '—', '10', '0', '0.5 s ago']);
-    expect(partitionCells(detail().counts, 2)).toEqual(['#2', '40', '2', '3', '100', '1']);
+    expect(partitionCells(detail().counts, 2)).toEqual(['#2', '40', '2', '3', '100', '1', '0']);
   });
 
   it('draws the throughput over the history there is, now at the right edge', () => {

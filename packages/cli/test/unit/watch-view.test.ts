@@ -10,8 +10,8 @@ function sample(queue: string, o: Partial<QueueSample> = {}): QueueSample {
     enqueuedPerSec: 120.5,
     donePerSec: 118.25,
     failedPerSec: 0.5,
-    counts: { waiting: 30, delayed: 2, active: 16, completed: 1000, failed: 3, unfinished: 48 },
-    totals: { added: 1051, completed: 1000, failed: 3, retried: 1, reclaimed: 0, discarded: 0 },
+    counts: { waiting: 30, delayed: 2, active: 16, completed: 1000, failed: 3, cancelled: 0, unfinished: 48 },
+    totals: { added: 1051, completed: 1000, failed: 3, retried: 1, reclaimed: 0, discarded: 0, cancelled: 0 },
     oldestWaitingMs: 1500,
     drainSeconds: 0.4,
     paused: false,
@@ -61,7 +61,7 @@ describe('watch view (no Redis)', () => {
   });
 
   it('shows each partition of a partitioned queue, a pause and a shutdown, and the reconnecting line', () => {
-    const partitions = [0, 1, 2].map((partition) => ({ partition, waiting: 10, delayed: 0, active: 5, completed: 0, failed: 0, unfinished: 15 }));
+    const partitions = [0, 1, 2].map((partition) => ({ partition, waiting: 10, delayed: 0, active: 5, completed: 0, failed: 0, cancelled: 0, unfinished: 15 }));
     const text = renderView([sample('parts', { partitions, paused: true, shutdown: 'graceful' })], [history], {
       heading: 'asyncq watch',
       rows: 50,

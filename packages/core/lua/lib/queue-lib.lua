@@ -34,6 +34,21 @@ local function heldKey(prefix, lease)
   return prefix .. "aq:held:" .. lease
 end
 
+-- The HASH of tasks cancelled while held under lease `lease`: job id -> JSON { reason, by }. The
+-- holder reads it at its next call (consume or renewal), so a cancel reaches it even when the
+-- pub/sub message did not.
+local function revokedKey(prefix, lease)
+  return prefix .. "aq:revoked:" .. lease
+end
+
+-- The cancels recorded for `lease` since its holder last looked, as a flat list of id, info JSON.
+local function takeRevoked(prefix, lease)
+  local key = revokedKey(prefix, lease)
+  local flat = rcall("HGETALL", key)
+  if #flat > 0 then rcall("DEL", key) end
+  return flat
+end
+
 --[[
   The request log of a handle (a HASH per handle and partition: request id -> what the request did,
   msgpack). ioredis sends a command again when the connection drops before its reply arrived, so a
@@ -83,19 +98,20 @@ local function nothingUnfinished(k)
     and rcall("ZCARD", k.delayed) == 0 and rcall("ZCARD", k.waitingChildren) == 0
 end
 
--- The queue's ledger, from its totals: `added` (tasks ever put), `expected` (how many should be
--- unfinished: put, plus revived by a retry, less completed, failed for good, discarded by an
--- immediate shutdown, removed by an operator, vanished and written off) and `lost` (every loss
+-- The queue's ledger, from its totals: `added` (tasks ever put, chain and chord steps included),
+-- `expected` (how many should be unfinished: put, plus revived by a retry, less completed, failed
+-- for good, cancelled, discarded by an immediate shutdown, removed by an operator, vanished and
+-- written off) and `lost` (every loss
 -- recorded). Each script moves tasks and its totals in one atomic step, so in any state Redis
 -- can be in the lists hold `expected` tasks, unless Redis lost some of them.
-local LEDGER = { "added", "revived", "completed", "failed", "discarded", "removed", "vanished", "lostMissing", "lostRollback" }
+local LEDGER = { "added", "revived", "completed", "failed", "discarded", "removed", "vanished", "lostMissing", "lostRollback", "cancelled" }
 local function ledger(k)
   local v = rcall("HMGET", k.stats, unpack(LEDGER))
   local n = {}
   for i = 1, #LEDGER do n[LEDGER[i]] = tonumber(v[i] or "0") or 0 end
   return {
     added = n.added,
-    expected = n.added + n.revived - n.completed - n.failed - n.discarded - n.removed - n.vanished - n.lostMissing,
+    expected = n.added + n.revived - n.completed - n.failed - n.discarded - n.removed - n.vanished - n.lostMissing - n.cancelled,
     lost = n.lostMissing + n.lostRollback + n.vanished,
   }
 end
@@ -180,40 +196,7 @@ local function delayedScore(delayed, dueAt)
   return low
 end
 
--- Marks job `id` failed for good: kept in the failed set (a dead letter) up to `keep`.
-local function failForGood(prefix, k, id, reason, now, keep)
-  rcall("HSET", prefix .. id, "failedReason", reason, "finishedOn", now)
-  rcall("HINCRBY", k.stats, "failed", 1)
-  if keep > 0 then
-    rcall("ZADD", k.failed, now, id)
-    trimFinished(k.failed, prefix, keep)
-  else
-    removeJobKeys(prefix, id)
-  end
-end
-
--- Room under the maxsize producers last used (recorded in the state hash), for tasks coming back
--- from a consumer: huge when the queue is unbounded.
-local function roomUnderMaxsize(k)
-  local maxsize = tonumber(rcall("HGET", k.state, "maxsize")) or 0
-  if maxsize <= 0 then return math.huge end
-  return maxsize - boundedCount(k)
-end
-
--- A task coming back from a consumer (crashed, handing it back, or retrying a failed attempt):
--- ready again (at the front, or the back for a retry), or, when that would put more than maxsize
--- tasks in the queue, into the stalled list, from which it becomes ready ahead of any new put as
--- soon as there is room. Returns the room left.
-local function comeBack(prefix, k, id, room, front, lifo)
-  -- No longer processed by anyone: "pb" names a holder only while one holds it.
-  rcall("HDEL", prefix .. id, "pb")
-  if room > 0 then
-    makeReady(prefix, k, id, front, lifo)
-  else
-    rcall("LPUSH", k.stalled, id)
-  end
-  return room - 1
-end
+-- @include finish-lib
 
 -- Stalled tasks become ready (at the front, oldest first) as far as maxsize allows.
 -- Returns how many became ready.

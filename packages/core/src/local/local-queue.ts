@@ -1,11 +1,11 @@
 import { abortableWait, type Waiter } from '../abortable-wait.js';
 import type { AsyncQueue, QueueCapabilities, Task } from '../async-queue.js';
-import { QueueClosed, QueueEmpty, QueueFull, QueueShutDown, TaskNotFound } from '../errors.js';
+import { QueueClosed, QueueEmpty, QueueFull, QueueShutDown, TaskCancelled, TaskNotFound } from '../errors.js';
+import { checkCancel, taskIdFor, taskRef, type CancelOptions, type TaskRef, type TaskRefState } from '../task-ref.js';
 import { HeldTasks } from '../held-tasks.js';
-import { backoffDelay, checkInt, checkOrder } from '../options.js';
-import { describeError, encodeJson } from '../payload.js';
+import { checkInt, checkOrder } from '../options.js';
 import { preparePut, preparePutMany, type PreparedPut, type PutLimits } from '../put-checks.js';
-import { TaskHandle, type TaskFinisher } from '../task-handle.js';
+import { TaskHandle } from '../task-handle.js';
 import type {
   FailedTask,
   LocalQueueOptions,
@@ -18,9 +18,9 @@ import type {
   WaitOptions,
 } from '../types.js';
 import { KeyedWaiters, unwrap, WaiterList } from '../waiters.js';
+import { LocalFinisher, type LocalTask } from './local-finisher.js';
 import { LocalStore, type Entry } from './local-store.js';
 
-type LocalTask<T> = TaskHandle<T, Entry<T>>;
 
 /**
  * An in-process queue with exactly the interface and semantics of the Redis
@@ -42,11 +42,9 @@ export class LocalQueue<T = unknown> implements AsyncQueue<T> {
   readonly order: QueueOrder;
   readonly capabilities: QueueCapabilities = { shared: false };
   private readonly limits: PutLimits;
-  private readonly maxResultBytes: number;
-  private readonly maxErrorBytes: number;
   private readonly store: LocalStore<T>;
   private readonly held: HeldTasks<LocalTask<T>>;
-  private readonly finisher: TaskFinisher<T>;
+  private readonly finisher: LocalFinisher<T>;
   private readonly getters = new WaiterList<LocalTask<T>>();
   private readonly putters: { entry: Entry<T>; waiter: Waiter<string> }[] = [];
   private readonly joiners = new WaiterList<void>();
@@ -59,24 +57,19 @@ export class LocalQueue<T = unknown> implements AsyncQueue<T> {
     this.maxsize = checkInt('maxsize', opts.maxsize, 0);
     this.order = checkOrder(opts.order);
     this.limits = { order: this.order, maxPayloadBytes: checkInt('maxPayloadBytes', opts.maxPayloadBytes, 1024 * 1024, 1) };
-    this.maxResultBytes = checkInt('maxResultBytes', opts.maxResultBytes, 1024 * 1024, 1);
-    this.maxErrorBytes = checkInt('maxErrorBytes', opts.maxErrorBytes, 16 * 1024, 256);
     const keepCompleted = checkInt('keepCompleted', opts.keepCompleted, 1000);
     const keepFailed = checkInt('keepFailed', opts.keepFailed, 10_000);
     this.store = new LocalStore<T>(this.order, keepCompleted, keepFailed, () => this.dispatch());
     this.held = new HeldTasks(this.name);
-    this.finisher = {
-      complete: (task, result) => this.complete(task, result),
-      failAttempt: (task, error) => this.failAttempt(task, error),
-      progress: async (task, value) => {
-        this.checkOpen();
-        this.held.pick(task).ref.progress = JSON.parse(encodeJson(value, 'progress', this.maxResultBytes, 'maxResultBytes')) as object;
-      },
-      log: async (task, line) => {
-        this.checkOpen();
-        this.held.pick(task).ref.logs.push(String(line));
-      },
-    };
+    this.finisher = new LocalFinisher<T>({
+      store: this.store,
+      held: this.held,
+      results: this.results,
+      maxResultBytes: checkInt('maxResultBytes', opts.maxResultBytes, 1024 * 1024, 1),
+      maxErrorBytes: checkInt('maxErrorBytes', opts.maxErrorBytes, 16 * 1024, 256),
+      checkOpen: () => this.checkOpen(),
+      finished: () => this.wakeJoiners(),
+    });
   }
 
   async put(item: T, opts?: PutOptions): Promise<string> {
@@ -116,8 +109,41 @@ export class LocalQueue<T = unknown> implements AsyncQueue<T> {
     return ids;
   }
 
-  async result(id: string, opts?: WaitOptions): Promise<unknown> {
+  async submit<R = unknown>(item: T, opts?: PutOptions): Promise<TaskRef<R>> {
+    return taskRef<R>(this, await this.put(item, opts), opts?.name ?? 'task');
+  }
+
+  async cancel(task: string | TaskRef, opts?: CancelOptions): Promise<boolean> {
     this.checkOpen();
+    const id = taskIdFor(this.name, task, 'cancel');
+    const { reason, by } = checkCancel(opts);
+    const entry = this.store.unfinishedTask(id);
+    if (!entry) {
+      if (this.store.stateOf(id)) return false;
+      throw new TaskNotFound(this.name, id);
+    }
+    const err = new TaskCancelled(id, reason, by);
+    // A held task is released: its signal aborts, and a runner stops it (its result is discarded).
+    const held = this.held.values().find((t) => t.ref === entry);
+    if (held) this.finisher.cancelHeld(held, err);
+    else this.store.cancel(entry, err);
+    this.results.settle(id, { error: err });
+    this.wakeJoiners();
+    this.dispatch();
+    return true;
+  }
+
+  async taskState(task: string | TaskRef): Promise<TaskRefState> {
+    this.checkOpen();
+    const id = taskIdFor(this.name, task, 'taskState');
+    const state = this.store.stateOf(id);
+    if (!state) throw new TaskNotFound(this.name, id);
+    return state;
+  }
+
+  async result(task: string | TaskRef, opts?: WaitOptions): Promise<unknown> {
+    this.checkOpen();
+    const id = taskIdFor(this.name, task, 'result');
     const outcome = this.store.outcome(id);
     if (outcome) return unwrap(outcome);
     if (!this.store.knows(id)) throw new TaskNotFound(this.name, id);
@@ -145,7 +171,11 @@ export class LocalQueue<T = unknown> implements AsyncQueue<T> {
 
   async taskDone(taskOrId?: Task<T> | string): Promise<void> {
     this.checkOpen();
-    await this.complete(this.held.pick(taskOrId), undefined);
+    try {
+      await this.finisher.complete(this.held.pick(taskOrId), undefined);
+    } catch (e) {
+      if (!(e instanceof TaskCancelled)) throw e; // cancelled: finished already, nothing to discard
+    }
   }
 
   async join(opts?: WaitOptions): Promise<void> {
@@ -168,7 +198,15 @@ export class LocalQueue<T = unknown> implements AsyncQueue<T> {
 
   async counts(): Promise<QueueCounts> {
     const s = this.store;
-    return { waiting: s.readySize, delayed: s.delayedSize, active: this.held.size, completed: s.completedCount, failed: s.failed(0, -1).length, unfinished: s.unfinished };
+    return {
+      waiting: s.readySize,
+      delayed: s.delayedSize,
+      active: this.finisher.activeCount(),
+      completed: s.completedCount,
+      failed: s.failed(0, -1).length,
+      cancelled: s.cancelledCount,
+      unfinished: s.unfinished,
+    };
   }
 
   async failedTasks(start = 0, end = -1): Promise<FailedTask<T>[]> {
@@ -205,30 +243,6 @@ export class LocalQueue<T = unknown> implements AsyncQueue<T> {
     this.joiners.rejectAll(err);
     this.results.rejectAll(err);
     for (const p of this.putters.splice(0)) p.waiter.reject(err);
-  }
-
-  private async complete(task: TaskHandle<T>, result: unknown): Promise<void> {
-    this.checkOpen();
-    const value = result === undefined ? null : (JSON.parse(encodeJson(result, 'result', this.maxResultBytes, 'maxResultBytes')) as unknown);
-    const held = this.held.take(task);
-    this.store.complete(held.ref, value);
-    this.results.settle(held.id, { value });
-    this.wakeJoiners();
-  }
-
-  private async failAttempt(task: TaskHandle<T>, error: unknown): Promise<void> {
-    this.checkOpen();
-    const err = describeError(error, this.maxErrorBytes);
-    const entry = this.held.take(task).ref;
-    entry.attemptsMade++;
-    if (entry.attemptsMade < entry.opts.attempts && err.name !== 'UnrecoverableError') {
-      this.store.schedule(entry, backoffDelay(entry.opts.backoff, entry.attemptsMade));
-      return;
-    }
-    this.store.failForGood(entry, err);
-    const outcome = this.store.outcome(entry.id);
-    if (outcome) this.results.settle(entry.id, outcome);
-    this.wakeJoiners();
   }
 
   private prepare(p: PreparedPut): Entry<T> {

@@ -1,4 +1,5 @@
-import { TaskFailed } from '../errors.js';
+import { TaskCancelled, TaskFailed } from '../errors.js';
+import type { TaskRefState } from '../task-ref.js';
 import type { CheckedPut } from '../options.js';
 import type { ErrorFacts } from '../payload.js';
 import type { FailedTask, QueueOrder } from '../types.js';
@@ -18,6 +19,10 @@ export interface Entry<T> {
   opts: CheckedPut;
   attemptsMade: number;
   timer?: NodeJS.Timeout;
+  /** Where it is while unfinished. */
+  where?: 'ready' | 'delayed' | 'held';
+  /** Cancelled while ready: skipped when it comes up (the heap removes lazily). */
+  cancelled?: boolean;
 }
 
 /** Ranks below this are tasks handed back to the front of the queue. */
@@ -36,6 +41,11 @@ export class LocalStore<T> {
   private readonly completedIds: string[] = [];
   private readonly dead: FailedTask<T>[] = [];
   private readonly outcomes = new Map<string, Outcome>();
+  /** Unfinished tasks by id. */
+  private readonly open = new Map<string, Entry<T>>();
+  private readonly cancelledIds: string[] = [];
+  /** Cancelled entries still in the ready heap. */
+  private cancelledReady = 0;
   /** Tasks put and not finished: what join waits for. */
   unfinished = 0;
   completedCount = 0;
@@ -52,7 +62,12 @@ export class LocalStore<T> {
   }
 
   get readySize(): number {
-    return this.ready.size;
+    return this.ready.size - this.cancelledReady;
+  }
+
+  /** Cancelled tasks still kept. */
+  get cancelledCount(): number {
+    return this.cancelledIds.length;
   }
 
   get delayedSize(): number {
@@ -83,6 +98,7 @@ export class LocalStore<T> {
 
   insert(entry: Entry<T>): string {
     this.known.add(entry.id);
+    this.open.set(entry.id, entry);
     this.unfinished++;
     this.schedule(entry, entry.opts.delay);
     return entry.id;
@@ -91,6 +107,7 @@ export class LocalStore<T> {
   /** Ready at once, or after `delay` ms. */
   schedule(entry: Entry<T>, delay: number): void {
     if (delay <= 0) return this.makeReady(entry);
+    entry.where = 'delayed';
     this.delayed.add(entry);
     entry.timer = setTimeout(() => {
       this.delayed.delete(entry);
@@ -100,16 +117,26 @@ export class LocalStore<T> {
   }
 
   popReady(): Entry<T> | undefined {
-    return this.ready.pop();
+    for (let e = this.ready.pop(); e; e = this.ready.pop()) {
+      if (e.cancelled) {
+        this.cancelledReady--;
+        continue;
+      }
+      e.where = 'held';
+      return e;
+    }
+    return undefined;
   }
 
   /** A held task goes back to the front of the queue (its handle closed). */
   returnToFront(entry: Entry<T>): void {
+    entry.where = 'ready';
     entry.rank = FRONT - ++this.frontSeq;
     this.ready.push(entry);
   }
 
   complete(entry: Entry<T>, value: unknown): void {
+    this.open.delete(entry.id);
     this.remember(entry.id);
     this.completedCount++;
     this.settle(entry.id, { value });
@@ -118,6 +145,7 @@ export class LocalStore<T> {
 
   /** Fails an entry for good: a dead letter, kept up to `keepFailed`. */
   failForGood(entry: Entry<T>, err: ErrorFacts): void {
+    this.open.delete(entry.id);
     this.dead.push({ id: entry.id, data: entry.data, attempts: entry.attemptsMade, error: err.message, ...(err.stack ? { stack: err.stack } : {}) });
     if (this.dead.length > this.keepFailed) this.forget(this.dead.shift()!.id);
     this.settle(entry.id, { error: new TaskFailed(entry.id, err.message, err.stack) });
@@ -127,12 +155,47 @@ export class LocalStore<T> {
   /** Immediate shutdown: every ready and delayed task is dropped and counts as finished. */
   discardPending(): void {
     const discarded = [...this.ready.drain(), ...this.delayed];
+    let cancelled = 0;
     for (const e of discarded) {
       clearTimeout(e.timer);
-      this.known.delete(e.id);
+      if (e.cancelled) cancelled++;
+      else this.known.delete(e.id);
+      this.open.delete(e.id);
     }
     this.delayed.clear();
-    this.unfinished -= discarded.length;
+    this.cancelledReady = 0;
+    this.unfinished -= discarded.length - cancelled;
+  }
+
+  /** The unfinished task `id`, if there is one. */
+  unfinishedTask(id: string): Entry<T> | undefined {
+    return this.open.get(id);
+  }
+
+  /** Cancels an unfinished task: out of the ready heap or its timer, finished, its outcome kept. */
+  cancel(entry: Entry<T>, err: TaskCancelled): void {
+    if (entry.where === 'ready') {
+      entry.cancelled = true;
+      this.cancelledReady++;
+    } else if (entry.where === 'delayed') {
+      clearTimeout(entry.timer);
+      this.delayed.delete(entry);
+    }
+    this.open.delete(entry.id);
+    this.cancelledIds.push(entry.id);
+    if (this.cancelledIds.length > this.keepFailed) this.forget(this.cancelledIds.shift()!);
+    this.settle(entry.id, { error: err });
+    this.unfinished--;
+  }
+
+  /** Where task `id` is, or undefined when there is no such task (or it is no longer kept). */
+  stateOf(id: string): TaskRefState | undefined {
+    const e = this.open.get(id);
+    if (e) return e.where === 'held' ? 'running' : e.where === 'delayed' ? 'delayed' : 'waiting';
+    const o = this.outcomes.get(id);
+    if (!o) return undefined;
+    if (!('error' in o)) return 'completed';
+    return o.error instanceof TaskCancelled ? 'cancelled' : 'failed';
   }
 
   outcome(id: string): Outcome | undefined {
@@ -148,6 +211,7 @@ export class LocalStore<T> {
   }
 
   private makeReady(entry: Entry<T>): void {
+    entry.where = 'ready';
     const seq = ++this.seq;
     entry.rank = this.order === 'lifo' ? -seq : seq;
     this.ready.push(entry);

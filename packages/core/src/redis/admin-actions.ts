@@ -3,6 +3,7 @@ import { ConfigError } from '../errors.js';
 import { lazily } from '../lazy.js';
 import { checkInt, couldBeTaskId } from '../options.js';
 import { checkAccess } from './access-check.js';
+import { cancelTasks, type CancelReport } from './cancellation.js';
 import type { AdminReads } from './admin-reads.js';
 import type { RedisClient } from './connection.js';
 import { mastersOf } from './cluster-room.js';
@@ -14,7 +15,7 @@ import type { PurgeWhich } from './scripts.js';
 import { WorkerRegistry } from './worker-registry.js';
 
 /**
- * The operations of {@link QueueAdmin}: retry, promote, remove, pause, purge, clean, shutdown and
+ * The operations of {@link QueueAdmin}: cancel, retry, promote, remove, pause, purge, clean, shutdown and
  * destroy. The cold paths run BullMQ's own scripts on its layout, then wake asyncq's consumers.
  */
 export class AdminActions {
@@ -36,6 +37,11 @@ export class AdminActions {
     await checkAccess(s.scripts, s.config.target, s.config.partitions[0]!, 'admin');
     return s;
   });
+
+  /** Cancels tasks by id, running ones included (see `TaskRef.cancel`). */
+  async cancel(ids: readonly string[], reason: string, by: string): Promise<CancelReport> {
+    return cancelTasks(await this.writable(), ids, reason, by);
+  }
 
   /** Moves every failed task back to waiting for another round of attempts; resolves to how many. */
   async retryFailed(): Promise<number> {

@@ -5,7 +5,7 @@ import { unfinishedOf } from './finish-waits.js';
 import { locate } from './partitions.js';
 import type { QueueKeys } from './queue-keys.js';
 import type { RedisSession } from './redis-session.js';
-import { delayOf, idsIn, parse, readTask, stateOf, sumCounts, toSummary } from './task-records.js';
+import { delayOf, idsIn, parse, readTask, stateOf, sumCounts, toSummary, waitsFor } from './task-records.js';
 
 /** Counts of one partition, or of the whole queue. */
 export interface AdminCounts extends QueueCounts {
@@ -16,6 +16,8 @@ export interface AdminCounts extends QueueCounts {
    * full; delivered first as soon as maxsize has room. Counted in `unfinished`.
    */
   stalled: number;
+  /** Flow steps waiting for earlier ones (a chain's later steps, a chord's callback). Counted in `unfinished`. */
+  blocked: number;
 }
 
 /** What a queue is doing, beyond its counts. */
@@ -41,6 +43,7 @@ export interface QueueTotals {
   retried: number;
   reclaimed: number;
   discarded: number;
+  cancelled: number;
 }
 
 /** One task with everything kept about it. */
@@ -53,7 +56,7 @@ export interface TaskDetails extends TaskSummary {
   logs: string[];
 }
 
-const STATS = ['added', 'completed', 'failed', 'retried', 'reclaimed', 'discarded'] as const;
+const STATS = ['added', 'completed', 'failed', 'retried', 'reclaimed', 'discarded', 'cancelled'] as const;
 
 /**
  * The reads of {@link QueueAdmin}: counts, state, totals, tasks, logs, dead letters and timings.
@@ -99,16 +102,18 @@ export class AdminReads {
       const { s, parts } = await this.keys();
       return Promise.all(
         parts.map(async (k) => {
-          const [c, completed, failed] = await Promise.all([s.scripts.count(k, 0), s.client.zcard(k.completed), s.client.zcard(k.failed)]);
+          const [c, completed, failed, cancelled] = await Promise.all([s.scripts.count(k, 0), s.client.zcard(k.completed), s.client.zcard(k.failed), s.client.zcard(k.cancelled)]);
           return {
             waiting: c.wait + c.paused + c.prioritized,
             delayed: c.delayed,
             active: c.active,
             completed,
             failed,
+            cancelled,
             unfinished: unfinishedOf(c),
             paused: c.paused,
             stalled: c.stalled,
+            blocked: c.waitingChildren,
           };
         }),
       );
@@ -141,12 +146,12 @@ export class AdminReads {
     });
   }
 
-  /** Monotonic totals: every task ever added, completed, failed for good, retried, reclaimed from a crashed consumer, discarded by an immediate shutdown. */
+  /** Monotonic totals: every task ever added, completed, failed for good, retried, reclaimed from a crashed consumer, discarded by an immediate shutdown, cancelled. */
   async totals(): Promise<QueueTotals> {
     return this.guard(async () => {
       const { s, parts } = await this.keys();
       const rows = await Promise.all(parts.map((k) => s.client.hmget(k.stats, ...STATS)));
-      const t = { added: 0, completed: 0, failed: 0, retried: 0, reclaimed: 0, discarded: 0 };
+      const t = { added: 0, completed: 0, failed: 0, retried: 0, reclaimed: 0, discarded: 0, cancelled: 0 };
       for (const row of rows) STATS.forEach((f, i) => (t[f] += Number(row[i] ?? 0) || 0));
       return t;
     });
@@ -198,6 +203,7 @@ export class AdminReads {
     if (!h.name && !h.data) return undefined;
     const state = await stateOf(s.client, k, jobId);
     const summary = toSummary(id, h, state, partition, parts.length);
+    if (state === 'blocked') summary.waitsFor = await waitsFor(s.client, k, h, partition, parts.length);
     const stacks = parse(h.stacktrace ?? '[]', []);
     return {
       ...summary,

@@ -1,4 +1,4 @@
-import { LeaseLost, QueueClosed } from '../errors.js';
+import { LeaseLost, QueueClosed, TaskCancelled } from '../errors.js';
 import { backoffDelay } from '../options.js';
 import { describeError, encodeJson } from '../payload.js';
 import type { Task } from '../async-queue.js';
@@ -23,10 +23,17 @@ export class Completion<T> implements TaskFinisher<T> {
     private readonly batchers: readonly ConsumeBatcher[],
   ) {}
 
-  /** taskDone(): the oldest held task, or the one named. */
-  taskDone(taskOrId?: Task<T> | string): Promise<void> {
+  /**
+   * taskDone(): the oldest held task, or the one named. A task cancelled meanwhile is finished
+   * already (cancelled is a terminal state), so this resolves: there was no result to discard.
+   */
+  async taskDone(taskOrId?: Task<T> | string): Promise<void> {
     this.checkOpen();
-    return this.complete(this.leases.held.pick(taskOrId), undefined);
+    try {
+      await this.complete(this.leases.held.pick(taskOrId), undefined);
+    } catch (e) {
+      if (!(e instanceof TaskCancelled)) throw e;
+    }
   }
 
   async complete(task: TaskHandle<T>, result: unknown): Promise<void> {
@@ -82,7 +89,7 @@ export class Completion<T> implements TaskFinisher<T> {
     const ok = await this.session.request(held.ref.partition, 'u', (req) =>
       this.session.scripts.update(keys, req, held.ref.jobId, held.ref.lease, kind, value, this.session.config.keepLogs),
     );
-    if (!ok) throw new LeaseLost(this.session.config.name, held.id);
+    if (!ok) throw held.ref.cancelled ?? new LeaseLost(this.session.config.name, held.id);
   }
 
   /** Removes the task from the held set before any await, so two finishes never pick the same task. */
@@ -94,6 +101,10 @@ export class Completion<T> implements TaskFinisher<T> {
 
   private pick(task: { readonly id: string } | string | undefined): RedisTask<T> {
     const held = this.leases.held.pick(task) as TaskHandle<T, HeldJob>;
+    if (held.ref.cancelled) {
+      this.leases.held.delete(held);
+      throw held.ref.cancelled;
+    }
     if (held.ref.lost) {
       this.leases.held.delete(held);
       throw new LeaseLost(this.session.config.name, held.id);
@@ -103,7 +114,7 @@ export class Completion<T> implements TaskFinisher<T> {
 
   /** A finish that failed for want of Redis leaves the task held (its lease renewed), so the caller may retry. */
   private restore(held: RedisTask<T>, e: unknown): void {
-    if (!(e instanceof LeaseLost) && !this.closed) this.leases.held.add(held);
+    if (!(e instanceof LeaseLost) && !(e instanceof TaskCancelled) && !this.closed) this.leases.held.add(held);
   }
 
   private checkOpen(): void {

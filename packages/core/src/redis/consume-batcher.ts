@@ -1,4 +1,5 @@
-import { LeaseLost } from '../errors.js';
+import { LeaseLost, TaskCancelled } from '../errors.js';
+import { publicId } from './partitions.js';
 import type { QueueKeys } from './queue-keys.js';
 import { monotonicNow, type LeaseKeeper } from './lease-keeper.js';
 import type { RedisSession } from './redis-session.js';
@@ -174,11 +175,17 @@ export class ConsumeBatcher {
     if (chores.renewLease || (reply.tasks.length > 0 && !holding)) this.leases.refreshed(this.partition, sentAt);
     if (keep) this.reconcile = false;
     const lost = new Set(reply.lost);
+    const cancelled = new Map(reply.cancelled.map((n) => [n.jobId, n]));
     this.leases.removed(this.partition, acks.map((a) => a.item[0]));
     for (const a of acks) {
-      if (lost.has(a.item[0])) a.reject(new LeaseLost(c.name, a.item[0]));
+      const n = cancelled.get(a.item[0]);
+      // Cancelled while its handler ran: the result is discarded, and the caller told why.
+      if (n) a.reject(new TaskCancelled(this.publicId(n.jobId), n.reason, n.by));
+      else if (lost.has(a.item[0])) a.reject(new LeaseLost(c.name, a.item[0]));
       else a.resolve();
+      cancelled.delete(a.item[0]);
     }
+    for (const n of cancelled.values()) this.leases.cancelled(this.partition, n);
     if (wanted + speculative > 0) this.consumer.offer(this.partition, wanted, reply);
     if (reply.heldCount > this.leases.knownCount(this.partition)) {
       this.reconcile = true;
@@ -186,27 +193,33 @@ export class ConsumeBatcher {
     }
   }
 
+  private publicId(jobId: string): string {
+    return publicId(this.partition, jobId, this.session.config.partitions.length);
+  }
+
   private async sendFails(fails: Pending<FailItem>[]): Promise<void> {
     const c = this.session.config;
     let lost: Set<string>;
+    let cancelled: Set<string>;
     try {
-      lost = new Set(
-        await this.session.request(this.partition, 'f', (req) => this.session.scripts.fail(this.keys, req, {
-          lease: this.leases.lease(this.partition),
-          leaseMs: c.lease,
-          keepFailed: c.keepFailed,
-          lifo: c.order === 'lifo',
-          keepStacks: c.keepStacks,
-          items: fails.map((f) => f.item),
-        })),
-      );
+      const r = await this.session.request(this.partition, 'f', (req) => this.session.scripts.fail(this.keys, req, {
+        lease: this.leases.lease(this.partition),
+        leaseMs: c.lease,
+        keepFailed: c.keepFailed,
+        lifo: c.order === 'lifo',
+        keepStacks: c.keepStacks,
+        items: fails.map((f) => f.item),
+      }));
+      lost = new Set(r.lost);
+      cancelled = new Set(r.cancelled);
     } catch (e) {
       for (const f of fails) f.reject(e);
       return;
     }
     this.leases.removed(this.partition, fails.map((f) => f.item.id));
     for (const f of fails) {
-      if (lost.has(f.item.id)) f.reject(new LeaseLost(c.name, f.item.id));
+      if (cancelled.has(f.item.id)) f.reject(new TaskCancelled(this.publicId(f.item.id)));
+      else if (lost.has(f.item.id)) f.reject(new LeaseLost(c.name, f.item.id));
       else f.resolve();
     }
   }
@@ -214,5 +227,5 @@ export class ConsumeBatcher {
 
 /** A reply with nothing reserved: the consumer sees the partition as drained for now. */
 function emptyReply(leaseLost = false): ConsumeReply {
-  return { leaseHeld: !leaseLost, lost: [], tasks: [], nextDue: 0, shutdown: '', pending: 0, paused: false, heldCount: 0, now: 0, added: 0, lostTotal: 0 };
+  return { leaseHeld: !leaseLost, lost: [], tasks: [], nextDue: 0, shutdown: '', pending: 0, paused: false, heldCount: 0, now: 0, added: 0, lostTotal: 0, cancelled: [] };
 }

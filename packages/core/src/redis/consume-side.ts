@@ -19,7 +19,7 @@ export interface ConsumeSide<T> {
  * completion finishes: the closures below close that loop once every part exists.
  */
 export function buildConsumeSide<T>(session: RedisSession): ConsumeSide<T> {
-  const leases = new LeaseKeeper<T>(session, (p) => consumer.leaseLost(p));
+  const leases = new LeaseKeeper<T>(session, (p) => consumer.leaseLost(p), (p, id) => consumer.taskCancelled(p, id));
   const relay: BatcherConsumer = {
     demand: (q, acks) => consumer.demand(q, acks),
     offer: (q, wanted, reply) => consumer.offer(q, wanted, reply),

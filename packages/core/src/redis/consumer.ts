@@ -10,6 +10,7 @@ import type { HeldJob, LeaseKeeper, RedisTask } from './lease-keeper.js';
 import { recheckDelay, type Signal } from './queue-signals.js';
 import type { RedisSession } from './redis-session.js';
 import { PrefetchStash } from './prefetch-stash.js';
+import { CancelListener } from './cancel-listener.js';
 import { readReserved } from './reserved-task.js';
 import type { ConsumeReply } from './scripts.js';
 import { freshPartitions, type PartitionState } from './partition-state.js';
@@ -30,6 +31,7 @@ export class Consumer<T> implements BatcherConsumer {
   /** getNowait callers among the getters: answered QueueEmpty once every partition came back empty. */
   private readonly nowait = new Set<Waiter<RedisTask<T>>>();
   private readonly stash: PrefetchStash<T>;
+  private readonly cancels: CancelListener;
   private readonly parts: PartitionState[];
   private idleTimer?: NodeJS.Timeout;
   private idleRound = 0;
@@ -44,6 +46,7 @@ export class Consumer<T> implements BatcherConsumer {
     private readonly finisher: TaskFinisher<T>,
   ) {
     this.stash = new PrefetchStash<T>(session, leases);
+    this.cancels = new CancelListener(leases as LeaseKeeper<unknown>);
     this.parts = freshPartitions(session.config.partitions.length);
   }
 
@@ -153,6 +156,11 @@ export class Consumer<T> implements BatcherConsumer {
     this.stash.drop(partition);
   }
 
+  /** A task under the lease was cancelled: if it was fetched ahead, no get may have it. */
+  taskCancelled(partition: number, jobId: string): void {
+    this.stash.dropTask(partition, jobId);
+  }
+
   /** Hands every task back (held, fetched ahead) and stops: gets in progress fail with QueueClosed. */
   async close(): Promise<void> {
     this.closed = true;
@@ -253,7 +261,7 @@ export class Consumer<T> implements BatcherConsumer {
   /** Subscribes to the queue's signals once: a consumer must hear `task` while it idles. */
   private readonly listen = lazily(async () => {
     const signals = await this.session.signals();
-    this.stopListening = signals.on((s, p) => this.onSignal(s, p));
+    this.stopListening = signals.on((s, p) => this.cancels.onSignal(s, p) || this.onSignal(s, p));
   });
 
   private takeStashed(): RedisTask<T> | undefined {
@@ -265,6 +273,8 @@ export class Consumer<T> implements BatcherConsumer {
   /** A reserved task as a handle, or undefined for a poisoned one, which fails for good at once. */
   private makeTask(partition: number, fields: (string | null)[]): RedisTask<T> | undefined {
     this.leases.added(partition, fields[0]!);
+    // Cancelled as it was reserved (its message came before this reply): it is not under the lease.
+    if (this.cancels.wasCancelled(partition, fields[0]!)) return void this.leases.removed(partition, [fields[0]!]);
     const r = readReserved<T>(fields, partition, this.session.config.partitions.length);
     if ('poisoned' in r) {
       this.poisoned(partition, r.jobId, r.poisoned);

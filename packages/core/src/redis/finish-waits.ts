@@ -1,26 +1,22 @@
 import { abortableWait } from '../abortable-wait.js';
-import { QueueClosed, QueueDataLost, TaskFailed, TaskNotFound } from '../errors.js';
+import { QueueClosed, QueueDataLost } from '../errors.js';
 import type { WaitOptions } from '../types.js';
-import { KeyedWaiters, unwrap, WaiterList, type Outcome } from '../waiters.js';
+import { WaiterList } from '../waiters.js';
 import { isTransient } from './connection.js';
-import { locate, publicId } from './partitions.js';
 import type { QueueConfig } from './queue-config.js';
 import { recheckDelay } from './queue-signals.js';
 import type { RedisSession } from './redis-session.js';
-import type { CountReply, OutcomeReply } from './scripts.js';
+import type { CountReply } from './scripts.js';
 
 /**
- * The waits for work to finish: `join` (every task of the queue) and `result` (one task). Each
- * counts in Redis, announces itself so that consumers signal it (`drained`, `done:<id>`), and
- * re-checks slowly in case a signal was lost. Both ride out a Redis outage; `join` reports a Redis
- * that came back without the queue's data (its epoch changed) instead of resolving as if the lost
- * tasks had finished.
+ * The wait for all work to finish: `join`. It counts in Redis, announces itself so that consumers
+ * signal it (`drained`), and re-checks slowly in case a signal was lost. It rides out a Redis
+ * outage, and reports a Redis that came back without the queue's data (its epoch changed) instead
+ * of resolving as if the lost tasks had finished. (Results of single tasks: `result-watch.ts`.)
  */
 export class FinishWaits {
   private readonly joiners = new WaiterList<void>();
-  private readonly results = new KeyedWaiters<unknown>();
   private joinLoop = false;
-  private resultLoop = false;
   private closed = false;
 
   constructor(
@@ -39,24 +35,10 @@ export class FinishWaits {
     });
   }
 
-  async result(id: string, opts?: WaitOptions): Promise<unknown> {
-    this.checkOpen();
-    const s = await this.session();
-    const first = await this.outcome(s, id, 0);
-    if (first) return unwrap(first);
-    await s.signals();
-    return abortableWait<unknown>('result', opts, (waiter) => {
-      const off = this.results.add(id, waiter);
-      void this.runResults(s);
-      return off;
-    });
-  }
-
   close(): void {
     this.closed = true;
     const err = new QueueClosed(this.config.name);
     this.joiners.rejectAll(err);
-    this.results.rejectAll(err);
   }
 
   /**
@@ -145,57 +127,6 @@ export class FinishWaits {
     }
   }
 
-  /** Checks waited-for tasks on every "done:<id>" and on the slow safety re-check. */
-  private async runResults(s: RedisSession): Promise<void> {
-    if (this.resultLoop) return;
-    this.resultLoop = true;
-    const signals = await s.signals();
-    const finished = new Set<string>();
-    let wake = (): void => {};
-    const k = this.config.partitions.length;
-    const stop = signals.on((sig, p) => {
-      if (!sig.startsWith('done:')) return;
-      const id = publicId(p, sig.slice(5), k);
-      if (this.results.has(id)) {
-        finished.add(id);
-        wake();
-      }
-    });
-    try {
-      let round = 0;
-      let ids = this.results.keys();
-      while (this.results.size > 0 && !this.closed) {
-        for (const id of ids) {
-          const outcome = await this.outcome(s, id, 3 * this.config.stalledInterval).catch(() => undefined);
-          if (outcome) this.results.settle(id, outcome);
-        }
-        if (this.results.size === 0) break;
-        if (finished.size === 0) {
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, recheckDelay(round++, this.config.stalledInterval));
-            wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-          wake = () => {};
-        }
-        // Woken by "done:<id>": check just those; on the safety re-check, all of them.
-        ids = finished.size > 0 ? [...finished] : this.results.keys();
-        finished.clear();
-      }
-    } finally {
-      stop();
-      this.resultLoop = false;
-    }
-  }
-
-  /** How task `id` ended, or undefined while it is unfinished (then, with `announceMs`, announcing the wait). */
-  private async outcome(s: RedisSession, id: string, announceMs: number): Promise<Outcome | undefined> {
-    const { partition, jobId } = locate(id, this.config.partitions.length);
-    return toOutcome(this.config.name, id, await s.scripts.outcome(this.config.partitions[partition]!, jobId, announceMs));
-  }
-
   private checkOpen(): void {
     if (this.closed) throw new QueueClosed(this.config.name);
   }
@@ -204,30 +135,6 @@ export class FinishWaits {
 /** What join waits for in one partition. */
 export function unfinishedOf(c: CountReply): number {
   return c.wait + c.paused + c.prioritized + c.delayed + c.active + c.waitingChildren + c.stalled;
-}
-
-function toOutcome(queue: string, id: string, o: OutcomeReply): Outcome | undefined {
-  switch (o.state) {
-    case 'pending':
-      return undefined;
-    case 'missing':
-      return { error: new TaskNotFound(queue, id) };
-    case 'completed':
-      return { value: parseOr(o.returnvalue, o.returnvalue) };
-    case 'failed': {
-      const stacks = parseOr(o.stacktrace, []) as unknown;
-      const last = Array.isArray(stacks) && typeof stacks.at(-1) === 'string' ? (stacks.at(-1) as string) : undefined;
-      return { error: new TaskFailed(id, o.reason, last) };
-    }
-  }
-}
-
-function parseOr(json: string, fallback: unknown): unknown {
-  try {
-    return JSON.parse(json);
-  } catch {
-    return fallback;
-  }
 }
 
 /** Tasks missing from every list, per partition: a loss once seen twice, a confirmation apart. */

@@ -1,7 +1,9 @@
 import type { BackoffOptions } from '../types.js';
 import { HeldTasks } from '../held-tasks.js';
 import type { TaskHandle } from '../task-handle.js';
-import { LeaseLost } from '../errors.js';
+import { LeaseLost, TaskCancelled } from '../errors.js';
+import { publicId } from './partitions.js';
+import type { CancelNotice } from './scripts.js';
 import type { RedisSession } from './redis-session.js';
 
 /** Where Redis holds a task this handle got: its partition and the lease it is held under. */
@@ -15,6 +17,8 @@ export interface HeldJob {
   readonly backoff: BackoffOptions | undefined;
   /** Set when the lease it was held under was lost: finishing it then does nothing. */
   lost: boolean;
+  /** Set when the task was cancelled while held: finishing it is refused with this. */
+  cancelled?: TaskCancelled;
 }
 
 /** A task of a Redis queue, as this handle holds it. */
@@ -38,6 +42,8 @@ export class LeaseKeeper<T> {
   constructor(
     private readonly session: RedisSession,
     private readonly onLost: (partition: number) => void,
+    /** A task under the lease was cancelled: one fetched ahead must never reach a get. */
+    private readonly onCancelled: (partition: number, jobId: string) => void = () => {},
   ) {
     const k = session.config.partitions.length;
     this.held = new HeldTasks(session.config.name);
@@ -107,6 +113,24 @@ export class LeaseKeeper<T> {
     this.onLost(partition);
   }
 
+  /**
+   * Job `notice.jobId` of `partition` was cancelled while under this handle's lease (a `cancel:`
+   * message, or the lease's revoked hash read by a call): it is no longer under the lease, and a
+   * task this handle handed out is released with {@link TaskCancelled} (its `signal` aborts, and
+   * finishing it is refused). Idempotent: the message and the durable record may both arrive.
+   */
+  cancelled(partition: number, notice: CancelNotice): void {
+    this.known[partition]!.delete(notice.jobId);
+    this.onCancelled(partition, notice.jobId);
+    for (const t of this.held.values()) {
+      if (t.ref.partition !== partition || t.ref.jobId !== notice.jobId || t.ref.cancelled) continue;
+      const err = new TaskCancelled(publicId(partition, notice.jobId, this.session.config.partitions.length), notice.reason, notice.by);
+      t.ref.cancelled = err;
+      t.release(err);
+      return;
+    }
+  }
+
   private renew(): void {
     const { lease, partitions } = this.session.config;
     const now = monotonicNow();
@@ -128,9 +152,11 @@ export class LeaseKeeper<T> {
       if (since < lease / 3) return;
       const id = this.lease(p);
       this.session.scripts.renew(keys, id, lease).then(
-        (ok) => {
-          if (ok) this.refreshed(p, now);
-          else if (this.lease(p) === id && this.known[p]!.size > 0) this.lost(p);
+        (cancelled) => {
+          if (cancelled) {
+            this.refreshed(p, now);
+            if (this.lease(p) === id) for (const c of cancelled) this.cancelled(p, c);
+          } else if (this.lease(p) === id && this.known[p]!.size > 0) this.lost(p);
         },
         () => {}, // a Redis hiccup: the next round tries again, well within the lease
       );

@@ -38,6 +38,12 @@ export class PrefetchStash<T> {
     for (let i = this.entries.length - 1; i >= 0; i--) if (this.entries[i]!.task.ref.partition === partition) this.entries.splice(i, 1);
   }
 
+  /** Forgets one task (it was cancelled: it is no longer under the lease). */
+  dropTask(partition: number, jobId: string): void {
+    const i = this.entries.findIndex((e) => e.task.ref.partition === partition && e.task.ref.jobId === jobId);
+    if (i >= 0) this.entries.splice(i, 1);
+  }
+
   /** Forgets everything (they go back with the lease, on close). */
   clear(): void {
     this.entries.length = 0;

@@ -258,7 +258,7 @@ function routeOf(item: PreparedPut, partitions: number): number | undefined {
 }
 
 /** A checked put as the job hash stores it: BullMQ's fields and options. */
-function toAddItem(x: PreparedPut, c: QueueConfig): AddItem {
+export function toAddItem(x: PreparedPut, c: QueueConfig): AddItem {
   const o = x.opts;
   const opts: Record<string, unknown> = {
     attempts: o.attempts,

@@ -1,6 +1,7 @@
 import type { Queue as BullQueue } from 'bullmq';
 import { Lazy } from '../lazy.js';
 import { checkQueueName } from '../options.js';
+import { checkCancel, defaultCanceller, type CancelOptions } from '../task-ref.js';
 import type { ConnectionOption, FailedTask, TaskState, TaskSummary } from '../types.js';
 import { AdminActions } from './admin-actions.js';
 import { AdminReads, type AdminCounts, type QueueState, type QueueTotals, type TaskDetails } from './admin-reads.js';
@@ -8,6 +9,7 @@ import { connectRedis, resolveConnection, toAsyncqError, type RedisClient, type 
 import { resolveQueueConfig } from './queue-config.js';
 import { layoutKey } from './queue-keys.js';
 import { RedisSession } from './redis-session.js';
+import type { CancelStatus } from './scripts.js';
 
 export type { AdminCounts, QueueState, QueueTotals, TaskDetails } from './admin-reads.js';
 
@@ -138,6 +140,16 @@ export class QueueAdmin {
   /** Wait (ready to started) and run (started to finished) times in ms of the last `n` completed tasks. */
   recentTimings(n = 100): Promise<{ wait: number[]; run: number[] }> {
     return this.run(() => this.reads.recentTimings(n));
+  }
+
+  /**
+   * Cancels tasks, for good, running ones included (see `TaskRef.cancel`): resolves to each id's
+   * status: `cancelled:<where it was>` (waiting, delayed, blocked, running), `finished:<state>`
+   * (nothing to cancel) or `missing`. Parts of flows go with them.
+   */
+  async cancel(ids: readonly string[], opts?: CancelOptions): Promise<Map<string, CancelStatus>> {
+    const { reason, by } = checkCancel(opts, defaultCanceller('QueueAdmin'));
+    return (await this.run(() => this.actions.cancel(ids, reason, by))).statuses;
   }
 
   /** Moves every failed task back to waiting for another round of attempts; resolves to how many. */

@@ -30,7 +30,7 @@ export type QueueFiguresRead =
   | { name: string; missing: true }
   | { name: string; error: AsyncqError | Error };
 
-const TOTALS = ['added', 'completed', 'failed', 'retried', 'reclaimed', 'discarded'] as const;
+const TOTALS = ['added', 'completed', 'failed', 'retried', 'reclaimed', 'discarded', 'cancelled'] as const;
 
 /**
  * The figures of many queues (what `QueueAdmin`'s `partitionCounts`, `state`, `totals` and
@@ -69,7 +69,7 @@ async function readOne(scripts: QueueScripts, prefix: string, q: FoundQueue): Pr
   const read = replies.map((r) => partitionOf(r, at));
   if (!read.some((p) => p.exists)) return { name: q.name, missing: true };
   const { desired, workers } = registryOf(registry);
-  const totals = { added: 0, completed: 0, failed: 0, retried: 0, reclaimed: 0, discarded: 0 };
+  const totals = { added: 0, completed: 0, failed: 0, retried: 0, reclaimed: 0, discarded: 0, cancelled: 0 };
   for (const p of read) for (const f of TOTALS) totals[f] += p.totals[f];
   return {
     name: q.name,
@@ -93,9 +93,9 @@ async function readOne(scripts: QueueScripts, prefix: string, q: FoundQueue): Pr
   };
 }
 
-/** Where the parts of a `figures-17.lua` reply start. */
-const DESIRED = 21;
-const WORKERS = 22;
+/** Where the parts of a `figures-18.lua` reply start. */
+const DESIRED = 23;
+const WORKERS = 24;
 
 /** One partition's figures, in the shapes `QueueAdmin`'s reads give. */
 interface PartitionFigures {
@@ -119,17 +119,19 @@ function partitionOf(r: FiguresReply, now: number): PartitionFigures {
     active,
     completed: n(8),
     failed: n(9),
+    cancelled: n(10),
     unfinished: wait + paused + prioritized + delayed + active + waitingChildren + stalled,
     paused,
     stalled,
+    blocked: waitingChildren,
   };
-  const totals = Object.fromEntries(TOTALS.map((f, i) => [f, n(15 + i)])) as unknown as QueueTotals;
+  const totals = Object.fromEntries(TOTALS.map((f, i) => [f, n(16 + i)])) as unknown as QueueTotals;
   let oldestWaitingMs = 0;
   for (let i = WORKERS + 1 + n(WORKERS); i + 1 < r.length; i += 2) {
     const readyAt = (r[i] === '' ? NaN : Number(r[i])) + delayOf(String(r[i + 1]) || '{}');
     if (Number.isFinite(readyAt)) oldestWaitingMs = Math.max(oldestWaitingMs, now - readyAt);
   }
-  return { exists: n(0) === 1, counts, paused: n(10) === 1, shutdown: String(r[11] ?? ''), maxsize: n(12), room: n(13) === 1, join: n(14) === 1, totals, oldestWaitingMs };
+  return { exists: n(0) === 1, counts, paused: n(11) === 1, shutdown: String(r[12] ?? ''), maxsize: n(13), room: n(14) === 1, join: n(15) === 1, totals, oldestWaitingMs };
 }
 
 /** The registry part of a reply: the desired count, and the live workers whose entries are readable. */

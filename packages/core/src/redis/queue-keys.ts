@@ -35,8 +35,10 @@ export interface QueueKeys {
   readonly stalled: string;
   /** Leases of consumer handles: lease id -> expiry (ms). */
   readonly leases: string;
-  /** Monotonic totals: added, completed, failed, retried, reclaimed, discarded. */
+  /** Monotonic totals: added, completed, failed, retried, reclaimed, discarded, cancelled. */
   readonly stats: string;
+  /** Cancelled tasks still kept: job id -> cancel time (ms). */
+  readonly cancelled: string;
   readonly wantTask: string;
   readonly wantRoom: string;
   readonly wantJoin: string;
@@ -59,6 +61,8 @@ export interface QueueKeys {
   logs(id: string): string;
   /** The SET of job ids held under a consumer's lease. */
   held(lease: string): string;
+  /** The HASH of tasks cancelled while held under a consumer's lease, until its holder reads it. */
+  revoked(lease: string): string;
 }
 
 /** Builds the keys of the queue (or partition) tagged `tag` under `prefix`. */
@@ -86,6 +90,7 @@ export function queueKeys(prefix: string, tag: string): QueueKeys {
     stalled: `${base}aq:stalled`,
     leases: `${base}aq:leases`,
     stats: `${base}aq:stats`,
+    cancelled: `${base}aq:cancelled`,
     wantTask: `${base}aq:want-task`,
     wantRoom: `${base}aq:want-room`,
     wantJoin: `${base}aq:want-join`,
@@ -100,6 +105,7 @@ export function queueKeys(prefix: string, tag: string): QueueKeys {
     job: (id) => `${base}${id}`,
     logs: (id) => `${base}${id}:logs`,
     held: (lease) => `${base}aq:held:${lease}`,
+    revoked: (lease) => `${base}aq:revoked:${lease}`,
   };
 }
 

@@ -9,11 +9,13 @@ import type { QueueKeys } from './queue-keys.js';
  * - `task`: ready tasks appeared (or a delayed one with a new due time) while a consumer idled;
  * - `room`: a consumer took tasks while a producer waited for room;
  * - `drained`: nothing is unfinished any more, while a joiner waited;
- * - `done:<id>`: task id finished, while a result waiter waited;
+ * - `done:<id>`: task id finished, while a result waiter waited (older processes);
+ * - `fin:<json>`: tasks finished, while a result waiter waited: a JSON array of [id] or [id, result];
+ * - `cancel:<json>`: a running task was cancelled: a JSON array of id, reason and who;
  * - `shutdown`, `reopen`, `scale`, `resume`: state changes every handle must see.
  * `reconnected` is local: the subscription was re-established and messages may have been missed.
  */
-export type Signal = 'task' | 'room' | 'drained' | `done:${string}` | 'shutdown' | 'reopen' | 'scale' | 'resume' | 'reconnected';
+export type Signal = 'task' | 'room' | 'drained' | `done:${string}` | `fin:${string}` | `cancel:${string}` | 'shutdown' | 'reopen' | 'scale' | 'resume' | 'reconnected';
 
 /**
  * One handle's subscription to the channels of its queue (one per partition). Waiting is driven by

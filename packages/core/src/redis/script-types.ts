@@ -52,6 +52,15 @@ export interface ConsumeReply {
   added: number;
   /** Every loss recorded on the partition (see `count-10.lua`). */
   lostTotal: number;
+  /** Tasks cancelled under the lease: refused acknowledgements, and cancels the handle may not know of. */
+  cancelled: CancelNotice[];
+}
+
+/** A task cancelled while a handle held it: its job id, why and by whom. */
+export interface CancelNotice {
+  jobId: string;
+  reason: string;
+  by: string;
 }
 
 /** What `count-10.lua` read. */
@@ -73,11 +82,29 @@ export interface CountReply {
   missing: number;
 }
 
-/** How a task ended, as `outcome-3.lua` read it. */
+/** How a task ended, as `outcomes-1.lua` read it. */
 export type OutcomeReply =
   | { state: 'missing' | 'pending' }
   | { state: 'completed'; returnvalue: string }
-  | { state: 'failed'; reason: string; stacktrace: string };
+  | { state: 'failed'; reason: string; stacktrace: string }
+  | { state: 'cancelled'; reason: string; by: string };
+
+/** Where a task is, as `task-state-2.lua` read it. */
+export type TaskStateReply = 'missing' | 'waiting' | 'delayed' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** How `cancel-12.lua` answered for one task. */
+export type CancelStatus =
+  | 'cancelled:waiting'
+  | 'cancelled:delayed'
+  | 'cancelled:blocked'
+  | 'cancelled:running'
+  | 'finished:completed'
+  | 'finished:failed'
+  | 'finished:cancelled'
+  | 'missing';
+
+/** One task of a flow for `flow-13.lua`: as an add item, with "" as the data of a step fed by its predecessors. */
+export type FlowItem = Omit<AddItem, 'id'>;
 
 /** One task for `add-12.lua`. */
 export interface AddItem {
@@ -100,7 +127,7 @@ export interface FailItem {
   retryIn: number;
 }
 
-/** What `figures-17.lua` read of one queue or partition, as it came (numbers and texts, "" when unset). */
+/** What `figures-18.lua` read of one queue or partition, as it came (numbers and texts, "" when unset). */
 export type FiguresReply = (number | string)[];
 
 /** What `purge-10.lua` removes. */

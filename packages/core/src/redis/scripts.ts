@@ -1,71 +1,14 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { Packr } from 'msgpackr';
 import { corruptionOf } from '../errors.js';
 import { RedisUnreachable } from '../errors.js';
 import { toAsyncqError, type RedisClient, type RedisTarget } from './connection.js';
 import { publishCommand } from './cluster-room.js';
 import type { QueueKeys } from './queue-keys.js';
 import type { RequestArgs } from './request-log.js';
-import type { AddItem, ConsumeArgs, ConsumeReply, CountReply, FailItem, FiguresReply, OutcomeReply, PurgeWhich } from './script-types.js';
+import { loadSources, pack, type Call } from './script-sources.js';
+import type { AddItem, CancelNotice, CancelStatus, ConsumeArgs, ConsumeReply, CountReply, FailItem, FiguresReply, FlowItem, OutcomeReply, PurgeWhich, TaskStateReply } from './script-types.js';
 
-export type { AddItem, Chores, ConsumeArgs, ConsumeReply, CountReply, FailItem, FiguresReply, OutcomeReply, PurgeWhich } from './script-types.js';
-
-const LUA_DIR = new URL('../../lua/', import.meta.url);
-
-interface ScriptSource {
-  /** The ioredis command name, e.g. `asyncqConsume`. */
-  command: string;
-  numberOfKeys: number;
-  lua: string;
-}
-
-let sources: ScriptSource[] | undefined;
-
-/** Reads `lua/<name>-<numberOfKeys>.lua` once per process, inserting `lua/lib/queue-lib.lua` where asked. */
-function loadSources(): ScriptSource[] {
-  if (sources) return sources;
-  const lib = readFileSync(new URL('lib/queue-lib.lua', LUA_DIR), 'utf8');
-  sources = readdirSync(LUA_DIR)
-    .filter((f) => f.endsWith('.lua'))
-    .map((file) => {
-      const m = /^([a-z-]+)-(\d+)\.lua$/.exec(file);
-      if (!m) throw new Error(`asyncq: Lua file name ${file} must be <name>-<numberOfKeys>.lua`);
-      const camel = m[1]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-      return {
-        command: `asyncq${camel[0]!.toUpperCase()}${camel.slice(1)}`,
-        numberOfKeys: Number(m[2]),
-        lua: readFileSync(new URL(file, LUA_DIR), 'utf8').replace('-- @include queue-lib', lib),
-      };
-    });
-  return sources;
-}
-
-/**
- * The Redis commands asyncq's Lua scripts send (those of `command`, e.g. `asyncqRegistry`, or of
- * every script), read from their sources: what a user's ACL must allow. A publish on the queue's
- * channel is listed as PUBLISH and SPUBLISH.
- */
-export function luaCommands(command?: string): string[] {
-  const out = new Set<string>();
-  for (const s of loadSources()) {
-    if (command !== undefined && s.command !== command) continue;
-    for (const m of s.lua.matchAll(/(?:rcall|redis\.p?call)\(\s*(?:"([A-Za-z]+)"|'([A-Za-z]+)'|((?:o\.)?pub)\b)/g)) {
-      if (m[3]) out.add('PUBLISH').add('SPUBLISH');
-      else out.add((m[1] ?? m[2])!.toUpperCase());
-    }
-  }
-  return [...out].sort();
-}
-
-type Call = (...args: (string | number | Buffer)[]) => Promise<unknown>;
-
-// Plain msgpack maps, as Redis's cmsgpack reads them (no msgpackr records extension).
-const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
-
-/** A script's scalar options, packed into its one options argument (ARGV[1]). */
-function pack(options: Record<string, string | number | boolean | string[] | undefined>): Buffer {
-  return packr.pack(options);
-}
+export { luaCommands } from './script-sources.js';
+export type { AddItem, CancelNotice, CancelStatus, Chores, ConsumeArgs, ConsumeReply, CountReply, FailItem, FiguresReply, FlowItem, OutcomeReply, PurgeWhich, TaskStateReply } from './script-types.js';
 
 /**
  * asyncq's Lua scripts on one client, with typed calls. ioredis sends them by SHA and falls back
@@ -137,26 +80,27 @@ export class QueueScripts {
       }),
     ];
     for (const [id, result, attempt] of a.acks) args.push(id, result, attempt);
-    const r = (await this.call('asyncqConsume', args)) as [number, string[], (string | null)[], number, string, number, number, number, number, number, number];
+    const r = (await this.call('asyncqConsume', args)) as [number, string[], (string | null)[], number, string, number, number, number, number, number, number, string[]];
     if (r[0] === -1) this.expired();
-    if (r[0] !== 1) return { leaseHeld: false, lost: [], tasks: [], nextDue: 0, shutdown: '', pending: 0, paused: false, heldCount: 0, now: 0, added: 0, lostTotal: 0 };
+    if (r[0] !== 1) return { leaseHeld: false, lost: [], tasks: [], nextDue: 0, shutdown: '', pending: 0, paused: false, heldCount: 0, now: 0, added: 0, lostTotal: 0, cancelled: [] };
     return {
       leaseHeld: true, lost: r[1], tasks: r[2], nextDue: Number(r[3]), shutdown: r[4], pending: Number(r[5]), paused: r[6] === 1,
-      heldCount: Number(r[7]), now: Number(r[8]), added: Number(r[9]), lostTotal: Number(r[10]),
+      heldCount: Number(r[7]), now: Number(r[8]), added: Number(r[9]), lostTotal: Number(r[10]), cancelled: notices(r[11] ?? []),
     };
   }
 
-  /** See `fail-15.lua`. Resolves to the ids this handle no longer held. */
-  async fail(k: QueueKeys, req: RequestArgs, a: { lease: string; leaseMs: number; keepFailed: number; lifo: boolean; keepStacks: number; items: FailItem[] }): Promise<string[]> {
+  /** See `fail-15.lua`. Resolves to the ids this handle no longer held, and those it no longer held because they were cancelled. */
+  async fail(k: QueueKeys, req: RequestArgs, a: { lease: string; leaseMs: number; keepFailed: number; lifo: boolean; keepStacks: number; items: FailItem[] }): Promise<{ lost: string[]; cancelled: string[] }> {
     const args: (string | number | Buffer)[] = [
       k.wait, k.active, k.prioritized, k.delayed, k.paused, k.failed, k.leases, k.stats, k.pc, k.wantTask, k.wantJoin,
       k.wantResult, k.waitingChildren, k.stalled, k.state,
       pack({ prefix: k.base, channel: k.channel, pub: this.pub, lease: a.lease, leaseMs: a.leaseMs, keepFailed: a.keepFailed, lifo: a.lifo, keepStacks: a.keepStacks, ...req }),
     ];
     for (const it of a.items) args.push(it.id, it.message, it.stack, it.retryIn);
-    const lost = (await this.call('asyncqFail', args)) as (string | number)[];
-    if (lost[0] === -1) this.expired();
-    return lost as string[];
+    const r = (await this.call('asyncqFail', args)) as [string[], string[]] | [number];
+    if (r[0] === -1) this.expired();
+    const [lost, cancelled] = r as [string[], string[]];
+    return { lost, cancelled };
   }
 
   /** See `hand-back-10.lua`: every task under the lease (`'all'`), or the given ids. Resolves to how many went back. */
@@ -170,9 +114,10 @@ export class QueueScripts {
     return Number(await this.call('asyncqHandBack', args));
   }
 
-  /** See `renew-1.lua`. False when the lease no longer exists. */
-  async renew(k: QueueKeys, lease: string, leaseMs: number): Promise<boolean> {
-    return Number(await this.call('asyncqRenew', [k.leases, pack({ lease, leaseMs })])) === 1;
+  /** See `renew-1.lua`. Undefined when the lease no longer exists, else the tasks cancelled under it that the handle may not know of. */
+  async renew(k: QueueKeys, lease: string, leaseMs: number): Promise<CancelNotice[] | undefined> {
+    const r = (await this.call('asyncqRenew', [k.leases, pack({ prefix: k.base, lease, leaseMs })])) as [number, string[]?];
+    return Number(r[0]) === 1 ? notices(r[1] ?? []) : undefined;
   }
 
   /**
@@ -200,11 +145,11 @@ export class QueueScripts {
     };
   }
 
-  /** See `figures-17.lua`: one read of everything an exporter shows of a queue or partition, and of the worker registry under its tag. */
+  /** See `figures-18.lua`: one read of everything an exporter shows of a queue or partition, and of the worker registry under its tag. */
   async figures(k: QueueKeys): Promise<FiguresReply> {
     const args = [
       k.wait, k.paused, k.prioritized, k.delayed, k.active, k.waitingChildren, k.stalled, k.completed, k.failed, k.meta, k.state, k.stats,
-      k.wantRoom, k.wantJoin, k.workers, k.heartbeats, k.desired, pack({ prefix: k.base }),
+      k.wantRoom, k.wantJoin, k.workers, k.heartbeats, k.desired, k.cancelled, pack({ prefix: k.base }),
     ];
     return (await this.call('asyncqFigures', args)) as FiguresReply;
   }
@@ -243,12 +188,51 @@ export class QueueScripts {
     return r === 1;
   }
 
-  /** See `outcome-3.lua`; `announceMs` > 0 also announces a result waiter while the task is unfinished. */
-  async outcome(k: QueueKeys, id: string, announceMs: number): Promise<OutcomeReply> {
-    const r = (await this.call('asyncqOutcome', [k.job(id), k.failed, k.wantResult, pack({ id, announceMs })])) as string[];
-    if (r[0] === 'completed') return { state: 'completed', returnvalue: r[1] ?? 'null' };
-    if (r[0] === 'failed') return { state: 'failed', reason: r[1] ?? '', stacktrace: r[2] ?? '[]' };
-    return { state: r[0] === 'missing' ? 'missing' : 'pending' };
+  /** See `outcomes-1.lua`: how each task ended, or that it has not; `announceMs` > 0 also announces a result waiter while one is unfinished. */
+  async outcomes(k: QueueKeys, jobIds: readonly string[], announceMs: number): Promise<OutcomeReply[]> {
+    const r = (await this.call('asyncqOutcomes', [k.wantResult, pack({ prefix: k.base, announceMs }), ...jobIds])) as string[];
+    const out: OutcomeReply[] = [];
+    for (let i = 0; i < r.length; ) {
+      const tag = r[i++];
+      if (tag === 'c') out.push({ state: 'completed', returnvalue: r[i++] ?? 'null' });
+      else if (tag === 'f') out.push({ state: 'failed', reason: r[i++] ?? '', stacktrace: r[i++] ?? '[]' });
+      else if (tag === 'x') out.push({ state: 'cancelled', reason: r[i++] ?? '', by: r[i++] ?? '' });
+      else out.push({ state: tag === 'm' ? 'missing' : 'pending' });
+    }
+    return out;
+  }
+
+  /** See `task-state-2.lua`: where one task is now (a flow's own task: where its flow is). */
+  async taskState(k: QueueKeys, jobId: string): Promise<TaskStateReply> {
+    return String(await this.call('asyncqTaskState', [k.delayed, k.waitingChildren, pack({ prefix: k.base, id: jobId })])) as TaskStateReply;
+  }
+
+  /** See `cancel-12.lua`: one status per id given, and how many parts of flows were cancelled with them. */
+  async cancel(k: QueueKeys, req: RequestArgs, a: { reason: string; by: string; keep: number; jobIds: readonly string[] }): Promise<{ statuses: CancelStatus[]; parts: number }> {
+    const r = (await this.call('asyncqCancel', [
+      k.wait, k.active, k.prioritized, k.delayed, k.paused, k.stalled, k.waitingChildren, k.cancelled, k.stats, k.leases, k.wantJoin, k.wantResult,
+      pack({ prefix: k.base, channel: k.channel, pub: this.pub, reason: a.reason, by: a.by, keep: a.keep, ...req }),
+      ...a.jobIds,
+    ])) as [CancelStatus[], number] | [number];
+    if (r[0] === -1) this.expired();
+    const [statuses, parts] = r as [CancelStatus[], number];
+    return { statuses, parts: Number(parts) };
+  }
+
+  /** See `flow-13.lua`: creates a chain or a chord; resolves to its job ids in the order given, unless the queue was full or shut down. */
+  async flow(
+    k: QueueKeys,
+    req: RequestArgs,
+    a: { kind: 'chain' | 'chord'; maxsize: number; epoch: string; lifo: boolean; roomWaitMs: number; items: FlowItem[] },
+  ): Promise<{ status: 'created' | 'full' | 'shut down'; added: number; lostTotal: number; ids: string[] }> {
+    const args: (string | number | Buffer)[] = [
+      k.state, k.meta, k.id, k.wait, k.paused, k.prioritized, k.delayed, k.pc, k.stats, k.wantTask, k.wantRoom, k.stalled, k.waitingChildren,
+      pack({ prefix: k.base, channel: k.channel, pub: this.pub, kind: a.kind, maxsize: a.maxsize, epoch: a.epoch, lifo: a.lifo, roomWaitMs: a.roomWaitMs, ...req }),
+    ];
+    for (const it of a.items) args.push(it.name, it.data, it.opts, it.delay, it.priority);
+    const [status, added, lostTotal, ...ids] = (await this.call('asyncqFlow', args)) as [number, number, number, ...string[]];
+    if (status === -2) this.expired();
+    return { status: status === 1 ? 'created' : status === 0 ? 'full' : 'shut down', added: Number(added), lostTotal: Number(lostTotal), ids };
   }
 
   /** See `registry-2.lua`: beat (register or refresh) an entry. */
@@ -265,4 +249,19 @@ export class QueueScripts {
   async list(entries: string, beats: string): Promise<string[]> {
     return (await this.call('asyncqRegistry', [entries, beats, pack({ op: 'list' })])) as string[];
   }
+}
+
+/** A flat list of id, JSON { reason, by } as the notices it stands for. */
+function notices(flat: readonly string[]): CancelNotice[] {
+  const out: CancelNotice[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    let info: { reason?: unknown; by?: unknown } = {};
+    try {
+      info = JSON.parse(flat[i + 1]!) as typeof info;
+    } catch {
+      // an unreadable record still says the task was cancelled
+    }
+    out.push({ jobId: flat[i]!, reason: typeof info.reason === 'string' ? info.reason : '', by: typeof info.by === 'string' ? info.by : '' });
+  }
+  return out;
 }

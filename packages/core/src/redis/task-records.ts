@@ -17,12 +17,18 @@ export async function idsIn(client: RedisClient, k: QueueKeys, state: TaskState,
       return client.zrevrange(k.completed, start, end);
     case 'failed':
       return client.zrevrange(k.failed, start, end);
+    case 'cancelled':
+      return client.zrevrange(k.cancelled, start, end);
+    case 'blocked':
+      return client.zrange(k.waitingChildren, start, end);
   }
 }
 
 export async function stateOf(client: RedisClient, k: QueueKeys, id: string): Promise<TaskState> {
   if ((await client.zscore(k.completed, id)) !== null) return 'completed';
   if ((await client.zscore(k.failed, id)) !== null) return 'failed';
+  if ((await client.zscore(k.cancelled, id)) !== null) return 'cancelled';
+  if ((await client.zscore(k.waitingChildren, id)) !== null) return 'blocked';
   if ((await client.zscore(k.delayed, id)) !== null) return 'delayed';
   if ((await client.lpos(k.active, id)) !== null) return 'active';
   return 'waiting';
@@ -31,7 +37,29 @@ export async function stateOf(client: RedisClient, k: QueueKeys, id: string): Pr
 export async function readTask(client: RedisClient, k: QueueKeys, id: string, state: TaskState, partition: number, partitions: number): Promise<TaskSummary | undefined> {
   const h = await client.hgetall(k.job(id));
   if (!h.name && !h.data) return undefined;
-  return toSummary(publicId(partition, id, partitions), h, state, partition, partitions);
+  const summary = toSummary(publicId(partition, id, partitions), h, state, partition, partitions);
+  if (state === 'blocked') summary.waitsFor = await waitsFor(client, k, h, partition, partitions);
+  return summary;
+}
+
+/**
+ * What a blocked flow step waits for, in words: a chain step its previous step (and where that
+ * is), a chord's callback the group tasks not completed yet.
+ */
+export async function waitsFor(client: RedisClient, k: QueueKeys, h: Record<string, string>, partition: number, partitions: number): Promise<string> {
+  const name = (id: string): string => publicId(partition, id, partitions);
+  if (h.pv) {
+    const [prevName] = await client.hmget(k.job(h.pv), 'name');
+    return `chain: task ${name(h.pv)} (${prevName ?? 'gone'}, ${await stateOf(client, k, h.pv)}) to complete`;
+  }
+  if (h.group) {
+    const group = h.group.split(',');
+    const open: string[] = [];
+    for (const id of group) if ((await client.hexists(k.job(id), 'finishedOn')) === 0) open.push(name(id));
+    const shown = open.slice(0, 10).join(', ') + (open.length > 10 ? `, and ${open.length - 10} more` : '');
+    return `chord: ${open.length} of ${group.length} group tasks to complete (${shown})`;
+  }
+  return 'earlier tasks to finish';
 }
 
 export function toSummary(id: string, h: Record<string, string>, state: TaskState, partition: number, partitions: number): TaskSummary {
@@ -46,11 +74,12 @@ export function toSummary(id: string, h: Record<string, string>, state: TaskStat
     ...(state === 'completed' && h.returnvalue !== undefined ? { result: parse(h.returnvalue, h.returnvalue) } : {}),
     ...(state === 'active' && h.pb ? { holder: h.pb } : {}),
     ...(partitions > 1 ? { partition } : {}),
+    ...(h.cancelledOn ? { cancelled: { at: Number(h.cancelledOn), reason: h.cancelReason ?? '', by: h.cancelBy ?? '' } } : {}),
   };
 }
 
 export function sumCounts(rows: AdminCounts[]): AdminCounts {
-  const t: AdminCounts = { waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, unfinished: 0, paused: 0, stalled: 0 };
+  const t: AdminCounts = { waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, cancelled: 0, unfinished: 0, paused: 0, stalled: 0, blocked: 0 };
   for (const r of rows) for (const f of Object.keys(t) as (keyof AdminCounts)[]) t[f] += r[f];
   return t;
 }

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { QueueClosed } from '@asyncq/core';
 import { defineHandlers } from '@asyncq/worker';
@@ -12,6 +13,20 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: 
 }
 
 describe('graceful stop', () => {
+  it('leaves no timer behind once its tasks finished within the grace: the process exits at once', async () => {
+    const script = new URL('../fixtures/close-while-finishing.mjs', import.meta.url).pathname;
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let closedAt = 0;
+    child.stdout.on('data', (d: Buffer) => void (d.toString().includes('closed') && (closedAt = Date.now())));
+    const exited = new Promise<number>((resolve) => child.on('exit', () => resolve(Date.now())));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 25_000);
+    const exitAt = await exited;
+    clearTimeout(killer);
+    expect(closedAt, 'the script closed its worker').toBeGreaterThan(0);
+    // With the grace's 30 s timer left running, the process lived on until it fired.
+    expect(exitAt - closedAt).toBeLessThan(10_000);
+  }, 30_000);
+
   it('lets running tasks finish within the grace', async () => {
     const { q, worker, lines } = localWorker(defineHandlers({ work: async () => sleep(150).then(() => 'ok') }), { concurrency: 4 });
     const stopped = new Promise((r) => worker.once('stopped', r));

@@ -1,0 +1,112 @@
+--[[
+  The finishing half of queue-lib, inserted into it where it says "-- @include finish-lib"
+  (so every script that includes queue-lib has it): telling result waiters which tasks
+  finished in this script (one "fin:" message), failing a task for good with the later parts
+  of its flow, a task coming back from a consumer (ready again, or stalled at maxsize), and
+  starting a flow's next step (a chain's next step, a chord's callback once its group
+  completed). Keys come in the `k` table, as for queue-lib.
+]]
+--[[
+  Tasks that finished in this script, for result waiters (announced with the want-result flag):
+  `tellFinished` publishes them in one message, "fin:" and a JSON array of [id] or [id, result]
+  entries; a small result travels in the message, so a waiter needs no read for it.
+]]
+local finishedNow = {}
+local INLINE_RESULT_BYTES = 1024
+
+local function noteFinished(id, resultJson)
+  if resultJson and #resultJson <= INLINE_RESULT_BYTES then
+    finishedNow[#finishedNow + 1] = { id, resultJson }
+  else
+    finishedNow[#finishedNow + 1] = { id }
+  end
+end
+
+local function tellFinished(k, o)
+  if #finishedNow > 0 and rcall("EXISTS", k.wantResult) == 1 then
+    rcall(o.pub, o.channel, "fin:" .. cjson.encode(finishedNow))
+  end
+  finishedNow = {}
+end
+
+-- Marks job `id` failed for good: kept in the failed set (a dead letter) up to `keep`. A chain
+-- step's later steps, and a chord task's callback, can then never run: they fail for good with the
+-- same reason (they are blocked in the waiting-children set until then).
+local function failForGood(prefix, k, id, reason, now, keep)
+  local jobKey = prefix .. id
+  local flow = rcall("HMGET", jobKey, "nx", "cb")
+  rcall("HSET", jobKey, "failedReason", reason, "finishedOn", now)
+  rcall("HINCRBY", k.stats, "failed", 1)
+  noteFinished(id)
+  if keep > 0 then
+    rcall("ZADD", k.failed, now, id)
+    trimFinished(k.failed, prefix, keep)
+  else
+    removeJobKeys(prefix, id)
+  end
+  for i = 1, 2 do
+    local next = flow[i]
+    if next and rcall("ZREM", k.waitingChildren, next) == 1 then
+      failForGood(prefix, k, next, reason, now, keep)
+    end
+  end
+end
+
+-- Room under the maxsize producers last used (recorded in the state hash), for tasks coming back
+-- from a consumer: huge when the queue is unbounded.
+local function roomUnderMaxsize(k)
+  local maxsize = tonumber(rcall("HGET", k.state, "maxsize")) or 0
+  if maxsize <= 0 then return math.huge end
+  return maxsize - boundedCount(k)
+end
+
+-- A task coming back from a consumer (crashed, handing it back, or retrying a failed attempt):
+-- ready again (at the front, or the back for a retry), or, when that would put more than maxsize
+-- tasks in the queue, into the stalled list, from which it becomes ready ahead of any new put as
+-- soon as there is room. Returns the room left.
+local function comeBack(prefix, k, id, room, front, lifo)
+  -- No longer processed by anyone: "pb" names a holder only while one holds it.
+  rcall("HDEL", prefix .. id, "pb")
+  if room > 0 then
+    makeReady(prefix, k, id, front, lifo)
+  else
+    rcall("LPUSH", k.stalled, id)
+  end
+  return room - 1
+end
+
+-- A blocked flow step (a chain's next step, a chord's callback) becomes ready with `dataJson` as
+-- its item: at once, after its own delay, or in the stalled list while the queue is at maxsize.
+-- Nothing happens when it is no longer blocked (cancelled, or failed with an earlier step).
+-- Returns the room left and whether it started.
+local function startStep(prefix, k, id, dataJson, room, now, lifo)
+  if rcall("ZREM", k.waitingChildren, id) == 0 then return room, false end
+  local jobKey = prefix .. id
+  local delay = tonumber(rcall("HGET", jobKey, "delay")) or 0
+  rcall("HSET", jobKey, "data", dataJson, "timestamp", now)
+  if delay > 0 then
+    rcall("ZADD", k.delayed, delayedScore(k.delayed, now + delay), id)
+    return room, true
+  end
+  return comeBack(prefix, k, id, room, false, lifo), true
+end
+
+-- Task `id` of a flow completed with `resultJson`: a chain's next step (`nx`) starts with the result
+-- as its item. A chord task's result (`gi`, its place in the group) is kept in its callback's hash
+-- (`cb`); the last of the group to complete starts the callback with every result, in the group's
+-- order. Scripts run one at a time, so the last is one script run: the callback starts exactly once,
+-- however close together the group's tasks finish. Returns the room left and whether a step started.
+local function advanceFlow(prefix, k, nx, cb, gi, resultJson, room, now, lifo)
+  if nx then return startStep(prefix, k, nx, resultJson, room, now, lifo) end
+  local cbKey = prefix .. cb
+  if not rcall("ZSCORE", k.waitingChildren, cb) then return room, false end
+  if rcall("HSETNX", cbKey, "r" .. gi, resultJson) == 0 then return room, false end
+  if rcall("HINCRBY", cbKey, "left", -1) > 0 then return room, false end
+  local n = tonumber(rcall("HGET", cbKey, "gn")) or 0
+  local fields = {}
+  for i = 0, n - 1 do fields[#fields + 1] = "r" .. i end
+  local parts = rcall("HMGET", cbKey, unpack(fields))
+  for i = 1, n do parts[i] = parts[i] or "null" end
+  rcall("HDEL", cbKey, unpack(fields))
+  return startStep(prefix, k, cb, "[" .. table.concat(parts, ",") .. "]", room, now, lifo)
+end

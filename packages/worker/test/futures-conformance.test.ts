@@ -1,0 +1,25 @@
+// The tasks-as-futures conformance suite (issue 20) on one Redis: the tasks run on a Worker with
+// its own connection, and the test waits on them through another handle, as two processes would.
+import { Queue } from '@asyncq/core';
+import { Worker } from '@asyncq/worker';
+import { redisUrl, track, uniqueName } from '../../../test/helpers.js';
+import type { FuturesBackend } from './futures-harness.js';
+import { groupsConformance } from './futures-suite-groups.js';
+import { tasksConformance } from './futures-suite-tasks.js';
+import { waitsConformance } from './futures-suite-waits.js';
+
+const backend: FuturesBackend = {
+  name: 'Queue (one Redis)',
+  async start(handlers, concurrency) {
+    const name = uniqueName('futures');
+    const q = track(new Queue(name, { connection: redisUrl() }), name);
+    const worker = new Worker(name, handlers, { connection: redisUrl(), concurrency, handleSignals: false });
+    track({ close: () => worker.close({ graceMs: 0 }) }, name);
+    void worker.run();
+    return q;
+  },
+};
+
+tasksConformance(backend);
+waitsConformance(backend);
+groupsConformance(backend);
