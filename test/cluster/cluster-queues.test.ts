@@ -48,7 +48,7 @@ describe('six unpartitioned queues over three masters', () => {
     await Promise.all(joins);
     expect(joined.size).toBe(6);
     for (const q of producers) {
-      expect(await q.counts()).toEqual({ waiting: 0, delayed: 0, active: 0, completed: 10, failed: 0, unfinished: 0 });
+      expect(await q.counts()).toEqual({ waiting: 0, delayed: 0, active: 0, completed: 10, failed: 0, cancelled: 0, unfinished: 0 });
     }
 
     // Each queue's keys: one tag, `{name}`, and all of them on the master that serves its slot.

@@ -66,7 +66,7 @@ describe('a partitions: 3 queue on three masters', () => {
     expect([...got].sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i));
     for (let i = 0; i < 30; i++) await consumer.taskDone();
     await q.join({ timeout: 10_000 });
-    expect(await q.counts()).toEqual({ waiting: 0, delayed: 0, active: 0, completed: 30, failed: 0, unfinished: 0 });
+    expect(await q.counts()).toEqual({ waiting: 0, delayed: 0, active: 0, completed: 30, failed: 0, cancelled: 0, unfinished: 0 });
   });
 
   it('join resolves only when every partition is finished', async () => {
