@@ -83,7 +83,9 @@ async function waitAll(ctx: ChildContext): Promise<void> {
   const { url, queue, count, batch, concurrency } = ctx.spec;
   const q = new Queue(queue, { connection: bullConnection(url), prefix: BULL_PREFIX });
   const events = new QueueEvents(queue, { connection: bullConnection(url), prefix: BULL_PREFIX });
-  events.setMaxListeners(0); // one listener per job waited on: BullMQ's way
+  // One listener per job waited on, on the events and (its 'closing') on the queue: BullMQ's way.
+  events.setMaxListeners(0);
+  q.setMaxListeners(0);
   await Promise.all([q.waitUntilReady(), events.waitUntilReady()]);
   const opts = jobOptions(ctx);
   const jobs = [];
