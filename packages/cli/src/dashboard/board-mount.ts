@@ -131,7 +131,7 @@ export class QueueBoard {
     if (!m || !action) {
       res.status(403).json({
         error: { key: 'ERRORS.FORBIDDEN' },
-        message: 'the asyncq dashboard only retries, removes and promotes tasks; use the asyncq command for the rest (asyncq pause, purge, clean, delete)',
+        message: "bull-board here only retries, removes and promotes tasks and retries all failed; the asyncq page's actions (or the asyncq command) do the rest: pause, purge, clean, scale, shutdown",
       });
       return;
     }
