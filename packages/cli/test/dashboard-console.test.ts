@@ -194,6 +194,7 @@ describe('asyncq dashboard, the console', () => {
       expect(texts[1]).toMatch(/^mail3smtp <n> mailbox full/);
       expect(texts[2]).toMatch(/^billing2user <id> not found/);
       expect(await page.locator('[data-f="read"]').textContent()).toBe('10 failed tasks in 3 groups');
+      await page.screenshot({ path: shot('dashboard-failures.png') });
 
       // Retry the biggest group: the question names its count; the five leave failed.
       const group = (i: number) => rows.nth(i);
@@ -213,7 +214,6 @@ describe('asyncq dashboard, the console', () => {
       await expect.poll(async () => (await admins[1]!.counts()).failed).toBe(0);
       expect((await admins[1]!.counts()).waiting).toBe(0);
       await expect.poll(() => rows.allTextContents()).toEqual(['no failed task']);
-      await page.screenshot({ path: shot('dashboard-failures.png') });
     } finally {
       await ctx.close();
       if (proc) await stop(proc);
