@@ -15,6 +15,9 @@ import { runCli, startCli, type CliProcess } from './cli-process.js';
 const SCREENSHOT = process.env.ASYNCQ_UPDATE_SCREENSHOT
   ? new URL('../../../docs/dashboard.png', import.meta.url).pathname
   : join(tmpdir(), `asyncq-dashboard-${process.pid}.png`);
+const HISTORY_SCREENSHOT = process.env.ASYNCQ_UPDATE_SCREENSHOT
+  ? new URL('../../../docs/dashboard-history.png', import.meta.url).pathname
+  : join(tmpdir(), `asyncq-dashboard-history-${process.pid}.png`);
 
 let browser: Browser | undefined;
 
@@ -131,6 +134,17 @@ describe('asyncq dashboard', () => {
       await page.goto(`${url}queue?name=${name}`);
       await expect.poll(() => field('completed'), { timeout: 5000 }).toBe('91');
       expect(await field('failed')).toBe('0');
+      // History from the rollups in Redis, with axes: the flaky task failed for good once, then completed.
+      await expect.poll(() => page.locator('[data-f="history-sum"]').textContent(), { timeout: 10_000 }).toBe('91 completed, 1 failed in this range (UTC)');
+      const ticks = (svg: string): Promise<string[]> => page.locator(`#${svg} text.tick`).allTextContents();
+      expect((await ticks('history-counts')).filter((t) => /^\d\d:\d\d$/.test(t))).toHaveLength(5);
+      expect((await ticks('history-counts')).slice(0, 1)).toEqual(['0']);
+      expect(await ticks('history-times')).toContain('0 ms');
+      expect(await page.locator('#history-times polyline[data-series="p95"]').getAttribute('points')).toMatch(/^0\.0,\d/);
+      await page.locator('section.history').screenshot({ path: HISTORY_SCREENSHOT });
+      await page.locator('#history-range').selectOption('month');
+      await expect.poll(async () => (await ticks('history-counts')).filter((t) => /^\d\d-\d\d \d\d:00$/.test(t)).length).toBe(5);
+      expect(await page.locator('[data-f="history-sum"]').textContent()).toBe('91 completed, 1 failed in this range (UTC)');
       expect(dialogs).toEqual([]); // nothing from the task data ever ran
     } finally {
       await ctx.close();

@@ -14,6 +14,13 @@ export function mayAct(res: Response, actions: boolean): boolean {
   return actions && res.locals.role !== 'read';
 }
 
+/** The history ranges the page offers: the last hour and day by minute, the last 30 days by hour. */
+const HISTORY_RANGES: Record<string, { unit: 'minute' | 'hour'; count: number } | undefined> = {
+  hour: { unit: 'minute', count: 60 },
+  day: { unit: 'minute', count: 1440 },
+  month: { unit: 'hour', count: 720 },
+};
+
 const LISTED_STATES: readonly TaskState[] = ['failed', 'waiting', 'delayed', 'active', 'completed', 'cancelled'];
 /** Tasks the queue page lists at once. */
 const TASKS_SHOWN = 50;
@@ -38,7 +45,8 @@ const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-s
  * queue, with its actions and tasks), `GET /failures[?name=]` (failed tasks grouped by error).
  * Reads: `GET /api/queues` (every queue's row data in one response), `GET /api/queues/:name` or
  * `GET /api/queue?name=` (one queue with its workers, partitions and throughput series),
- * `GET /api/queue/tasks?name=&state=` (its newest 50 tasks in a state), `GET /api/failures[?name=]`.
+ * `GET /api/queue/tasks?name=&state=` (its newest 50 tasks in a state), `GET /api/failures[?name=]`,
+ * `GET /api/queue/history?name=&range=hour|day|month` (per-minute or per-hour counts and run times).
  * Changes, all PUT (so that no cross-site form can send one) and 403 unless actions are allowed to
  * this user: `PUT /api/queues/:name/tasks/:id/{retry,remove,promote,cancel}` or
  * `PUT /api/queue/tasks/{retry,...}?name=&id=`, `PUT /api/queue/actions/{retry-failed,pause,resume,purge,clean,scale,shutdown,reopen}?name=`
@@ -121,6 +129,14 @@ export function apiRoutes(opts: ApiRoutesOptions): express.Router {
     if (!reader) return void res.status(404).json({ error: `no queue ${JSON.stringify(queryText(req, 'name'))} under prefix "${opts.prefix}"` });
     const tasks = await reader.admin.tasks(state, 0, TASKS_SHOWN - 1);
     res.set('Cache-Control', 'no-store').json({ tasks: tasks.map((t) => ({ id: t.id, name: t.name, attemptsMade: t.attemptsMade, timestamp: t.timestamp, error: t.error ?? '' })) });
+  });
+  // The queue's history from the rollups core keeps in Redis: 60 or 1,440 minutes, or 720 hours.
+  router.get('/api/queue/history', async (req, res) => {
+    const reader = monitor.reader(queryText(req, 'name'));
+    const range = HISTORY_RANGES[queryText(req, 'range') || 'hour'];
+    if (!range) return void res.status(400).json({ error: `range must be one of ${Object.keys(HISTORY_RANGES).join(', ')}` });
+    if (!reader) return void res.status(404).json({ error: `no queue ${JSON.stringify(queryText(req, 'name'))} under prefix "${opts.prefix}"` });
+    res.set('Cache-Control', 'no-store').json({ unit: range.unit, points: await reader.admin.history(range.unit, range.count) });
   });
   router.get('/api/failures', async (req, res) => {
     const name = req.url.includes('name=') ? queryText(req, 'name') : undefined;

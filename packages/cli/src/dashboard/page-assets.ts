@@ -1,4 +1,6 @@
 import { CHART } from './page-render.js';
+import { historyLayout } from './history-chart.js';
+import { FAILURES_SCRIPT, HOME_SCRIPT } from './page-script-parts.js';
 import { chartPoints, failureCells, partitionCells, queueFields, queueRow, workerCells } from './queue-view.js';
 
 /**
@@ -20,6 +22,7 @@ const partitionCells = ${partitionCells.toString()};
 const chartPoints = ${chartPoints.toString()};
 const queueRow = ${queueRow.toString()};
 const failureCells = ${failureCells.toString()};
+const historyLayout = ${historyLayout.toString()};
 const WIDTH = ${CHART.width}, HEIGHT = ${CHART.height};
 const body = document.body.dataset;
 const windowMs = Number(body.windowMs) || 300000;
@@ -112,54 +115,7 @@ function every(fn) {
 
 const q = (name) => encodeURIComponent(name);
 
-// ---- home: the table of every queue
-function home() {
-  const tbody = document.querySelector('[data-rows="queues"]');
-  const filter = document.getElementById('filter');
-  const shown = document.getElementById('shown');
-  let summaries = null;
-  let sortBy = 0, descending = false;
-  const draw = () => {
-    if (!summaries) return;
-    const needle = filter.value.trim().toLowerCase();
-    const rows = summaries.map((s) => ({ s, r: queueRow(s) })).filter((x) => x.s.name.toLowerCase().includes(needle));
-    rows.sort((a, b) => {
-      const x = a.r.keys[sortBy], y = b.r.keys[sortBy];
-      const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x) < String(y) ? -1 : String(x) > String(y) ? 1 : 0;
-      return (descending ? -c : c) || (a.s.name < b.s.name ? -1 : 1);
-    });
-    tbody.replaceChildren(...rows.map(({ s, r }) => {
-      const tr = cellRow(r.cells);
-      tr.dataset.queue = s.name;
-      tr.className = 'state-' + r.state.replace(/ /g, '-');
-      const a = document.createElement('a');
-      a.href = 'queue?name=' + q(s.name);
-      a.textContent = s.name;
-      tr.firstChild.replaceChildren(a);
-      return tr;
-    }));
-    if (rows.length === 0) tbody.replaceChildren(cellRow([summaries.length === 0 ? 'no queue yet' : 'no queue matches the filter'], 'muted'));
-    setText(shown, needle ? rows.length + ' of ' + plural(summaries.length, 'queue') : plural(summaries.length, 'queue'));
-  };
-  for (const b of document.querySelectorAll('button[data-sort]')) {
-    b.addEventListener('click', () => {
-      const i = Number(b.dataset.sort);
-      descending = sortBy === i ? !descending : i >= 2;
-      sortBy = i;
-      for (const o of document.querySelectorAll('button[data-sort]')) o.removeAttribute('aria-sort');
-      b.setAttribute('aria-sort', descending ? 'descending' : 'ascending');
-      draw();
-    });
-  }
-  filter.addEventListener('input', draw);
-  const poll = async () => {
-    summaries = (await getJson('api/queues')).queues;
-    draw();
-  };
-  poll().then(updated, stale);
-  every(poll);
-}
-
+${HOME_SCRIPT}
 // ---- queue: one queue's page
 function queuePage() {
   const name = body.queue;
@@ -247,39 +203,42 @@ function queuePage() {
       if (await act('api/queue/actions/' + a + '?name=' + q(name), params[a] ? params[a]() : {}, ask)) await Promise.all([refresh(), listTasks()]);
     });
   }
+  // History: drawn with axes from the rollups in Redis, read again every 30 s.
+  const rangeSelect = document.getElementById('history-range');
+  const svgNs = 'http://www.w3.org/2000/svg';
+  const draw = (svg, points, series, unit) => {
+    const el = (tag, attrs, text) => {
+      const e = document.createElementNS(svgNs, tag);
+      for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+      if (text !== undefined) e.textContent = text;
+      return e;
+    };
+    const L = historyLayout(points, series, unit, 600, 120);
+    const parts = [el('line', { x1: 0, y1: 120, x2: 600, y2: 120, class: 'axis' }), el('line', { x1: 0, y1: 0, x2: 0, y2: 120, class: 'axis' })];
+    for (const t of L.yTicks) parts.push(el('line', { x1: 0, y1: t.at, x2: 600, y2: t.at, class: 'grid' }), el('text', { x: -6, y: t.at + 4, 'text-anchor': 'end', class: 'tick' }, t.label));
+    for (const t of L.xTicks) parts.push(el('line', { x1: t.at, y1: 120, x2: t.at, y2: 124, class: 'axis' }), el('text', { x: t.at, y: 138, 'text-anchor': 'middle', class: 'tick' }, t.label));
+    for (const s of series) parts.push(el('polyline', { points: L.lines[s], class: s, 'data-series': s }));
+    svg.replaceChildren(...parts);
+  };
+  const history = async () => {
+    if (!rangeSelect) return;
+    const h = await getJson('api/queue/history?name=' + q(name) + '&range=' + q(rangeSelect.value));
+    draw(document.getElementById('history-counts'), h.points, ['completed', 'failed'], '');
+    draw(document.getElementById('history-times'), h.points, ['p50', 'p95'], 'ms');
+    const sum = (f) => h.points.reduce((a, p) => a + p[f], 0);
+    setText(document.querySelector('[data-f="history-unit"]'), h.unit);
+    setText(document.querySelector('[data-f="history-sum"]'), n(sum('completed')) + ' completed, ' + n(sum('failed')) + ' failed in this range (UTC)');
+  };
+  if (rangeSelect) {
+    rangeSelect.addEventListener('change', () => void history().catch(stale));
+    history().catch(stale);
+    setInterval(() => void history().catch(stale), 30000);
+  }
   refresh().then(updated, stale);
   every(refresh);
 }
 
-// ---- failures: failed tasks grouped by error
-function failuresPage() {
-  const scope = body.queue;
-  const tbody = document.querySelector('[data-rows="failures"]');
-  const read = document.querySelector('[data-f="read"]');
-  const load = async () => {
-    const r = await getJson('api/failures' + (scope === undefined ? '' : '?name=' + q(scope)));
-    setText(read, r.read.toLocaleString('en-US') + ' failed task' + (r.read === 1 ? '' : 's') + ' in ' + r.groups.length + ' group' + (r.groups.length === 1 ? '' : 's') + (r.truncated ? ' (the newest 1,000 of each queue)' : ''));
-    tbody.replaceChildren(...r.groups.map((g) => {
-      const tr = cellRow(failureCells(g));
-      tr.title = g.example;
-      if (canAct) {
-        const td = document.createElement('td');
-        for (const a of ['retry', 'remove']) {
-          const ask = (a === 'retry' ? 'Retry ' : 'Remove ') + plural(g.count, 'failed task') + ' of ' + g.queue + ' with the error "' + g.key + '"?' + (a === 'remove' ? ' This cannot be undone.' : '');
-          td.appendChild(button(a + ' ' + n(g.count), async () => {
-            if (await act('api/failures/' + a + '?name=' + q(g.queue), { group: g.key }, ask)) await load();
-          }));
-        }
-        tr.appendChild(td);
-      }
-      return tr;
-    }));
-    if (r.groups.length === 0) tbody.replaceChildren(cellRow(['no failed task'], 'muted'));
-  };
-  load().then(updated, stale);
-  every(load);
-}
-
+${FAILURES_SCRIPT}
 if (body.page === 'home') home();
 else if (body.page === 'queue') queuePage();
 else if (body.page === 'failures') failuresPage();

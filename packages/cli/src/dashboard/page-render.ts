@@ -103,7 +103,14 @@ function renderControls(q: QueueDetail, opts: PageOptions): string {
   const tasks = `<section class="card tasks"><h2>tasks</h2>
 <div class="tools"><label>state <select id="task-state">${['failed', 'waiting', 'delayed', 'active', 'completed', 'cancelled'].map((s) => `<option>${s}</option>`).join('')}</select></label> <span class="muted">the newest 50</span></div>
 <table class="task-list"><thead><tr><th>id</th><th>name</th><th>attempts</th><th>put</th><th>error</th>${opts.actions ? '<th>actions</th>' : ''}</tr></thead><tbody data-rows="tasks"></tbody></table></section>`;
-  if (!opts.actions) return tasks;
+  const history = `<section class="card history"><h2>history</h2>
+<div class="tools"><label>range <select id="history-range"><option value="hour">last hour, per minute</option><option value="day">last 24 hours, per minute</option><option value="month">last 30 days, per hour</option></select></label> <span class="muted" data-f="history-sum"></span></div>
+<div class="muted">tasks finished per <span data-f="history-unit">minute</span>: <span class="key done">— completed</span> <span class="key failed">— failed</span></div>
+<svg id="history-counts" class="axes" viewBox="-64 -8 680 150" role="img" aria-label="completed and failed tasks per minute or hour"></svg>
+<div class="muted">run time (started to finished) from a fixed-bucket histogram: <span class="key p50">— p50</span> <span class="key p95">— p95</span></div>
+<svg id="history-times" class="axes" viewBox="-64 -8 680 150" role="img" aria-label="run time p50 and p95 per minute or hour"></svg>
+</section>`;
+  if (!opts.actions) return history + tasks;
   const failuresLink = `failures?name=${escapeHtml(encodeURIComponent(q.name))}`;
   return `<section class="card actions"><h2>actions</h2>
 <div class="buttons">
@@ -123,6 +130,7 @@ function renderControls(q: QueueDetail, opts: PageOptions): string {
 <label>workers <input id="scale-workers" type="number" min="0" value="${q.workers.desired ?? q.workers.live}" size="5"></label>
 <button type="button" data-action="scale">scale</button>
 </div></section>
+${history}
 ${tasks}`;
 }
 

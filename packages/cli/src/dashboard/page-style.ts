@@ -44,6 +44,14 @@ table.queues td:first-child { word-break: break-all; }
 tr.state-paused td:nth-child(2), tr.state-shut-down td:nth-child(2), tr.state-stuck td:nth-child(2), tr.state-no-workers td:nth-child(2) { color: var(--failed); font-weight: 600; }
 table.failure-groups td:nth-child(3) { font-family: ui-monospace, monospace; overflow-wrap: anywhere; }
 td button { margin-right: .3em; }
+svg.axes { width: 100%; max-width: 900px; height: auto; display: block; margin: .3em 0 .8em; }
+svg.axes .axis { stroke: var(--muted); stroke-width: 1; }
+svg.axes .grid { stroke: var(--line); stroke-width: 1; stroke-dasharray: 3 3; }
+svg.axes .tick { fill: var(--muted); font-size: 11px; }
+polyline.completed { stroke: var(--done); }
+polyline.p50 { stroke: var(--done); }
+polyline.p95, .key.p95 { stroke: var(--failed); color: var(--failed); }
+.key.p50 { color: var(--done); }
 .notice { margin: .8em 1.5em 0; padding: .5em .8em; border-radius: 6px; border: 1px solid var(--done); }
 .notice.bad { border-color: var(--failed); color: var(--failed); }
 `;

@@ -82,7 +82,9 @@ export function chartPoints(
   width: number,
   height: number,
 ): { done: string; failed: string; peak: number; span: string } {
-  const peak = Math.max(1, ...series.map((p) => Math.max(p.done, p.failed)));
+  // The peak shown is the series' own (0 on a queue that never ran a task); the scale never goes below 1/s.
+  const peak = Math.max(0, ...series.map((p) => Math.max(p.done, p.failed)));
+  const scale = Math.max(1, peak);
   const oldest = series.length > 0 ? series[0]!.at : now;
   const spanMs = Math.min(windowMs, Math.max(30_000, now - oldest));
   const span = spanMs >= 120_000 ? `${Math.round(spanMs / 60_000)} min` : `${Math.round(spanMs / 1000)} s`;
@@ -90,7 +92,7 @@ export function chartPoints(
     series
       .map((p) => {
         const x = Math.max(0, width - ((now - p.at) / spanMs) * width);
-        const y = height - (pick(p) / peak) * (height - 4);
+        const y = height - (pick(p) / scale) * (height - 4);
         return `${x.toFixed(1)},${y.toFixed(1)}`;
       })
       .join(' ');
