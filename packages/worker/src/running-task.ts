@@ -1,5 +1,6 @@
 import { format } from 'node:util';
-import { AsyncqError, safeMessage, type Task } from '@asyncq/core';
+import { AsyncqError, type Task } from '@asyncq/core';
+import { safeMessage } from '@asyncq/core/internal';
 import type { Handler, TaskContext } from './handlers.js';
 import { runAs, type GuardedTask } from './process-guard.js';
 import { longTimeout, type Timer } from './timers.js';

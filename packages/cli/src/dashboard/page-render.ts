@@ -1,4 +1,4 @@
-import { partitionTags, queueKeys } from '@asyncq/core';
+import { partitionTags, queueKeys } from '@asyncq/core/internal';
 import type { QueueDetail } from './dashboard-types.js';
 import { chartPoints, partitionCells, queueFields, workerCells } from './queue-view.js';
 
