@@ -26,6 +26,7 @@ export type { CancelStatus } from './redis/script-types.js';
 export { WorkerRegistry, type WorkerRegistryOptions } from './redis/worker-registry.js';
 export {
   AsyncqError,
+  type AsyncqErrorCode,
   QueueEmpty,
   QueueFull,
   QueueShutDown,
@@ -35,18 +36,22 @@ export {
   LeaseLost,
   ConfigError,
   PayloadError,
-  RedisUnreachable,
-  RedisRefused,
-  QueueDataLost,
-  type DataLoss,
-  QueueCorrupt,
-  RedisOutOfMemory,
-  RedisMisconfigured,
   UnrecoverableError,
   TaskFailed,
   TaskNotFound,
   TaskCancelled,
 } from './errors.js';
+export {
+  RedisUnreachable,
+  RedisRefused,
+  RedisError,
+  NoRedisServer,
+  QueueDataLost,
+  type DataLoss,
+  QueueCorrupt,
+  RedisOutOfMemory,
+  RedisMisconfigured,
+} from './server-errors.js';
 export { taskRef, type TaskRef, type TaskRefState, type CancelOptions, type FlowRef, type FlowStep, type FlowStepOptions, type FlowOptions, type TaskSource } from './task-ref.js';
 export { gather, asCompleted, wait, waitFor, type GatherOptions, type AsCompletedOptions, type WaitManyOptions, type WaitForOptions, type ReturnWhen } from './task-combinators.js';
 export { taskGroup, TaskGroup, type TaskGroupOptions } from './task-group.js';
@@ -82,4 +87,4 @@ export { Semaphore } from './sync/semaphore.js';
 export { BoundedSemaphore } from './sync/bounded-semaphore.js';
 export { Barrier } from './sync/barrier.js';
 export { type PrimitiveOptions, type SemaphoreOptions, type BarrierOptions, type HoldContext } from './sync/sync-options.js';
-export { LockNotHeld, SemaphoreOverReleased, BrokenBarrier, PrimitiveClosed } from './errors.js';
+export { LockNotHeld, SemaphoreOverReleased, BrokenBarrier, PrimitiveClosed } from './sync/sync-errors.js';

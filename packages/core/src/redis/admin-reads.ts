@@ -1,5 +1,5 @@
 import { couldBeTaskId } from '../options.js';
-import { corruptionOf } from '../errors.js';
+import { corruptionOf } from '../server-errors.js';
 import type { FailedTask, QueueCounts, TaskState, TaskSummary } from '../types.js';
 import { unfinishedOf } from './finish-waits.js';
 import { locate } from './partitions.js';
