@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// House rules that the compiler does not check (see ../shared/design/STYLE.md):
+// House rules that the compiler does not check; ARCHITECTURE.md ("House rules") says why each exists:
 // - dependencies point down: cli -> {producer, worker} -> core; core imports no prom-client, yargs or sibling;
 // - no deep imports into another package, but for @asyncq/core/internal (the siblings' plumbing),
 //   and no relative path into another package;
