@@ -10,7 +10,10 @@
 // - every dependency a package declares is imported by its src, and it imports nothing undeclared;
 // - the CLI is laid out like the core: at most 6 files at the root of packages/cli/src, one
 //   command per file under commands/ (no casts there: defineCommand types each handler), and
-//   only the root imports commands/.
+//   only the root imports commands/;
+// - @asyncq/test-support (packages/test-support) is the tests' own package: it may import @asyncq/core,
+//   ioredis and the test runner, it talks to Redis directly, and nothing but tests imports it; no test
+//   imports another test folder by a relative path (what tests share lives in test-support).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -34,7 +37,19 @@ const allowed = {
   producer: ['@asyncq/core', 'prom-client'],
   worker: ['@asyncq/core', 'prom-client', 'pino'],
   cli: ['@asyncq/core', '@asyncq/producer', '@asyncq/worker', 'yargs', 'log-update', 'picocolors', 'prom-client', 'asciichart', 'ms', 'cli-table3', 'express', '@bull-board/api', '@bull-board/express'],
+  'test-support': ['@asyncq/core', 'ioredis', 'vitest', 'testcontainers', '@testcontainers/redis'],
 };
+
+/** The entry points a package offers besides its main one ("exports" subpaths, e.g. @asyncq/core/testing). */
+function entryPoints(name) {
+  const dir = join(root, 'packages', name.replace('@asyncq/', ''));
+  try {
+    const { exports = {} } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    return Object.keys(exports).filter((k) => k !== '.').map((k) => `${name}/${k.slice(2)}`);
+  } catch {
+    return [];
+  }
+}
 
 /** The packages each package's src imports by name, for the check that every declared one is used. */
 const imported = new Map(Object.keys(allowed).map((pkg) => [pkg, new Set()]));
@@ -54,7 +69,7 @@ for (const [pkg, deps] of Object.entries(allowed)) {
       const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
       imported.get(pkg).add(name);
       if (!deps.includes(name)) report(file, `@asyncq/${pkg} may not import ${name} (allowed: ${deps.join(', ')})`);
-      if (/^@asyncq\/[^/]+\/.+/.test(spec)) report(file, `deep import ${spec}: import from the package's entry point`);
+      if (/^@asyncq\/[^/]+\/.+/.test(spec) && !entryPoints(name).includes(spec)) report(file, `deep import ${spec}: import from the package's entry points (${['.', ...entryPoints(name)].join(', ')})`);
     }
     if (/^\s*(export\s+)?(const\s+)?enum\s/m.test(src)) report(file, 'TypeScript enum: use a union of string literals');
   }
@@ -140,6 +155,8 @@ for (const file of files(join(root, 'packages'), ['.ts'])) {
   const text = readFileSync(file, 'utf8');
   const lines = text.split('\n').length;
   if (lines > MAX_LINES) report(file, `${lines} lines: split it into parts of at most ${MAX_LINES}`);
+  // Test support starts servers and plants keys: the Redis rules below fence the product's code.
+  if (file.includes('/packages/test-support/')) continue;
   const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
   const inCoreRedis = file.includes('/packages/core/src/redis/');
   for (const [, typeOnly, spec] of code.matchAll(/import\s+(type\s+)?[^'"]*?from\s*['"]([^'"]+)['"]/g)) {
@@ -154,6 +171,34 @@ for (const file of files(join(root, 'packages'), ['.ts'])) {
   if (!file.endsWith('/redis/cluster-room.ts') && /\.s?publish\(/.test(code)) {
     report(file, 'publishes on a channel: only packages/core/src/redis/cluster-room.ts publishes (queue-signals.ts publishSignal calls it)');
   }
+}
+
+// Tests (issue 19): what they share lives once in @asyncq/test-support, which only tests import.
+const testRoots = ['test/unit', 'test/chaos', 'test/cluster', 'test', 'docker/test', 'bench/test', 'examples/test', ...readdirSync(join(root, 'packages')).map((p) => `packages/${p}/test`)];
+const testRootOf = (file) => testRoots.map((r) => join(root, r)).filter((r) => file.startsWith(r + '/')).sort((a, b) => b.length - a.length)[0];
+for (const file of [...files(join(root, 'packages'), ['.ts', '.mjs']), ...['test', 'docker', 'bench', 'examples'].flatMap((d) => files(join(root, d), ['.ts', '.mjs']))]) {
+  const code = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  const testRoot = testRootOf(file);
+  for (const [, spec] of code.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)) {
+    if (!testRoot) {
+      if (spec.startsWith('@asyncq/test-support') && !file.includes('/packages/test-support/')) report(file, `imports ${spec}: only tests may use @asyncq/test-support`);
+    } else if (spec.startsWith('.') && !join(file, '..', spec).startsWith(testRoot + '/')) {
+      const target = relative(root, join(file, '..', spec));
+      // A package's tests may read its own src (white-box unit tests), and any test the repo's scripts.
+      const ownSrc = /^packages\/[^/]+\/test$/.test(relative(root, testRoot)) && target.startsWith(`${relative(root, join(testRoot, '..'))}/src/`);
+      if (!ownSrc && !target.startsWith('scripts/')) report(file, `imports ${spec} from another test folder: move what both need to @asyncq/test-support`);
+    }
+  }
+}
+for (const dir of [...readdirSync(join(root, 'packages')).map((p) => `packages/${p}`), 'bench', 'examples']) {
+  const manifest = join(root, dir, 'package.json');
+  let deps = {};
+  try {
+    deps = JSON.parse(readFileSync(manifest, 'utf8')).dependencies ?? {};
+  } catch {
+    continue;
+  }
+  if ('@asyncq/test-support' in deps) report(manifest, 'depends on @asyncq/test-support: only tests may (a devDependency of the root)');
 }
 
 if (problems.length > 0) {

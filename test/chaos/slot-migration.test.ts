@@ -5,7 +5,8 @@ import { clientOutcome } from './harness/client-events.js';
 import { report, secs } from './harness/figures.js';
 import { ledgerDir, readLedger } from './harness/ledger.js';
 import { outputProblems } from './harness/output-hygiene.js';
-import { sleep, startNode } from './harness/processes.js';
+import { sleep } from '@asyncq/test-support';
+import { startNode } from './harness/processes.js';
 import { masterOfKey, slotOf, SlotMigration } from './harness/replication.js';
 
 // Scenario 6 (issue 17): a Redis Cluster slot left migrating, as a reshard killed mid-slot leaves

@@ -3,7 +3,8 @@
 // one test as a user would share it.
 import { Queue } from '@asyncq/core';
 import { conformanceSuite, type Backend, type OpenOptions } from '../../packages/core/test/conformance-suite.js';
-import { openCluster, openQueue, uniqueName } from './cluster-helpers.js';
+import { uniqueName } from '@asyncq/test-support';
+import { openCluster, openQueue } from './cluster-helpers.js';
 
 const backend: Backend = {
   name: 'Queue (Redis Cluster)',

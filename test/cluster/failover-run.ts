@@ -7,7 +7,7 @@
  */
 import { expect } from 'vitest';
 import type { Queue } from '@asyncq/core';
-import type { TestChild } from '../child-process.js';
+import { type TestChild } from '@asyncq/test-support';
 import { clusterChild, duplicates, itemKey, whileRunning, type ClusterConnection } from './cluster-helpers.js';
 import type { Promotion } from './redis-cluster.js';
 

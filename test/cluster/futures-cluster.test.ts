@@ -6,7 +6,8 @@ import type { FuturesBackend } from '../../packages/worker/test/futures-harness.
 import { groupsConformance } from '../../packages/worker/test/futures-suite-groups.js';
 import { tasksConformance } from '../../packages/worker/test/futures-suite-tasks.js';
 import { waitsConformance } from '../../packages/worker/test/futures-suite-waits.js';
-import { newQueue, openCluster, openQueue, track, uniqueName } from './cluster-helpers.js';
+import { uniqueName } from '@asyncq/test-support';
+import { newQueue, openCluster, openQueue, track } from './cluster-helpers.js';
 
 function onCluster(partitions?: number): FuturesBackend {
   return {

@@ -4,16 +4,8 @@
 // connection leak counts) measure exactly what they claim.
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import {
-  admin,
-  keySlot,
-  masterOfSlot,
-  namesOnEachMaster,
-  openCluster,
-  sharedCluster,
-  sleep,
-  uniqueName,
-} from './cluster-helpers.js';
+import { sleep, uniqueName } from '@asyncq/test-support';
+import { admin, keySlot, masterOfSlot, namesOnEachMaster, openCluster, sharedCluster } from './cluster-helpers.js';
 import { HOST, nodeCommand, parseInfo } from './redis-cluster.js';
 
 describe('the shared Redis Cluster', () => {

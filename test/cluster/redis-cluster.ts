@@ -24,10 +24,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { freePorts, sleep } from '@asyncq/test-support/basics';
 
 export const HOST = '127.0.0.1';
 
@@ -98,35 +98,6 @@ export function checkRedisBinaries(): void {
     if (major < 7) {
       throw new Error(`the cluster suite needs ${bin} 7.0+, found "${r.stdout.trim()}": install Redis 7 (apt-get install redis-server on a recent distribution)`);
     }
-  }
-}
-
-/**
- * `count` distinct free loopback ports. All are held open until every one is
- * found, so none is handed out twice; another program may still take one
- * before the server binds it, which {@link ServerProcess.start} reports.
- */
-async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    const ports: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const srv = createServer();
-      servers.push(srv);
-      ports.push(
-        await new Promise<number>((resolve, reject) => {
-          srv.once('error', reject);
-          srv.listen(0, HOST, () => {
-            const addr = srv.address();
-            if (typeof addr === 'object' && addr) resolve(addr.port);
-            else reject(new Error('no port'));
-          });
-        }),
-      );
-    }
-    return ports;
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   }
 }
 
@@ -211,10 +182,6 @@ export function parseClusterNodes(text: string): ClusterNodeLine[] {
     });
   }
   return out;
-}
-
-async function sleep(ms: number): Promise<void> {
-  await new Promise((r) => setTimeout(r, ms));
 }
 
 /**

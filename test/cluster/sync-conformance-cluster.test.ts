@@ -5,7 +5,8 @@ import type { Cluster } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Lock, type PrimitiveInfo } from '@asyncq/core';
 import { syncConformanceSuite } from '../../packages/core/test/sync-conformance-suite.js';
-import { openCluster, runCli, sharedCluster, track, uniqueName } from './cluster-helpers.js';
+import { uniqueName } from '@asyncq/test-support';
+import { openCluster, runCli, sharedCluster, track } from './cluster-helpers.js';
 
 let cluster: Cluster | undefined;
 const shared = (): Cluster => (cluster ??= openCluster());

@@ -56,7 +56,6 @@ export { listQueues, discoverQueues, describeQueues, type FoundQueue } from './r
 export { readQueueFigures, type QueueFigures, type QueueFiguresRead } from './redis/queue-figures.js';
 export { connectRedis, redactUrl, isTransient, type RedisClient } from './redis/connection.js';
 export { shellQuote } from './shell-quote.js';
-export { startEmbeddedRedis, type EmbeddedRedis, type EmbeddedRedisOptions } from './embedded-redis.js';
 export type { AsyncQueue, QueueCapabilities, Task } from './async-queue.js';
 export type {
   BackoffOptions,

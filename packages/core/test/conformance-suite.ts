@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { settledWithin, sleep } from '@asyncq/test-support';
 import {
   ConfigError,
   PayloadError,
@@ -30,21 +31,6 @@ export interface Backend {
   name: string;
   open<T>(opts?: OpenOptions): { q: AsyncQueue<T>; peer(): AsyncQueue<T> };
   construct(opts: Record<string, unknown>): unknown;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Whether a promise has settled after giving the event loop (and Redis) a moment. */
-async function settledWithin<T>(p: Promise<T>, ms: number): Promise<boolean> {
-  let settled = false;
-  p.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  await sleep(ms);
-  return settled;
 }
 
 async function drainAll<T>(q: AsyncQueue<T>): Promise<T[]> {

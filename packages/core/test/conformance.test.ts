@@ -1,5 +1,5 @@
 import { Queue } from '@asyncq/core';
-import { redisUrl, track, uniqueName } from '../../../test/helpers.js';
+import { redisUrl, track, uniqueName } from '@asyncq/test-support';
 import { conformanceSuite } from './conformance-suite.js';
 
 // The Redis backend: every handle opened on the same name is the same queue.

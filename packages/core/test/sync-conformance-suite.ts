@@ -8,6 +8,7 @@
 // assert the invariant both outcomes keep: never two holders, nothing lost.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { eventually as eventuallyWithin, sleep } from '@asyncq/test-support';
 import {
   Barrier,
   BoundedSemaphore,
@@ -36,23 +37,8 @@ export interface SyncBackend {
   redis(): { zcard(key: string): Promise<number> };
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Resolves once `check` passes, or throws its last failure after `ms`. */
-async function eventually(check: () => Promise<void> | void, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (e) {
-      if (Date.now() > until) throw e;
-      await sleep(10);
-    }
-  }
-}
+// The primitives' waits hop through Redis several times: a longer default bound than the shared one.
+const eventually = (check: () => Promise<void> | void, ms = 10_000): Promise<void> => eventuallyWithin(check, ms);
 
 /** A promise whose state can be read synchronously. */
 function watch<T>(p: Promise<T>): { p: Promise<T>; done: boolean; value?: T; error?: unknown } {

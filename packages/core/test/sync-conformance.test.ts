@@ -1,5 +1,5 @@
 // The primitives' conformance suite (sync-conformance-suite.ts) on one Redis.
-import { adminClient, redisUrl, track } from '../../../test/helpers.js';
+import { adminClient, redisUrl, track } from '@asyncq/test-support';
 import { syncConformanceSuite } from './sync-conformance-suite.js';
 
 syncConformanceSuite({

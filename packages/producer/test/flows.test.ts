@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, Queue, QueueAdmin, TaskCancelled, TaskFailed, queueKeys } from '@asyncq/core';
 import { Producer } from '@asyncq/producer';
 import { defineHandlers, Worker, type Handler } from '@asyncq/worker';
-import { adminClient, eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+import { adminClient, eventually, redisUrl, sleep, track, uniqueName } from '@asyncq/test-support';
 
 /** A queue with a producer and a worker whose handlers note what ran, in order. */
 function setup(handlers: Record<string, Handler>, opts: { concurrency?: number; partitions?: number; maxsize?: number; worker?: boolean } = {}) {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { defineTask, PayloadError, Queue, TaskFailed } from '@asyncq/core';
 import { Producer } from '@asyncq/producer';
 import { defineHandlers, implement, Worker } from '@asyncq/worker';
-import { redisUrl, track, uniqueName } from '../../../test/helpers.js';
+import { redisUrl, track, uniqueName } from '@asyncq/test-support';
 
 const double = defineTask<{ n: number }, { doubled: number }>('double');
 

@@ -2,7 +2,7 @@
 // its own connection, and the test waits on them through another handle, as two processes would.
 import { Queue } from '@asyncq/core';
 import { Worker } from '@asyncq/worker';
-import { redisUrl, track, uniqueName } from '../../../test/helpers.js';
+import { redisUrl, track, uniqueName } from '@asyncq/test-support';
 import type { FuturesBackend } from './futures-harness.js';
 import { groupsConformance } from './futures-suite-groups.js';
 import { tasksConformance } from './futures-suite-tasks.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { nodeCommand, nodeInfo, parseClusterNodes, parseInfo, type RedisCluster } from '../../cluster/redis-cluster.js';
 import { FaultProxy } from './fault-proxy.js';
-import { freePort, RedisServer } from './redis-server.js';
+import { freePort, RedisServer } from '@asyncq/test-support';
 
 /**
  * Replicas that can be made to lag on purpose, before a failover: each replica's replication link
