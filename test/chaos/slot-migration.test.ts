@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { partitionTags, Queue } from '@asyncq/core';
-import { startRedisCluster } from '../cluster/redis-cluster.js';
 import { clientOutcome } from './harness/client-events.js';
 import { report, secs } from './harness/figures.js';
 import { ledgerDir, readLedger } from './harness/ledger.js';
 import { outputProblems } from './harness/output-hygiene.js';
-import { sleep } from '@asyncq/test-support';
+import { sleep, startRedisCluster } from '@asyncq/test-support';
 import { startNode } from './harness/processes.js';
 import { masterOfKey, slotOf, SlotMigration } from './harness/replication.js';
 

@@ -8,8 +8,7 @@ import { execFile } from 'node:child_process';
 import { Cluster, Redis, type ClusterOptions } from 'ioredis';
 import { afterAll, afterEach, inject, onTestFailed } from 'vitest';
 import { Queue, type QueueOptions } from '@asyncq/core';
-import { eventually, sleep, spawnChild, type TestChild, uniqueName } from '@asyncq/test-support';
-import { HOST, type ClusterAddresses, type MasterInfo, type NodeAddress } from './redis-cluster.js';
+import { type ClusterAddresses, eventually, HOST, type MasterInfo, type NodeAddress, sleep, spawnChild, type TestChild, uniqueName } from '@asyncq/test-support';
 
 /** The shared cluster the global set-up started. */
 export function sharedCluster(): ClusterAddresses {

@@ -8,3 +8,18 @@ export { uniqueName } from './names.js';
 export { HANDLER_FIXTURES, HANDLERS } from './fixtures.js';
 export { MARKER, leaks, prng, malformedUrls } from './malformed-urls.js';
 export { hasOpenssl, makeCertificates } from './tls.js';
+export { startRedisCluster, RedisCluster, type RedisClusterOptions } from './cluster/redis-cluster.js';
+export { startSentinelGroup, SentinelGroup, type SentinelGroupOptions } from './cluster/sentinel-group.js';
+export {
+  checkRedisBinaries,
+  HOST,
+  nodeCommand,
+  nodeInfo,
+  parseClusterNodes,
+  parseInfo,
+  withNode,
+  type ClusterAddresses,
+  type MasterInfo,
+  type NodeAddress,
+  type Promotion,
+} from './cluster/nodes.js';
