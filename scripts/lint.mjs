@@ -12,7 +12,7 @@
 //   command per file under commands/ (no casts there: defineCommand types each handler), and
 //   only the root imports commands/;
 // - @asyncq/test-support (packages/test-support) is the tests' own package: it may import @asyncq/core,
-//   ioredis and the test runner, it talks to Redis directly, and nothing but tests imports it; no test
+//   @asyncq/worker (the futures suite), ioredis and the test runner, it talks to Redis directly, and nothing but tests imports it; no test
 //   imports another test folder by a relative path (what tests share lives in test-support).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -37,7 +37,7 @@ const allowed = {
   producer: ['@asyncq/core', 'prom-client'],
   worker: ['@asyncq/core', 'prom-client', 'pino'],
   cli: ['@asyncq/core', '@asyncq/producer', '@asyncq/worker', 'yargs', 'log-update', 'picocolors', 'prom-client', 'asciichart', 'ms', 'cli-table3', 'express', '@bull-board/api', '@bull-board/express'],
-  'test-support': ['@asyncq/core', 'ioredis', 'vitest', 'testcontainers', '@testcontainers/redis'],
+  'test-support': ['@asyncq/core', '@asyncq/worker', 'ioredis', 'vitest', 'testcontainers', '@testcontainers/redis'],
 };
 
 /** The entry points a package offers besides its main one ("exports" subpaths, e.g. @asyncq/core/testing). */

@@ -2,7 +2,7 @@
 // an unpartitioned Queue whose connection is an ioredis Cluster instance, shared by the handles of
 // one test as a user would share it.
 import { Queue } from '@asyncq/core';
-import { conformanceSuite, type Backend, type OpenOptions } from '../../packages/core/test/conformance-suite.js';
+import { conformanceSuite, type Backend, type OpenOptions } from '@asyncq/test-support/conformance';
 import { uniqueName } from '@asyncq/test-support';
 import { openCluster, openQueue } from './cluster-helpers.js';
 

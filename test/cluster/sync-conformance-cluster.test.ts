@@ -4,7 +4,7 @@
 import type { Cluster } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Lock, type PrimitiveInfo } from '@asyncq/core';
-import { syncConformanceSuite } from '../../packages/core/test/sync-conformance-suite.js';
+import { syncConformanceSuite } from '@asyncq/test-support/conformance';
 import { uniqueName } from '@asyncq/test-support';
 import { openCluster, runCli, sharedCluster, track } from './cluster-helpers.js';
 

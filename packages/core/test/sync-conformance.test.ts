@@ -1,6 +1,6 @@
 // The primitives' conformance suite (sync-conformance-suite.ts) on one Redis.
 import { adminClient, redisUrl, track } from '@asyncq/test-support';
-import { syncConformanceSuite } from './sync-conformance-suite.js';
+import { syncConformanceSuite } from '@asyncq/test-support/conformance';
 
 syncConformanceSuite({
   name: 'Redis',
