@@ -1,4 +1,4 @@
-// The conformance suite (packages/core/test/conformance-suite.ts), once more on a Redis Cluster:
+// The conformance suite (@asyncq/test-support/conformance), once more on a Redis Cluster:
 // an unpartitioned Queue whose connection is an ioredis Cluster instance, shared by the handles of
 // one test as a user would share it.
 import { Queue } from '@asyncq/core';

@@ -1,4 +1,4 @@
-// The primitives' conformance suite (packages/core/test/sync-conformance-suite.ts) once more on a
+// The primitives' conformance suite (@asyncq/test-support/conformance) once more on a
 // Redis Cluster of 3 masters: each primitive lives in one hash slot, its waiters wake through
 // sharded pub/sub. The handles of one test share one ioredis Cluster instance, as a user would.
 import type { Cluster } from 'ioredis';

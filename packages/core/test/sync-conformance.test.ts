@@ -1,4 +1,4 @@
-// The primitives' conformance suite (sync-conformance-suite.ts) on one Redis.
+// The primitives' conformance suite (@asyncq/test-support/conformance) on one Redis.
 import { adminClient, redisUrl, track } from '@asyncq/test-support';
 import { syncConformanceSuite } from '@asyncq/test-support/conformance';
 
