@@ -1,19 +1,5 @@
 // What the parts of the queue conformance suite share: the backend under test and a drain helper.
-import { describe, expect, it } from 'vitest';
-import { settledWithin, sleep } from '../timing.js';
-import {
-  ConfigError,
-  PayloadError,
-  QueueEmpty,
-  QueueFull,
-  QueueShutDown,
-  TaskDoneError,
-  TaskFailed,
-  TaskNotFound,
-  WaitAborted,
-  type AsyncQueue,
-  type QueueOrder,
-} from '@asyncq/core';
+import { QueueEmpty, QueueShutDown, type AsyncQueue, type QueueOrder } from '@asyncq/core';
 
 /** Options a conformance test opens a queue with. */
 export interface OpenOptions {

@@ -1,20 +1,8 @@
 // Queue conformance: order, maxsize, nowait errors and join (see conformance-suite.ts).
 import { describe, expect, it } from 'vitest';
 import { settledWithin, sleep } from '../timing.js';
-import {
-  ConfigError,
-  PayloadError,
-  QueueEmpty,
-  QueueFull,
-  QueueShutDown,
-  TaskDoneError,
-  TaskFailed,
-  TaskNotFound,
-  WaitAborted,
-  type AsyncQueue,
-  type QueueOrder,
-} from '@asyncq/core';
-import { drainAll, type Backend } from './queue-kit.js';
+import { ConfigError, QueueEmpty, QueueFull, TaskDoneError, WaitAborted, type AsyncQueue } from '@asyncq/core';
+import { type Backend } from './queue-kit.js';
 
 export function orderAndJoinConformance(backend: Backend): void {
   describe('order', () => {

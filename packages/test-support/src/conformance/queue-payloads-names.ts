@@ -1,20 +1,8 @@
 // Queue conformance: payloads, names, bulk puts and results (see conformance-suite.ts).
 import { describe, expect, it } from 'vitest';
-import { settledWithin, sleep } from '../timing.js';
-import {
-  ConfigError,
-  PayloadError,
-  QueueEmpty,
-  QueueFull,
-  QueueShutDown,
-  TaskDoneError,
-  TaskFailed,
-  TaskNotFound,
-  WaitAborted,
-  type AsyncQueue,
-  type QueueOrder,
-} from '@asyncq/core';
-import { drainAll, type Backend } from './queue-kit.js';
+import { sleep } from '../timing.js';
+import { ConfigError, PayloadError, TaskFailed, TaskNotFound } from '@asyncq/core';
+import { type Backend } from './queue-kit.js';
 
 export function payloadsAndNamesConformance(backend: Backend): void {
   describe('payloads', () => {

@@ -1,19 +1,7 @@
 // Queue conformance: shutdown (Python 3.13 semantics) and aborting waits (see conformance-suite.ts).
 import { describe, expect, it } from 'vitest';
 import { settledWithin, sleep } from '../timing.js';
-import {
-  ConfigError,
-  PayloadError,
-  QueueEmpty,
-  QueueFull,
-  QueueShutDown,
-  TaskDoneError,
-  TaskFailed,
-  TaskNotFound,
-  WaitAborted,
-  type AsyncQueue,
-  type QueueOrder,
-} from '@asyncq/core';
+import { QueueShutDown, WaitAborted } from '@asyncq/core';
 import { drainAll, type Backend } from './queue-kit.js';
 
 export function shutdownAndAbortConformance(backend: Backend): void {

@@ -6,25 +6,10 @@
 // until Redis shows the state the case needs (a waiter queued), so no case depends on timing.
 // Where an abort races a hand-off, Redis's order decides (see grant-waits.ts), and the cases
 // assert the invariant both outcomes keep: never two holders, nothing lost.
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { uniqueName } from '../names.js';
 import { eventually as eventuallyWithin } from '../timing.js';
-import {
-  Barrier,
-  BoundedSemaphore,
-  BrokenBarrier,
-  Condition,
-  ConfigError,
-  Event,
-  Lock,
-  LockNotHeld,
-  Semaphore,
-  SemaphoreOverReleased,
-  syncKeys,
-  WaitAborted,
-  type PrimitiveOptions,
-  type SyncKind,
-} from '@asyncq/core';
+import { Barrier, BoundedSemaphore, Condition, Event, Lock, Semaphore, syncKeys, type PrimitiveOptions, type SyncKind } from '@asyncq/core';
 
 /** Where a conformance run keeps its primitives. */
 export interface SyncBackend {
@@ -61,7 +46,6 @@ export async function rejects(fn: () => Promise<unknown>, cls: abstract new (...
   }
   throw new Error(`expected a ${cls.name}, but it resolved`);
 }
-
 
 /** The factories every part of the suite opens its primitives with, each tracked by the backend. */
 export function syncKit(backend: SyncBackend) {

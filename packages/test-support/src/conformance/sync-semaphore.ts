@@ -1,22 +1,7 @@
 // test_locks.SemaphoreTests, ported (see sync-conformance-suite.ts).
 import { describe, expect, it } from 'vitest';
 import { sleep } from '../timing.js';
-import {
-  Barrier,
-  BoundedSemaphore,
-  BrokenBarrier,
-  Condition,
-  ConfigError,
-  Event,
-  Lock,
-  LockNotHeld,
-  Semaphore,
-  SemaphoreOverReleased,
-  syncKeys,
-  WaitAborted,
-  type PrimitiveOptions,
-  type SyncKind,
-} from '@asyncq/core';
+import { BoundedSemaphore, ConfigError, Semaphore, SemaphoreOverReleased, WaitAborted } from '@asyncq/core';
 import { eventually, rejects, watch, type SyncBackend, type SyncKit } from './sync-kit.js';
 
 export function semaphoreConformance(backend: SyncBackend, kit: SyncKit): void {
