@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// House rules that the compiler does not check (see ../shared/design/STYLE.md):
+// House rules that the compiler does not check; ARCHITECTURE.md ("House rules") says why each exists:
 // - dependencies point down: cli -> {producer, worker} -> core; core imports no prom-client, yargs or sibling;
-// - no deep imports into another package's src, and no relative path into another package;
+// - no deep imports into another package, but for @asyncq/core/internal (the siblings' plumbing),
+//   and no relative path into another package;
 // - no TypeScript enum; no .only/.skip left in tests;
 // - every Lua script opens with a KEYS/ARGV header, and the key count in its file name is the one it uses;
 //   the primitives' scripts (lua/sync) also give each key its type and say when ARGV[1] is msgpack;
@@ -14,7 +15,7 @@
 // - @asyncq/test-support (packages/test-support) is the tests' own package: it may import @asyncq/core,
 //   @asyncq/worker (the futures suite), ioredis and the test runner, it talks to Redis directly, and nothing but tests imports it; no test
 //   imports another test folder by a relative path (what tests share lives in test-support).
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -40,16 +41,11 @@ const allowed = {
   'test-support': ['@asyncq/core', '@asyncq/worker', 'ioredis', 'vitest', 'testcontainers', '@testcontainers/redis'],
 };
 
-/** The entry points a package offers besides its main one ("exports" subpaths, e.g. @asyncq/core/testing). */
-function entryPoints(name) {
-  const dir = join(root, 'packages', name.replace('@asyncq/', ''));
-  try {
-    const { exports = {} } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-    return Object.keys(exports).filter((k) => k !== '.').map((k) => `${name}/${k.slice(2)}`);
-  } catch {
-    return [];
-  }
-}
+/**
+ * The deep imports lint allows: what @asyncq/core shares with its siblings but users do not call
+ * (internal), and the throwaway redis-server the CLI's demo starts (testing).
+ */
+const INTERNAL_ENTRIES = ['@asyncq/core/internal', '@asyncq/core/testing'];
 
 /** The packages each package's src imports by name, for the check that every declared one is used. */
 const imported = new Map(Object.keys(allowed).map((pkg) => [pkg, new Set()]));
@@ -69,9 +65,24 @@ for (const [pkg, deps] of Object.entries(allowed)) {
       const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
       imported.get(pkg).add(name);
       if (!deps.includes(name)) report(file, `@asyncq/${pkg} may not import ${name} (allowed: ${deps.join(', ')})`);
-      if (/^@asyncq\/[^/]+\/.+/.test(spec) && !entryPoints(name).includes(spec)) report(file, `deep import ${spec}: import from the package's entry points (${['.', ...entryPoints(name)].join(', ')})`);
+      // One deep import is allowed: the core's plumbing for its siblings (ARCHITECTURE.md, "House rules").
+      if (/^@asyncq\/[^/]+\/.+/.test(spec) && !INTERNAL_ENTRIES.includes(spec)) report(file, `deep import ${spec}: import from the package's entry point (siblings may also import @asyncq/core/internal and @asyncq/core/testing)`);
     }
     if (/^\s*(export\s+)?(const\s+)?enum\s/m.test(src)) report(file, 'TypeScript enum: use a union of string literals');
+  }
+}
+
+// Tests, benchmarks and examples import the packages as users do: by their entry points, plus the
+// core's internal one (and its testing one, for a throwaway redis-server).
+// Test support's own entry points (hook-free basics, the conformance suites) are for tests too.
+const TEST_SUPPORT_ENTRIES = ['@asyncq/test-support/basics', '@asyncq/test-support/conformance', '@asyncq/test-support/global-setup'];
+for (const dir of ['test', 'bench', 'examples', ...Object.keys(allowed).map((pkg) => `packages/${pkg}/test`)]) {
+  if (!existsSync(join(root, dir))) continue;
+  for (const file of files(join(root, dir), ['.ts', '.mts', '.mjs'])) {
+    const code = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+    for (const [, spec] of code.matchAll(/(?:from|import)\s*\(?\s*['"](@asyncq\/[^/'"]+\/[^'"]+)['"]/g)) {
+      if (![...INTERNAL_ENTRIES, ...TEST_SUPPORT_ENTRIES].includes(spec)) report(file, `deep import ${spec}: import from the package's entry point or @asyncq/core/internal`);
+    }
   }
 }
 
@@ -183,10 +194,9 @@ for (const file of [...files(join(root, 'packages'), ['.ts', '.mjs']), ...['test
     if (!testRoot) {
       if (spec.startsWith('@asyncq/test-support') && !file.includes('/packages/test-support/')) report(file, `imports ${spec}: only tests may use @asyncq/test-support`);
     } else if (spec.startsWith('.') && !join(file, '..', spec).startsWith(testRoot + '/')) {
-      const target = relative(root, join(file, '..', spec));
-      // A package's tests may read its own src (white-box unit tests), and any test the repo's scripts.
-      const ownSrc = /^packages\/[^/]+\/test$/.test(relative(root, testRoot)) && target.startsWith(`${relative(root, join(testRoot, '..'))}/src/`);
-      if (!ownSrc && !target.startsWith('scripts/')) report(file, `imports ${spec} from another test folder: move what both need to @asyncq/test-support`);
+      // Into a package's src or the repo's scripts is fine (white-box tests); into another test folder is not.
+      const targetRoot = testRootOf(join(file, '..', spec));
+      if (targetRoot && targetRoot !== testRoot) report(file, `imports ${spec} from another test folder: move what both need to @asyncq/test-support`);
     }
   }
 }

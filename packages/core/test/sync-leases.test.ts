@@ -2,7 +2,8 @@
 // hands everything over at once, an unreachable Redis, and no polling while waiting.
 import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { Barrier, Lock, RedisUnreachable, Semaphore, syncKeys, WaitAborted, type HoldContext } from '@asyncq/core';
+import { Barrier, Lock, RedisUnreachable, Semaphore, WaitAborted, type HoldContext } from '@asyncq/core';
+import { syncKeys } from '@asyncq/core/internal';
 import { startEmbeddedRedis } from '@asyncq/core/testing';
 import { adminClient, eventually, redisUrl, sleep, track, uniqueName } from '@asyncq/test-support';
 

@@ -2,7 +2,7 @@
 // that fails a test which leaks a connection and keeps a failed test's keys for inspection.
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, inject, onTestFailed } from 'vitest';
-import { queueKeys } from '@asyncq/core';
+import { queueKeys } from '@asyncq/core/internal';
 import { eventually } from './timing.js';
 
 declare module 'vitest' {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AsyncqError } from '../errors.js';
+import { NoRedisServer } from '../server-errors.js';
 import { freePort } from './free-port.js';
 
 /** Options of {@link startEmbeddedRedis}. */
@@ -73,11 +73,7 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions = {}): Promi
     } catch (e) {
       removeDir();
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new AsyncqError(
-          'NO_REDIS_SERVER',
-          `${binary} is not installed: install Redis (apt-get install redis-server, brew install redis) or set REDIS_URL to a running Redis`,
-          { cause: e },
-        );
+        throw new NoRedisServer(binary, e);
       }
       lastError = e; // most likely the port was taken meanwhile: try another
     }

@@ -1,7 +1,8 @@
 // test_locks.ConditionTests, ported (see sync-conformance-suite.ts).
 import { describe, expect, it } from 'vitest';
 import { sleep } from '../timing.js';
-import { Condition, Lock, LockNotHeld, syncKeys, WaitAborted } from '@asyncq/core';
+import { Condition, Lock, LockNotHeld, WaitAborted } from '@asyncq/core';
+import { syncKeys } from '@asyncq/core/internal';
 import { eventually, rejects, watch, type SyncBackend, type SyncKit } from './sync-kit.js';
 
 export function conditionConformance(backend: SyncBackend, kit: SyncKit): void {

@@ -9,7 +9,8 @@
 import { expect, it } from 'vitest';
 import { uniqueName } from '../names.js';
 import { eventually as eventuallyWithin } from '../timing.js';
-import { Barrier, BoundedSemaphore, Condition, Event, Lock, Semaphore, syncKeys, type PrimitiveOptions, type SyncKind } from '@asyncq/core';
+import { Barrier, BoundedSemaphore, Condition, Event, Lock, Semaphore, type PrimitiveOptions } from '@asyncq/core';
+import { syncKeys, type SyncKind } from '@asyncq/core/internal';
 
 /** Where a conformance run keeps its primitives. */
 export interface SyncBackend {
