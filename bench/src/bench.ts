@@ -13,7 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { Queue, startEmbeddedRedis } from '@asyncq/core';
+import { Queue } from '@asyncq/core';
+import { startEmbeddedRedis } from '@asyncq/core/testing';
 import { benchOptions, type BenchOptions } from './bench-options.js';
 import { ChildRun } from './child-runner.js';
 import { locksScenario } from './locks-scenario.js';

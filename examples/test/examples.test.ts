@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { redisUrl, track } from '../../test/helpers.js';
+import { redisUrl, track } from '@asyncq/test-support';
 
 const run = promisify(execFile);
 const here = (p: string): string => new URL(p, import.meta.url).pathname;

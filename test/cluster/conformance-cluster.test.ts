@@ -1,9 +1,10 @@
-// The conformance suite (packages/core/test/conformance-suite.ts), once more on a Redis Cluster:
+// The conformance suite (@asyncq/test-support/conformance), once more on a Redis Cluster:
 // an unpartitioned Queue whose connection is an ioredis Cluster instance, shared by the handles of
 // one test as a user would share it.
 import { Queue } from '@asyncq/core';
-import { conformanceSuite, type Backend, type OpenOptions } from '../../packages/core/test/conformance-suite.js';
-import { openCluster, openQueue, uniqueName } from './cluster-helpers.js';
+import { conformanceSuite, type Backend, type OpenOptions } from '@asyncq/test-support/conformance';
+import { uniqueName } from '@asyncq/test-support';
+import { openCluster, openQueue } from './cluster-helpers.js';
 
 const backend: Backend = {
   name: 'Queue (Redis Cluster)',

@@ -56,7 +56,6 @@ export { taskRef, type TaskRef, type TaskRefState, type CancelOptions, type Flow
 export { gather, asCompleted, wait, waitFor, type GatherOptions, type AsCompletedOptions, type WaitManyOptions, type WaitForOptions, type ReturnWhen } from './task-combinators.js';
 export { taskGroup, TaskGroup, type TaskGroupOptions } from './task-group.js';
 export { defineTask, type TaskDefinition } from './task-definition.js';
-export { startEmbeddedRedis, type EmbeddedRedis, type EmbeddedRedisOptions } from './embedded-redis.js';
 export type { AsyncQueue, QueueCapabilities, Task } from './async-queue.js';
 export type {
   BackoffOptions,

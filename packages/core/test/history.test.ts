@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Queue, QueueAdmin } from '@asyncq/core';
-import { adminClient, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+import { adminClient, redisUrl, sleep, track, uniqueName } from '@asyncq/test-support';
 
 describe('history rollups', () => {
   it('count completed and failed tasks per minute and hour, with run-time p50 and p95, summed over partitions, kept 25 h and 31 days', async () => {
