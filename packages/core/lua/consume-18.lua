@@ -66,6 +66,7 @@
   whole group completed. Result waiters hear of completed tasks in one "fin:" message per call.
 ]]
 -- @include queue-lib
+-- @include limits-lib
 local k = { wait = KEYS[1], active = KEYS[2], prioritized = KEYS[3], delayed = KEYS[4], paused = KEYS[5],
   meta = KEYS[6], completed = KEYS[7], failed = KEYS[8], state = KEYS[9], leases = KEYS[10], stats = KEYS[11],
   pc = KEYS[12], wantTask = KEYS[13], wantRoom = KEYS[14], wantJoin = KEYS[15], wantResult = KEYS[16],
@@ -101,6 +102,12 @@ forgetAnswered(prefix, o)
 if o.holding and not rcall("ZSCORE", k.leases, lease) then
   return { 0 }
 end
+-- The pause flag and the limits (see queue-limits.ts), in one read: a queue without limits pays
+-- nothing more than the pause check it always made. BullMQ's own fields where it has them
+-- ("concurrency" of setGlobalConcurrency; "max" and "duration" of its global rate limit).
+local meta = rcall("HMGET", k.meta, "paused", "concurrency", "max", "duration", "aq:rateUntil")
+local paused = meta[1] ~= false
+local limited = meta[2] ~= false or meta[3] ~= false
 
 -- Acknowledgements. A task is this handle's if its lease's held set has it, or (should that set
 -- have been lost) if its hash names this lease as its holder and it has not finished. One that was
@@ -149,6 +156,10 @@ for i = 2, #ARGV, 3 do
       lost[#lost + 1] = id
     end
   end
+end
+if acked > 0 and meta[2] then
+  -- Slots freed under a concurrency limit: consumers waiting for one try again.
+  slotsFreed(k, o)
 end
 if acked > 0 then
   if o.keepCompleted > 0 then
@@ -209,11 +220,14 @@ end
 -- Tasks back from consumers that waited for room go first, as far as maxsize allows.
 local released = releaseStalled(prefix, k, o.lifo)
 
--- Reservations.
-local paused = rcall("HEXISTS", k.meta, "paused") == 1
+-- Reservations, as many as the limits allow when the queue has some.
 local ids, tasks = {}, {}
+local cap, reopenAt = o.wanted + o.speculative, 0
+if limited and not paused then
+  cap, reopenAt = limitsAllow(prefix, k, meta, o.wanted, now)
+end
 if not paused then
-  while #ids < o.wanted + o.speculative do
+  while #ids < cap do
     local id = rcall("RPOPLPUSH", k.wait, k.active)
     if not id then
       local top = rcall("ZPOPMIN", k.prioritized)
@@ -234,6 +248,10 @@ if not paused then
       for j = 1, 6 do tasks[#tasks + 1] = f[j] end
     end
   end
+end
+
+if limited and meta[3] and #ids > 0 then
+  reopenAt = countReserved(prefix, meta, ids, o.wanted, now)
 end
 
 -- The lease lives while it holds tasks; an empty one is left to expire (removing it here could race
@@ -261,6 +279,10 @@ if #ids < o.wanted then
   local first = rcall("ZRANGE", k.delayed, 0, 0, "WITHSCORES")
   if first[2] then
     r.nextDue = math.floor(tonumber(first[2]) / 0x1000)
+  end
+  -- A rate limit holds the rest back: the consumer sleeps until its window reopens.
+  if reopenAt > 0 and (r.nextDue == 0 or reopenAt < r.nextDue) then
+    r.nextDue = reopenAt
   end
   r.mode = rcall("HGET", k.state, "shutdown") or ""
   r.pending = boundedCount(k)

@@ -125,6 +125,8 @@ export interface FailItem {
   stack: string;
   /** ms until the retry, 0 for at once, -1 when the task failed for good. */
   retryIn: number;
+  /** The handler threw `RateLimited`: back after `retryIn` without using an attempt. */
+  rateLimited?: boolean;
 }
 
 /** What `figures-18.lua` read of one queue or partition, as it came (numbers and texts, "" when unset). */

@@ -96,7 +96,7 @@ export class QueueScripts {
       k.wantResult, k.waitingChildren, k.stalled, k.state,
       pack({ prefix: k.base, channel: k.channel, pub: this.pub, lease: a.lease, leaseMs: a.leaseMs, keepFailed: a.keepFailed, lifo: a.lifo, keepStacks: a.keepStacks, ...req }),
     ];
-    for (const it of a.items) args.push(it.id, it.message, it.stack, it.retryIn);
+    for (const it of a.items) args.push(it.id, it.message, it.stack, it.retryIn, it.rateLimited === true ? '1' : '0');
     const r = (await this.call('asyncqFail', args)) as [string[], string[]] | [number];
     if (r[0] === -1) this.expired();
     const [lost, cancelled] = r as [string[], string[]];
