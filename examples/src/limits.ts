@@ -33,6 +33,7 @@ const started = Date.now();
 await q.putMany(Array.from({ length: 10 }, (_, i) => ({ item: { to: `user${i}@example.com` }, opts: { attempts: 1 } })));
 await q.join();
 console.log(`10 calls, at most ${most} at once, in ${Date.now() - started >= 1000 ? 'more' : 'less'} than a second`);
+console.log(`failed: ${(await q.counts()).failed}`); // the 429 used no attempt
 await q.setLimits({}); // clears them
 await worker.close();
 await q.close();

@@ -26,7 +26,7 @@ describe('README and examples', () => {
   it('the limits example runs against Redis: the limits hold and a RateLimited task comes back', async () => {
     track({ close: async () => {} }, 'partner-calls');
     const { stdout } = await run('node', [here('../dist/limits.js')], { env: { ...process.env, REDIS_URL: redisUrl() }, timeout: 30_000 });
-    expect(stdout.split('\n').filter((l) => l !== '')).toEqual(['limits: {"concurrency":2,"rate":{"max":5,"per":"1s"}}', '10 calls, at most 2 at once, in more than a second']);
+    expect(stdout.split('\n').filter((l) => l !== '')).toEqual(['limits: {"concurrency":2,"rate":{"max":5,"per":"1s"}}', '10 calls, at most 2 at once, in more than a second', 'failed: 0']);
   });
 
   it('the tasks-as-futures example runs against Redis, as its comments say', async () => {
