@@ -139,6 +139,41 @@ describe('limits across worker processes', () => {
       await q.close();
     }
   });
+  it('a rate limit holds after Redis is SIGKILLed and restarted from its AOF', { timeout: 120_000 }, async () => {
+    const redis = await RedisServer.start({ aof: true });
+    servers.push(redis);
+    const dir = ledgerDir('rate-aof');
+    const q = new Queue('rate-aof', { connection: redis.url });
+    try {
+      await q.setLimits({ rate: { max: 100, per: '1s' } });
+      await q.putMany(tasks(3000, 5));
+      const fleet = workers(2, redis.url, 'rate-aof', dir, 32);
+      await Promise.all(fleet.map((w) => w.waitFor(/started/)));
+      await sleep(3000);
+      const killedAt = Date.now();
+      await redis.kill();
+      await sleep(2000);
+      await redis.restart();
+      const restartedAt = Date.now();
+      await sleep(5000);
+      await Promise.all(fleet.map((w) => w.killTree()));
+      const starts = executions(dir).map((e) => e.start);
+      const most = mostInWindow(starts, 1000);
+      const afterRestart = starts.filter((t) => t > restartedAt).length;
+      // Right at the restart every worker reconnects at once, and a reply may reach its worker later
+      // than the margin a start is counted with (see limits-lib.lua): a window holding the
+      // reconnection can show more than the limit (119 and 121 in 2 of 7 runs). From one window after
+      // the restart on, the limit holds exactly.
+      const mostAfterRecovery = mostInWindow(starts, 1000, restartedAt + 1000);
+      const mostBeforeKill = mostInWindow(starts.filter((t) => t < killedAt), 1000);
+      report('rate-limit-redis-restart', { started: starts.length, mostIn1sBeforeKill: mostBeforeKill, mostIn1sAnyWindow: most, mostIn1sAfterRecovery: mostAfterRecovery, startedAfterRestart: afterRestart, downFor: secs(restartedAt - killedAt) });
+      expect(mostBeforeKill).toBeLessThanOrEqual(100);
+      expect(mostAfterRecovery).toBeLessThanOrEqual(100);
+      expect(afterRestart).toBeGreaterThan(100);
+    } finally {
+      await q.close();
+    }
+  });
 });
 
 async function eventuallyTrue(check: () => boolean, ms: number): Promise<void> {

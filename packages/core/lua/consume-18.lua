@@ -58,7 +58,9 @@
     pending (ready + delayed + stalled), paused (0/1), tasks held under the lease, Redis's time (ms),
     added (the partition's total of tasks ever put), lost (every loss recorded: see count-10.lua),
     cancelled (a flat list of id, JSON { reason, by }: acknowledged tasks refused because they were
-    cancelled, and tasks cancelled while held under the lease since its last call) }
+    cancelled, and tasks cancelled while held under the lease since its last call),
+    start by (Redis time, ms; 0: any time): under a rate limit, the tasks were counted in the window
+    as starting by then; a handle that gets the reply later hands them back instead (limits-lib) }
   where tasks is a flat list of id, name, data, opts, timestamp, delay, atm (attempts made) per task.
 
   A completed task that is a flow step starts the flow's next step in the same step (see
@@ -79,7 +81,7 @@ local FIELDS = { "name", "data", "opts", "timestamp", "delay", "atm" }
 -- The reply: what the call did, and the reserved tasks' fields (id then FIELDS, per task).
 local function reply(r, tasks, now)
   local t = ledger(k)
-  return { 1, r.lost, tasks, r.nextDue, r.mode, r.pending, r.paused, rcall("SCARD", held), now, t.added, t.lost, r.cancelled or {} }
+  return { 1, r.lost, tasks, r.nextDue, r.mode, r.pending, r.paused, rcall("SCARD", held), now, t.added, t.lost, r.cancelled or {}, r.startBy or 0 }
 end
 
 local now = nowMs()
@@ -87,12 +89,19 @@ local prior = recall(prefix, o)
 if prior then
   -- The same call again (its reply was lost on the way): the same answer, nothing done twice.
   local tasks = {}
+  -- Under a rate limit, tasks whose reply comes too late to start within their window go back.
+  local late = #prior.ids > 0 and lateForRate(prefix, k, prior, now)
+  local room = late and roomUnderMaxsize(k) or 0
   for _, id in ipairs(prior.ids) do
-    if rcall("SISMEMBER", held, id) == 1 then
+    if late and rcall("SREM", held, id) == 1 then
+      rcall("LREM", k.active, -1, id)
+      room = comeBack(prefix, k, id, room, true, o.lifo)
+    elseif rcall("SISMEMBER", held, id) == 1 then
       tasks[#tasks + 1] = id
       for _, v in ipairs(rcall("HMGET", prefix .. id, unpack(FIELDS))) do tasks[#tasks + 1] = v end
     end
   end
+  if late then wakeConsumers(k, o) end
   return reply(prior, tasks, now)
 end
 if pastDeadline(o, now) then
@@ -250,8 +259,10 @@ if not paused then
   end
 end
 
+local startBy = 0
 if limited and meta[3] and #ids > 0 then
   reopenAt = countReserved(prefix, meta, ids, o.wanted, now)
+  startBy = now + marginOf(tonumber(meta[4]))
 end
 
 -- The lease lives while it holds tasks; an empty one is left to expire (removing it here could race
@@ -273,7 +284,7 @@ if acked > 0 then
   signalDrained(k, o)
 end
 
-local r = { ids = ids, lost = lost, cancelled = cancelled, nextDue = 0, mode = "", pending = 0, paused = paused and 1 or 0 }
+local r = { ids = ids, lost = lost, cancelled = cancelled, nextDue = 0, mode = "", pending = 0, paused = paused and 1 or 0, at = now, startBy = startBy }
 if #ids < o.wanted then
   rcall("SET", k.wantTask, "1", "PX", o.interestMs)
   local first = rcall("ZRANGE", k.delayed, 0, 0, "WITHSCORES")

@@ -92,3 +92,14 @@ local function pauseRateWindow(prefix, untilMs)
     if untilMs > before then rcall("HSET", meta, "aq:rateUntil", untilMs) end
   end
 end
+
+-- A consume call came again (its reply was lost: a dropped connection, a Redis restart) after
+-- more than the margin since it reserved: under a rate limit its tasks would start outside the
+-- window they were counted in, so they go back to the front of the queue instead (still counted
+-- in that window: never more starts than the limit, at worst fewer).
+local function lateForRate(prefix, k, prior, now)
+  if not prior.at then return false end
+  local m = rcall("HMGET", k.meta, "max", "duration")
+  local duration = tonumber(m[2])
+  return m[1] ~= false and duration ~= nil and now - prior.at > marginOf(duration)
+end

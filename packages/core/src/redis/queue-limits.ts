@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { publishSignal } from './queue-signals.js';
 import type { RedisSession } from './redis-session.js';
+import type { ConsumeReply } from './script-types.js';
 
 /** A rate: at most `max` tasks started in any `per` (ms, or a text like `'1s'`, `'500ms'`, `'1m'`). */
 export interface RateLimit {
@@ -157,4 +158,19 @@ export async function limitsStatus(s: RedisSession): Promise<LimitsStatus> {
     ready += partReady;
   }
   return { limits, rateBinds, concurrencyBinds, inWindow, held, ready, waitingOnLimits };
+}
+
+/**
+ * A rate limit counted a reply's tasks as starting by `reply.startBy` (Redis's time). When the
+ * reply reaches the handle later than that (a busy process, a slow network), starting them now
+ * could exceed the limit in the window they start in: they go back to the front of the queue,
+ * still counted (never more starts than the limit; at worst fewer), and true is returned so the
+ * gets ask again.
+ */
+export function handBackIfLate(s: RedisSession, partition: number, lease: string, reply: ConsumeReply, fields: number): boolean {
+  if (!reply.startBy || reply.tasks.length === 0 || s.requests[partition]!.clock.now() <= reply.startBy) return false;
+  const ids: string[] = [];
+  for (let i = 0; i < reply.tasks.length; i += fields) ids.push(reply.tasks[i]!);
+  void s.scripts.handBack(s.config.partitions[partition]!, lease, s.config.order === 'lifo', ids).catch(() => 0);
+  return true;
 }

@@ -54,6 +54,8 @@ export interface ConsumeReply {
   lostTotal: number;
   /** Tasks cancelled under the lease: refused acknowledgements, and cancels the handle may not know of. */
   cancelled: CancelNotice[];
+  /** Under a rate limit: Redis's time by which the tasks must start (they were counted so); 0 or absent: any time. */
+  startBy?: number;
 }
 
 /** A task cancelled while a handle held it: its job id, why and by whom. */
