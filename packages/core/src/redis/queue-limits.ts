@@ -100,7 +100,6 @@ export async function writeLimits(s: RedisSession, limits: QueueLimits): Promise
   const parts = s.config.partitions;
   const c = checkLimits(limits, parts.length);
   for (const [p, k] of parts.entries()) {
-    const multi = s.client.multi();
     const set: (string | number)[] = [];
     const del: string[] = ['aq:rateUntil'];
     if (c.concurrency !== undefined) set.push('concurrency', shareOf(c.concurrency, parts.length, p));
@@ -109,9 +108,10 @@ export async function writeLimits(s: RedisSession, limits: QueueLimits): Promise
     else del.push('max', 'duration');
     if (set.length > 0) set.push('aq:limits', JSON.stringify(c.spec));
     else del.push('aq:limits');
-    multi.hdel(k.meta, ...del);
-    if (set.length > 0) multi.hset(k.meta, ...set);
-    await multi.exec();
+    // No MULTI (the README's ACL does not grant it): the new values go in before the old ones go,
+    // so a consumer in between sees the old limits or the new ones, never none of them.
+    if (set.length > 0) await s.client.hset(k.meta, ...set);
+    await s.client.hdel(k.meta, ...del);
     await publishSignal(s.client, k, 'resume', s.sharded);
   }
 }
