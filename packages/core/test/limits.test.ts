@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, Queue, QueueAdmin, RateLimited, partitionTags, queueKeys } from '@asyncq/core';
+import { ConfigError, Queue, QueueAdmin, RateLimited } from '@asyncq/core';
+import { partitionTags, queueKeys } from '@asyncq/core/internal';
 import { adminClient, eventually, redisUrl, track, uniqueName } from '../../../test/helpers.js';
 
 function open<T>(name: string, opts: Record<string, unknown> = {}): Queue<T> {

@@ -1,4 +1,5 @@
-import { partitionTags, QueueAdmin, queueKeys, type RedisClient } from '@asyncq/core';
+import { QueueAdmin } from '@asyncq/core';
+import { partitionTags, queueKeys, type RedisClient } from '@asyncq/core/internal';
 import type { QueueFamily } from './queue-series.js';
 
 /**
