@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Queue } from '@asyncq/core';
 import { report, secs } from './harness/figures.js';
 import { ledgerDir, readLedger, type Execution } from './harness/ledger.js';
-import { sleep, startNode, stopAllProcesses, type ChaosProcess } from './harness/processes.js';
-import { RedisServer } from './harness/redis-server.js';
+import { RedisServer, sleep } from '@asyncq/test-support';
+import { startNode, stopAllProcesses, type ChaosProcess } from './harness/processes.js';
 
 // Issue 22, limits: a rate limit and a global concurrency limit, set in Redis with setLimits, hold
 // across worker processes, as the handlers' own timestamps show (the ledger-handlers fixture records

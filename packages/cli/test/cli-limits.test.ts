@@ -2,7 +2,7 @@
 // real Redis: set, show whether each limit binds, bad input as one line and exit 1.
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Queue } from '@asyncq/core';
-import { redisUrl, track, uniqueName } from '../../../test/helpers.js';
+import { redisUrl, track, uniqueName } from '@asyncq/test-support';
 import { runCli, startCli } from './cli-process.js';
 import { get, oneLine, valueOf } from './cli-test-helpers.js';
 
