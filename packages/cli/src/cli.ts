@@ -88,6 +88,8 @@ export async function main(args: string[], ctx: CliContext = processContext()): 
       .strict()
       .completion('completion', 'print a bash/zsh completion script')
       .epilogue(EPILOGUE)
+      // yargs' ESM build wraps help by characters, mid-word ('pe' / 'r finished'): lines are left whole.
+      .wrap(null)
       .help()
       .alias('h', 'help')
       .version(VERSION)

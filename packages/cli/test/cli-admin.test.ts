@@ -61,7 +61,7 @@ describe('queue admin commands', () => {
         expect(r.stdout).toBe('');
       }
       const stats = await runCli(['stats', missing, '--allow-missing', '--json'], { env });
-      expect(JSON.parse(stats.stdout)).toEqual([{ queue: missing, waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, unfinished: 0, workers: 0, desired: null, paused: false, shutdown: '' }]);
+      expect(JSON.parse(stats.stdout)).toEqual([{ queue: missing, waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, unfinished: 0, workers: 0, desired: null, paused: false, shutdown: false, shutdownMode: null }]);
       expect((await runCli(['inspect', missing, '--allow-missing'], { env })).stdout).toBe(`${missing}: 0 waiting, 0 delayed, 0 active, 0 completed, 0 failed, 0 cancelled; waiting:\n  (none)\n`);
       const join = await runCli(['join', missing, '--allow-missing'], { env });
       expect([join.code, join.stdout]).toEqual([0, `${missing}: no such queue; nothing to wait for\n`]);
@@ -100,7 +100,7 @@ describe('queue admin commands', () => {
     await sleep(1000);
     expect(await q.counts()).toMatchObject({ waiting: 1, completed: 0 });
     expect((await runCli(['stats', name])).stdout).toMatch(new RegExp(`${name}\\s+1\\s+0\\s+0\\s+0\\s+0\\s+1\\s+1\\s+paused\\n`));
-    expect(JSON.parse((await runCli(['stats', name, '--json'])).stdout)).toEqual([expect.objectContaining({ paused: true, shutdown: '' })]);
+    expect(JSON.parse((await runCli(['stats', name, '--json'])).stdout)).toEqual([expect.objectContaining({ paused: true, shutdown: false })]);
     expect((await runCli(['inspect', name])).stdout).toMatch(new RegExp(`^${name} \\(paused\\): 1 waiting`));
     expect((await runCli(['resume', name])).stdout).toBe(`${name}: resumed\n`);
     await eventually(async () => expect((await q.counts()).completed).toBe(1), 10_000);

@@ -3,6 +3,7 @@ import type { Argv } from 'yargs';
 import type { AutoscalePolicy } from '../fleet/autoscale.js';
 import { CliError, connectionOf, untilStopSignal, wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
+import { withExamples } from '../grammar/help-examples.js';
 import { parseWorkerFlags, WORKER_FLAGS, type WorkerFlagValues } from '../grammar/worker-flags.js';
 import { parseDuration } from '../grammar/durations.js';
 import { DEFAULT_MAX_WORKERS, FleetSupervisor, MAX_MAX_WORKERS } from '../fleet/fleet-supervisor.js';
@@ -98,7 +99,7 @@ export function fleetCommand(ctx: CliContext) {
     command: 'fleet <handlers>',
     describe: 'run and scale worker processes for a queue',
     builder: (y: Argv<GlobalOptions>) =>
-      y
+      withExamples(y
         .positional('handlers', { type: 'string', demandOption: true, describe: 'handler module' })
         .option('queue', { alias: 'q', type: 'string', demandOption: true })
         .option('workers', numberOption('worker processes (until asyncq scale)', { alias: 'w', default: 1 }))
@@ -112,9 +113,10 @@ export function fleetCommand(ctx: CliContext) {
         .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'address for them (0.0.0.0 in containers)' })
         .option('autoscale', { type: 'string', describe: 'min,max: follow the backlog and the flow of tasks' })
         .option('drain-target', { type: 'string', default: '60s', describe: 'time to drain the backlog in (--autoscale)' })
-        .option('cooldown', { type: 'string', default: '30s', describe: 'time fewer workers must suffice to shrink' })
-        .example('$0 fleet ./handlers.js -q emails --autoscale 1,8', 'follow the backlog')
-        .example('$0 fleet ./handlers.js -q emails --lease 30s', "a dead worker's tasks back in ~30 s"),
+        .option('cooldown', { type: 'string', default: '30s', describe: 'time fewer workers must suffice to shrink' }), [
+        ['$0 fleet ./handlers.js -q emails --autoscale 1,8', 'follow the backlog'],
+        ['$0 fleet ./handlers.js -q emails --lease 30s', "a dead worker's tasks back in ~30 s"],
+      ]),
     run: fleet,
     errors: { hostFlag: '--metrics-host' },
   });

@@ -4,7 +4,9 @@ import logUpdate from 'log-update';
 import { connectRedis, listQueues } from '@asyncq/core';
 import { CliError, connectionOf, wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
+import { withExamples } from '../grammar/help-examples.js';
 import { parseDuration } from '../grammar/durations.js';
+import { numberOption } from '../grammar/flag-values.js';
 import { openReader } from '../queues/queue-reader.js';
 import { messageOf, printable } from '../terminal-text.js';
 import { isOutage, whereIs, withinTime } from '../queues/time-limit.js';
@@ -15,7 +17,7 @@ interface WatchArgs extends GlobalOptions {
   queues: string[];
   interval: string;
   json?: boolean;
-  count?: number;
+  count?: unknown;
 }
 
 /** Redis not answering: since when, and the last reason. */
@@ -113,13 +115,16 @@ export function watchCommand(ctx: CliContext) {
     command: 'watch <queues..>',
     describe: 'live view of queues (--json for scripts)',
     builder: (y: Argv<GlobalOptions>) =>
-      y
+      withExamples(y
         .positional('queues', { type: 'string', array: true, demandOption: true })
         .option('interval', { alias: 'i', type: 'string', default: '1s', describe: 'time between refreshes' })
         .option('json', { type: 'boolean', describe: 'a JSON object per queue and interval' })
-        .option('count', { alias: 'n', type: 'number', describe: 'stop after this many intervals' })
-        .example('$0 watch emails thumbnails', '')
-        .example('$0 watch emails --json -i 5s', 'one JSON object per queue every 5 s'),
+        // No -n: short flags mean one thing everywhere, and -n is a task name.
+        .option('count', numberOption('stop after this many intervals'))
+        , [
+        ['$0 watch emails thumbnails', 'two queues on one screen'],
+        ['$0 watch emails --json -i 5s', 'one JSON object per queue every 5 s'],
+      ]),
     run: watch,
   });
 }
