@@ -6,7 +6,7 @@ import { describeConnection } from '../grammar/connection-flags.js';
 import { durationOption } from '../grammar/flag-values.js';
 import { formatDuration, parseDuration } from '../grammar/durations.js';
 import { ProgressLine } from '../watch/progress-line.js';
-import { drainSeconds, SmoothedRate } from '../queues/rates.js';
+import { DRAIN_WINDOW_MS, drainSeconds, SmoothedRate } from '../queues/rates.js';
 import { queuePositional } from '../grammar/queue-flag.js';
 import { ALLOW_MISSING_HINT, allowMissingOption, withQueue, type OpenQueue } from '../queues/queue-reader.js';
 import { messageOf, printable } from '../terminal-text.js';
@@ -65,7 +65,7 @@ class JoinTicker {
   private down = false;
   private readonly progress: ProgressLine;
   /** Tasks finished per second, from the queue's Redis counters (completed + failed for good). */
-  private readonly finished = new SmoothedRate(10_000);
+  private readonly finished = new SmoothedRate(DRAIN_WINDOW_MS, 1000);
 
   constructor(
     private readonly reader: OpenQueue,

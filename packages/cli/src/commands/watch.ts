@@ -86,7 +86,11 @@ export async function watch(argv: WatchArgs, ctx: CliContext): Promise<void> {
       } else if (argv.json) {
         for (const s of last) ctx.out(JSON.stringify(s));
       } else {
-        for (const s of last) ctx.out(`${s.queue}: ${num(s.donePerSec)} done/s, ${s.counts.waiting} waiting, ${s.counts.active} active, ${s.counts.unfinished} unfinished, ${s.workers.length} workers`);
+        for (const s of last) {
+          // A queue gone (deleted, or lost by Redis) is said so, never shown as "unfinished 0" like one that finished.
+          if (!s.exists) ctx.out(`${s.queue}: ${s.drain.words}`);
+          else ctx.out(`${s.queue}: ${num(s.donePerSec)} done/s, ${s.counts.waiting} waiting, ${s.counts.active} active, ${s.counts.unfinished} unfinished, ${s.workers.length} workers, drain ${s.drain.words}`);
+        }
       }
       if (count !== undefined && n + 1 >= count) break;
       await new Promise<void>((r) => {

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { connectRedis, type ConnectionOption, type RedisClient } from '@asyncq/core';
-import { drainSeconds, MAX_DRAIN_SECONDS } from '../queues/rates.js';
+import { drainSeconds, MAX_DRAIN_SECONDS, type DrainEstimate } from '../queues/rates.js';
 import { whereIs, withinTime } from '../queues/time-limit.js';
 import { QueueFamily, registryText } from './queue-series.js';
 import { DRAIN_RATE_TAU_MS, QueueSnapshots, type QueueSnapshot, type SnapshotRead } from './queue-snapshots.js';
@@ -275,7 +275,7 @@ export class QueueExporter {
     m.workers.add([queue], s.workers);
     if (s.desired !== undefined) m.desired.add([queue], s.desired.count);
     m.oldest.add([queue], s.oldestWaitingMs / 1000);
-    m.drain.add([queue], drainSeconds(unfinished, s.finishedPerSec));
+    m.drain.add([queue], drainGauge(s.drain, unfinished, s.finishedPerSec));
     m.maxsize.add([queue], s.state.maxsize);
     m.putsWaiting.add([queue], s.state.putsWaiting ? 1 : 0);
     m.joinersWaiting.add([queue], s.state.joinersWaiting ? 1 : 0);
@@ -284,4 +284,16 @@ export class QueueExporter {
     m.slots.add([queue], s.slots);
     m.busySlots.add([queue], s.busySlots);
   }
+}
+
+/**
+ * The drain estimate as a gauge must be a number: the seconds while tasks finish, 0 when nothing
+ * is unfinished, and the cap (a day) when nothing finishes (paused, stuck, shut down and idle, not
+ * measured yet), with the paused and shutdown gauges saying which.
+ */
+export function drainGauge(e: DrainEstimate | undefined, unfinished: number, perSecond: number | undefined): number {
+  if (!e) return drainSeconds(unfinished, perSecond);
+  if (e.state === 'drained') return 0;
+  if ((e.state === 'draining' || e.state === 'shut down') && e.seconds !== undefined) return e.seconds;
+  return MAX_DRAIN_SECONDS;
 }

@@ -1,7 +1,8 @@
 import type { QueueCounts, QueueTotals, WorkerInfo } from '@asyncq/core';
 import { countsOf, emptySnapshot, readSnapshot } from '../queues/queue-snapshot.js';
 import { checkReads, type QueueReader } from '../queues/queue-reader.js';
-import { drainSeconds, SmoothedRate, WindowRate } from '../queues/rates.js';
+import { DrainMeter, drainWords, WindowRate, type DrainEstimate } from '../queues/rates.js';
+import type { QueueSnapshot } from '../queues/queue-snapshot.js';
 
 /** One live worker as `watch` shows it. */
 export interface WorkerSample {
@@ -35,8 +36,12 @@ export interface QueueSample {
   totals: QueueTotals;
   /** How long the oldest ready task has waited, ms. */
   oldestWaitingMs: number;
-  /** Seconds to finish the unfinished tasks at the smoothed finish rate (capped at a day). */
-  drainSeconds: number;
+  /** Seconds to finish the unfinished tasks at the smoothed finish rate (capped at a day); null when the queue is paused, stuck, gone, or not measured yet. */
+  drainSeconds: number | null;
+  /** The drain estimate (the exporter's and the dashboard's, from the same module): its state and, in words, what to show. */
+  drain: DrainEstimate & { words: string };
+  /** False once the queue has no data: deleted, or lost by Redis. */
+  exists: boolean;
   paused: boolean;
   /** "graceful", "immediate", or "" when open. */
   shutdown: string;
@@ -61,7 +66,7 @@ export class QueueWatcher {
   private readonly put: WindowRate;
   private readonly completed: WindowRate;
   private readonly failed: WindowRate;
-  private readonly finished = new SmoothedRate(30_000);
+  private readonly drain = new DrainMeter();
   private readonly perWorker = new Map<string, WindowRate>();
   private checked = false;
 
@@ -81,11 +86,24 @@ export class QueueWatcher {
     if (!this.checked) await checkReads(this.q);
     this.checked = true;
     const [snapshot, workers, timings] = await Promise.all([readSnapshot(client, prefix, name), registry.list(), admin.recentTimings(100)]);
-    const { at, partitions: parts, counts, totals, state, oldestWaitingMs: oldest } = snapshot ?? emptySnapshot(name);
+    return this.fromSnapshot(snapshot, workers, timings);
+  }
+
+  /** The sample of one reading (`undefined`: the queue has no data), the rates carried over from the readings before. */
+  fromSnapshot(snapshot: QueueSnapshot | undefined, workers: WorkerInfo[], timings: { wait: readonly number[]; run: readonly number[] }): QueueSample {
+    const { at, partitions: parts, counts, totals, state, oldestWaitingMs: oldest } = snapshot ?? emptySnapshot(this.q.name);
     this.put.add(at, totals.added);
     this.completed.add(at, totals.completed);
     this.failed.add(at, totals.failed);
-    const finishedPerSec = this.finished.add(at, totals.completed + totals.failed);
+    const drain = this.drain.observe({
+      at,
+      exists: snapshot !== undefined,
+      finished: totals.completed + totals.failed,
+      unfinished: counts.unfinished,
+      waiting: counts.waiting,
+      paused: state.paused,
+      shutdown: state.shutdown !== '',
+    });
     const donePerSec = this.completed.perSecond ?? 0;
     this.history.push(donePerSec);
     if (this.history.length > HISTORY) this.history.shift();
@@ -98,7 +116,9 @@ export class QueueWatcher {
       counts,
       totals,
       oldestWaitingMs: oldest,
-      drainSeconds: drainSeconds(counts.unfinished, finishedPerSec),
+      drainSeconds: 'seconds' in drain && drain.seconds !== undefined ? drain.seconds : null,
+      drain: { ...drain, words: drainWords(drain) },
+      exists: snapshot !== undefined,
       paused: state.paused,
       shutdown: state.shutdown,
       waitMs: percentiles(timings.wait),

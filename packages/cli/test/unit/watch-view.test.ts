@@ -14,6 +14,8 @@ function sample(queue: string, o: Partial<QueueSample> = {}): QueueSample {
     totals: { added: 1051, completed: 1000, failed: 3, retried: 1, reclaimed: 0, discarded: 0, cancelled: 0 },
     oldestWaitingMs: 1500,
     drainSeconds: 0.4,
+    drain: { state: 'draining', seconds: 0.4, perSecond: 120, words: '0 s' },
+    exists: true,
     paused: false,
     shutdown: '',
     waitMs: { p50: 12, p99: 250 },
