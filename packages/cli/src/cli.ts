@@ -28,6 +28,7 @@ import { shutdownCommand } from './commands/shutdown.js';
 import { statsCommand } from './commands/stats.js';
 import { watchCommand } from './commands/watch.js';
 import { workerCommand } from './commands/worker.js';
+import { workersCommand } from './commands/workers.js';
 import { connectionOptions } from './grammar/connection-flags.js';
 import { flagsFromEnvironment } from './grammar/env-flags.js';
 import { queueFlagToArgument } from './grammar/queue-flag.js';
@@ -67,6 +68,7 @@ export async function main(args: string[], ctx: CliContext = processContext()): 
       .command(statsCommand(ctx))
       .command(inspectCommand(ctx))
       .command(logsCommand(ctx))
+      .command(workersCommand(ctx))
       .command(locksCommand(ctx))
       .command(retryCommand(ctx))
       .command(cancelCommand(ctx))

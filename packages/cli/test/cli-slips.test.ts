@@ -61,7 +61,7 @@ describe('help that tells the truth', () => {
 
   it('the CLI README names the dashboard and the admin commands', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    for (const c of ['dashboard', 'inspect', 'retry', 'pause', 'resume', 'shutdown', 'reopen', 'scale', 'purge', 'clean', 'delete', 'cancel']) expect(readme, c).toContain(`asyncq ${c}`);
+    for (const c of ['dashboard', 'inspect', 'retry', 'pause', 'resume', 'shutdown', 'reopen', 'scale', 'purge', 'clean', 'delete', 'cancel', 'workers']) expect(readme, c).toContain(`asyncq ${c}`);
   });
 });
 

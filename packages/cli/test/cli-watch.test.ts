@@ -118,7 +118,7 @@ describe('asyncq watch', () => {
       expect(screen).toMatch(/enqueued\/s\s+[\d.,]+\s+done\/s\s+[\d.,]+\s+failed\/s/);
       expect(screen).toMatch(/waiting \d+ {2}delayed \d+ {2}active \d+ {2}unfinished \d+/);
       expect(screen).toMatch(/wait p50 \S+ p99 \S+ {3}run p50 \S+ p99 \S+ {3}workers 1/);
-      expect(screen).toMatch(new RegExp(`:${worker.proc.pid}\\s+c=4`));
+      expect(screen).toMatch(new RegExp(`:${worker.proc.pid}:[0-9a-f]{8}\\s+c=4`));
       expect(screen.split('\n').every((l) => l.length <= 80)).toBe(true);
       keys('q');
       await eventually(() => {

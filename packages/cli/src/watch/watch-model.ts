@@ -6,6 +6,8 @@ import type { QueueSnapshot } from '../queues/queue-snapshot.js';
 
 /** One live worker as `watch` shows it. */
 export interface WorkerSample {
+  /** The worker's id (`host:pid:xxxxxxxx`): the one name inspect, join and `asyncq workers` give it. */
+  id: string;
   host: string;
   pid: number;
   concurrency: number;
@@ -136,6 +138,7 @@ export class QueueWatcher {
       if (!rate) this.perWorker.set(w.id, (rate = new WindowRate(this.workerWindowMs)));
       rate.add(Number(w.lastHeartbeat) || 0, Number(w.done) || 0);
       return {
+        id: String(w.id),
         host: String(w.host),
         pid: Number(w.pid),
         concurrency: Number(w.concurrency),

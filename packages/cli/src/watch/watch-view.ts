@@ -77,7 +77,7 @@ function queueBlock(s: QueueSample, history: number[], d: Detail, cols: number, 
   for (const p of parts.slice(0, d.partitions)) out.push(`    partition ${p.partition}: waiting ${p.waiting}  delayed ${p.delayed}  active ${p.active}  unfinished ${p.unfinished}`);
   if (parts.length > d.partitions) out.push(`    ... ${d.partitions === 0 ? '' : 'and '}${parts.length - d.partitions} ${d.partitions === 0 ? '' : 'more '}partitions`);
   for (const w of s.workers.slice(0, d.workers)) {
-    out.push(`    ${`${printable(w.host)}:${w.pid}`.padEnd(30).slice(0, 30)} c=${w.concurrency}  done ${w.done}  ${num(w.perSec)}/s`);
+    out.push(`    ${printable(w.id).padEnd(30).slice(0, 30)} c=${w.concurrency}  done ${w.done}  ${num(w.perSec)}/s`);
   }
   if (s.workers.length > d.workers && d.workers > 0) out.push(`    ... and ${s.workers.length - d.workers} more workers`);
   if (d.chart > 0 && history.length >= 2) {
