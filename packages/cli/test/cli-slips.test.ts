@@ -165,7 +165,7 @@ describe('the CLI against a queue', () => {
       return new Map(await Promise.all(names.map(async (k) => [k, await content(k)] as [string, string])));
     };
     const before = await state();
-    for (const args of [['stats', name], ['inspect', name], ['logs', name, id], ['locks'], ['watch', name, '--json', '--count', '1']]) {
+    for (const args of [['stats', name], ['inspect', name], ['logs', name, id], ['locks'], ['watch', name, '--json', '--count', '1'], ['workers', name]]) {
       expect((await cli(args)).code, args.join(' ')).toBe(0);
       expect(await state(), args.join(' ')).toEqual(before);
     }
