@@ -13,7 +13,7 @@ export interface WorkerSample {
   concurrency: number;
   /** Tasks done since the worker started. */
   done: number;
-  /** Tasks done per second, from its done counter at its heartbeats over a window. */
+  /** Its share of the queue's done/s: the queue's rate split by what its heartbeats say it finished over a window (the workers' rates add up to the queue's). */
   perSec: number;
   /** Tasks running now. */
   running?: number;
@@ -125,12 +125,18 @@ export class QueueWatcher {
       shutdown: state.shutdown,
       waitMs: percentiles(timings.wait),
       runMs: percentiles(timings.run),
-      workers: this.workerRates(workers),
+      workers: this.workerRates(workers, donePerSec),
       ...(parts.length > 1 ? { partitions: parts.map((p, partition) => ({ partition, ...countsOf([p]) })) } : {}),
     };
   }
 
-  private workerRates(workers: WorkerInfo[]): WorkerSample[] {
+  /**
+   * Each worker's done/s: the queue's done/s (from Redis, the figure above the list) split in
+   * proportion to what each worker's heartbeats say it finished over its window, so the rates
+   * listed add up to the queue's. Heartbeats arrive seconds apart and late, so their own rates
+   * alone lag the queue's and never add up to it while the flow changes.
+   */
+  private workerRates(workers: WorkerInfo[], donePerSec: number): WorkerSample[] {
     const seen = new Set<string>();
     const out = workers.map((w) => {
       seen.add(w.id);
@@ -148,6 +154,8 @@ export class QueueWatcher {
       };
     });
     for (const id of this.perWorker.keys()) if (!seen.has(id)) this.perWorker.delete(id);
+    const measured = out.reduce((a, w) => a + w.perSec, 0);
+    if (measured > 0) for (const w of out) w.perSec = (donePerSec * w.perSec) / measured;
     return out;
   }
 }

@@ -78,3 +78,27 @@ describe('one drain estimate for the exporter, the dashboard and watch', () => {
     expect([...states].sort()).toEqual(['draining', 'gone', 'measuring', 'paused', 'stuck']);
   });
 });
+
+describe("watch's per-worker rates", () => {
+  it('add up to the queue done/s, split as the workers report', () => {
+    const watcher = new QueueWatcher({ name: 'split' } as QueueReader, 5000, 15_000);
+    const t0 = 1_800_000_000_000;
+    const base = { host: 'h', queue: 'split', concurrency: 8, failed: 0, startedAt: t0 };
+    for (let s = 0; s <= 40; s++) {
+      const at = t0 + s * 1000;
+      const snap = emptySnapshot('split', at);
+      snap.totals = { ...snap.totals, completed: 61 * s };
+      // Heartbeats every 5 s (late), worker a doing twice what b does: together 46/s, not the 61/s Redis counts.
+      const beat = t0 + Math.floor(s / 5) * 5000;
+      const workers = [
+        { ...base, id: 'h:1:aaaaaaaa', pid: 1, done: Math.round((46 * 2) / 3 * ((beat - t0) / 1000)), lastHeartbeat: beat },
+        { ...base, id: 'h:2:bbbbbbbb', pid: 2, done: Math.round((46 / 3) * ((beat - t0) / 1000)), lastHeartbeat: beat },
+      ];
+      const sample = watcher.fromSnapshot(snap, workers, { wait: [], run: [] });
+      if (s < 10) continue;
+      const sum = sample.workers.reduce((a, w) => a + w.perSec, 0);
+      expect(sum, `+${s} s`).toBeCloseTo(sample.donePerSec, 6);
+      expect(sample.workers[0]!.perSec / sample.workers[1]!.perSec).toBeCloseTo(2, 1);
+    }
+  });
+});
