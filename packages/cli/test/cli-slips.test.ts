@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { queueKeys } from '@asyncq/core';
+import { queueKeys } from '@asyncq/core/internal';
 import { adminClient, redisUrl, uniqueName } from '../../../test/helpers.js';
 import { main } from '../src/cli.js';
 import { runCli } from './cli-process.js';

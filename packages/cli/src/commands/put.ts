@@ -1,7 +1,8 @@
 import type { Argv } from 'yargs';
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { MAX_TIMER_MS, type BackoffOptions } from '@asyncq/core';
+import { type BackoffOptions } from '@asyncq/core';
+import { MAX_TIMER_MS } from '@asyncq/core/internal';
 import { Producer } from '@asyncq/producer';
 import { CliError, connectionOf, wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';

@@ -264,3 +264,15 @@ function spoken(seconds: number): string {
   if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;
   return `${Math.floor(s / 3600)} h${Math.floor((s % 3600) / 60) ? ` ${Math.floor((s % 3600) / 60)} min` : ''}`;
 }
+
+/**
+ * The drain estimate as a gauge must be a number: the seconds while tasks finish, 0 when nothing
+ * is unfinished, and the cap (a day) when nothing finishes (paused, stuck, shut down and idle, not
+ * measured yet), with the paused and shutdown gauges saying which.
+ */
+export function drainGauge(e: DrainEstimate | undefined, unfinished: number, perSecond: number | undefined): number {
+  if (!e) return drainSeconds(unfinished, perSecond);
+  if (e.state === 'drained') return 0;
+  if ((e.state === 'draining' || e.state === 'shut down') && e.seconds !== undefined) return e.seconds;
+  return MAX_DRAIN_SECONDS;
+}

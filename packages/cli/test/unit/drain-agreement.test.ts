@@ -3,11 +3,10 @@
 // `watch` names a paused, stuck or gone queue instead of showing a number.
 import { describe, expect, it } from 'vitest';
 import { QueueTrend } from '../../src/dashboard/queue-trend.js';
-import { drainGauge } from '../../src/exporter/queue-exporter.js';
 import { withDrain } from '../../src/exporter/queue-snapshots.js';
 import { emptySnapshot, type QueueSnapshot } from '../../src/queues/queue-snapshot.js';
 import type { QueueReader } from '../../src/queues/queue-reader.js';
-import { DrainMeter, MAX_DRAIN_SECONDS } from '../../src/queues/rates.js';
+import { DrainMeter, drainGauge, MAX_DRAIN_SECONDS } from '../../src/queues/rates.js';
 import { QueueWatcher } from '../../src/watch/watch-model.js';
 
 interface Step {
