@@ -102,7 +102,7 @@ describe('queue admin commands', () => {
     const w = await worker(name);
     await sleep(1000);
     expect(await q.counts()).toMatchObject({ waiting: 1, completed: 0 });
-    expect((await runCli(['stats', name])).stdout).toMatch(new RegExp(`${name}\\s+1\\s+0\\s+0\\s+0\\s+0\\s+1\\s+1\\s+paused\\n`));
+    expect((await runCli(['stats', name])).stdout).toMatch(new RegExp(`${name}\\s+1\\s+0\\s+0\\s+0\\s+0\\s+1\\s+1\\s+-\\s+paused\\n`));
     expect(JSON.parse((await runCli(['stats', name, '--json'])).stdout)).toEqual([expect.objectContaining({ paused: true, shutdown: false })]);
     expect((await runCli(['inspect', name])).stdout).toMatch(new RegExp(`^${name} \\(paused\\): 1 waiting`));
     expect((await runCli(['resume', name])).stdout).toBe(`${name}: resumed\n`);
