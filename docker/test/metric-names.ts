@@ -33,7 +33,17 @@ export const EXPORTER_METRICS = [
   'asyncq_queue_oldest_waiting_seconds',
   'asyncq_queue_drain_seconds',
   'asyncq_queue_partition_tasks',
+  'asyncq_queue_maxsize',
+  'asyncq_queue_puts_waiting',
+  'asyncq_queue_joiners_waiting',
+  'asyncq_queue_paused',
+  'asyncq_queue_shutdown',
+  'asyncq_worker_slots',
+  'asyncq_worker_slots_busy',
 ] as const;
+
+/** A fleet's own series on its aggregated `/metrics` (`asyncq fleet --metrics-port`), beside its workers'. */
+export const FLEET_METRICS = ['asyncq_fleet_restarts_total', 'asyncq_fleet_workers', 'asyncq_fleet_workers_running', 'asyncq_fleet_slot_up'] as const;
 
 /**
  * Exporter names of the contract that the exporter does not register yet. deploy.test.ts allows

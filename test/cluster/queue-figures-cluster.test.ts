@@ -44,6 +44,8 @@ describe('readQueueFigures on a Redis Cluster', () => {
         state: await a.state(),
         totals: await a.totals(),
         workers: 0,
+        slots: 0,
+        busySlots: 0,
         ...(r.name === parted ? { desired: { count: 3, by: 'manual' as const } } : {}),
       };
       expect(got, r.name).toEqual(want);

@@ -30,7 +30,7 @@ describe('Prometheus config and alert rules', () => {
     expect(stdout).toContain('SUCCESS');
   });
 
-  it('has the seven alerts, each with a severity, a summary and a unit test', () => {
+  it('has the eight alerts, each with a severity, a summary and a unit test', () => {
     type Rule = { alert: string; expr: string; labels: { severity: string }; annotations: { summary: string } };
     const rules = (parse(read('prometheus/alerts.yml')) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules);
     expect(rules.map((r) => r.alert)).toEqual([
@@ -40,6 +40,7 @@ describe('Prometheus config and alert rules', () => {
       'AsyncqQueueNotDraining',
       'AsyncqOldestWaitingTooOld',
       'AsyncqHighFailureRatio',
+      'AsyncqProducersBlocked',
       'AsyncqWorkerDown',
     ]);
     for (const r of rules) {
@@ -58,7 +59,7 @@ describe('Prometheus config and alert rules', () => {
 
 describe('Grafana dashboard (docker/grafana/dashboards/asyncq.json)', () => {
   type Target = { refId: string; expr: string; legendFormat?: string; datasource?: unknown };
-  type Panel = { id: number; type: string; title: string; description?: string; gridPos: { x: number; y: number; w: number; h: number }; targets?: Target[]; panels?: Panel[] };
+  type Panel = { id: number; type: string; title: string; description?: string; gridPos: { x: number; y: number; w: number; h: number }; targets?: Target[]; panels?: Panel[]; fieldConfig?: { defaults?: { unit?: string } } };
   const text = read('grafana/dashboards/asyncq.json');
   const dashboard = JSON.parse(text) as { templating: { list: { name: string; type: string; query: unknown }[] }; panels: Panel[] };
   const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
@@ -113,6 +114,12 @@ describe('Grafana dashboard (docker/grafana/dashboards/asyncq.json)', () => {
     expect(forGood.length).toBeGreaterThanOrEqual(2);
     for (const l of forGood) expect(l.expr).toMatch(/final="true"|asyncq_queue_failed_total/);
     for (const p of graphs) expect(p.description, `${p.title} says what it shows`).toBeTruthy();
+  });
+
+  it('has a utilisation panel: busy slots over slots, per queue', () => {
+    const util = graphs.filter((p) => (p.targets ?? []).some((t) => t.expr.includes('asyncq_worker_slots_busy') && t.expr.includes('asyncq_worker_slots{')));
+    expect(util.map((p) => p.title)).toEqual(['Worker utilisation: busy slots / slots']);
+    expect(util[0]!.fieldConfig?.defaults?.unit).toBe('percentunit');
   });
 
   it('is laid out on the 24-column grid with unique ids and no overlapping panels', () => {

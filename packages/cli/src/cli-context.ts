@@ -1,7 +1,7 @@
 import { AsyncqError } from '@asyncq/core';
 import { redactUrl } from '@asyncq/core/internal';
 import { CliError } from './cli-error.js';
-import { quoted } from './terminal-text.js';
+import { commandHint, quoted } from './terminal-text.js';
 import type { ConnectionFlags } from './grammar/connection-flags.js';
 
 export { CliError } from './cli-error.js';
@@ -49,12 +49,16 @@ export function wrapHandler<A extends Partial<ConnectionFlags>>(ctx: CliContext,
       await run(argv, ctx);
     } catch (e) {
       ctx.exitCode = e instanceof CliError ? e.exitCode : 1;
-      ctx.err(redactSecrets(`asyncq: ${describeFailure(e, opts)}`, argv));
+      ctx.err(redactSecrets(`asyncq: ${describeFailure(e, opts, argv)}`, argv));
     }
   };
 }
 
-function describeFailure(e: unknown, opts: WrapOptions): string {
+function describeFailure(e: unknown, opts: WrapOptions, argv: object): string {
+  // Core's message speaks to code ("call reopen()"); on the command line the fix is a command.
+  if (e instanceof AsyncqError && e.code === 'QUEUE_SHUT_DOWN' && 'queue' in argv && typeof argv.queue === 'string') {
+    return `queue ${quoted(argv.queue)} is shut down and accepts no tasks: ${commandHint('asyncq', 'reopen', '-q', argv.queue)} opens it again`;
+  }
   if (e instanceof AsyncqError) return e.message;
   const err = e as NodeJS.ErrnoException & { port?: number; address?: string; hostname?: string };
   const portFlag = opts.portFlag ?? '--port';

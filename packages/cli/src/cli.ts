@@ -29,6 +29,7 @@ import { shutdownCommand } from './commands/shutdown.js';
 import { statsCommand } from './commands/stats.js';
 import { watchCommand } from './commands/watch.js';
 import { workerCommand } from './commands/worker.js';
+import { workersCommand } from './commands/workers.js';
 import { connectionOptions } from './grammar/connection-flags.js';
 import { flagsFromEnvironment } from './grammar/env-flags.js';
 import { queueFlagToArgument } from './grammar/queue-flag.js';
@@ -68,6 +69,7 @@ export async function main(args: string[], ctx: CliContext = processContext()): 
       .command(statsCommand(ctx))
       .command(inspectCommand(ctx))
       .command(logsCommand(ctx))
+      .command(workersCommand(ctx))
       .command(locksCommand(ctx))
       .command(limitsCommand(ctx))
       .command(retryCommand(ctx))
@@ -90,6 +92,8 @@ export async function main(args: string[], ctx: CliContext = processContext()): 
       .strict()
       .completion('completion', 'print a bash/zsh completion script')
       .epilogue(EPILOGUE)
+      // yargs' ESM build wraps help by characters, mid-word ('pe' / 'r finished'): lines are left whole.
+      .wrap(null)
       .help()
       .alias('h', 'help')
       .version(VERSION)

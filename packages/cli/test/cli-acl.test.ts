@@ -122,7 +122,7 @@ describe('the README ACL', () => {
       await run('stats', ['stats']);
       await run('stats acl', ['stats', 'acl']);
       await run('inspect', ['inspect', 'acl', '--state', 'delayed']);
-      await run('watch --json', ['watch', 'acl', '--json', '-n', '1', '-i', '500ms']);
+      await run('watch --json', ['watch', 'acl', '--json', '--count', '1', '-i', '500ms']);
       const worker = await runUntilReady(['worker', HANDLERS, '-q', 'acl'], env, /worker \S+ runs acl/, 25_000, async () => (await admin.zscore('asyncq:{acl}:failed', failing)) !== null);
       results.worker = { code: worker.code, err: lines(worker.stderr).filter((l) => l.startsWith('asyncq:')) };
       await run('join', ['join', 'acl', '--timeout', '1s']); // the delayed task is unfinished: exit 2
@@ -170,7 +170,7 @@ describe('the README ACL', () => {
         { label: 'inspect', args: (q) => ['inspect', q] },
         { label: 'logs', args: (q, ids) => ['logs', q, ids.failed] },
         { label: 'join', args: (q) => ['join', q, '--timeout', '500ms'] },
-        { label: 'watch', args: (q) => ['watch', q, '--json', '-n', '1', '-i', '500ms'] },
+        { label: 'watch', args: (q) => ['watch', q, '--json', '--count', '1', '-i', '500ms'] },
         { label: 'pause', args: (q) => ['pause', q] },
         { label: 'resume', args: (q) => ['resume', q] },
         { label: 'shutdown', args: (q) => ['shutdown', q] },

@@ -60,7 +60,7 @@ describe('queue admin commands', () => {
         expect(r.stdout).toBe('');
       }
       const stats = await runCli(['stats', missing, '--allow-missing', '--json'], { env });
-      expect(JSON.parse(stats.stdout)).toEqual([{ queue: missing, waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, cancelled: 0, unfinished: 0, workers: 0, desired: null, paused: false, shutdown: '' }]);
+      expect(JSON.parse(stats.stdout)).toEqual([{ queue: missing, waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, cancelled: 0, unfinished: 0, workers: 0, desired: null, paused: false, shutdown: false, shutdownMode: null }]);
       // A missing queue's row has the shape of a queue's that exists, field for field.
       const existing = JSON.parse((await runCli(['stats', a, '--json'], { env })).stdout) as object[];
       expect(Object.keys(JSON.parse(stats.stdout)[0])).toEqual(Object.keys(existing[0]!));
@@ -101,8 +101,8 @@ describe('queue admin commands', () => {
     const w = await worker(name);
     await sleep(1000);
     expect(await q.counts()).toMatchObject({ waiting: 1, completed: 0 });
-    expect((await runCli(['stats', name])).stdout).toMatch(new RegExp(`${name}\\s+1\\s+0\\s+0\\s+0\\s+0\\s+1\\s+1\\s+paused\\n`));
-    expect(JSON.parse((await runCli(['stats', name, '--json'])).stdout)).toEqual([expect.objectContaining({ paused: true, shutdown: '' })]);
+    expect((await runCli(['stats', name])).stdout).toMatch(new RegExp(`${name}\\s+1\\s+0\\s+0\\s+0\\s+0\\s+1\\s+1\\s+-\\s+paused\\n`));
+    expect(JSON.parse((await runCli(['stats', name, '--json'])).stdout)).toEqual([expect.objectContaining({ paused: true, shutdown: false })]);
     expect((await runCli(['inspect', name])).stdout).toMatch(new RegExp(`^${name} \\(paused\\): 1 waiting`));
     expect((await runCli(['resume', name])).stdout).toBe(`${name}: resumed\n`);
     await eventually(async () => expect((await q.counts()).completed).toBe(1), 10_000);
@@ -193,11 +193,19 @@ describe('queue admin commands', () => {
 
     const logs = await runCli(['logs', name, failed]);
     expect(logs.code).toBe(0);
-    expect(logs.stdout).toBe(
-      [`${name} task ${failed} (noisy): failed, 1 of 1 attempt made`, 'error: broke \\x1b[2J on 1', 'starting 1', 'colour \\x1b[31mred\\x1b[0m and a bell \\x07', ''].join('\n'),
-    );
-    expect(JSON.parse((await runCli(['logs', name, failed, '--json'])).stdout)).toMatchObject({ state: 'failed', error: 'broke \u001b[2J on 1', logs: ['starting 1', 'colour \u001b[31mred\u001b[0m and a bell \u0007'] });
-    expect((await runCli(['logs', name, done])).stdout).toBe(`${name} task ${done} (ok): completed, 1 of 1 attempt made\n(no log lines)\n`);
+    const lines = logs.stdout.trimEnd().split('\n');
+    const when = /^put \S+Z, last attempt started \S+Z, finished \S+Z, ran \d+m?s$/;
+    expect(lines.slice(0, 4)).toEqual([`${name} task ${failed} (noisy): failed, 1 of 1 attempt made`, expect.stringMatching(when), 'error: broke \\x1b[2J on 1', 'stack of failed attempt kept:']);
+    // The stack, escaped and indented, then the log lines.
+    expect(lines[4]).toMatch(/^ {2}\S*Error: broke \\x1b\[2J on 1$/);
+    expect(lines.slice(-2)).toEqual(['starting 1', 'colour \\x1b[31mred\\x1b[0m and a bell \\x07']);
+    const json = JSON.parse((await runCli(['logs', name, failed, '--json'])).stdout) as { stacks: string[]; runMs: number; startedAt: number; finishedAt: number };
+    expect(json).toMatchObject({ state: 'failed', error: 'broke \u001b[2J on 1', logs: ['starting 1', 'colour \u001b[31mred\u001b[0m and a bell \u0007'] });
+    expect(json.stacks).toHaveLength(1);
+    expect(json.stacks[0]).toContain('broke');
+    expect(json.runMs).toBe(json.finishedAt - json.startedAt);
+    const doneLines = (await runCli(['logs', name, done])).stdout.trimEnd().split('\n');
+    expect(doneLines).toEqual([`${name} task ${done} (ok): completed, 1 of 1 attempt made`, expect.stringMatching(when), '(no log lines)']);
     expect((await runCli(['inspect', name, '--failed'])).stdout).toContain('    error: broke \\x1b[2J on 1\n');
 
     const cases: [string[], string][] = [

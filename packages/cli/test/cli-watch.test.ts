@@ -39,7 +39,7 @@ describe('asyncq watch', () => {
     const parted = uniqueName('parts');
     const p = track(new Queue(parted, { connection: redisUrl(), partitions: 3 }), parted);
     for (let i = 0; i < 6; i++) await p.put(i);
-    const r = await runCli(['watch', name, parted, '--json', '-n', '2', '-i', '200ms']);
+    const r = await runCli(['watch', name, parted, '--json', '--count', '2', '-i', '200ms']);
     expect(r.code, r.stderr).toBe(0);
     const samples = samplesIn(r.stdout);
     expect(samples).toHaveLength(4);
@@ -59,7 +59,7 @@ describe('asyncq watch', () => {
     await q.putMany(Array.from({ length: 2500 }, () => ({ item: { ms: 40 }, opts: { name: 'sleep' } })));
     const worker = startCli(['worker', HANDLERS, '-q', name, '-c', '4']); // heartbeat: the default 5 s
     await worker.waitFor(/runs/);
-    const r = await runCli(['watch', name, '--json', '-n', '36', '-i', '500ms'], { timeout: 60_000 });
+    const r = await runCli(['watch', name, '--json', '--count', '36', '-i', '500ms'], { timeout: 60_000 });
     expect(r.code, r.stderr).toBe(0);
     const busy = samplesIn(r.stdout).filter((s) => s.counts.unfinished > 0);
     // From the worker's second heartbeat in view (its first rate) on, while it works.
@@ -117,7 +117,7 @@ describe('asyncq watch', () => {
       expect(screen).toMatch(/enqueued\/s\s+[\d.,]+\s+done\/s\s+[\d.,]+\s+failed\/s/);
       expect(screen).toMatch(/waiting \d+ {2}delayed \d+ {2}active \d+ {2}unfinished \d+/);
       expect(screen).toMatch(/wait p50 \S+ p99 \S+ {3}run p50 \S+ p99 \S+ {3}workers 1/);
-      expect(screen).toMatch(new RegExp(`:${worker.proc.pid}\\s+c=4`));
+      expect(screen).toMatch(new RegExp(`:${worker.proc.pid}:[0-9a-f]{8}\\s+c=4`));
       expect(screen.split('\n').every((l) => l.length <= 80)).toBe(true);
       keys('q');
       await eventually(() => {

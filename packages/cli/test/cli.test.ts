@@ -126,7 +126,7 @@ describe('asyncq CLI', { timeout: 90_000 }, () => {
     // A bare number keeps its old unit (seconds) and says how to write it.
     expect(r.stderr).toBe('asyncq: --timeout 1 is read as 1 s; write 1s (numbers without a unit are deprecated)\n');
     expect(r.stdout).toContain(`${name}: 1 task still unfinished after 1s`);
-    expect(r.stdout).toMatch(new RegExp(`${id} \\(sleep\\) held by worker \\S+:${worker.proc.pid} `));
+    expect(r.stdout).toMatch(new RegExp(`${id} \\(sleep\\) held by worker \\S+:${worker.proc.pid}:[0-9a-f]{8}$`, 'm'));
   });
 
   it('join --timeout takes long timeouts (2200000 s, none) and waits instead of returning at once', async () => {
@@ -185,14 +185,14 @@ describe('asyncq CLI', { timeout: 90_000 }, () => {
     worker.kill('SIGTERM');
     await worker.exited;
     const inspect = await runCli(['inspect', name, '--failed']);
-    expect(inspect.stdout).toMatch(/fail \{\} attempts=1\n\s+error: always fails/);
+    expect(inspect.stdout).toMatch(/fail \{\} attempts=1 put \S+Z\n\s+error: always fails/);
     expect((await runCli(['retry', name, '--failed'])).stdout).toContain(`${name}: moved 1 failed task back to waiting`);
     expect(await q.counts()).toMatchObject({ failed: 0, waiting: 1 });
 
     expect((await runCli(['shutdown', name])).code).toBe(0);
     const refused = await runCli(['put', name, '1']);
     expect(refused.code).toBe(1);
-    expect(oneLine(refused.stderr)).toMatch(/is shut down; call reopen\(\) to accept tasks again/);
+    expect(oneLine(refused.stderr)).toMatch(/is shut down and accepts no tasks: asyncq reopen -q \S+ opens it again$/);
     expect((await runCli(['reopen', name])).stdout).toContain('open again');
     expect((await runCli(['put', name, '1'])).code).toBe(0);
   });

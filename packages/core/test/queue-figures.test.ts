@@ -19,6 +19,8 @@ async function oneByOne(name: string): Promise<Omit<QueueFigures, 'at'>> {
     state: await admin.state(),
     totals: await admin.totals(),
     workers: (await registry.list()).length,
+    slots: (await registry.list()).reduce((a, w) => a + w.concurrency, 0),
+    busySlots: (await registry.list()).reduce((a, w) => a + Math.min(w.running ?? 0, w.concurrency), 0),
     ...(desired ? { desired } : {}),
     oldestWaitingMs: await admin.oldestWaitingAge(),
   };

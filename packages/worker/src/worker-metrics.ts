@@ -17,6 +17,9 @@ export interface TaskMetrics {
 }
 
 /** Buckets in seconds: from a no-op task to a long job. */
+/** prom-client default metrics that are gauges named like counters (sums of their labelled gauge). */
+const DEFAULT_GAUGES_NAMED_AS_COUNTERS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 const BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
 
 /**
@@ -37,7 +40,12 @@ export class WorkerMetrics {
   /** `registry`: where to register (default: a new one, with the default process metrics). */
   constructor(registry?: Registry) {
     this.registry = registry ?? new Registry();
-    if (!registry) collectDefaultMetrics({ register: this.registry });
+    if (!registry) {
+      collectDefaultMetrics({ register: this.registry });
+      // prom-client's totals of the labelled nodejs_active_* gauges are gauges named *_total, which
+      // `promtool check metrics` refuses (exit 3): sum() of the labelled gauge gives the same.
+      for (const name of DEFAULT_GAUGES_NAMED_AS_COUNTERS) this.registry.removeSingleMetric(name);
+    }
     const registers = [this.registry];
     this.completed = new Counter({
       name: 'asyncq_tasks_completed_total',

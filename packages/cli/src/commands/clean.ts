@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
+import { withExamples } from '../grammar/help-examples.js';
 import { confirm, requireConfirmable, yesOption } from '../grammar/confirm.js';
 import { formatDuration, parseDuration } from '../grammar/durations.js';
 import { durationOption, numberOption, oneOf } from '../grammar/flag-values.js';
@@ -30,12 +31,12 @@ export function cleanCommand(ctx: CliContext) {
     command: 'clean <queue>',
     describe: 'remove old tasks in one state; asks first',
     builder: (y: Argv<GlobalOptions>) =>
-      queuePositional(y)
+      withExamples(queuePositional(y)
         .option('older-than', { ...durationOption('age, e.g. 1h, 7d'), demandOption: true })
         .option('state', { alias: 's', type: 'string', describe: CLEAN_STATES.join('|'), defaultDescription: 'completed' })
         .option('limit', numberOption('at most this many (default: all)'))
         .option('yes', yesOption)
-        .example('$0 clean emails --older-than 7d --state failed', ''),
+        , [['$0 clean emails --older-than 7d --state failed', 'failed tasks older than a week']]),
     run: clean,
   });
 }

@@ -81,7 +81,7 @@ export function dashboardCommand(ctx: CliContext) {
           array: true,
           describe: 'a host name the dashboard answers to besides its address, e.g. behind a proxy (repeatable; or $ASYNCQ_DASHBOARD_ALLOWED_HOSTS, comma-separated)',
         })
-        .option('interval', { type: 'string', default: '2s', describe: 'how often queues are read (500ms to 1m)' }),
+        .option('interval', { alias: 'i', type: 'string', default: '2s', describe: 'how often queues are read (500ms to 1m)' }),
     run: dashboard, errors: { hostFlag: '--host' },
   });
 }

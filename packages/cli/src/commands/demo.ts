@@ -6,14 +6,15 @@ import { openReader } from '../queues/queue-reader.js';
 import { Producer } from '@asyncq/producer';
 import { wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
+import { numberOption } from '../grammar/flag-values.js';
 import { FleetSupervisor } from '../fleet/fleet-supervisor.js';
 import logUpdate from 'log-update';
 import { QueueWatcher } from '../watch/watch-model.js';
 import { renderView } from '../watch/watch-view.js';
 
 interface DemoArgs extends GlobalOptions {
-  workers: number;
-  tasks: number;
+  workers: unknown;
+  tasks: unknown;
 }
 
 const HANDLERS = new URL('../demo/demo-handlers.js', import.meta.url).pathname;
@@ -87,8 +88,9 @@ export function demoCommand(ctx: CliContext) {
     describe: 'see asyncq work, end to end',
     builder: (y: Argv<GlobalOptions>) =>
       y
-        .option('workers', { alias: 'w', type: 'number', default: 4 })
-        .option('tasks', { alias: 't', type: 'number', default: 1000 }),
+        .option('workers', numberOption('worker processes', { alias: 'w', default: 4 }))
+        // No -t: short flags mean one thing everywhere, and -t is --timeout.
+        .option('tasks', numberOption('tasks to put', { default: 1000 })),
     run: demo,
   });
 }

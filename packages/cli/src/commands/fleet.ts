@@ -3,12 +3,14 @@ import type { Argv } from 'yargs';
 import type { AutoscalePolicy } from '../fleet/autoscale.js';
 import { CliError, connectionOf, untilStopSignal, wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
+import { withExamples } from '../grammar/help-examples.js';
 import { parseWorkerFlags, WORKER_FLAGS, type WorkerFlagValues } from '../grammar/worker-flags.js';
 import { parseDuration } from '../grammar/durations.js';
 import { DEFAULT_MAX_WORKERS, FleetSupervisor, MAX_MAX_WORKERS } from '../fleet/fleet-supervisor.js';
 import { numberOption } from '../grammar/flag-values.js';
 import { checkHandlerModule } from '../fleet/handler-module-check.js';
 import { checkListenAddress } from '../fleet/listen-address.js';
+import { FleetMetrics } from '../fleet/fleet-metrics.js';
 import { commandHint, printable, quoted } from '../terminal-text.js';
 
 interface FleetArgs extends GlobalOptions, WorkerFlagValues {
@@ -20,6 +22,7 @@ interface FleetArgs extends GlobalOptions, WorkerFlagValues {
   drainTarget: string;
   cooldown: string;
   metricsPortBase?: unknown;
+  metricsPort?: unknown;
   metricsHost: string;
 }
 
@@ -61,7 +64,13 @@ export async function fleet(argv: FleetArgs, ctx: CliContext): Promise<void> {
   const { workers, maxWorkers } = sizeOf(argv);
   const shared = parseWorkerFlags(argv, warn);
   const autoscale = policyOf(argv, maxWorkers, warn);
-  const metricsPortBase = argv.metricsPortBase === undefined ? undefined : wholeNumber('--metrics-port-base', argv.metricsPortBase, 1, 65_536 - maxWorkers);
+  const metricsPort = argv.metricsPort === undefined ? undefined : wholeNumber('--metrics-port', argv.metricsPort, 1, 65_535 - maxWorkers);
+  // The fleet's /metrics merges its workers': without a base, they serve on the ports after it.
+  const metricsPortBase =
+    argv.metricsPortBase === undefined ? (metricsPort === undefined ? undefined : metricsPort + 1) : wholeNumber('--metrics-port-base', argv.metricsPortBase, 1, 65_536 - maxWorkers);
+  if (metricsPort !== undefined && metricsPortBase !== undefined && metricsPort >= metricsPortBase && metricsPort < metricsPortBase + maxWorkers) {
+    throw new CliError(`--metrics-port ${metricsPort} is one of the workers' ports (--metrics-port-base ${metricsPortBase} to ${metricsPortBase + maxWorkers - 1}): choose another`);
+  }
   if (metricsPortBase !== undefined) await checkListenAddress(argv.metricsHost, '--metrics-host');
   const connection = connectionOf(argv);
   // In a process of its own: a module that ends or hangs its process must not end this one.
@@ -80,6 +89,11 @@ export async function fleet(argv: FleetArgs, ctx: CliContext): Promise<void> {
     ...(autoscale === undefined ? {} : { autoscale }),
   });
   await supervisor.start();
+  const server = metricsPort === undefined ? undefined : await new FleetMetrics(supervisor).serve(metricsPort, argv.metricsHost).catch(async (e: unknown) => {
+    await supervisor.stop();
+    throw e;
+  });
+  if (server) ctx.out(`fleet ${supervisor.id}: metrics of every worker on ${argv.metricsHost}:${server.port}/metrics`);
   ctx.out(`fleet ${supervisor.id} serves ${printable(argv.queue)}; ${commandHint('asyncq', 'scale', argv.queue, '<n>')} changes its size live`);
   let done = false;
   const finished = supervisor.finished.then(() => {
@@ -88,7 +102,7 @@ export async function fleet(argv: FleetArgs, ctx: CliContext): Promise<void> {
   });
   await untilStopSignal(() => {
     if (!done) ctx.err(`fleet ${supervisor.id}: stopping its ${supervisor.size} workers`);
-    return supervisor.stop();
+    return Promise.all([supervisor.stop(), server?.close()]).then(() => {});
   }, finished);
 }
 
@@ -98,7 +112,7 @@ export function fleetCommand(ctx: CliContext) {
     command: 'fleet <handlers>',
     describe: 'run and scale worker processes for a queue',
     builder: (y: Argv<GlobalOptions>) =>
-      y
+      withExamples(y
         .positional('handlers', { type: 'string', demandOption: true, describe: 'handler module' })
         .option('queue', { alias: 'q', type: 'string', demandOption: true })
         .option('workers', numberOption('worker processes (until asyncq scale)', { alias: 'w', default: 1 }))
@@ -108,14 +122,16 @@ export function fleetCommand(ctx: CliContext) {
         .option('lease', WORKER_FLAGS.lease)
         .option('stalled-interval', WORKER_FLAGS.stalledInterval)
         .option('load-timeout', WORKER_FLAGS.loadTimeout)
-        .option('metrics-port-base', numberOption('the worker in slot i serves /metrics on this port + i'))
+        .option('metrics-port', numberOption("serve one /metrics for the whole fleet here: its workers' merged (a slot label each), restarts"))
+        .option('metrics-port-base', numberOption('the worker in slot i serves /metrics on this port + i (default with --metrics-port: that port + 1)'))
         .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'address for them (0.0.0.0 in containers)' })
         .option('autoscale', { type: 'string', describe: 'min,max: follow the backlog and the flow of tasks' })
         .option('drain-target', { type: 'string', default: '60s', describe: 'time to drain the backlog in (--autoscale)' })
-        .option('cooldown', { type: 'string', default: '30s', describe: 'time fewer workers must suffice to shrink' })
-        .example('$0 fleet ./handlers.js -q emails --autoscale 1,8', 'follow the backlog')
-        .example('$0 fleet ./handlers.js -q emails --lease 30s', "a dead worker's tasks back in ~30 s"),
+        .option('cooldown', { type: 'string', default: '30s', describe: 'time fewer workers must suffice to shrink' }), [
+        ['$0 fleet ./handlers.js -q emails --autoscale 1,8', 'follow the backlog'],
+        ['$0 fleet ./handlers.js -q emails --lease 30s', "a dead worker's tasks back in ~30 s"],
+      ]),
     run: fleet,
-    errors: { hostFlag: '--metrics-host' },
+    errors: { portFlag: '--metrics-port', hostFlag: '--metrics-host' },
   });
 }

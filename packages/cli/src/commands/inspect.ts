@@ -7,6 +7,7 @@ import { numberOption, oneOf } from '../grammar/flag-values.js';
 import { queuePositional } from '../grammar/queue-flag.js';
 import { jsonOrNote, printable, quoted, TOO_DEEP } from '../terminal-text.js';
 import { stateWord } from '../queues/queue-snapshot.js';
+import { holderOf } from '../queues/worker-names.js';
 
 interface InspectArgs extends GlobalOptions {
   queue: string;
@@ -30,7 +31,12 @@ export async function inspect(argv: InspectArgs, ctx: CliContext): Promise<void>
     argv,
     argv.queue,
     async (q) => {
-      const tasks = await q.admin.tasks(state, 0, limit - 1);
+      const [listed, workers] = await Promise.all([q.admin.tasks(state, 0, limit - 1), state === 'active' ? q.registry.list() : Promise.resolve([])]);
+      // An active task names its worker by the worker's id, as `asyncq workers` lists it, not by its lease.
+      const tasks: InspectedTask[] = listed.map((t) => {
+        const w = holderOf(t.holder, workers);
+        return w ? { ...t, worker: w.id } : t;
+      });
       if (argv.json) {
         ctx.out(tasksAsJson(tasks));
         return;
@@ -45,10 +51,17 @@ export async function inspect(argv: InspectArgs, ctx: CliContext): Promise<void>
   );
 }
 
-/** A task as inspect lists it: id, name, data (cut at 60 characters), attempts, its error, who cancelled it, what a flow step waits for. */
-export function taskLines(t: TaskSummary): string[] {
+/** A task as inspect lists it, with the id of the worker that runs it (active tasks). */
+export interface InspectedTask extends TaskSummary {
+  worker?: string;
+}
+
+/** A task as inspect lists it: id, name, data (cut at 60 characters), attempts, put time, its worker, its error, who cancelled it, what a flow step waits for. */
+export function taskLines(t: InspectedTask): string[] {
   const data = printable(jsonOrNote(t.data));
-  const lines = [`  ${printable(t.id)} ${printable(t.name)} ${data.length > 60 ? `${data.slice(0, 57)}...` : data}${t.attemptsMade ? ` attempts=${t.attemptsMade}` : ''}`];
+  const put = Number.isFinite(t.timestamp) && t.timestamp > 0 ? ` put ${new Date(t.timestamp).toISOString()}` : '';
+  const lines = [`  ${printable(t.id)} ${printable(t.name)} ${data.length > 60 ? `${data.slice(0, 57)}...` : data}${t.attemptsMade ? ` attempts=${t.attemptsMade}` : ''}${put}`];
+  if (t.worker) lines.push(`    worker ${printable(t.worker)}`);
   if (t.error) lines.push(`    error: ${printable(t.error)}`);
   if (t.cancelled) lines.push(`    cancelled by ${printable(t.cancelled.by)}${t.cancelled.reason ? `: ${printable(t.cancelled.reason)}` : ''}`);
   if (t.waitsFor) lines.push(`    waits for ${printable(t.waitsFor)}`);
@@ -56,7 +69,7 @@ export function taskLines(t: TaskSummary): string[] {
 }
 
 /** The tasks as one JSON array; a task whose data or result is too deep to write shows a note in its place. */
-function tasksAsJson(tasks: TaskSummary[]): string {
+function tasksAsJson(tasks: InspectedTask[]): string {
   const whole = jsonOrNote(tasks);
   if (whole !== TOO_DEEP) return whole;
   const fit = (v: unknown): unknown => (jsonOrNote(v) === TOO_DEEP ? TOO_DEEP : v);

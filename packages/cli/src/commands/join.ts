@@ -6,10 +6,11 @@ import { describeConnection } from '../grammar/connection-flags.js';
 import { durationOption } from '../grammar/flag-values.js';
 import { formatDuration, parseDuration } from '../grammar/durations.js';
 import { ProgressLine } from '../watch/progress-line.js';
-import { drainSeconds, SmoothedRate } from '../queues/rates.js';
+import { DRAIN_WINDOW_MS, drainSeconds, SmoothedRate } from '../queues/rates.js';
 import { queuePositional } from '../grammar/queue-flag.js';
 import { ALLOW_MISSING_HINT, allowMissingOption, withQueue, type OpenQueue } from '../queues/queue-reader.js';
 import { messageOf, printable } from '../terminal-text.js';
+import { holderOf } from '../queues/worker-names.js';
 
 interface JoinArgs extends GlobalOptions {
   queue: string;
@@ -65,7 +66,7 @@ class JoinTicker {
   private down = false;
   private readonly progress: ProgressLine;
   /** Tasks finished per second, from the queue's Redis counters (completed + failed for good). */
-  private readonly finished = new SmoothedRate(10_000);
+  private readonly finished = new SmoothedRate(DRAIN_WINDOW_MS, 1000);
 
   constructor(
     private readonly reader: OpenQueue,
@@ -113,13 +114,13 @@ class JoinTicker {
 async function reportOutstanding(reader: OpenQueue, ctx: CliContext, name: string, timeout: number): Promise<void> {
   const [c, workers, active] = await Promise.all([reader.admin.counts(), reader.registry.list(), reader.admin.tasks('active', 0, 49)]);
   ctx.out(`${name}: ${c.unfinished} task${c.unfinished === 1 ? '' : 's'} still unfinished after ${formatDuration(timeout)} (${c.waiting} waiting, ${c.delayed} delayed, ${c.active} running)`);
-  for (const t of active) ctx.out(`  ${printable(t.id)} (${printable(t.name)}) held by ${holderOf(t.holder, workers)}`);
+  for (const t of active) ctx.out(`  ${printable(t.id)} (${printable(t.name)}) held by ${holderName(t.holder, workers)}`);
 }
 
-function holderOf(token: string | undefined, workers: WorkerInfo[]): string {
+function holderName(token: string | undefined, workers: WorkerInfo[]): string {
   if (!token) return 'nobody (its lease expired: it goes back to the queue at the next stalled check)';
-  const w = workers.find((x) => x.handle && token.startsWith(`${x.handle}.`));
-  return w ? `worker ${printable(w.host)}:${w.pid} (${printable(w.id)})` : `handle ${printable(token.split('.')[0])} (not a registered worker, or one that stopped beating)`;
+  const w = holderOf(token, workers);
+  return w ? `worker ${printable(w.id)}` : `handle ${printable(token.split('.')[0])} (not a registered worker, or one that stopped beating)`;
 }
 
 export function joinCommand(ctx: CliContext) {

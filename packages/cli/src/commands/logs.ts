@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { CliError, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
+import { formatDuration } from '../grammar/durations.js';
 import { queuePositional } from '../grammar/queue-flag.js';
 import { ALLOW_MISSING_HINT, allowMissingOption, withQueue } from '../queues/queue-reader.js';
 import { printable } from '../terminal-text.js';
@@ -27,12 +28,30 @@ export async function logs(argv: LogsArgs, ctx: CliContext): Promise<void> {
         if (argv.allowMissing && !q.exists) return;
         throw new CliError(`queue ${JSON.stringify(printable(argv.queue))} has no task ${JSON.stringify(printable(id))} (never put, or finished and no longer kept)`);
       }
+      const times = {
+        putAt: task.timestamp || null,
+        startedAt: task.processedOn ?? null,
+        finishedAt: task.finishedOn ?? null,
+        runMs: task.processedOn !== undefined && task.finishedOn !== undefined ? Math.max(0, task.finishedOn - task.processedOn) : null,
+      };
       if (argv.json) {
-        ctx.out(JSON.stringify({ id: task.id, name: task.name, state: task.state, attemptsMade: task.attemptsMade, attempts: task.attempts, error: task.error ?? null, logs: task.logs }));
+        // stacks: one per failed attempt, oldest first (BullMQ's stacktrace, what bull-board shows).
+        ctx.out(JSON.stringify({ id: task.id, name: task.name, state: task.state, attemptsMade: task.attemptsMade, attempts: task.attempts, error: task.error ?? null, ...times, stacks: task.stacks, logs: task.logs }));
         return;
       }
       ctx.out(`${printable(argv.queue)} task ${printable(task.id)} (${printable(task.name)}): ${task.state}, ${task.attemptsMade} of ${task.attempts} attempt${task.attempts === 1 ? '' : 's'} made`);
+      const when = [
+        times.putAt ? `put ${new Date(times.putAt).toISOString()}` : '',
+        times.startedAt ? `last attempt started ${new Date(times.startedAt).toISOString()}` : '',
+        times.finishedAt ? `finished ${new Date(times.finishedAt).toISOString()}` : '',
+        times.runMs !== null ? `ran ${formatDuration(times.runMs)}` : '',
+      ].filter(Boolean);
+      if (when.length) ctx.out(when.join(', '));
       if (task.error) ctx.out(`error: ${printable(task.error)}`);
+      task.stacks.forEach((stack, i) => {
+        ctx.out(`stack of failed attempt ${task.stacks.length > 1 ? `${i + 1} of ${task.stacks.length} kept` : 'kept'}:`);
+        for (const line of String(stack).split('\n')) ctx.out(`  ${printable(line)}`);
+      });
       if (task.logs.length === 0) ctx.out('(no log lines)');
       for (const line of task.logs) ctx.out(printable(line));
     },
@@ -47,7 +66,7 @@ export function logsCommand(ctx: CliContext) {
     builder: (y: Argv<GlobalOptions>) =>
       queuePositional(y)
         .positional('id', { type: 'string', demandOption: true, describe: 'task id (asyncq inspect lists them)' })
-        .option('json', { type: 'boolean', describe: 'one JSON object: state, error, logs' })
+        .option('json', { type: 'boolean', describe: 'one JSON object: state, times, error, stacks, logs' })
         .option('allow-missing', allowMissingOption),
     run: logs,
   });

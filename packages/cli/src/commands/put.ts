@@ -1,14 +1,20 @@
 import type { Argv } from 'yargs';
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { type BackoffOptions } from '@asyncq/core';
+import { MAX_TIMER_MS } from '@asyncq/core/internal';
 import { Producer } from '@asyncq/producer';
 import { CliError, connectionOf, wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
+import { withExamples } from '../grammar/help-examples.js';
 import { parseDuration } from '../grammar/durations.js';
 import { durationOption, numberOption } from '../grammar/flag-values.js';
 import { ProgressLine } from '../watch/progress-line.js';
 import { commandOf, QUEUE_DESCRIBE } from '../grammar/queue-flag.js';
 import { messageOf, printable, quoted } from '../terminal-text.js';
+
+/** The largest priority (core's MAX_PRIORITY: BullMQ's range, shifted so that 0 is allowed). */
+const MAX_PRIORITY = 2_097_150;
 
 interface PutArgs extends GlobalOptions {
   queue: string;
@@ -18,15 +24,34 @@ interface PutArgs extends GlobalOptions {
   priority?: unknown;
   delay?: string;
   attempts?: unknown;
+  id?: string;
+  backoff?: string;
 }
 
 /** The put options the flags give, each checked with its flag's name and bounds. */
-function putOptions(argv: PutArgs, ctx: CliContext): { priority?: number; delay?: number; attempts?: number } {
+function putOptions(argv: PutArgs, ctx: CliContext): { priority?: number; delay?: number; attempts?: number; backoff?: BackoffOptions } {
   return {
-    ...(argv.priority === undefined ? {} : { priority: wholeNumber('--priority', argv.priority, 0, 2_097_150) }),
+    ...(argv.priority === undefined ? {} : { priority: wholeNumber('--priority', argv.priority, 0, MAX_PRIORITY) }),
     ...(argv.delay === undefined ? {} : { delay: parseDuration(argv.delay, { flag: '--delay', bare: 'ms', warn: ctx.err }) }),
     ...(argv.attempts === undefined ? {} : { attempts: wholeNumber('--attempts', argv.attempts, 1, 1_000_000) }),
+    ...(argv.backoff === undefined ? {} : { backoff: parseBackoff(argv.backoff) }),
   };
+}
+
+/** `--backoff 5s` (the same wait before every retry), `fixed:5s`, or `exponential:1s` (1 s, 2 s, 4 s, ...). */
+export function parseBackoff(raw: unknown): BackoffOptions {
+  const text = typeof raw === 'string' ? raw.trim() : '';
+  const m = /^(?:(fixed|exponential):)?(.+)$/i.exec(text);
+  if (!m || !m[2]) throw new CliError(`--backoff must be a duration, fixed:<duration> or exponential:<duration>, e.g. 5s or exponential:1s; got ${raw === undefined ? 'nothing' : quoted(raw)}`);
+  const type: BackoffOptions['type'] = m[1]?.toLowerCase() === 'exponential' ? 'exponential' : 'fixed';
+  return { type, delay: parseDuration(m[2], { flag: '--backoff', bare: 'unit', max: MAX_TIMER_MS }) };
+}
+
+/** `--id`: a dedup id, checked as the queue checks it, for one task only. */
+function dedupId(argv: PutArgs, json: string | undefined): { id?: string } {
+  if (argv.id === undefined) return {};
+  if (json === undefined) throw new CliError('--id names one task: give the item as a JSON argument, or put an NDJSON file without --id');
+  return { id: String(argv.id) };
 }
 
 /**
@@ -36,11 +61,12 @@ function putOptions(argv: PutArgs, ctx: CliContext): { priority?: number; delay?
 export async function put(argv: PutArgs, ctx: CliContext): Promise<void> {
   const { json, file } = sourceOf(argv);
   const opts = putOptions(argv, ctx);
+  const id = dedupId(argv, json);
   const items = json !== undefined ? [parseJson(json, 'the item')] : await readNdjson(file!);
   const producer = new Producer({ queue: argv.queue, connection: connectionOf(argv), prefix: argv.prefix });
   try {
     if (json !== undefined) {
-      const ref = await producer.enqueue(argv.name, items[0], opts);
+      const ref = await producer.enqueue(argv.name, items[0], { ...opts, ...id });
       ctx.out(ref.id);
       return;
     }
@@ -131,18 +157,23 @@ export function putCommand(ctx: CliContext) {
     command: 'put <queue> [json]',
     describe: 'enqueue a JSON item or an NDJSON file',
     builder: (y: Argv<GlobalOptions>) =>
-      y
+      withExamples(y
         .positional('queue', { type: 'string', demandOption: true, describe: QUEUE_DESCRIBE })
         .positional('json', { type: 'string', describe: 'the item, as JSON' })
         .option('file', { alias: 'f', type: 'string', describe: 'NDJSON file; - for stdin' })
         .option('name', { alias: 'n', type: 'string', default: 'task', describe: 'task name (picks the handler)' })
-        .option('priority', numberOption('0 and up; lower runs first'))
+        .option('priority', numberOption(`0 to ${MAX_PRIORITY}; lower runs first, after every task put without one (BullMQ's order)`))
         .option('delay', durationOption('wait this long before the task is ready, e.g. 30s'))
         .option('attempts', numberOption('tries before it fails for good'))
-        .example('$0 put emails \'{"to":"a@b.c"}\'', 'one task')
-        .example('$0 put emails --file batch.ndjson', 'many, with a progress bar')
-        .example('cat batch.ndjson | $0 put emails -', 'many, from stdin')
-        .example('$0 put -q emails 42 --delay 5m', 'ready in 5 minutes')
+        .option('backoff', { type: 'string', requiresArg: true, describe: 'wait before a retry: 5s, fixed:5s or exponential:1s (1s, 2s, 4s...)' })
+        .option('id', { type: 'string', requiresArg: true, describe: 'dedup id: while a task with this id exists, the put adds nothing and prints it' })
+        , [
+        ['$0 put emails \'{"to":"a@b.c"}\'', 'one task'],
+        ['$0 put emails --file batch.ndjson', 'many, with a progress bar'],
+        ['cat batch.ndjson | $0 put emails -', 'many, from stdin'],
+        ['$0 put -q emails 42 --delay 5m', 'ready in 5 minutes'],
+        ['$0 put emails 42 --id order-42 --attempts 5 --backoff exponential:1s', 'once, retried'],
+      ])
         .epilogue('A file is read and checked whole before anything is enqueued: a bad line\nrefuses the file, naming the line, with nothing enqueued.'),
     run: put,
   });

@@ -27,8 +27,10 @@ export interface StatsRow {
   workers: number;
   desired: number | null;
   paused: boolean;
-  /** "graceful" or "immediate" once shut down, else "". */
-  shutdown: string;
+  /** Whether the queue is shut down (it takes no tasks until `asyncq reopen`). */
+  shutdown: boolean;
+  /** How it was shut down ("graceful": its tasks still run; "immediate"), null while open. */
+  shutdownMode: 'graceful' | 'immediate' | null;
   /** Why the queue could not be read (its data is damaged), when listing every queue. */
   error?: string;
 }
@@ -56,8 +58,16 @@ export async function stats(argv: StatsArgs, ctx: CliContext): Promise<void> {
     ctx.out(`no queues under prefix "${printable(argv.prefix)}"`);
     return;
   }
-  const head = ['queue', 'waiting', 'delayed', 'active', 'completed', 'failed', 'unfinished', 'workers', 'state'];
-  const rowsOut = [head, ...rows.map((r) => (r.error ? [printable(r.queue), '-', '-', '-', '-', '-', '-', '-', stateWord(r)] : [printable(r.queue), r.waiting, r.delayed, r.active, r.completed, r.failed, r.unfinished, r.workers, stateWord(r)].map(String)))];
+  const head = ['queue', 'waiting', 'delayed', 'active', 'completed', 'failed', 'unfinished', 'workers', 'desired', 'state'];
+  const word = (r: StatsRow): string => stateWord({ paused: r.paused, shutdown: r.shutdownMode ?? '', ...(r.error ? { error: r.error } : {}) });
+  const rowsOut = [
+    head,
+    ...rows.map((r) =>
+      r.error
+        ? [printable(r.queue), '-', '-', '-', '-', '-', '-', '-', '-', word(r)]
+        : [printable(r.queue), r.waiting, r.delayed, r.active, r.completed, r.failed, r.unfinished, r.workers, r.desired ?? '-', word(r)].map(String),
+    ),
+  ];
   for (const line of plainTable(rowsOut, head.map((_, i) => (i === 0 || i === head.length - 1 ? 'left' : 'right')))) ctx.out(line);
 }
 
@@ -78,7 +88,7 @@ async function readRows(connection: RedisClient, argv: StatsArgs): Promise<Stats
     const name = read.name;
     if ('snapshot' in read) {
       const { counts, state, workers, desired } = read.snapshot;
-      rows.push({ queue: name, ...counts, workers, desired: desired?.count ?? null, paused: state.paused, shutdown: state.shutdown });
+      rows.push({ queue: name, ...counts, workers, desired: desired?.count ?? null, paused: state.paused, ...shutdownOf(state.shutdown) });
     } else if ('error' in read) {
       // One damaged queue must not hide the others: listing every queue, it gets a row saying so.
       if (named || !(read.error instanceof AsyncqError) || read.error.code !== 'QUEUE_CORRUPT') throw read.error;
@@ -102,13 +112,18 @@ async function readRows(connection: RedisClient, argv: StatsArgs): Promise<Stats
 }
 
 function emptyRow(queue: string): StatsRow {
-  return { queue, waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, cancelled: 0, unfinished: 0, workers: 0, desired: null, paused: false, shutdown: '' };
+  return { queue, waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, cancelled: 0, unfinished: 0, workers: 0, desired: null, paused: false, shutdown: false, shutdownMode: null };
+}
+
+/** The snapshot's shutdown word ("graceful", "immediate" or "") as a flag and a mode. */
+function shutdownOf(word: string): Pick<StatsRow, 'shutdown' | 'shutdownMode'> {
+  return word === 'graceful' || word === 'immediate' ? { shutdown: true, shutdownMode: word } : { shutdown: false, shutdownMode: null };
 }
 
 export function statsCommand(ctx: CliContext) {
   return defineCommand(ctx, {
     command: 'stats [queues..]',
-    describe: 'task counts, workers and state per queue',
+    describe: 'task counts, live and desired workers, and state per queue',
     builder: (y: Argv<GlobalOptions>) =>
       y
         .positional('queues', { type: 'string', array: true, describe: 'queue names, or -q <name> each (default: every queue)' })

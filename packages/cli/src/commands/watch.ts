@@ -4,7 +4,9 @@ import logUpdate from 'log-update';
 import { connectRedis, listQueues } from '@asyncq/core/internal';
 import { CliError, connectionOf, wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
+import { withExamples } from '../grammar/help-examples.js';
 import { parseDuration } from '../grammar/durations.js';
+import { numberOption } from '../grammar/flag-values.js';
 import { openReader } from '../queues/queue-reader.js';
 import { messageOf, printable } from '../terminal-text.js';
 import { isOutage, whereIs, withinTime } from '../queues/time-limit.js';
@@ -15,7 +17,7 @@ interface WatchArgs extends GlobalOptions {
   queues: string[];
   interval: string;
   json?: boolean;
-  count?: number;
+  count?: unknown;
 }
 
 /** Redis not answering: since when, and the last reason. */
@@ -84,7 +86,11 @@ export async function watch(argv: WatchArgs, ctx: CliContext): Promise<void> {
       } else if (argv.json) {
         for (const s of last) ctx.out(JSON.stringify(s));
       } else {
-        for (const s of last) ctx.out(`${s.queue}: ${num(s.donePerSec)} done/s, ${s.counts.waiting} waiting, ${s.counts.active} active, ${s.counts.unfinished} unfinished, ${s.workers.length} workers`);
+        for (const s of last) {
+          // A queue gone (deleted, or lost by Redis) is said so, never shown as "unfinished 0" like one that finished.
+          if (!s.exists) ctx.out(`${s.queue}: ${s.drain.words}`);
+          else ctx.out(`${s.queue}: ${num(s.donePerSec)} done/s, ${s.counts.waiting} waiting, ${s.counts.active} active, ${s.counts.unfinished} unfinished, ${s.workers.length} workers, drain ${s.drain.words}`);
+        }
       }
       if (count !== undefined && n + 1 >= count) break;
       await new Promise<void>((r) => {
@@ -113,13 +119,16 @@ export function watchCommand(ctx: CliContext) {
     command: 'watch <queues..>',
     describe: 'live view of queues (--json for scripts)',
     builder: (y: Argv<GlobalOptions>) =>
-      y
+      withExamples(y
         .positional('queues', { type: 'string', array: true, demandOption: true })
         .option('interval', { alias: 'i', type: 'string', default: '1s', describe: 'time between refreshes' })
         .option('json', { type: 'boolean', describe: 'a JSON object per queue and interval' })
-        .option('count', { alias: 'n', type: 'number', describe: 'stop after this many intervals' })
-        .example('$0 watch emails thumbnails', '')
-        .example('$0 watch emails --json -i 5s', 'one JSON object per queue every 5 s'),
+        // No -n: short flags mean one thing everywhere, and -n is a task name.
+        .option('count', numberOption('stop after this many intervals'))
+        , [
+        ['$0 watch emails thumbnails', 'two queues on one screen'],
+        ['$0 watch emails --json -i 5s', 'one JSON object per queue every 5 s'],
+      ]),
     run: watch,
   });
 }

@@ -3,6 +3,7 @@ import { MAX_TIMER_MS } from '@asyncq/core/internal';
 import { LOG_LEVELS, runWorkerProcess, type LogFormat } from '@asyncq/worker';
 import { connectionOf, wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
+import { withExamples } from '../grammar/help-examples.js';
 import { parseDuration } from '../grammar/durations.js';
 import { durationOption, numberOption, oneOf } from '../grammar/flag-values.js';
 import { parseWorkerFlags, WORKER_FLAGS, type WorkerFlagValues } from '../grammar/worker-flags.js';
@@ -49,7 +50,7 @@ export function workerCommand(ctx: CliContext) {
     command: 'worker <handlers>',
     describe: 'run one worker process for a queue',
     builder: (y: Argv<GlobalOptions>) =>
-      y
+      withExamples(y
         .positional('handlers', { type: 'string', demandOption: true, describe: 'handler module (.js or .mjs)' })
         .option('queue', { alias: 'q', type: 'string', demandOption: true, describe: 'queue name' })
         .option('concurrency', WORKER_FLAGS.concurrency('', 1))
@@ -62,9 +63,10 @@ export function workerCommand(ctx: CliContext) {
         .option('log-format', { choices: LOG_FORMATS, describe: 'log lines as JSON or pretty text' })
         .option('log-level', { choices: LOG_LEVELS, describe: 'the least severe level logged (default info: a line per finished or failed task)' })
         .option('metrics-port', numberOption('serve /metrics, /healthz here (0: any port)'))
-        .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'address for it (0.0.0.0 in containers)' })
-        .example('$0 worker ./handlers.js -q emails -c 16', '')
-        .example('$0 worker ./handlers.js -q emails -t 30s', 'attempts of at most 30 s'),
+        .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'address for it (0.0.0.0 in containers)' }), [
+        ['$0 worker ./handlers.js -q emails -c 16', '16 tasks at once'],
+        ['$0 worker ./handlers.js -q emails -t 30s', 'attempts of at most 30 s'],
+      ]),
     run: worker,
     errors: { portFlag: '--metrics-port', hostFlag: '--metrics-host' },
   });

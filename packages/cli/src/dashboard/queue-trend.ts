@@ -1,9 +1,9 @@
 import type { QueueTotals } from '@asyncq/core';
-import { drainSeconds, SmoothedRate, ThroughputSeries, type ThroughputPoint } from '../queues/rates.js';
+import { DRAIN_WINDOW_MS, drainSeconds, SmoothedRate, ThroughputSeries, type ThroughputPoint } from '../queues/rates.js';
 
 /** Options of a {@link QueueTrend}. */
 export interface QueueTrendOptions {
-  /** Time constant of the smoothing of the finish rate, in ms. @defaultValue 30000 */
+  /** Time constant of the smoothing of the finish rate, in ms. @defaultValue DRAIN_WINDOW_MS (60000), as the exporter and watch */
   smoothingMs?: number;
   /** How much history the throughput series keeps, in ms. @defaultValue 300000 (5 minutes) */
   windowMs?: number;
@@ -19,7 +19,7 @@ export class QueueTrend {
   private readonly throughput: ThroughputSeries;
 
   constructor(opts: QueueTrendOptions = {}) {
-    this.finished = new SmoothedRate(opts.smoothingMs ?? 30_000);
+    this.finished = new SmoothedRate(opts.smoothingMs ?? DRAIN_WINDOW_MS, 1000);
     this.throughput = new ThroughputSeries(opts.windowMs);
   }
 

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { type ConnectionOption } from '@asyncq/core';
 import { connectRedis, type RedisClient } from '@asyncq/core/internal';
-import { drainSeconds, MAX_DRAIN_SECONDS } from '../queues/rates.js';
+import { drainGauge, MAX_DRAIN_SECONDS } from '../queues/rates.js';
 import { whereIs, withinTime } from '../queues/time-limit.js';
 import { QueueFamily, registryText } from './queue-series.js';
 import { LimitsSeries } from './limits-series.js';
@@ -71,7 +71,10 @@ export class QueueExporter {
     duration: Gauge;
     unreadable: Counter;
   };
-  private readonly perQueue: Record<'tasks' | 'partitionTasks' | 'completed' | 'failed' | 'cancelled' | 'enqueued' | 'unfinished' | 'workers' | 'desired' | 'oldest' | 'drain', QueueFamily>;
+  private readonly perQueue: Record<
+    'tasks' | 'partitionTasks' | 'completed' | 'failed' | 'cancelled' | 'enqueued' | 'unfinished' | 'workers' | 'desired' | 'oldest' | 'drain' | 'maxsize' | 'putsWaiting' | 'joinersWaiting' | 'paused' | 'shutdown' | 'slots' | 'busySlots',
+    QueueFamily
+  >;
   private readonly limited: QueueFamily;
   private readonly limits: LimitsSeries;
 
@@ -125,6 +128,23 @@ export class QueueExporter {
         'asyncq_queue_drain_seconds',
         `Estimated seconds to finish the unfinished tasks: unfinished / the finish rate (completed plus failed for good per second, ` +
           `from the Redis counters, exponentially smoothed over ${DRAIN_RATE_TAU_MS / 1000} s); 0 when nothing is unfinished, at most ${MAX_DRAIN_SECONDS}.`,
+        'gauge',
+        ['queue'],
+      ),
+      maxsize: family('asyncq_queue_maxsize', 'The queue\'s maxsize: most tasks ready or delayed at once before put waits; 0 when unbounded.', 'gauge', ['queue']),
+      putsWaiting: family(
+        'asyncq_queue_puts_waiting',
+        'Whether producers are blocked (1): a put waits for room because the queue is at its maxsize (backpressure).',
+        'gauge',
+        ['queue'],
+      ),
+      joinersWaiting: family('asyncq_queue_joiners_waiting', 'Whether some process waits in join() for every task to finish (1).', 'gauge', ['queue']),
+      paused: family('asyncq_queue_paused', 'Whether the queue is paused (1): workers get no tasks until asyncq resume; an empty paused queue is not an idle one.', 'gauge', ['queue']),
+      shutdown: family('asyncq_queue_shutdown', 'Whether the queue is shut down (1): puts are refused until asyncq reopen.', 'gauge', ['queue']),
+      slots: family('asyncq_worker_slots', 'Task slots of the live workers: their concurrency added up (at their last heartbeat).', 'gauge', ['queue']),
+      busySlots: family(
+        'asyncq_worker_slots_busy',
+        'Slots running a task at the workers\' last heartbeat; busy / slots is the utilisation.',
         'gauge',
         ['queue'],
       ),
@@ -257,6 +277,13 @@ export class QueueExporter {
     m.workers.add([queue], s.workers);
     if (s.desired !== undefined) m.desired.add([queue], s.desired.count);
     m.oldest.add([queue], s.oldestWaitingMs / 1000);
-    m.drain.add([queue], drainSeconds(unfinished, s.finishedPerSec));
+    m.drain.add([queue], drainGauge(s.drain, unfinished, s.finishedPerSec));
+    m.maxsize.add([queue], s.state.maxsize);
+    m.putsWaiting.add([queue], s.state.putsWaiting ? 1 : 0);
+    m.joinersWaiting.add([queue], s.state.joinersWaiting ? 1 : 0);
+    m.paused.add([queue], s.state.paused ? 1 : 0);
+    m.shutdown.add([queue], s.state.shutdown ? 1 : 0);
+    m.slots.add([queue], s.slots);
+    m.busySlots.add([queue], s.busySlots);
   }
 }

@@ -1,11 +1,13 @@
 import { describeQueues, discoverQueues, type FoundQueue, type RedisClient } from '@asyncq/core/internal';
 import { readSnapshots, type QueueSnapshot as Snapshot } from '../queues/queue-snapshot.js';
-import { SmoothedRate } from '../queues/rates.js';
+import { DRAIN_WINDOW_MS, DrainMeter, type DrainEstimate } from '../queues/rates.js';
 
 /** What one collect read of one queue. */
 export interface QueueSnapshot extends Snapshot {
   /** Tasks finished (completed + failed for good) per second, smoothed; undefined until measured. */
   finishedPerSec?: number;
+  /** The drain estimate at this read (rates.ts' DrainMeter: what the dashboard and watch show too). */
+  drain?: DrainEstimate;
 }
 
 /** What one collect gives: every queue's latest snapshot, and how complete the collect was. */
@@ -18,15 +20,15 @@ export interface SnapshotRead {
   unreadable: number;
 }
 
-/** The smoothing of the finish rate behind the drain estimate, ms: the time constant of its average. */
-export const DRAIN_RATE_TAU_MS = 60_000;
+/** The smoothing of the finish rate behind the drain estimate, ms: the CLI's one drain window. */
+export const DRAIN_RATE_TAU_MS = DRAIN_WINDOW_MS;
 
 /** Queues read together: each batch is sent at once, and the time limit is checked between batches. */
 const BATCH = 1000;
 
 /** One queue's finish rate across collects, and its latest snapshot. */
 interface Known {
-  finished: SmoothedRate;
+  drain: DrainMeter;
   last?: QueueSnapshot;
   /** When its latest read was asked for (0: never), so the stalest are read first. */
   askedAt: number;
@@ -130,8 +132,7 @@ export class QueueSnapshots {
         const k = this.known.get(r.name);
         if (!k) continue; // gone meanwhile
         if ('snapshot' in r) {
-          const finishedPerSec = k.finished.add(r.snapshot.at, r.snapshot.totals.completed + r.snapshot.totals.failed);
-          k.last = { ...r.snapshot, ...(finishedPerSec === undefined ? {} : { finishedPerSec }) };
+          k.last = withDrain(k.drain, r.snapshot);
         } else {
           k.last = undefined; // deleted, named but never had a task, or unreadable: no series
           if ('error' in r) failed++;
@@ -145,13 +146,21 @@ export class QueueSnapshots {
 
   private knownOf(name: string): Known {
     let k = this.known.get(name);
-    if (!k) this.known.set(name, (k = { finished: new SmoothedRate(DRAIN_RATE_TAU_MS, 1000), askedAt: 0 }));
+    if (!k) this.known.set(name, (k = { drain: new DrainMeter(), askedAt: 0 }));
     return k;
   }
 
   private async discover(client: RedisClient): Promise<FoundQueue[]> {
     return this.named?.length ? describeQueues(client, this.prefix, this.named) : discoverQueues(client, this.prefix);
   }
+}
+
+/** `snapshot` with its finish rate and drain estimate, `meter` (the queue's across collects) given its reading. */
+export function withDrain(meter: DrainMeter, snapshot: Snapshot): QueueSnapshot {
+  const { at, totals, counts, state } = snapshot;
+  const drain = meter.observe({ at, exists: true, finished: totals.completed + totals.failed, unfinished: counts.unfinished, waiting: counts.waiting, paused: state.paused, shutdown: state.shutdown !== '' });
+  const finishedPerSec = meter.perSecond;
+  return { ...snapshot, drain, ...(finishedPerSec === undefined ? {} : { finishedPerSec }) };
 }
 
 /** `work`'s value, or undefined once `deadline` (ms since the epoch) passes first; its failure rejects. */

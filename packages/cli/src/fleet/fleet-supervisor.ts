@@ -101,6 +101,31 @@ export class FleetSupervisor {
     return this.workers.size;
   }
 
+  /** Worker processes running now. */
+  get running(): number {
+    return this.workers.running;
+  }
+
+  /** Worker processes restarted after a crash since the fleet started. */
+  get restarts(): number {
+    return this.workers.restarts;
+  }
+
+  /** The queue it serves. */
+  get queue(): string {
+    return this.opts.queue;
+  }
+
+  /** Where the running workers serve their metrics (`--metrics-port-base` + slot), by slot; none without metrics ports. */
+  metricsTargets(): { slot: number; host: string; port: number }[] {
+    const base = this.opts.metricsPortBase;
+    if (base === undefined) return [];
+    // A worker bound to every interface is reached on loopback.
+    const bound = this.opts.metricsHost ?? '127.0.0.1';
+    const host = bound === '0.0.0.0' || bound === '::' ? '127.0.0.1' : bound;
+    return this.workers.runningSlots().map((slot) => ({ slot, host, port: base + slot }));
+  }
+
   async start(): Promise<void> {
     await this.beat();
     this.offScale = await this.registry.onScale(() => void this.rebalance().catch(() => {}));

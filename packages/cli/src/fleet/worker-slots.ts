@@ -53,8 +53,20 @@ export function restartDelay(crashes: number): number {
 export class WorkerSlots {
   private readonly slots = new Map<number, Slot>();
   private stopping = false;
+  /** Worker processes restarted after a crash, since the slots were made. */
+  private restartCount = 0;
 
   constructor(private readonly opts: WorkerSlotsOptions) {}
+
+  /** Worker processes restarted after a crash (or an exit that did not end its work), since start. */
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  /** The slots whose worker process runs now (not retiring), by index: where their metrics are. */
+  runningSlots(): number[] {
+    return [...this.slots.values()].filter((s) => !s.retiring && s.child).map((s) => s.index).sort((a, b) => a - b);
+  }
 
   /** Slots kept: workers running, and crashed ones waiting for their restart. */
   get size(): number {
@@ -140,7 +152,10 @@ export class WorkerSlots {
     }
     slot.restart = setTimeout(() => {
       slot.restart = undefined;
-      if (!this.stopping && !slot.retiring && this.slots.get(slot.index) === slot) this.spawn(slot);
+      if (!this.stopping && !slot.retiring && this.slots.get(slot.index) === slot) {
+        this.restartCount++;
+        this.spawn(slot);
+      }
     }, delay);
     slot.restart.unref();
   }

@@ -27,6 +27,7 @@ export const QUEUE_FIRST: ReadonlySet<string> = new Set([
   'reopen',
   'scale',
   'limits',
+  'workers',
 ]);
 
 /** Commands that take any number of queues. */

@@ -62,6 +62,8 @@ export function emptySnapshot(name: string, at = Date.now()): QueueSnapshot {
     state: { shutdown: '', paused: false, partitions: 1, maxsize: 0, putsWaiting: false, joinersWaiting: false },
     totals: { added: 0, completed: 0, failed: 0, retried: 0, reclaimed: 0, discarded: 0, cancelled: 0 },
     workers: 0,
+    slots: 0,
+    busySlots: 0,
     oldestWaitingMs: 0,
   };
 }

@@ -154,3 +154,125 @@ export class ThroughputSeries {
     return [...this.points];
   }
 }
+
+/**
+ * The one smoothing window of every finish rate and drain estimate the CLI shows (the exporter's
+ * `asyncq_queue_drain_seconds`, the dashboard, `watch`, `join`'s ETA): the time constant of their
+ * {@link SmoothedRate}, ms. Readings less than a second apart are skipped.
+ */
+export const DRAIN_WINDOW_MS = 60_000;
+
+/** What a queue is in place of a drain time, or its drain time. */
+export type DrainEstimate =
+  /** Nothing unfinished. */
+  | { state: 'drained'; seconds: 0 }
+  /** Tasks finish: `seconds` to finish the unfinished ones at `perSecond`, at most a day. */
+  | { state: 'draining'; seconds: number; perSecond: number }
+  /** Not measured yet (one reading so far). */
+  | { state: 'measuring' }
+  /** Paused: workers get nothing until `asyncq resume`. */
+  | { state: 'paused' }
+  /** Shut down: `perSecond` > 0 while what is left still drains. */
+  | { state: 'shut down'; seconds?: number; perSecond: number }
+  /** Tasks wait and nothing finished for a whole window. */
+  | { state: 'stuck'; sinceMs: number }
+  /** No data any more: the queue was deleted, or Redis lost it. */
+  | { state: 'gone' };
+
+/** One reading of a queue, as the drain estimate needs it. */
+export interface DrainReading {
+  /** ms since the epoch */
+  at: number;
+  /** Whether the queue has data; false once deleted or lost. */
+  exists: boolean;
+  /** Tasks finished since the queue was made: completed plus failed for good. */
+  finished: number;
+  unfinished: number;
+  /** Ready tasks not taken (they wait for a worker). */
+  waiting: number;
+  paused: boolean;
+  shutdown: boolean;
+}
+
+/**
+ * A queue's finish rate and drain estimate from successive readings of its counters: the one
+ * computation behind every drain time the CLI shows, so the exporter, the dashboard and `watch`
+ * fed the same readings say the same. The rate is {@link SmoothedRate} over
+ * {@link DRAIN_WINDOW_MS}; a queue that is paused, shut down, stuck or gone says so instead of a
+ * number.
+ */
+export class DrainMeter {
+  private readonly rate = new SmoothedRate(DRAIN_WINDOW_MS, 1000);
+  /** When the finished counter last moved (or the first reading). */
+  private movedAt?: number;
+  private lastFinished?: number;
+
+  /** Adds a reading and returns the estimate at it. */
+  observe(r: DrainReading): DrainEstimate {
+    if (!r.exists) {
+      this.movedAt = this.lastFinished = undefined;
+      return { state: 'gone' };
+    }
+    const perSecond = this.rate.add(r.at, r.finished);
+    if (this.lastFinished === undefined || r.finished !== this.lastFinished) this.movedAt = r.at;
+    this.lastFinished = r.finished;
+    return this.estimate(r, perSecond);
+  }
+
+  /** Tasks finished per second, smoothed; undefined before two readings. */
+  get perSecond(): number | undefined {
+    return this.rate.perSecond;
+  }
+
+  private estimate(r: DrainReading, perSecond: number | undefined): DrainEstimate {
+    if (!(r.unfinished > 0)) return { state: 'drained', seconds: 0 };
+    if (r.paused) return { state: 'paused' };
+    const rate = perSecond ?? 0;
+    if (r.shutdown) return rate > 0 ? { state: 'shut down', seconds: drainSeconds(r.unfinished, rate), perSecond: rate } : { state: 'shut down', perSecond: 0 };
+    const still = r.at - (this.movedAt ?? r.at);
+    if (r.waiting > 0 && still >= DRAIN_WINDOW_MS) return { state: 'stuck', sinceMs: still };
+    if (perSecond === undefined) return { state: 'measuring' };
+    if (!(rate > 0)) return still >= DRAIN_WINDOW_MS ? { state: 'stuck', sinceMs: still } : { state: 'measuring' };
+    return { state: 'draining', seconds: drainSeconds(r.unfinished, rate), perSecond: rate };
+  }
+}
+
+/** The estimate in words: `2 min 5 s`, `paused`, `stuck: nothing finished for 3 min`, `gone (deleted, or its data was lost)`. */
+export function drainWords(e: DrainEstimate): string {
+  switch (e.state) {
+    case 'drained':
+      return 'nothing to drain';
+    case 'draining':
+      return e.seconds >= MAX_DRAIN_SECONDS ? 'over a day' : spoken(e.seconds);
+    case 'measuring':
+      return 'measuring';
+    case 'paused':
+      return 'paused';
+    case 'shut down':
+      return e.seconds === undefined ? 'shut down' : `shut down, ${spoken(e.seconds)} left`;
+    case 'stuck':
+      return `stuck: nothing finished for ${spoken(e.sinceMs / 1000)}`;
+    case 'gone':
+      return 'gone (deleted, or its data was lost)';
+  }
+}
+
+/** Seconds as `45 s`, `2 min 5 s`, `3 h 10 min`. */
+function spoken(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;
+  return `${Math.floor(s / 3600)} h${Math.floor((s % 3600) / 60) ? ` ${Math.floor((s % 3600) / 60)} min` : ''}`;
+}
+
+/**
+ * The drain estimate as a gauge must be a number: the seconds while tasks finish, 0 when nothing
+ * is unfinished, and the cap (a day) when nothing finishes (paused, stuck, shut down and idle, not
+ * measured yet), with the paused and shutdown gauges saying which.
+ */
+export function drainGauge(e: DrainEstimate | undefined, unfinished: number, perSecond: number | undefined): number {
+  if (!e) return drainSeconds(unfinished, perSecond);
+  if (e.state === 'drained') return 0;
+  if ((e.state === 'draining' || e.state === 'shut down') && e.seconds !== undefined) return e.seconds;
+  return MAX_DRAIN_SECONDS;
+}

@@ -1,16 +1,19 @@
 import type { QueueCounts, QueueTotals, WorkerInfo } from '@asyncq/core';
 import { countsOf, emptySnapshot, readSnapshot } from '../queues/queue-snapshot.js';
 import { checkReads, type QueueReader } from '../queues/queue-reader.js';
-import { drainSeconds, SmoothedRate, WindowRate } from '../queues/rates.js';
+import { DrainMeter, drainWords, WindowRate, type DrainEstimate } from '../queues/rates.js';
+import type { QueueSnapshot } from '../queues/queue-snapshot.js';
 
 /** One live worker as `watch` shows it. */
 export interface WorkerSample {
+  /** The worker's id (`host:pid:xxxxxxxx`): the one name inspect, join and `asyncq workers` give it. */
+  id: string;
   host: string;
   pid: number;
   concurrency: number;
   /** Tasks done since the worker started. */
   done: number;
-  /** Tasks done per second, from its done counter at its heartbeats over a window. */
+  /** Its share of the queue's done/s: the queue's rate split by what its heartbeats say it finished over a window (the workers' rates add up to the queue's). */
   perSec: number;
   /** Tasks running now. */
   running?: number;
@@ -35,8 +38,12 @@ export interface QueueSample {
   totals: QueueTotals;
   /** How long the oldest ready task has waited, ms. */
   oldestWaitingMs: number;
-  /** Seconds to finish the unfinished tasks at the smoothed finish rate (capped at a day). */
-  drainSeconds: number;
+  /** Seconds to finish the unfinished tasks at the smoothed finish rate (capped at a day); null when the queue is paused, stuck, gone, or not measured yet. */
+  drainSeconds: number | null;
+  /** The drain estimate (the exporter's and the dashboard's, from the same module): its state and, in words, what to show. */
+  drain: DrainEstimate & { words: string };
+  /** False once the queue has no data: deleted, or lost by Redis. */
+  exists: boolean;
   paused: boolean;
   /** "graceful", "immediate", or "" when open. */
   shutdown: string;
@@ -61,7 +68,7 @@ export class QueueWatcher {
   private readonly put: WindowRate;
   private readonly completed: WindowRate;
   private readonly failed: WindowRate;
-  private readonly finished = new SmoothedRate(30_000);
+  private readonly drain = new DrainMeter();
   private readonly perWorker = new Map<string, WindowRate>();
   private checked = false;
 
@@ -81,11 +88,24 @@ export class QueueWatcher {
     if (!this.checked) await checkReads(this.q);
     this.checked = true;
     const [snapshot, workers, timings] = await Promise.all([readSnapshot(client, prefix, name), registry.list(), admin.recentTimings(100)]);
-    const { at, partitions: parts, counts, totals, state, oldestWaitingMs: oldest } = snapshot ?? emptySnapshot(name);
+    return this.fromSnapshot(snapshot, workers, timings);
+  }
+
+  /** The sample of one reading (`undefined`: the queue has no data), the rates carried over from the readings before. */
+  fromSnapshot(snapshot: QueueSnapshot | undefined, workers: WorkerInfo[], timings: { wait: readonly number[]; run: readonly number[] }): QueueSample {
+    const { at, partitions: parts, counts, totals, state, oldestWaitingMs: oldest } = snapshot ?? emptySnapshot(this.q.name);
     this.put.add(at, totals.added);
     this.completed.add(at, totals.completed);
     this.failed.add(at, totals.failed);
-    const finishedPerSec = this.finished.add(at, totals.completed + totals.failed);
+    const drain = this.drain.observe({
+      at,
+      exists: snapshot !== undefined,
+      finished: totals.completed + totals.failed,
+      unfinished: counts.unfinished,
+      waiting: counts.waiting,
+      paused: state.paused,
+      shutdown: state.shutdown !== '',
+    });
     const donePerSec = this.completed.perSecond ?? 0;
     this.history.push(donePerSec);
     if (this.history.length > HISTORY) this.history.shift();
@@ -98,17 +118,25 @@ export class QueueWatcher {
       counts,
       totals,
       oldestWaitingMs: oldest,
-      drainSeconds: drainSeconds(counts.unfinished, finishedPerSec),
+      drainSeconds: 'seconds' in drain && drain.seconds !== undefined ? drain.seconds : null,
+      drain: { ...drain, words: drainWords(drain) },
+      exists: snapshot !== undefined,
       paused: state.paused,
       shutdown: state.shutdown,
       waitMs: percentiles(timings.wait),
       runMs: percentiles(timings.run),
-      workers: this.workerRates(workers),
+      workers: this.workerRates(workers, donePerSec),
       ...(parts.length > 1 ? { partitions: parts.map((p, partition) => ({ partition, ...countsOf([p]) })) } : {}),
     };
   }
 
-  private workerRates(workers: WorkerInfo[]): WorkerSample[] {
+  /**
+   * Each worker's done/s: the queue's done/s (from Redis, the figure above the list) split in
+   * proportion to what each worker's heartbeats say it finished over its window, so the rates
+   * listed add up to the queue's. Heartbeats arrive seconds apart and late, so their own rates
+   * alone lag the queue's and never add up to it while the flow changes.
+   */
+  private workerRates(workers: WorkerInfo[], donePerSec: number): WorkerSample[] {
     const seen = new Set<string>();
     const out = workers.map((w) => {
       seen.add(w.id);
@@ -116,6 +144,7 @@ export class QueueWatcher {
       if (!rate) this.perWorker.set(w.id, (rate = new WindowRate(this.workerWindowMs)));
       rate.add(Number(w.lastHeartbeat) || 0, Number(w.done) || 0);
       return {
+        id: String(w.id),
         host: String(w.host),
         pid: Number(w.pid),
         concurrency: Number(w.concurrency),
@@ -125,6 +154,8 @@ export class QueueWatcher {
       };
     });
     for (const id of this.perWorker.keys()) if (!seen.has(id)) this.perWorker.delete(id);
+    const measured = out.reduce((a, w) => a + w.perSec, 0);
+    if (measured > 0) for (const w of out) w.perSec = (donePerSec * w.perSec) / measured;
     return out;
   }
 }

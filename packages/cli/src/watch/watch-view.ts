@@ -66,18 +66,18 @@ export function renderView(samples: QueueSample[], histories: number[][], opts: 
 /** One queue in full, with the detail asked for. */
 function queueBlock(s: QueueSample, history: number[], d: Detail, cols: number, color: boolean): string[] {
   const c = s.counts;
-  const flags = [s.paused ? 'paused' : '', s.shutdown ? `shut down (${s.shutdown})` : ''].filter(Boolean).join(', ');
+  const flags = [s.exists === false ? 'gone: deleted, or its data was lost' : '', s.paused ? 'paused' : '', s.shutdown ? `shut down (${s.shutdown})` : ''].filter(Boolean).join(', ');
   const name = cut(`${printable(s.queue)}${flags ? `  [${flags}]` : ''}`, cols);
   const out = [color ? pc.bold(pc.cyan(name)) : name];
   out.push(`  enqueued/s ${num(s.enqueuedPerSec).padStart(7)}   done/s ${num(s.donePerSec).padStart(7)}   failed/s ${num(s.failedPerSec).padStart(6)}`);
   out.push(`  waiting ${c.waiting}  delayed ${c.delayed}  active ${c.active}  unfinished ${c.unfinished}  completed ${c.completed}  failed ${c.failed}`);
   out.push(`  wait p50 ${dur(s.waitMs.p50)} p99 ${dur(s.waitMs.p99)}   run p50 ${dur(s.runMs.p50)} p99 ${dur(s.runMs.p99)}   workers ${s.workers.length}`);
-  out.push(`  oldest waiting ${dur(s.oldestWaitingMs)}   drain ${c.unfinished === 0 ? '-' : `~${dur(s.drainSeconds * 1000)}`}`);
+  out.push(`  oldest waiting ${dur(s.oldestWaitingMs)}   drain ${drainCell(s, true)}`);
   const parts = s.partitions ?? [];
   for (const p of parts.slice(0, d.partitions)) out.push(`    partition ${p.partition}: waiting ${p.waiting}  delayed ${p.delayed}  active ${p.active}  unfinished ${p.unfinished}`);
   if (parts.length > d.partitions) out.push(`    ... ${d.partitions === 0 ? '' : 'and '}${parts.length - d.partitions} ${d.partitions === 0 ? '' : 'more '}partitions`);
   for (const w of s.workers.slice(0, d.workers)) {
-    out.push(`    ${`${printable(w.host)}:${w.pid}`.padEnd(30).slice(0, 30)} c=${w.concurrency}  done ${w.done}  ${num(w.perSec)}/s`);
+    out.push(`    ${printable(w.id).padEnd(30).slice(0, 30)} c=${w.concurrency}  done ${w.done}  ${num(w.perSec)}/s`);
   }
   if (s.workers.length > d.workers && d.workers > 0) out.push(`    ... and ${s.workers.length - d.workers} more workers`);
   if (d.chart > 0 && history.length >= 2) {
@@ -105,10 +105,22 @@ export function compactTable(samples: QueueSample[], cols: number): string[] {
         String(s.counts.active),
         String(s.counts.unfinished),
         String(s.workers.length),
-        s.counts.unfinished === 0 ? '-' : dur(s.drainSeconds * 1000),
+        drainCell(s, false),
       ]),
     ),
   ];
+}
+
+/**
+ * The drain estimate as `watch` shows it: a time while tasks finish, else what the queue is
+ * (paused, stuck, gone...), never a number that looks like a drain time.
+ */
+function drainCell(s: QueueSample, long: boolean): string {
+  const d = s.drain;
+  if (d.state === 'drained') return '-';
+  if (d.state === 'draining') return long ? `~${dur(d.seconds * 1000)}` : dur(d.seconds * 1000);
+  if (long) return d.words;
+  return d.state === 'measuring' ? '?' : d.state === 'shut down' ? 'shut' : d.state;
 }
 
 /** `line` cut to `cols` characters, with an ellipsis when cut. */

@@ -14,11 +14,13 @@ function sample(queue: string, o: Partial<QueueSample> = {}): QueueSample {
     totals: { added: 1051, completed: 1000, failed: 3, retried: 1, reclaimed: 0, discarded: 0, cancelled: 0 },
     oldestWaitingMs: 1500,
     drainSeconds: 0.4,
+    drain: { state: 'draining', seconds: 0.4, perSecond: 120, words: '0 s' },
+    exists: true,
     paused: false,
     shutdown: '',
     waitMs: { p50: 12, p99: 250 },
     runMs: { p50: 100, p99: 1800 },
-    workers: Array.from({ length: 8 }, (_, i) => ({ host: 'host-a', pid: 1000 + i, concurrency: 16, done: 125, perSec: 14.8 })),
+    workers: Array.from({ length: 8 }, (_, i) => ({ id: `host-a:${1000 + i}:0a1b2c3d`, host: 'host-a', pid: 1000 + i, concurrency: 16, done: 125, perSec: 14.8 })),
     ...o,
   };
 }
@@ -35,7 +37,7 @@ describe('watch view (no Redis)', () => {
     expect(text).toContain('waiting 30  delayed 2  active 16  unfinished 48  completed 1000  failed 3');
     expect(text).toContain('wait p50 12ms p99 250ms   run p50 100ms p99 1.8s   workers 8');
     expect(text).toContain('oldest waiting 1.5s   drain ~400ms');
-    expect(text).toMatch(/host-a:1000\s+c=16  done 125  14\.8\/s/);
+    expect(text).toMatch(/host-a:1000:0a1b2c3d\s+c=16  done 125  14\.8\/s/);
     expect(text).toContain('... and 2 more workers');
     expect(text).toMatch(/done\/s over the last 60 samples/);
     expect(lines.length).toBeLessThanOrEqual(39);
@@ -75,7 +77,7 @@ describe('watch view (no Redis)', () => {
   });
 
   it('text from Redis cannot move the cursor or change colours', () => {
-    const hostile = sample('q', { workers: [{ host: 'evil\x1b[2J\x1b[31m', pid: 1, concurrency: 1, done: 0, perSec: 0 }] });
+    const hostile = sample('q', { workers: [{ id: 'evil\x1b[2J\x1b[31m:1:0a1b2c3d', host: 'evil\x1b[2J\x1b[31m', pid: 1, concurrency: 1, done: 0, perSec: 0 }] });
     const text = renderView([hostile], [history], { heading: 'asyncq watch', rows: 40, cols: 80, color: false });
     expect(text).not.toContain('\x1b');
     expect(text).toContain('evil\\x1b[2J\\x1b[31m');

@@ -19,6 +19,10 @@ export interface QueueFigures {
   totals: QueueTotals;
   /** Live workers, by heartbeat. */
   workers: number;
+  /** Task slots of the live workers: their concurrency added up, at their last heartbeat. */
+  slots: number;
+  /** Of those, the slots running a task at the workers' last heartbeat. */
+  busySlots: number;
   /** The desired worker count and who set it; absent while none is set. */
   desired?: { count: number; by: 'manual' | 'autoscaler' };
   /** Age in ms of the oldest ready task, 0 when none is ready. */
@@ -69,7 +73,7 @@ async function readOne(scripts: QueueScripts, prefix: string, q: FoundQueue): Pr
   const registry = replies.length > q.partitions ? replies.pop()! : replies[0]!;
   const read = replies.map((r) => partitionOf(r, at));
   if (!read.some((p) => p.exists)) return { name: q.name, missing: true };
-  const { desired, workers } = registryOf(registry);
+  const { desired, workers, slots, busySlots } = registryOf(registry);
   const totals = { added: 0, completed: 0, failed: 0, retried: 0, reclaimed: 0, discarded: 0, cancelled: 0 };
   for (const p of read) for (const f of TOTALS) totals[f] += p.totals[f];
   return {
@@ -88,6 +92,8 @@ async function readOne(scripts: QueueScripts, prefix: string, q: FoundQueue): Pr
       },
       totals,
       workers,
+      slots,
+      busySlots,
       ...(desired ? { desired } : {}),
       oldestWaitingMs: Math.max(0, ...read.map((p) => p.oldestWaitingMs)),
     },
@@ -136,16 +142,22 @@ function partitionOf(r: FiguresReply, now: number): PartitionFigures {
 }
 
 /** The registry part of a reply: the desired count, and the live workers whose entries are readable. */
-function registryOf(r: FiguresReply): { desired?: { count: number; by: 'manual' | 'autoscaler' }; workers: number } {
+function registryOf(r: FiguresReply): { desired?: { count: number; by: 'manual' | 'autoscaler' }; workers: number; slots: number; busySlots: number } {
   const infos = r.slice(WORKERS + 1, WORKERS + 1 + (Number(r[WORKERS]) || 0)).map(String);
   const desired = parseDesired(String(r[DESIRED] ?? '') || null);
-  return { ...(desired ? { desired } : {}), workers: infos.filter(isEntryJson).length };
+  const entries = infos.map(entryOf).filter((e) => e !== undefined);
+  const count = (e: Record<string, unknown>, field: string): number => (typeof e[field] === 'number' && Number.isFinite(e[field]) ? Math.max(0, e[field]) : 0);
+  const slots = entries.reduce((a, e) => a + count(e, 'concurrency'), 0);
+  // A worker's running count can run past its concurrency for a moment (a task finishing as the next starts).
+  const busySlots = entries.reduce((a, e) => a + Math.min(count(e, 'running'), count(e, 'concurrency')), 0);
+  return { ...(desired ? { desired } : {}), workers: entries.length, slots, busySlots };
 }
 
-function isEntryJson(json: string): boolean {
+function entryOf(json: string): Record<string, unknown> | undefined {
   try {
-    return isRegistryEntry(JSON.parse(json));
+    const e: unknown = JSON.parse(json);
+    return isRegistryEntry(e) ? (e as unknown as Record<string, unknown>) : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
