@@ -14,6 +14,8 @@ import { applyShutdown } from './redis/admin-actions.js';
 import { QueueAdmin } from './redis/queue-admin.js';
 import { resolveQueueConfig, type QueueConfig } from './redis/queue-config.js';
 import { RedisSession } from './redis/redis-session.js';
+import { ScheduleBook, type ScheduleFiring } from './redis/schedule-book.js';
+import type { ScheduleInfo, ScheduleOptions, ScheduleSpec, ScheduleTemplate } from './schedule-spec.js';
 import type {
   FailedTask,
   PutManyItem,
@@ -66,6 +68,7 @@ export class Queue<T = unknown> implements AsyncQueue<T> {
   readonly #flows: FlowGate;
   readonly #consume: Lazy<ConsumeSide<T>>;
   readonly #admin: Lazy<QueueAdmin>;
+  readonly #schedules: ScheduleBook;
   #closing?: Promise<void>;
 
   constructor(name: string, opts: QueueOptions = {}) {
@@ -84,6 +87,7 @@ export class Queue<T = unknown> implements AsyncQueue<T> {
     this.#flows = new FlowGate(this.#config, session, this);
     this.#consume = new Lazy(async () => buildConsumeSide<T>(await session()));
     this.#admin = new Lazy(async () => new QueueAdmin(name, { connection: (await session()).client, prefix: this.prefix }));
+    this.#schedules = new ScheduleBook(session, (data, o) => this.#puts.putNowait(data as T, o), opts.scheduleClock);
   }
 
   /** This handle's id: the prefix of the leases of the tasks it holds (what a worker registers as `handle`). */
@@ -164,6 +168,30 @@ export class Queue<T = unknown> implements AsyncQueue<T> {
    */
   chord<R = unknown>(group: readonly FlowStep[], callback: FlowStep, opts?: FlowOptions): Promise<FlowRef<R>> {
     return this.#flows.chord(group, callback, opts) as Promise<FlowRef<R>>;
+  }
+
+  /**
+   * Creates or updates the schedule `id`: each occurrence puts `template.data` with the template's
+   * put options, exactly once however many processes run. Workers fire it; no other process is
+   * needed. An update with the same timing (spec, startAt, endAt) keeps its next due time.
+   */
+  schedule(id: string, spec: ScheduleSpec, template: ScheduleTemplate & { data: T }, opts?: ScheduleOptions): Promise<ScheduleInfo> {
+    return this.#schedules.upsert(id, spec, template, opts);
+  }
+
+  /** Removes the schedule `id` (occurrences already put stay); resolves to whether it existed. */
+  unschedule(id: string): Promise<boolean> {
+    return this.#schedules.remove(id);
+  }
+
+  /** Every schedule of the queue, with its next and last due times and its runs. */
+  schedules(): Promise<ScheduleInfo[]> {
+    return this.#schedules.list();
+  }
+
+  /** Enqueues the schedule occurrences due now, each once however many call it (workers do, on a timer). */
+  fireDueSchedules(): Promise<ScheduleFiring> {
+    return this.#schedules.fireDue();
   }
 
   join(opts?: WaitOptions): Promise<void> {
