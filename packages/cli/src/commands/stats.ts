@@ -21,6 +21,7 @@ export interface StatsRow {
   active: number;
   completed: number;
   failed: number;
+  cancelled: number;
   unfinished: number;
   workers: number;
   desired: number | null;
@@ -100,7 +101,7 @@ async function readRows(connection: RedisClient, argv: StatsArgs): Promise<Stats
 }
 
 function emptyRow(queue: string): StatsRow {
-  return { queue, waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, unfinished: 0, workers: 0, desired: null, paused: false, shutdown: '' };
+  return { queue, waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, cancelled: 0, unfinished: 0, workers: 0, desired: null, paused: false, shutdown: '' };
 }
 
 export function statsCommand(ctx: CliContext) {

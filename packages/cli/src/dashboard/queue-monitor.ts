@@ -62,6 +62,16 @@ export class QueueMonitor {
     return this.watched.get(name)?.reader;
   }
 
+  /** The reads of every queue watched, by name. */
+  readers(): QueueReader[] {
+    return [...this.watched.values()].map((w) => w.reader);
+  }
+
+  /** Drops the shared read of queue `name`, so the next request sees what an action just changed. */
+  forget(name: string): void {
+    this.cache.delete(name);
+  }
+
   /** Every queue with its counts, state and totals. */
   async list(): Promise<QueueSummary[]> {
     const details = await Promise.all([...this.watched.keys()].map((name) => this.detail(name)));

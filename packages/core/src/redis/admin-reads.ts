@@ -1,3 +1,4 @@
+import { readHistory, type HistoryPoint } from './history-reads.js';
 import { couldBeTaskId } from '../options.js';
 import { corruptionOf } from '../errors.js';
 import type { FailedTask, QueueCounts, TaskState, TaskSummary } from '../types.js';
@@ -36,6 +37,8 @@ export interface QueueState {
 }
 
 /** Monotonic totals since the queue was created (they survive trimming of kept tasks). */
+export type { HistoryPoint } from './history-reads.js';
+
 export interface QueueTotals {
   added: number;
   completed: number;
@@ -236,6 +239,14 @@ export class AdminReads {
         return { id: t.id, data: t.data as T, attempts: t.attemptsMade, error: t.error ?? '', ...(typeof last === 'string' ? { stack: last } : {}) };
       }),
     );
+  }
+
+  /** The last `count` minutes (`unit` 'minute', up to 1,440) or hours ('hour', up to 720) of history, oldest first, now's included. */
+  async history(unit: 'minute' | 'hour', count: number, now = Date.now()): Promise<HistoryPoint[]> {
+    return this.guard(async () => {
+      const { s, parts } = await this.keys();
+      return readHistory(s.client, parts, unit, count, now);
+    });
   }
 
   /** Wait (ready to started) and run (started to finished) times in ms of the last `n` completed tasks. */

@@ -4,14 +4,14 @@ import { checkQueueName } from '../options.js';
 import { checkCancel, defaultCanceller, type CancelOptions } from '../task-ref.js';
 import type { ConnectionOption, FailedTask, TaskState, TaskSummary } from '../types.js';
 import { AdminActions } from './admin-actions.js';
-import { AdminReads, type AdminCounts, type QueueState, type QueueTotals, type TaskDetails } from './admin-reads.js';
+import { AdminReads, type AdminCounts, type HistoryPoint, type QueueState, type QueueTotals, type TaskDetails } from './admin-reads.js';
 import { connectRedis, resolveConnection, toAsyncqError, type RedisClient, type RedisTarget } from './connection.js';
 import { resolveQueueConfig } from './queue-config.js';
 import { layoutKey } from './queue-keys.js';
 import { RedisSession } from './redis-session.js';
 import type { CancelStatus } from './scripts.js';
 
-export type { AdminCounts, QueueState, QueueTotals, TaskDetails } from './admin-reads.js';
+export type { AdminCounts, HistoryPoint, QueueState, QueueTotals, TaskDetails } from './admin-reads.js';
 
 /** Options of a {@link QueueAdmin}. */
 export interface QueueAdminOptions {
@@ -135,6 +135,15 @@ export class QueueAdmin {
   /** The dead letters, newest first. */
   failedTasks<T = unknown>(start = 0, end = -1): Promise<FailedTask<T>[]> {
     return this.run(() => this.reads.failedTasks<T>(start, end));
+  }
+
+  /**
+   * Completed and failed counts and run-time p50/p95 per minute (the last `count`, up to 24 hours)
+   * or per hour (up to 30 days), oldest first, from rollups the workers' completion scripts keep in
+   * Redis as tasks finish.
+   */
+  history(unit: 'minute' | 'hour', count: number): Promise<HistoryPoint[]> {
+    return this.run(() => this.reads.history(unit, count));
   }
 
   /** Wait (ready to started) and run (started to finished) times in ms of the last `n` completed tasks. */

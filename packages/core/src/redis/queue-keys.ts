@@ -69,6 +69,8 @@ export interface QueueKeys {
   revoked(lease: string): string;
   /** The HASH of one schedule (its timing, template, next and last due times, runs). */
   schedule(id: string): string;
+  /** The HASH of the history rollup of minute (`m`) or hour (`h`) number `n` since the epoch (see `finish-lib.lua`). */
+  history(unit: 'm' | 'h', n: number): string;
 }
 
 /** Builds the keys of the queue (or partition) tagged `tag` under `prefix`. */
@@ -115,6 +117,7 @@ export function queueKeys(prefix: string, tag: string): QueueKeys {
     held: (lease) => `${base}aq:held:${lease}`,
     revoked: (lease) => `${base}aq:revoked:${lease}`,
     schedule: (id) => `${base}aq:schedule:${id}`,
+    history: (unit, n) => `${base}aq:hist:${unit}:${n}`,
   };
 }
 
