@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, Queue, QueueAdmin, TaskCancelled, TaskFailed, queueKeys } from '@asyncq/core';
+import { ConfigError, Queue, QueueAdmin, TaskCancelled, TaskFailed } from '@asyncq/core';
+import { queueKeys } from '@asyncq/core/internal';
 import { Producer } from '@asyncq/producer';
 import { defineHandlers, Worker, type Handler } from '@asyncq/worker';
 import { adminClient, eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';

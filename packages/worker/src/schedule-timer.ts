@@ -1,4 +1,5 @@
-import { safeMessage, type FiredOccurrence, type ScheduleFiring } from '@asyncq/core';
+import type { FiredOccurrence, ScheduleFiring } from '@asyncq/core';
+import { safeMessage } from '@asyncq/core/internal';
 import { sleep } from './timers.js';
 import type { WorkerLogger } from './worker-logger.js';
 

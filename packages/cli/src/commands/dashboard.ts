@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { redactUrl } from '@asyncq/core';
+import { redactUrl } from '@asyncq/core/internal';
 import { connectionOf, untilStopSignal, wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
 import { parseDuration } from '../grammar/durations.js';

@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
-import { AsyncqError, checkQueueName, connectRedis, describeQueues, discoverQueues, type RedisClient } from '@asyncq/core';
+import { AsyncqError } from '@asyncq/core';
+import { checkQueueName, connectRedis, describeQueues, discoverQueues, type RedisClient } from '@asyncq/core/internal';
 import { readSnapshots, stateWord } from '../queues/queue-snapshot.js';
 import { ALLOW_MISSING_HINT, allowMissingOption, checkReads, missingQueue, openReader, queueExists } from '../queues/queue-reader.js';
 import { connectionOf, type CliContext, type GlobalOptions } from '../cli-context.js';

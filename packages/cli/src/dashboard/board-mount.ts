@@ -2,7 +2,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { FoundQueue } from '@asyncq/core';
+import type { FoundQueue } from '@asyncq/core/internal';
 import type { QueueReader } from '../queues/queue-reader.js';
 import { READ_ONLY_MESSAGE, READ_ROLE_MESSAGE, runTaskAction, taskIdOf, type TaskAction } from './task-actions.js';
 

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import express from 'express';
-import { connectRedis, type ConnectionOption } from '@asyncq/core';
+import { type ConnectionOption } from '@asyncq/core';
+import { connectRedis } from '@asyncq/core/internal';
 import { CliError } from '../cli-error.js';
 import { apiRoutes, redisErrors } from './api-routes.js';
 import { basicAuth, type BasicCredentials } from './basic-auth.js';

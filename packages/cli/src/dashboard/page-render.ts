@@ -1,4 +1,4 @@
-import { partitionTags, queueKeys } from '@asyncq/core';
+import { partitionTags, queueKeys } from '@asyncq/core/internal';
 import type { QueueDetail, QueueSummary } from './dashboard-types.js';
 import type { FailureReport } from './failure-groups.js';
 import { chartPoints, failureCells, partitionCells, queueFields, queueRow, workerCells } from './queue-view.js';

@@ -1,4 +1,5 @@
-import { discoverQueues, type AdminCounts, type FoundQueue, type RedisClient, type WorkerInfo } from '@asyncq/core';
+import { type AdminCounts, type WorkerInfo } from '@asyncq/core';
+import { discoverQueues, type FoundQueue, type RedisClient } from '@asyncq/core/internal';
 import { countsOf, emptySnapshot, readSnapshot, readSnapshots } from '../queues/queue-snapshot.js';
 import { checkReads, openReader, type QueueReader } from '../queues/queue-reader.js';
 import { QueueTrend } from './queue-trend.js';

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import { connectRedis, type ConnectionOption, type RedisClient } from '@asyncq/core';
+import { type ConnectionOption } from '@asyncq/core';
+import { connectRedis, type RedisClient } from '@asyncq/core/internal';
 import { drainSeconds, MAX_DRAIN_SECONDS } from '../queues/rates.js';
 import { whereIs, withinTime } from '../queues/time-limit.js';
 import { QueueFamily, registryText } from './queue-series.js';

@@ -1,4 +1,5 @@
-import { corruptionOf, QueueFull, QueueShutDown } from '../errors.js';
+import { QueueFull, QueueShutDown } from '../errors.js';
+import { corruptionOf } from '../server-errors.js';
 import {
   checkSchedule,
   checkScheduleId,
