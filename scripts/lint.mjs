@@ -34,7 +34,7 @@ function files(dir, ext) {
 }
 
 const allowed = {
-  core: ['bullmq', 'ioredis', 'cluster-key-slot', 'msgpackr'],
+  core: ['bullmq', 'ioredis', 'cluster-key-slot', 'msgpackr', 'croner'],
   producer: ['@asyncq/core', 'prom-client'],
   worker: ['@asyncq/core', 'prom-client', 'pino'],
   cli: ['@asyncq/core', '@asyncq/producer', '@asyncq/worker', 'yargs', 'log-update', 'picocolors', 'prom-client', 'asciichart', 'ms', 'cli-table3', 'express', '@bull-board/api', '@bull-board/express'],

@@ -12,7 +12,7 @@ describe('README and examples', () => {
     const readme = readFileSync(here('../../README.md'), 'utf8');
     const quoted = [...readme.matchAll(/<!-- file: (\S+) -->\s*```ts\n([\s\S]*?)```/g)];
     expect(quoted.map((m) => m[1])).toEqual(
-      expect.arrayContaining(['examples/src/quick-start.ts', 'examples/src/email-producer.ts', 'examples/src/email-worker.ts', 'examples/src/tasks-as-futures.ts', 'examples/src/limits.ts']),
+      expect.arrayContaining(['examples/src/quick-start.ts', 'examples/src/email-producer.ts', 'examples/src/email-worker.ts', 'examples/src/tasks-as-futures.ts', 'examples/src/limits.ts', 'examples/src/schedules.ts']),
     );
     for (const [, path, block] of quoted) expect(block, path).toBe(readFileSync(here(`../../${path}`), 'utf8'));
   });
@@ -41,6 +41,18 @@ describe('README and examples', () => {
       'state: cancelled',
       expect.stringMatching(/^taskGroup: task group failed: 1 error \(first: task \S+ failed: no disk left\)$/),
       'chord: 14',
+    ]);
+  });
+
+  it('the schedules example runs against Redis: a worker fires the schedule, three runs and it ends', async () => {
+    track({ close: async () => {} }, 'reports');
+    const { stdout } = await run('node', [here('../dist/schedules.js')], { env: { ...process.env, REDIS_URL: redisUrl() }, timeout: 30_000 });
+    expect(stdout.split('\n').filter((l) => l !== '')).toEqual([
+      'ran pulse',
+      'ran pulse',
+      'ran pulse',
+      expect.stringMatching(/^nightly: 0 runs, next \d{4}-\d\d-\d\dT0[12]:00:00.000Z$/),
+      'pulse: 3 runs, next none',
     ]);
   });
 

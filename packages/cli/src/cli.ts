@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { AsyncqError } from '@asyncq/core';
 import { processContext, redactSecrets, type CliContext, type GlobalOptions } from './cli-context.js';
 import { cancelCommand } from './commands/cancel.js';
+import { scheduleCommand } from './commands/schedule.js';
 import { checkHandlersCommand } from './commands/check-handlers.js';
 import { cleanCommand } from './commands/clean.js';
 import { dashboardCommand } from './commands/dashboard.js';
@@ -74,6 +75,7 @@ export async function main(args: string[], ctx: CliContext = processContext()): 
       .command(limitsCommand(ctx))
       .command(retryCommand(ctx))
       .command(cancelCommand(ctx))
+      .command(scheduleCommand(ctx))
       .command(shutdownCommand(ctx))
       .command(reopenCommand(ctx))
       .command(scaleCommand(ctx))

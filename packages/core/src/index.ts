@@ -54,6 +54,14 @@ export {
   RedisOutOfMemory,
   RedisMisconfigured,
 } from './server-errors.js';
+export {
+  type ScheduleSpec,
+  type ScheduleTemplate,
+  type ScheduleOptions,
+  type ScheduleCatchUp,
+  type ScheduleInfo,
+} from './schedule-spec.js';
+export type { ScheduleFiring, FiredOccurrence } from './redis/schedule-book.js';
 export { taskRef, type TaskRef, type TaskRefState, type CancelOptions, type FlowRef, type FlowStep, type FlowStepOptions, type FlowOptions, type TaskSource } from './task-ref.js';
 export { gather, asCompleted, wait, waitFor, type GatherOptions, type AsCompletedOptions, type WaitManyOptions, type WaitForOptions, type ReturnWhen } from './task-combinators.js';
 export { taskGroup, TaskGroup, type TaskGroupOptions } from './task-group.js';

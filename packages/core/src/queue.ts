@@ -1,5 +1,5 @@
 import type { AsyncQueue, QueueCapabilities, Task } from './async-queue.js';
-import { QueueClosed } from './errors.js';
+import { QueueClosed, TaskNotFound } from './errors.js';
 import { Lazy } from './lazy.js';
 import { buildConsumeSide, type ConsumeSide } from './redis/consume-side.js';
 import { CancelBatcher } from './redis/cancel-batcher.js';
@@ -7,7 +7,6 @@ import { FinishWaits } from './redis/finish-waits.js';
 import { FlowGate } from './redis/flow-gate.js';
 import { ResultWatch } from './redis/result-watch.js';
 import { locate } from './redis/partitions.js';
-import { TaskNotFound } from './errors.js';
 import { checkCancel, taskIdFor, taskRef, type CancelOptions, type FlowOptions, type FlowRef, type FlowStep, type TaskRef, type TaskRefState } from './task-ref.js';
 import { PutGate } from './redis/put-gate.js';
 import { applyShutdown } from './redis/admin-actions.js';
@@ -15,17 +14,9 @@ import { QueueAdmin } from './redis/queue-admin.js';
 import { resolveQueueConfig, type QueueConfig } from './redis/queue-config.js';
 import { RedisSession } from './redis/redis-session.js';
 import { readLimits, writeLimits, type QueueLimits } from './redis/queue-limits.js';
-import type {
-  FailedTask,
-  PutManyItem,
-  PutManyOptions,
-  PutOptions,
-  QueueCounts,
-  QueueOptions,
-  QueueOrder,
-  ShutdownOptions,
-  WaitOptions,
-} from './types.js';
+import { ScheduleBook, type ScheduleFiring } from './redis/schedule-book.js';
+import type { ScheduleInfo, ScheduleOptions, ScheduleSpec, ScheduleTemplate } from './schedule-spec.js';
+import type { FailedTask, PutManyItem, PutManyOptions, PutOptions, QueueCounts, QueueOptions, QueueOrder, ShutdownOptions, WaitOptions } from './types.js';
 
 /**
  * A Redis-backed queue with asyncio.Queue semantics across processes and machines: a queue with
@@ -67,6 +58,7 @@ export class Queue<T = unknown> implements AsyncQueue<T> {
   readonly #flows: FlowGate;
   readonly #consume: Lazy<ConsumeSide<T>>;
   readonly #admin: Lazy<QueueAdmin>;
+  readonly #schedules: ScheduleBook;
   #closing?: Promise<void>;
 
   constructor(name: string, opts: QueueOptions = {}) {
@@ -85,6 +77,7 @@ export class Queue<T = unknown> implements AsyncQueue<T> {
     this.#flows = new FlowGate(this.#config, session, this);
     this.#consume = new Lazy(async () => buildConsumeSide<T>(await session()));
     this.#admin = new Lazy(async () => new QueueAdmin(name, { connection: (await session()).client, prefix: this.prefix }));
+    this.#schedules = new ScheduleBook(session, (data, o) => this.#puts.putNowait(data as T, o), opts.scheduleClock);
   }
 
   /** This handle's id: the prefix of the leases of the tasks it holds (what a worker registers as `handle`). */
@@ -178,6 +171,30 @@ export class Queue<T = unknown> implements AsyncQueue<T> {
   /** The limits in force, as they were set ({} when none). */
   async limits(): Promise<QueueLimits> {
     return readLimits(await this.#connected());
+  }
+
+  /**
+   * Creates or updates the schedule `id`: each occurrence puts `template.data` with the template's
+   * put options, exactly once however many processes run. Workers fire it; no other process is
+   * needed. An update with the same timing (spec, startAt, endAt) keeps its next due time.
+   */
+  schedule(id: string, spec: ScheduleSpec, template: ScheduleTemplate & { data: T }, opts?: ScheduleOptions): Promise<ScheduleInfo> {
+    return this.#schedules.upsert(id, spec, template, opts);
+  }
+
+  /** Removes the schedule `id` (occurrences already put stay); resolves to whether it existed. */
+  unschedule(id: string): Promise<boolean> {
+    return this.#schedules.remove(id);
+  }
+
+  /** Every schedule of the queue, with its next and last due times and its runs. */
+  schedules(): Promise<ScheduleInfo[]> {
+    return this.#schedules.list();
+  }
+
+  /** Enqueues the schedule occurrences due now, each once however many call it (workers do, on a timer). */
+  fireDueSchedules(): Promise<ScheduleFiring> {
+    return this.#schedules.fireDue();
   }
 
   join(opts?: WaitOptions): Promise<void> {

@@ -216,6 +216,11 @@ export interface QueueOptions {
   lease?: number;
   /** How often, in ms, an idle consumer looks for tasks of crashed consumers (busy ones look on every fetch). @defaultValue 2000 */
   stalledInterval?: number;
+  /**
+   * The clock schedules are fired and upserted by (ms since the epoch), for tests that move time;
+   * every other part keeps Redis's clock. @defaultValue Redis's clock (`TIME`)
+   */
+  scheduleClock?: () => number;
   /** How many times a task may lose its consumer before it fails for good. @defaultValue 5 */
   maxStalls?: number;
   /** How many completed tasks to keep (for results and inspection). @defaultValue 1000 */

@@ -36,6 +36,10 @@ export class WorkerMetrics {
   readonly duration: Histogram<TaskLabels>;
   readonly wait: Histogram<TaskLabels>;
   readonly active: Gauge<TaskLabels>;
+  /** Schedule occurrences this worker enqueued (it fired them; another worker fires the rest). */
+  readonly scheduleRuns: Counter<'queue' | 'schedule'>;
+  /** How late each occurrence this worker enqueued was: its due time to its put, in seconds. */
+  readonly scheduleLateness: Histogram<'queue' | 'schedule'>;
 
   /** `registry`: where to register (default: a new one, with the default process metrics). */
   constructor(registry?: Registry) {
@@ -91,6 +95,19 @@ export class WorkerMetrics {
       labelNames: ['queue', 'task'],
       registers,
     });
+    this.scheduleRuns = new Counter({
+      name: 'asyncq_schedule_runs_total',
+      help: 'Schedule occurrences this worker enqueued.',
+      labelNames: ['queue', 'schedule'],
+      registers,
+    });
+    this.scheduleLateness = new Histogram({
+      name: 'asyncq_schedule_lateness_seconds',
+      help: 'Time from an occurrence being due to its being enqueued.',
+      labelNames: ['queue', 'schedule'],
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 30, 60, 300, 3600],
+      registers,
+    });
   }
 
   private readonly children = new Map<string, Map<string, TaskMetrics>>();
@@ -114,6 +131,12 @@ export class WorkerMetrics {
     };
     byTask.set(task, created);
     return created;
+  }
+
+  /** Counts one schedule occurrence this worker enqueued, and how late it was. */
+  scheduleFired(queue: string, f: { schedule: string; latenessMs: number }): void {
+    this.scheduleRuns.inc({ queue, schedule: f.schedule });
+    this.scheduleLateness.observe({ queue, schedule: f.schedule }, f.latenessMs / 1000);
   }
 
   /** Serves this registry: see {@link serveMetrics}. */

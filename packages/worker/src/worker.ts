@@ -14,6 +14,7 @@ import { TaskRunner } from './task-runner.js';
 import { emitSafely, type StopReason, type WorkerEvents } from './worker-events.js';
 import { silentLogger, type WorkerLogger } from './worker-logger.js';
 import { WorkerMetrics, taskLabeler, type MetricsServer } from './worker-metrics.js';
+import { ScheduleTimer, type ScheduleSource } from './schedule-timer.js';
 import { checkWorkerOptions, type WorkerOptions, type WorkerSettings } from './worker-options.js';
 import { WORKER_VERSION } from './worker-version.js';
 
@@ -53,6 +54,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly runner: TaskRunner;
   private readonly feed: TaskFeed;
   private readonly heartbeat: Heartbeat | undefined;
+  /** Fires the queue's schedules (a Redis queue's; a LocalQueue has none). */
+  private readonly schedules: ScheduleTimer | undefined;
   private readonly stopTaking = new AbortController();
   private readonly hurry = new AbortController();
   private readonly giveUp = new AbortController();
@@ -111,6 +114,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
       onRefused: (e) => this.refused(e),
     });
     this.heartbeat = this.registry && new Heartbeat(this.registry, () => this.info(), this.settings.heartbeatMs, this.health, this.log);
+    const fires = (this.queue as Partial<ScheduleSource>).fireDueSchedules ? (this.queue as unknown as ScheduleSource) : undefined;
+    this.schedules = fires && new ScheduleTimer(fires, (f) => this.metrics.scheduleFired(this.queueName, f), this.log);
     this.started = new Promise((resolve) => (this.markStarted = resolve));
     // Every task loop waits on this one signal.
     setMaxListeners(this.settings.concurrency + 10, this.stopTaking.signal);
@@ -162,6 +167,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const { concurrency } = this.settings;
     this.log.info({ worker: this.id, concurrency, pid: process.pid, version: WORKER_VERSION }, 'worker started');
     this.emitSafely('started', { id: this.id, queue: this.queueName, concurrency, pid: process.pid });
+    this.schedules?.start();
     this.markStarted();
     // A loop running an abandoned handler never ends: a stop (close(), a signal) ends run() without them.
     const loops = Promise.all(Array.from({ length: concurrency }, () => this.takeTasks()));
@@ -198,6 +204,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.stopTaking.abort();
     this.feed.stopDrainChecks();
     this.heartbeat?.stop();
+    void this.schedules?.stop();
     const { handedBack, abandoned } = await stopGracefully(
       {
         id: this.id,

@@ -55,6 +55,10 @@ export interface QueueKeys {
   readonly fleetBeats: string;
   /** Pub/sub channel for wake-ups between handles (task, room, drained, shutdown, ...). */
   readonly channel: string;
+  /** Schedules (on partition 0 of a partitioned queue): schedule id -> next due time (ms), +inf once ended. */
+  readonly schedules: string;
+  /** Schedule occurrences claimed and not yet confirmed put: occurrence JSON -> claim time (ms). */
+  readonly scheduleOutbox: string;
   /** Every key of this queue, as a SCAN MATCH pattern (its tag escaped). */
   readonly pattern: string;
   job(id: string): string;
@@ -63,6 +67,8 @@ export interface QueueKeys {
   held(lease: string): string;
   /** The HASH of tasks cancelled while held under a consumer's lease, until its holder reads it. */
   revoked(lease: string): string;
+  /** The HASH of one schedule (its timing, template, next and last due times, runs). */
+  schedule(id: string): string;
   /** The HASH of the history rollup of minute (`m`) or hour (`h`) number `n` since the epoch (see `finish-lib.lua`). */
   history(unit: 'm' | 'h', n: number): string;
 }
@@ -103,11 +109,14 @@ export function queueKeys(prefix: string, tag: string): QueueKeys {
     fleets: `${base}aq:fleets`,
     fleetBeats: `${base}aq:fleet-beats`,
     channel: `${base}aq:signals`,
+    schedules: `${base}aq:schedules`,
+    scheduleOutbox: `${base}aq:schedule-outbox`,
     pattern: `${escapeGlob(base)}*`,
     job: (id) => `${base}${id}`,
     logs: (id) => `${base}${id}:logs`,
     held: (lease) => `${base}aq:held:${lease}`,
     revoked: (lease) => `${base}aq:revoked:${lease}`,
+    schedule: (id) => `${base}aq:schedule:${id}`,
     history: (unit, n) => `${base}aq:hist:${unit}:${n}`,
   };
 }
