@@ -1,9 +1,9 @@
 import { abortableWait, type Waiter } from '../abortable-wait.js';
-import { QueueClosed, QueueFull, QueueShutDown } from '../errors.js';
+import { ConfigError, QueueClosed, QueueFull, QueueShutDown } from '../errors.js';
 import { checkInt } from '../options.js';
 import { preparePut, preparePutMany, type PreparedPut, type PutLimits } from '../put-checks.js';
 import type { PutManyItem, PutManyOptions, PutOptions, WaitOptions } from '../types.js';
-import { partitionOfKey, publicId, quota } from './partitions.js';
+import { partitionOfKey, publicId, quota, sharingPartitions } from './partitions.js';
 import { isUnsent } from './connection.js';
 import { recheckDelay } from './queue-signals.js';
 import type { QueueConfig } from './queue-config.js';
@@ -62,12 +62,14 @@ export class PutGate {
   async put(item: unknown, opts?: PutOptions): Promise<string> {
     this.checkOpen();
     const prepared = preparePut(this.limits, item, opts);
+    this.checkRoutes([prepared]);
     return (await this.enqueue([prepared], opts, 1, undefined))[0]!;
   }
 
   async putNowait(item: unknown, opts?: Omit<PutOptions, 'signal' | 'timeout'>): Promise<string> {
     this.checkOpen();
     const prepared = preparePut(this.limits, item, opts);
+    this.checkRoutes([prepared]);
     const s = await this.session();
     // Never ahead of puts already waiting in this handle's line.
     if (this.line.length > 0) throw new QueueFull(this.config.name, this.config.maxsize);
@@ -81,6 +83,7 @@ export class PutGate {
     const prepared = preparePutMany(this.limits, items);
     const batchSize = checkInt('batchSize', opts?.batchSize, 1000, 1, 10_000);
     if (prepared.length === 0) return [];
+    this.checkRoutes(prepared);
     return this.enqueue(prepared, opts, batchSize, opts?.onProgress);
   }
 
@@ -199,7 +202,9 @@ export class PutGate {
     let n = 1;
     while (n < items.length && routeOf(items[n]!, k) === fixed) n++;
     const run = items.slice(0, n);
-    const inTurn = fixed === undefined ? Array.from({ length: k }, (_, i) => (this.rr + i) % k) : [fixed];
+    // Below the partition count, maxsize gives a share only to the first partitions: the rest admit nothing.
+    const open = sharingPartitions(this.config.maxsize, k);
+    const inTurn = fixed === undefined ? Array.from({ length: open }, (_, i) => (this.rr + i) % open) : [fixed];
     const started = Date.now();
     for (let round = 0; ; round++) {
       // Partitions that refused lately (a slot stuck migrating, a failover) go last.
@@ -218,7 +223,7 @@ export class PutGate {
           continue;
         }
         if (ids.length > 0) {
-          if (fixed === undefined) this.rr = (p + 1) % k;
+          if (fixed === undefined) this.rr = (p + 1) % open;
           return ids;
         }
       }
@@ -238,6 +243,26 @@ export class PutGate {
     if (r.handled < 0) throw new QueueShutDown(c.name);
     s.noteTotals(p, r.added, r.lostTotal);
     return r.ids.map((id) => publicId(p, id, k));
+  }
+
+  /**
+   * An item whose key (or dedup id) picks a partition with no share of maxsize could never be
+   * admitted: refused at once, not left waiting forever.
+   */
+  private checkRoutes(items: readonly PreparedPut[]): void {
+    const { maxsize, partitions } = this.config;
+    const k = partitions.length;
+    const open = sharingPartitions(maxsize, k);
+    if (open === k) return;
+    for (const item of items) {
+      const p = routeOf(item, k);
+      if (p !== undefined && p >= open) {
+        const what = item.opts.key !== undefined ? `key ${JSON.stringify(item.opts.key)}` : `id ${JSON.stringify(item.opts.id)}`;
+        throw new ConfigError(
+          `${what} maps to partition ${p}, which has no share of maxsize ${maxsize} (only the first ${open} of ${k} partitions admit tasks): raise maxsize to at least ${k}, or put it without a key or id`,
+        );
+      }
+    }
   }
 
   private drop(w: Waiting): void {

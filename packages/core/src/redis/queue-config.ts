@@ -42,9 +42,6 @@ export function resolveQueueConfig(name: string, opts: QueueOptions): QueueConfi
   }
   const maxsize = checkInt('maxsize', opts.maxsize, 0);
   const partitions = checkInt('partitions', opts.partitions, 1, 1, 1024);
-  if (maxsize > 0 && maxsize < partitions) {
-    throw new ConfigError(`maxsize ${maxsize} is smaller than partitions ${partitions}: give each partition room for at least one task`);
-  }
   const lease = checkInt('lease', opts.lease, 7000, 100);
   return {
     name,
