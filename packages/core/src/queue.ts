@@ -104,19 +104,24 @@ export class Queue<T = unknown> implements AsyncQueue<T> {
   }
 
   async get(opts?: WaitOptions): Promise<T> {
-    return (await this.#consumeSide()).consumer.get(opts);
+    return (await this.getTask(opts)).data;
   }
 
   async getNowait(): Promise<T> {
     return (await this.#consumeSide()).consumer.getNowait();
   }
 
-  async getTask(opts?: WaitOptions): Promise<Task<T>> {
-    return (await this.#consumeSide()).consumer.getTask(opts);
+  getTask(opts?: WaitOptions): Promise<Task<T>> {
+    // Once consuming, straight to the consumer: a loop's get is registered in the same step.
+    const side = this.#consume.value;
+    if (side && !this.#closing) return side.consumer.getTask(opts);
+    return this.#consumeSide().then((s) => s.consumer.getTask(opts));
   }
 
-  async taskDone(taskOrId?: Task<T> | string): Promise<void> {
-    return (await this.#consumeSide()).completion.taskDone(taskOrId);
+  taskDone(taskOrId?: Task<T> | string): Promise<void> {
+    const side = this.#consume.value;
+    if (side && !this.#closing) return side.completion.taskDone(taskOrId);
+    return this.#consumeSide().then((s) => s.completion.taskDone(taskOrId));
   }
 
   async submit<R = unknown>(item: T, opts?: PutOptions): Promise<TaskRef<R>> {

@@ -95,9 +95,11 @@ export class ConsumeBatcher {
   private schedule(): void {
     if (this.scheduled || this.inFlight) return;
     this.scheduled = true;
-    // Sent as soon as the current job is done: what arrives while a call is on its way rides on
-    // the next one, so batches form under load without delaying a lone acknowledgement.
-    queueMicrotask(() => {
+    // Sent once the current turn of the event loop is done, its promise jobs included: a consumer
+    // loop that acknowledges a task and then gets the next one asks for it in the same call, and
+    // what arrives while a call is on its way rides on the next one, so batches form under load
+    // without delaying a lone acknowledgement by more than a turn.
+    setImmediate(() => {
       this.scheduled = false;
       this.inFlight = this.flush().finally(() => {
         this.inFlight = undefined;

@@ -15,8 +15,12 @@ import { readReserved } from './reserved-task.js';
 import type { ConsumeReply } from './scripts.js';
 import { freshPartitions, type PartitionState } from './partition-state.js';
 
-/** Most tasks a handle fetches ahead of its gets. */
-const MAX_PREFETCH = 256;
+/**
+ * The window, in ms, over which a handle counts its gets: it fetches ahead at most as many tasks as
+ * its gets took in the last window (and the one before), so that what it fetches ahead is claimed
+ * within about that long, before the stash hands it back (see PrefetchStash).
+ */
+const GET_WINDOW_MS = 50;
 /** Fields per reserved task in a consume reply: id, name, data, opts, timestamp, delay, atm. */
 const FIELDS = 7;
 
@@ -37,6 +41,11 @@ export class Consumer<T> implements BatcherConsumer {
   private idleRound = 0;
   private rr = 0;
   private closed = false;
+  private listening = false;
+  /** Gets in the current window, and in the one before it. */
+  private getsNow = 0;
+  private getsBefore = 0;
+  private windowStart = 0;
   private stopListening = (): void => {};
 
   constructor(
@@ -54,20 +63,33 @@ export class Consumer<T> implements BatcherConsumer {
     return (await this.getTask(opts)).data;
   }
 
-  async getTask(opts?: WaitOptions): Promise<RedisTask<T>> {
-    this.checkOpen();
-    await this.listen();
-    const ready = this.takeStashed();
-    if (ready) return ready;
-    return abortableWait<RedisTask<T>>('get', opts, (waiter) => {
-      const off = this.getters.push(waiter);
-      this.pump();
-      return off;
-    });
+  // Not async: a consumer loop's get that finds a task fetched ahead is served in the same
+  // synchronous step, and one that waits is registered before the acknowledgement the loop just
+  // made leaves (see ConsumeBatcher), so both go in one call.
+  getTask(opts?: WaitOptions): Promise<RedisTask<T>> {
+    this.countGet();
+    if (!this.listening) return this.listen().then(() => this.serveGet(opts));
+    return this.serveGet(opts);
+  }
+
+  private serveGet(opts: WaitOptions | undefined): Promise<RedisTask<T>> {
+    try {
+      if (this.closed) throw new QueueClosed(this.session.config.name);
+      const ready = this.takeStashed();
+      if (ready) return Promise.resolve(ready);
+      return abortableWait<RedisTask<T>>('get', opts, (waiter) => {
+        const off = this.getters.push(waiter);
+        this.pump();
+        return off;
+      });
+    } catch (e) {
+      return Promise.reject(e); // a bad timeout: a rejection, as from an async function
+    }
   }
 
   async getNowait(): Promise<T> {
     this.checkOpen();
+    this.countGet();
     await this.listen();
     const ready = this.takeStashed();
     if (ready) return ready.data;
@@ -90,20 +112,53 @@ export class Consumer<T> implements BatcherConsumer {
     return this.batchers[partition]!;
   }
 
+  /**
+   * What a call to `partition` reserves: what the waiting gets lack, and, when it acknowledges tasks
+   * (the handle is a consumer loop, not a one-off get), tasks fetched ahead, up to `prefetch` in all
+   * and no more than the handle's gets took lately.
+   */
   demand(partition: number, acks: number): { wanted: number; speculative: number } {
     const part = this.parts[partition]!;
     part.requested = false;
-    const others = this.parts.reduce((a, p, i) => (i === partition ? a : a + p.inFlight), 0);
+    let others = 0;
+    let ahead = 0;
+    for (let i = 0; i < this.parts.length; i++) {
+      if (i !== partition) others += this.parts[i]!.inFlight;
+      ahead += this.parts[i]!.aheadInFlight;
+    }
     const wanted = this.closed ? 0 : Math.max(0, this.getters.length - this.stash.length - others);
-    const room = MAX_PREFETCH - this.stash.length - wanted;
-    const speculative = this.closed || part.drained ? 0 : Math.max(0, Math.min(acks, room));
+    let speculative = 0;
+    if (acks > 0 && !this.closed && !part.drained) {
+      const target = Math.min(this.session.config.prefetch, this.recentGets());
+      speculative = Math.max(0, target - this.stash.length - ahead);
+    }
     part.inFlight = wanted + speculative;
+    part.aheadInFlight = speculative;
     return { wanted, speculative };
+  }
+
+  /** Gets in the last window or two (see GET_WINDOW_MS). */
+  private recentGets(): number {
+    this.rollWindow(Date.now());
+    return Math.max(this.getsNow, this.getsBefore);
+  }
+
+  private countGet(): void {
+    this.rollWindow(Date.now());
+    this.getsNow++;
+  }
+
+  private rollWindow(now: number): void {
+    if (now - this.windowStart < GET_WINDOW_MS) return;
+    this.getsBefore = now - this.windowStart < 2 * GET_WINDOW_MS ? this.getsNow : 0;
+    this.getsNow = 0;
+    this.windowStart = now;
   }
 
   offer(partition: number, wanted: number, reply: ConsumeReply): void {
     const part = this.parts[partition]!;
     part.inFlight = 0;
+    part.aheadInFlight = 0;
     if (!reply.leaseHeld) {
       this.pump(); // a new lease takes over; ask again
       return;
@@ -141,6 +196,7 @@ export class Consumer<T> implements BatcherConsumer {
   reservationFailed(partition: number, error: unknown): void {
     const part = this.parts[partition]!;
     part.inFlight = 0;
+    part.aheadInFlight = 0;
     part.requested = false;
     if (isTransient(error)) {
       // Redis is away (a restart, a failover): gets keep waiting and the idle loop tries again.
@@ -262,6 +318,7 @@ export class Consumer<T> implements BatcherConsumer {
   private readonly listen = lazily(async () => {
     const signals = await this.session.signals();
     this.stopListening = signals.on((s, p) => this.cancels.onSignal(s, p) || this.onSignal(s, p));
+    this.listening = true;
   });
 
   private takeStashed(): RedisTask<T> | undefined {

@@ -6,7 +6,10 @@
  */
 export interface PartitionState {
   requested: boolean;
+  /** Tasks asked for in the call on its way: for waiting gets and fetched ahead. */
   inFlight: number;
+  /** Of those, the ones fetched ahead. */
+  aheadInFlight: number;
   drained: boolean;
   waking: boolean;
   /** When its next delayed task is due (Redis's clock, ms), 0 for none. */
@@ -19,5 +22,5 @@ export interface PartitionState {
 
 /** The state of `k` partitions no call has looked at yet: each is looked at afresh, chores and all. */
 export function freshPartitions(k: number): PartitionState[] {
-  return Array.from({ length: k }, () => ({ requested: false, inFlight: 0, drained: false, waking: true, nextDue: 0, shutdown: '', pending: 0 }));
+  return Array.from({ length: k }, () => ({ requested: false, inFlight: 0, aheadInFlight: 0, drained: false, waking: true, nextDue: 0, shutdown: '', pending: 0 }));
 }
