@@ -11,18 +11,9 @@ import { recheckDelay, type Signal } from './queue-signals.js';
 import type { RedisSession } from './redis-session.js';
 import { PrefetchStash } from './prefetch-stash.js';
 import { CancelListener } from './cancel-listener.js';
-import { readReserved } from './reserved-task.js';
+import { readReserved, RESERVED_FIELDS } from './reserved-task.js';
 import type { ConsumeReply } from './scripts.js';
-import { freshPartitions, type PartitionState } from './partition-state.js';
-
-/**
- * The window, in ms, over which a handle counts its gets: it fetches ahead at most as many tasks as
- * its gets took in the last window (and the one before), so that what it fetches ahead is claimed
- * within about that long, before the stash hands it back (see PrefetchStash).
- */
-const GET_WINDOW_MS = 50;
-/** Fields per reserved task in a consume reply: id, name, data, opts, timestamp, delay, atm. */
-const FIELDS = 7;
+import { freshPartitions, shutDownAndEmpty, wakeAll, type PartitionState } from './partition-state.js';
 
 /**
  * The get side of a handle: waiting gets, reservations from the partitions in turn (through each
@@ -42,10 +33,6 @@ export class Consumer<T> implements BatcherConsumer {
   private rr = 0;
   private closed = false;
   private listening = false;
-  /** Gets in the current window, and in the one before it. */
-  private getsNow = 0;
-  private getsBefore = 0;
-  private windowStart = 0;
   private stopListening = (): void => {};
 
   constructor(
@@ -63,11 +50,10 @@ export class Consumer<T> implements BatcherConsumer {
     return (await this.getTask(opts)).data;
   }
 
-  // Not async: a consumer loop's get that finds a task fetched ahead is served in the same
-  // synchronous step, and one that waits is registered before the acknowledgement the loop just
-  // made leaves (see ConsumeBatcher), so both go in one call.
+  // Not async: a consumer loop's get that finds a task fetched ahead is served in the same step, and
+  // one that waits is registered before the loop's last acknowledgement leaves: both go in one call.
   getTask(opts?: WaitOptions): Promise<RedisTask<T>> {
-    this.countGet();
+    this.stash.noteGet();
     if (!this.listening) return this.listen().then(() => this.serveGet(opts));
     return this.serveGet(opts);
   }
@@ -76,12 +62,7 @@ export class Consumer<T> implements BatcherConsumer {
     try {
       if (this.closed) throw new QueueClosed(this.session.config.name);
       const ready = this.takeStashed();
-      if (ready) return Promise.resolve(ready);
-      return abortableWait<RedisTask<T>>('get', opts, (waiter) => {
-        const off = this.getters.push(waiter);
-        this.pump();
-        return off;
-      });
+      return ready ? Promise.resolve(ready) : this.wait(opts, false);
     } catch (e) {
       return Promise.reject(e); // a bad timeout: a rejection, as from an async function
     }
@@ -89,22 +70,26 @@ export class Consumer<T> implements BatcherConsumer {
 
   async getNowait(): Promise<T> {
     this.checkOpen();
-    this.countGet();
+    this.stash.noteGet();
     await this.listen();
     const ready = this.takeStashed();
     if (ready) return ready.data;
     // Look at every partition afresh: the answer is about now, not about the last idle round.
-    this.wakeAll();
-    const task = await abortableWait<RedisTask<T>>('get', undefined, (waiter) => {
+    wakeAll(this.parts);
+    return (await this.wait(undefined, true)).data;
+  }
+
+  /** A get waiting for a reservation; a `nowait` one is answered QueueEmpty once every partition came back empty. */
+  private wait(opts: WaitOptions | undefined, nowait: boolean): Promise<RedisTask<T>> {
+    return abortableWait<RedisTask<T>>('get', opts, (waiter) => {
       const off = this.getters.push(waiter);
-      this.nowait.add(waiter);
+      if (nowait) this.nowait.add(waiter);
       this.pump();
       return () => {
         off();
         this.nowait.delete(waiter);
       };
     });
-    return task.data;
   }
 
   /** The partition's consume batcher: completion acknowledges through it. */
@@ -127,32 +112,10 @@ export class Consumer<T> implements BatcherConsumer {
       ahead += this.parts[i]!.aheadInFlight;
     }
     const wanted = this.closed ? 0 : Math.max(0, this.getters.length - this.stash.length - others);
-    let speculative = 0;
-    if (acks > 0 && !this.closed && !part.drained) {
-      const target = Math.min(this.session.config.prefetch, this.recentGets());
-      speculative = Math.max(0, target - this.stash.length - ahead);
-    }
+    const speculative = acks > 0 && !this.closed && !part.drained ? this.stash.room(this.session.config.prefetch, ahead) : 0;
     part.inFlight = wanted + speculative;
     part.aheadInFlight = speculative;
     return { wanted, speculative };
-  }
-
-  /** Gets in the last window or two (see GET_WINDOW_MS). */
-  private recentGets(): number {
-    this.rollWindow(Date.now());
-    return Math.max(this.getsNow, this.getsBefore);
-  }
-
-  private countGet(): void {
-    this.rollWindow(Date.now());
-    this.getsNow++;
-  }
-
-  private rollWindow(now: number): void {
-    if (now - this.windowStart < GET_WINDOW_MS) return;
-    this.getsBefore = now - this.windowStart < 2 * GET_WINDOW_MS ? this.getsNow : 0;
-    this.getsNow = 0;
-    this.windowStart = now;
   }
 
   offer(partition: number, wanted: number, reply: ConsumeReply): void {
@@ -164,9 +127,9 @@ export class Consumer<T> implements BatcherConsumer {
       return;
     }
     const now = Date.now();
-    const got = reply.tasks.length / FIELDS;
-    for (let i = 0; i < reply.tasks.length; i += FIELDS) {
-      const task = this.makeTask(partition, reply.tasks.slice(i, i + FIELDS));
+    const got = reply.tasks.length / RESERVED_FIELDS;
+    for (let i = 0; i < reply.tasks.length; i += RESERVED_FIELDS) {
+      const task = this.makeTask(partition, reply.tasks.slice(i, i + RESERVED_FIELDS));
       if (!task) continue;
       if (this.closed) continue; // handed back with the rest of the lease on close
       const getter = this.getters.shift();
@@ -187,7 +150,7 @@ export class Consumer<T> implements BatcherConsumer {
     } else if (got > 0) {
       part.drained = false;
     }
-    if (reply.shutdown === 'immediate' || (this.parts.every((p) => p.drained) && this.shutDownAndEmpty())) {
+    if (reply.shutdown === 'immediate' || (this.parts.every((p) => p.drained) && shutDownAndEmpty(this.parts))) {
       this.rejectGetters(new QueueShutDown(this.session.config.name));
     }
     this.pump();
@@ -261,7 +224,7 @@ export class Consumer<T> implements BatcherConsumer {
 
   private answerNowait(): void {
     if (this.nowait.size === 0) return;
-    const shutDown = this.shutDownAndEmpty();
+    const shutDown = shutDownAndEmpty(this.parts);
     const { name } = this.session.config;
     for (const w of this.nowait) {
       this.getters.remove(w);
@@ -281,7 +244,8 @@ export class Consumer<T> implements BatcherConsumer {
     });
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
-      this.wake();
+      wakeAll(this.parts); // every partition is looked at afresh after an idle wait
+      this.pump();
     }, delay);
   }
 
@@ -294,24 +258,6 @@ export class Consumer<T> implements BatcherConsumer {
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     this.pump();
-  }
-
-  /** Every partition is looked at afresh (after an idle wait, or for getNowait). */
-  private wake(): void {
-    this.wakeAll();
-    this.pump();
-  }
-
-  private wakeAll(): void {
-    for (const p of this.parts) {
-      p.drained = false;
-      p.waking = true;
-    }
-  }
-
-  /** Every partition is shut down and had nothing left at its last look. */
-  private shutDownAndEmpty(): boolean {
-    return this.parts.every((p) => p.shutdown !== '' && p.pending === 0);
   }
 
   /** Subscribes to the queue's signals once: a consumer must hear `task` while it idles. */
@@ -334,14 +280,10 @@ export class Consumer<T> implements BatcherConsumer {
     if (this.cancels.wasCancelled(partition, fields[0]!)) return void this.leases.removed(partition, [fields[0]!]);
     const r = readReserved<T>(fields, partition, this.session.config.partitions.length);
     if ('poisoned' in r) {
-      this.poisoned(partition, r.jobId, r.poisoned);
-      return undefined;
+      const message = `task ${r.jobId} is corrupt: ${r.poisoned}`;
+      return void this.batchers[partition]!.fail({ id: r.jobId, message, stack: '', retryIn: -1 }).catch(() => {});
     }
     return new TaskHandle<T, HeldJob>(r.facts, this.finisher, { ...r.ref, lease: this.leases.lease(partition), lost: false });
-  }
-
-  private poisoned(partition: number, id: string, why: string): void {
-    void this.batchers[partition]!.fail({ id, message: `task ${id} is corrupt: ${why}`, stack: '', retryIn: -1 }).catch(() => {});
   }
 
   private rejectGetters(error: unknown): void {

@@ -24,3 +24,16 @@ export interface PartitionState {
 export function freshPartitions(k: number): PartitionState[] {
   return Array.from({ length: k }, () => ({ requested: false, inFlight: 0, aheadInFlight: 0, drained: false, waking: true, nextDue: 0, shutdown: '', pending: 0 }));
 }
+
+/** Every partition is to be looked at afresh (after an idle wait, or for getNowait). */
+export function wakeAll(parts: PartitionState[]): void {
+  for (const p of parts) {
+    p.drained = false;
+    p.waking = true;
+  }
+}
+
+/** Every partition is shut down and had nothing left at its last look. */
+export function shutDownAndEmpty(parts: readonly PartitionState[]): boolean {
+  return parts.every((p) => p.shutdown !== '' && p.pending === 0);
+}

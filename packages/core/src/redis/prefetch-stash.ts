@@ -1,5 +1,6 @@
 import type { LeaseKeeper, RedisTask } from './lease-keeper.js';
 import type { RedisSession } from './redis-session.js';
+import { GetRate } from './get-rate.js';
 
 /**
  * How long a task fetched ahead (with an acknowledgement, for the get a consumer loop is about to
@@ -16,6 +17,7 @@ const GRACE_MS = 200;
 export class PrefetchStash<T> {
   private readonly entries: { task: RedisTask<T>; until: number }[] = [];
   private sweeper?: NodeJS.Timeout;
+  private readonly gets = new GetRate();
 
   constructor(
     private readonly session: RedisSession,
@@ -24,6 +26,19 @@ export class PrefetchStash<T> {
 
   get length(): number {
     return this.entries.length;
+  }
+
+  /** A get was made: the stash fetches ahead no more than gets took lately. */
+  noteGet(): void {
+    this.gets.count();
+  }
+
+  /**
+   * How many more tasks to fetch ahead, with `ahead` already on their way: up to `prefetch` in all,
+   * and no more than the handle's gets took lately (so they are claimed well before they go back).
+   */
+  room(prefetch: number, ahead: number): number {
+    return Math.max(0, Math.min(prefetch, this.gets.recent()) - this.entries.length - ahead);
   }
 
   push(task: RedisTask<T>, now: number): void {

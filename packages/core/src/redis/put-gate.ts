@@ -3,7 +3,8 @@ import { ConfigError, QueueClosed, QueueFull, QueueShutDown } from '../errors.js
 import { checkInt } from '../options.js';
 import { preparePut, preparePutMany, type PreparedPut, type PutLimits } from '../put-checks.js';
 import type { PutManyItem, PutManyOptions, PutOptions, WaitOptions } from '../types.js';
-import { partitionOfKey, publicId, quota, sharingPartitions } from './partitions.js';
+import { publicId, quota, sharingPartitions } from './partitions.js';
+import { checkShare, routeOf } from './put-route.js';
 import { isUnsent } from './connection.js';
 import { recheckDelay } from './queue-signals.js';
 import type { QueueConfig } from './queue-config.js';
@@ -62,14 +63,14 @@ export class PutGate {
   async put(item: unknown, opts?: PutOptions): Promise<string> {
     this.checkOpen();
     const prepared = preparePut(this.limits, item, opts);
-    this.checkRoutes([prepared]);
+    checkShare(this.config, [prepared]);
     return (await this.enqueue([prepared], opts, 1, undefined))[0]!;
   }
 
   async putNowait(item: unknown, opts?: Omit<PutOptions, 'signal' | 'timeout'>): Promise<string> {
     this.checkOpen();
     const prepared = preparePut(this.limits, item, opts);
-    this.checkRoutes([prepared]);
+    checkShare(this.config, [prepared]);
     const s = await this.session();
     // Never ahead of puts already waiting in this handle's line.
     if (this.line.length > 0) throw new QueueFull(this.config.name, this.config.maxsize);
@@ -83,7 +84,7 @@ export class PutGate {
     const prepared = preparePutMany(this.limits, items);
     const batchSize = checkInt('batchSize', opts?.batchSize, 1000, 1, 10_000);
     if (prepared.length === 0) return [];
-    this.checkRoutes(prepared);
+    checkShare(this.config, prepared);
     return this.enqueue(prepared, opts, batchSize, opts?.onProgress);
   }
 
@@ -245,26 +246,6 @@ export class PutGate {
     return r.ids.map((id) => publicId(p, id, k));
   }
 
-  /**
-   * An item whose key (or dedup id) picks a partition with no share of maxsize could never be
-   * admitted: refused at once, not left waiting forever.
-   */
-  private checkRoutes(items: readonly PreparedPut[]): void {
-    const { maxsize, partitions } = this.config;
-    const k = partitions.length;
-    const open = sharingPartitions(maxsize, k);
-    if (open === k) return;
-    for (const item of items) {
-      const p = routeOf(item, k);
-      if (p !== undefined && p >= open) {
-        const what = item.opts.key !== undefined ? `key ${JSON.stringify(item.opts.key)}` : `id ${JSON.stringify(item.opts.id)}`;
-        throw new ConfigError(
-          `${what} maps to partition ${p}, which has no share of maxsize ${maxsize} (only the first ${open} of ${k} partitions admit tasks): raise maxsize to at least ${k}, or put it without a key or id`,
-        );
-      }
-    }
-  }
-
   private drop(w: Waiting): void {
     const i = this.line.indexOf(w);
     if (i >= 0) this.line.splice(i, 1);
@@ -273,13 +254,6 @@ export class PutGate {
   private checkOpen(): void {
     if (this.closed) throw new QueueClosed(this.config.name);
   }
-}
-
-/** The partition an item must go to (by its key, else its dedup id), or undefined for any. */
-function routeOf(item: PreparedPut, partitions: number): number | undefined {
-  if (partitions === 1) return 0;
-  const key = item.opts.key ?? item.opts.id;
-  return key === undefined ? undefined : partitionOfKey(key, partitions);
 }
 
 /** A checked put as the job hash stores it: BullMQ's fields and options. */
