@@ -93,9 +93,7 @@ export class Consumer<T> implements BatcherConsumer {
   }
 
   /** The partition's consume batcher: completion acknowledges through it. */
-  batcher(partition: number): ConsumeBatcher {
-    return this.batchers[partition]!;
-  }
+  batcher = (partition: number): ConsumeBatcher => this.batchers[partition]!;
 
   /**
    * What a call to `partition` reserves: what the waiting gets lack, and, when it acknowledges tasks
@@ -269,7 +267,10 @@ export class Consumer<T> implements BatcherConsumer {
 
   private takeStashed(): RedisTask<T> | undefined {
     const task = this.stash.take();
-    if (task) this.leases.held.add(task);
+    if (!task) return undefined;
+    this.leases.held.add(task);
+    // Half of what is fetched ahead is left: the refill goes now, to arrive before the rest is worked.
+    if (this.stash.length * 2 <= this.session.config.prefetch) this.batchers[task.ref.partition]!.hurry();
     return task;
   }
 
