@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, inject, onTestFailed } from 'vitest';
-import { queueKeys } from '@asyncq/core';
+import { queueKeys } from '@asyncq/core/internal';
 
 /** The Redis URL the global setup found. */
 export function redisUrl(): string {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Queue, queueKeys } from '@asyncq/core';
+import { Queue } from '@asyncq/core';
+import { queueKeys } from '@asyncq/core/internal';
 import { FaultProxy } from './harness/fault-proxy.js';
 import { skewedClockEnv } from './harness/faketime.js';
 import { report } from './harness/figures.js';

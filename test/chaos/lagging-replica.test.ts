@@ -90,7 +90,7 @@ describe('a failover to a replica that had not caught up', () => {
       const PARTS = 3;
       await produce(conn, name, 'a', FIRST, dir, PARTS);
       // Partition 1's master: its replica is made to lag.
-      const { partitionTags } = await import('@asyncq/core');
+      const { partitionTags } = await import('@asyncq/core/internal');
       const tag = partitionTags(name, PARTS)[1]!;
       const masterPort = await masterOfKey(cluster, `{${tag}}`);
       const { proxy, replicaPort } = await proxyClusterReplication(cluster, masterPort);

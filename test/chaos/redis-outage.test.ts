@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { queueKeys } from '@asyncq/core';
+import { queueKeys } from '@asyncq/core/internal';
 import { report, secs } from './harness/figures.js';
 import { ledgerDir, readLedger } from './harness/ledger.js';
 import { linesOf, outputProblems } from './harness/output-hygiene.js';

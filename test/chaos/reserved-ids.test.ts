@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Queue, queueKeys } from '@asyncq/core';
+import { Queue } from '@asyncq/core';
+import { queueKeys } from '@asyncq/core/internal';
 import { report } from './harness/figures.js';
 import { linesOf, outputProblems } from './harness/output-hygiene.js';
 import { runCli } from './harness/processes.js';

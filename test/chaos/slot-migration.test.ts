@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { partitionTags, Queue } from '@asyncq/core';
+import { Queue } from '@asyncq/core';
+import { partitionTags } from '@asyncq/core/internal';
 import { startRedisCluster } from '../cluster/redis-cluster.js';
 import { clientOutcome } from './harness/client-events.js';
 import { report, secs } from './harness/figures.js';

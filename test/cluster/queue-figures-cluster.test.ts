@@ -2,7 +2,8 @@
 // master, one partitioned over all three, each read with one script call per partition (its keys
 // and the job hashes it reads share the partition's slot) and the registry under the plain name.
 import { describe, expect, it } from 'vitest';
-import { describeQueues, discoverQueues, QueueAdmin, readQueueFigures, WorkerRegistry, type QueueFigures } from '@asyncq/core';
+import { QueueAdmin, WorkerRegistry } from '@asyncq/core';
+import { describeQueues, discoverQueues, readQueueFigures, type QueueFigures } from '@asyncq/core/internal';
 import { admin, namesOnEachMaster, openCluster, openQueue, sharedCluster, track } from './cluster-helpers.js';
 
 describe('readQueueFigures on a Redis Cluster', () => {

@@ -3,7 +3,8 @@
 // sharded pub/sub. The handles of one test share one ioredis Cluster instance, as a user would.
 import type { Cluster } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Lock, type PrimitiveInfo } from '@asyncq/core';
+import { Lock } from '@asyncq/core';
+import { type PrimitiveInfo } from '@asyncq/core/internal';
 import { syncConformanceSuite } from '../../packages/core/test/sync-conformance-suite.js';
 import { openCluster, runCli, sharedCluster, track, uniqueName } from './cluster-helpers.js';
 

@@ -1,4 +1,5 @@
-import { AsyncqError, redactUrl } from '@asyncq/core';
+import { AsyncqError } from '@asyncq/core';
+import { redactUrl } from '@asyncq/core/internal';
 import { CliError } from './cli-error.js';
 import { quoted } from './terminal-text.js';
 import type { ConnectionFlags } from './grammar/connection-flags.js';

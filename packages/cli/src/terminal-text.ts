@@ -1,4 +1,4 @@
-import { shellQuote } from '@asyncq/core';
+import { shellQuote } from '@asyncq/core/internal';
 
 /**
  * What a terminal must not get raw: C0 and C1 controls (escape sequences included), and the

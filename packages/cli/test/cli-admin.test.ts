@@ -61,7 +61,10 @@ describe('queue admin commands', () => {
         expect(r.stdout).toBe('');
       }
       const stats = await runCli(['stats', missing, '--allow-missing', '--json'], { env });
-      expect(JSON.parse(stats.stdout)).toEqual([{ queue: missing, waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, unfinished: 0, workers: 0, desired: null, paused: false, shutdown: '' }]);
+      expect(JSON.parse(stats.stdout)).toEqual([{ queue: missing, waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, cancelled: 0, unfinished: 0, workers: 0, desired: null, paused: false, shutdown: '' }]);
+      // A missing queue's row has the shape of a queue's that exists, field for field.
+      const existing = JSON.parse((await runCli(['stats', a, '--json'], { env })).stdout) as object[];
+      expect(Object.keys(JSON.parse(stats.stdout)[0])).toEqual(Object.keys(existing[0]!));
       expect((await runCli(['inspect', missing, '--allow-missing'], { env })).stdout).toBe(`${missing}: 0 waiting, 0 delayed, 0 active, 0 completed, 0 failed, 0 cancelled; waiting:\n  (none)\n`);
       const join = await runCli(['join', missing, '--allow-missing'], { env });
       expect([join.code, join.stdout]).toEqual([0, `${missing}: no such queue; nothing to wait for\n`]);

@@ -62,6 +62,23 @@ describe('asyncq cancel', () => {
     expect(oneLine(none.stderr)).toBe('asyncq: missing argument: the usage is asyncq cancel <queue> <ids..> (asyncq cancel --help explains each)');
   });
 
+  it('cancels tasks of a partitioned queue, whichever partition each is in', async () => {
+    const name = uniqueName('cancel-parts');
+    const q = track(new Queue(name, { connection: redisUrl(), partitions: 3 }), name);
+    const refs = await Promise.all(Array.from({ length: 6 }, (_, i) => q.submit(i, { key: `k${i}` })));
+    const parts = new Set(refs.map((r) => r.id.split('.')[0]));
+    expect(parts.size).toBeGreaterThan(1);
+    const victims = refs.filter((_, i) => i % 2 === 0);
+    const env = { REDIS_URL: redisUrl() };
+    const out = await runCli(['cancel', name, ...victims.map((r) => r.id), '--reason', 'by partition'], { env });
+    expect([out.code, out.stderr]).toEqual([0, '']);
+    expect(out.stdout.trim().split('\n')).toEqual(victims.map((r) => `${name}: task ${r.id} cancelled (it was waiting: it will never run)`));
+    expect(await Promise.all(refs.map((r) => r.state()))).toEqual(refs.map((_, i) => (i % 2 === 0 ? 'cancelled' : 'waiting')));
+    const listed = await runCli(['inspect', name, '--state', 'cancelled'], { env });
+    expect(listed.stdout).toContain(': 3 waiting, 0 delayed, 0 active, 0 completed, 0 failed, 3 cancelled; cancelled:');
+    for (const r of victims) expect(listed.stdout).toMatch(new RegExp(`\\n  ${r.id.replace('.', '\\.')} .*\\n    cancelled by asyncq cancel on .*: by partition\\n`));
+  });
+
   it('inspect --state blocked says what a chain step waits for', async () => {
     const name = uniqueName('cancel-flow');
     const q = track(new Queue(name, { connection: redisUrl() }), name);

@@ -3,7 +3,8 @@
 // and says in one line when a named primitive does not exist.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Barrier, Condition, Event, Lock, Semaphore, type PrimitiveInfo } from '@asyncq/core';
+import { Barrier, Condition, Event, Lock, Semaphore } from '@asyncq/core';
+import { type PrimitiveInfo } from '@asyncq/core/internal';
 import { adminClient, eventually, redisUrl, sleep, uniqueName } from '../../../test/helpers.js';
 import { runCli, startCli } from './cli-process.js';
 import { oneLine } from './cli-test-helpers.js';

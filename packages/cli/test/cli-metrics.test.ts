@@ -10,7 +10,7 @@ describe('asyncq metrics (the exporter)', () => {
     const name = uniqueName('metrics');
     const q = queue(name);
     for (let i = 0; i < 3; i++) await q.put(i, { name: 'noop' });
-    await q.put(9, { delay: 60_000, name: 'noop' });
+    const delayed = await q.submit(9, { delay: 60_000, name: 'noop' });
     const exporter = startCli(['metrics', '--port', '0', '--queue', name]);
     const [, port] = await exporter.waitFor(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/);
     let text = (await get(port!, '/metrics')).body;
@@ -22,6 +22,8 @@ describe('asyncq metrics (the exporter)', () => {
     expect(series('asyncq_queue_tasks', ',state="paused"')).toBe(0);
     expect(series('asyncq_queue_enqueued_total')).toBe(4);
     expect(series('asyncq_queue_completed_total')).toBe(0);
+    expect(series('asyncq_queue_cancelled_total')).toBe(0);
+    expect(series('asyncq_queue_tasks', ',state="cancelled"')).toBe(0);
     expect(series('asyncq_workers')).toBe(0);
     expect(series('asyncq_workers_desired')).toBeUndefined(); // only once set
     expect(series('asyncq_queue_unfinished')).toBe(4);
@@ -29,9 +31,10 @@ describe('asyncq metrics (the exporter)', () => {
     // Nothing finishes: the cap (a day), never +Inf.
     expect(series('asyncq_queue_drain_seconds')).toBe(86_400);
     expect(text).not.toContain('+Inf');
-    expect(text).toMatch(/# HELP asyncq_queue_tasks .*completed and failed: the finished tasks KEPT in Redis/);
+    expect(text).toMatch(/# HELP asyncq_queue_tasks .*completed, failed and cancelled: the finished tasks KEPT in Redis/);
 
-    // Six done and one failed for good: the counters count them.
+    // Six done, one failed for good and the delayed one cancelled: the counters count them.
+    expect(await delayed.cancel({ reason: 'not needed' })).toBe(true);
     const worker = startCli(['worker', HANDLERS, '-q', name, '-c', '2']);
     await q.put({}, { name: 'fail' });
     for (let i = 0; i < 3; i++) await q.put({ ms: 1 }, { name: 'sleep' });
@@ -43,6 +46,9 @@ describe('asyncq metrics (the exporter)', () => {
       expect(series('asyncq_queue_failed_total')).toBe(1);
       expect(series('asyncq_workers')).toBe(1);
     }, 15_000);
+    expect(series('asyncq_queue_cancelled_total')).toBe(1);
+    expect(series('asyncq_queue_tasks', ',state="cancelled"')).toBe(1);
+    expect(series('asyncq_queue_tasks', ',state="delayed"')).toBe(0);
     expect(series('asyncq_workers_desired')).toBe(3);
     expect(series('asyncq_queue_enqueued_total')).toBe(8);
     worker.kill('SIGTERM');

@@ -272,7 +272,8 @@ describe('queues named "." and ".."', () => {
     try {
       const page = await ctx.newPage();
       await page.goto(url);
-      const section = (name: string) => page.locator('section[data-queue]').filter({ has: page.getByRole('heading', { name, exact: true }) });
+      const row = (name: string) => page.locator('[data-rows="queues"] tr').filter({ has: page.getByRole('link', { name, exact: true }) });
+      const depth = (name: string): Promise<string | null> => row(name).locator('td').nth(2).textContent();
       const status = page.locator('#status');
       // The page's script reads every queue at each poll; before, a "." resolved to the list route and every update stopped.
       await expect.poll(() => status.textContent(), { timeout: 10_000 }).toMatch(/^updated \d\d:\d\d:\d\d UTC$/);
@@ -280,13 +281,17 @@ describe('queues named "." and ".."', () => {
       expect(await status.getAttribute('class')).not.toMatch(/stale/);
       expect(await status.textContent()).toMatch(/^updated /);
       await pq.put(2);
-      await expect.poll(() => section(plain).locator('[data-f="waiting"]').textContent(), { timeout: 10_000 }).toBe('2');
+      await expect.poll(() => depth(plain), { timeout: 10_000 }).toBe('2');
       if (opens) {
         await adminClient().lpop('asyncq:{.}:wait'); // a change straight in Redis shows up live too
-        await expect.poll(() => section('.').locator('[data-f="waiting"]').textContent(), { timeout: 10_000 }).toBe('2');
-        expect(await section('..').locator('[data-f="waiting"]').textContent()).toBe('3');
+        await expect.poll(() => depth('.'), { timeout: 10_000 }).toBe('2');
+        expect(await depth('..')).toBe('3');
+        // The queue's own page takes the name in the query, so ".." is not resolved away.
+        await row('..').getByRole('link', { name: '..', exact: true }).click();
+        await expect.poll(() => page.url()).toBe(`${url}queue?name=..`);
+        await expect.poll(() => page.locator('[data-f="waiting"]').textContent(), { timeout: 10_000 }).toBe('3');
         // bull-board: its queue names are "{.}" and "{..}", never a dot segment.
-        await section('..').getByRole('link', { name: 'tasks →' }).click();
+        await page.getByRole('link', { name: 'tasks →' }).click();
         await expect.poll(() => page.url()).toContain('/board/queue/%7B..%7D');
         await page.getByRole('link', { name: /^waiting/i }).first().click();
         await expect.poll(() => page.locator('a', { hasText: 'dot-job' }).count(), { timeout: 10_000 }).toBeGreaterThan(0);
@@ -297,7 +302,7 @@ describe('queues named "." and ".."', () => {
           expect(JSON.parse(r.body)).toMatchObject({ name, counts: { waiting } });
         }
       } else {
-        expect(await section('.').count()).toBe(0);
+        expect(await row('.').count()).toBe(0);
       }
       expect(offsite).toEqual([]);
     } finally {

@@ -15,6 +15,9 @@ import { runCli, startCli, type CliProcess } from './cli-process.js';
 const SCREENSHOT = process.env.ASYNCQ_UPDATE_SCREENSHOT
   ? new URL('../../../docs/dashboard.png', import.meta.url).pathname
   : join(tmpdir(), `asyncq-dashboard-${process.pid}.png`);
+const HISTORY_SCREENSHOT = process.env.ASYNCQ_UPDATE_SCREENSHOT
+  ? new URL('../../../docs/dashboard-history.png', import.meta.url).pathname
+  : join(tmpdir(), `asyncq-dashboard-history-${process.pid}.png`);
 
 let browser: Browser | undefined;
 
@@ -46,7 +49,7 @@ async function stop(proc: CliProcess): Promise<void> {
 }
 
 describe('asyncq dashboard', () => {
-  it('shows a queue draining live in a real browser, and retries its failed task from bull-board', async () => {
+  it('shows a queue draining live in a real browser, its failed task in bull-board, and retries it from the asyncq page', { timeout: 60_000 }, async () => {
     const name = uniqueName('thumbnails');
     const producer = track(new Producer({ connection: redisUrl(), queue: name, maxsize: 200 }), name);
     const admin = track(new QueueAdmin(name, { connection: redisUrl() }), name);
@@ -63,7 +66,7 @@ describe('asyncq dashboard', () => {
       const page = await ctx.newPage();
       const dialogs: string[] = [];
       page.on('dialog', (d) => void (dialogs.push(d.message()), d.dismiss()));
-      await page.goto(url);
+      await page.goto(`${url}queue?name=${name}`);
       const section = page.locator('section[data-queue]').filter({ has: page.getByRole('heading', { name, exact: true }) });
       const field = (f: string): Promise<string | null> => section.locator(`[data-f="${f}"]`).textContent();
       expect(await field('unfinished')).toBe('91');
@@ -95,8 +98,7 @@ describe('asyncq dashboard', () => {
       await expect.poll(() => section.locator('[data-rows="workers"]').textContent(), { timeout: 5000 }).toMatch(/busy/);
       expect(await section.locator('polyline[data-series="done"]').getAttribute('points')).toMatch(/\d+\.\d,\d+\.\d \d/);
       expect(Number(await field('unfinished'))).toBeLessThan(91);
-      // The screenshot for the README: this queue alone, mid-run.
-      await page.evaluate(`for (const s of document.querySelectorAll('section[data-queue]')) s.hidden = s.dataset.queue !== ${JSON.stringify(name)};`);
+      // The screenshot for the README: this queue's page, mid-run.
       const box = (await section.boundingBox())!;
       await page.screenshot({ path: SCREENSHOT, clip: { x: 0, y: 0, width: 1280, height: Math.ceil(box.y + box.height + 16) } });
       await expect.poll(() => field('unfinished'), { timeout: 20_000 }).toBe('0');
@@ -104,7 +106,7 @@ describe('asyncq dashboard', () => {
       expect(await field('failed')).toBe('1');
       expect(await field('drain')).toBe('nothing to drain');
 
-      // The failed task in bull-board: its error, data and log lines, then retry.
+      // The failed task in bull-board: its error, data and log lines (bull-board shows no buttons).
       await section.getByRole('link', { name: 'tasks →' }).click();
       await page.getByRole('link', { name: /^failed/i }).click();
       await page.locator('a', { hasText: 'flaky' }).first().click();
@@ -113,21 +115,36 @@ describe('asyncq dashboard', () => {
       await expect.poll(() => page.getByText('flaky attempt 1').count(), { timeout: 5000 }).toBe(1);
       await page.getByRole('tab', { name: 'Data' }).click();
       await expect.poll(() => page.getByText('<img src=x onerror=alert(1)>').count(), { timeout: 5000 }).toBe(1);
+      expect(await page.locator('ul[class*="jobActions"] button').count()).toBe(0);
+      // Retried from the asyncq page's task list.
       fixed = true;
-      await page.locator('ul[class*="jobActions"] button').first().click(); // the first job action is retry
-      await expect.poll(() => page.getByText('retry this job').count(), { timeout: 5000 }).toBe(1);
-      const retried = page.waitForResponse((r) => r.request().method() === 'PUT' && r.url().endsWith(`/${flaky.id}/retry`));
-      await page.getByRole('button', { name: 'Confirm' }).click();
-      expect((await retried).status()).toBe(204);
+      await page.goto(`${url}queue?name=${name}`);
+      await page.locator('#task-state').selectOption('failed');
+      const retry = page.locator(`tr[data-task="${flaky.id}"] button`, { hasText: 'retry' });
+      await expect.poll(() => retry.count(), { timeout: 5000 }).toBe(1);
+      const retried = page.waitForResponse((r) => r.request().method() === 'PUT' && r.url().includes('/api/queue/tasks/retry?'));
+      await retry.click();
+      expect((await retried).status()).toBe(200);
 
       // It ran again, and finished: Redis says so, and so does the page.
       await expect.poll(async () => (await admin.task(flaky.id))?.state, { timeout: 10_000 }).toBe('completed');
       expect(flakyRuns).toBe(2);
       expect((await admin.task(flaky.id))?.result).toBe('fixed');
       expect(await admin.counts()).toMatchObject({ completed: 91, failed: 0, unfinished: 0 });
-      await page.goto(url);
+      await page.goto(`${url}queue?name=${name}`);
       await expect.poll(() => field('completed'), { timeout: 5000 }).toBe('91');
       expect(await field('failed')).toBe('0');
+      // History from the rollups in Redis, with axes: the flaky task failed for good once, then completed.
+      await expect.poll(() => page.locator('[data-f="history-sum"]').textContent(), { timeout: 10_000 }).toBe('91 completed, 1 failed in this range (UTC)');
+      const ticks = (svg: string): Promise<string[]> => page.locator(`#${svg} text.tick`).allTextContents();
+      expect((await ticks('history-counts')).filter((t) => /^\d\d:\d\d$/.test(t))).toHaveLength(5);
+      expect((await ticks('history-counts')).slice(0, 1)).toEqual(['0']);
+      expect(await ticks('history-times')).toContain('0 ms');
+      expect(await page.locator('#history-times polyline[data-series="p95"]').getAttribute('points')).toMatch(/^0\.0,\d/);
+      await page.locator('section.history').screenshot({ path: HISTORY_SCREENSHOT });
+      await page.locator('#history-range').selectOption('month');
+      await expect.poll(async () => (await ticks('history-counts')).filter((t) => /^\d\d-\d\d \d\d:00$/.test(t)).length).toBe(5);
+      expect(await page.locator('[data-f="history-sum"]').textContent()).toBe('91 completed, 1 failed in this range (UTC)');
       expect(dialogs).toEqual([]); // nothing from the task data ever ran
     } finally {
       await ctx.close();
@@ -143,7 +160,7 @@ describe('asyncq dashboard', () => {
     const admin = track(new QueueAdmin(name, { connection: redisUrl() }), name);
     const task = await producer.enqueue('send', { to: 'a@b.c' });
     const { proc, url } = await dashboard([], { ASYNCQ_DASHBOARD_AUTH: 'ops:s3cret:pw' });
-    expect(proc.stdout).toMatch(/read-only, basic auth as ops/);
+    expect(proc.stdout).toMatch(/read-only, basic auth: ops \(admin\)/);
     const auth = { authorization: `Basic ${Buffer.from('ops:s3cret:pw').toString('base64')}` };
     const wrong = { authorization: `Basic ${Buffer.from('ops:nope').toString('base64')}` };
 
@@ -183,17 +200,17 @@ describe('asyncq dashboard', () => {
     try {
       const page = await ctx.newPage();
       await page.goto(url);
-      await expect.poll(() => page.getByRole('heading', { name, exact: true }).count()).toBe(1);
+      await expect.poll(() => page.getByRole('link', { name, exact: true }).count()).toBe(1);
       expect(await page.locator('main i').count()).toBe(0);
       // A queue that appears shows up on the open page, and goes when it is deleted.
       const other = uniqueName('late');
       const late = track(new QueueAdmin(other, { connection: redisUrl() }), other);
       const lateProducer = track(new Producer({ connection: redisUrl(), queue: other }), other);
       await lateProducer.enqueue('send', {});
-      await expect.poll(() => page.getByRole('heading', { name: other, exact: true }).count(), { timeout: 15_000 }).toBe(1);
+      await expect.poll(() => page.getByRole('link', { name: other, exact: true }).count(), { timeout: 15_000 }).toBe(1);
       await late.destroy({ force: true });
-      // Both counted, so that a page in the middle of reloading (no headings at all) does not pass.
-      const headings = async (): Promise<number[]> => [await page.getByRole('heading', { name: other, exact: true }).count(), await page.getByRole('heading', { name, exact: true }).count()];
+      // Both counted, so that a table in the middle of redrawing (no rows at all) does not pass.
+      const headings = async (): Promise<number[]> => [await page.getByRole('link', { name: other, exact: true }).count(), await page.getByRole('link', { name, exact: true }).count()];
       await expect.poll(headings, { timeout: 15_000 }).toEqual([0, 1]);
       await page.goto(`${url}board/queue/${bullName}?status=waiting`);
       await expect.poll(() => page.locator('a', { hasText: 'send' }).count(), { timeout: 10_000 }).toBeGreaterThan(0);
@@ -221,7 +238,7 @@ describe('asyncq dashboard', () => {
     expect(detail.partitions).toBe(2);
     expect(detail.partitionCounts).toHaveLength(2);
     expect(detail.partitionCounts.reduce((a, c) => a + c.waiting, 0)).toBe(detail.counts.waiting);
-    const page = await (await fetch(url)).text();
+    const page = await (await fetch(`${url}queue?name=${name}`)).text();
     expect(page).toContain('data-rows="partitions"');
 
     // bull-board names a task by its partition's BullMQ queue and the job id there.

@@ -26,8 +26,9 @@
   KEYS[10] leases           (ZSET)  lease id -> expiry (ms)
   KEYS[11] want-join        (STRING) set while a handle waits in join
   KEYS[12] want-result      (STRING) set while a handle waits for a result
-  (and, within the same hash tag: job hashes and logs, "aq:held:<lease>" SETs and
-  "aq:revoked:<lease>" HASHes)
+  (and, within the same hash tag: job hashes and logs, "aq:held:<lease>" SETs,
+  "aq:revoked:<lease>" HASHes, and the history rollups "aq:hist:m:<minute>" and
+  "aq:hist:h:<hour>" (HASHes, see finish-lib))
 
   ARGV[1]  options (msgpack map):
            prefix        job key prefix

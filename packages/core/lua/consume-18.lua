@@ -28,7 +28,7 @@
   KEYS[16] want-result      (STRING) set while a handle waits for a result
   KEYS[17] waiting-children (ZSET)
   KEYS[18] stalled          (LIST)  tasks back from a consumer, waiting for room under maxsize
-  (and, within the same hash tag: job hashes, "aq:held:<lease>" SETs and "aq:revoked:<lease>" HASHes)
+  (and, within the same hash tag: job hashes, "aq:held:<lease>" SETs and "aq:revoked:<lease>" HASHes, and the history rollups "aq:hist:m:<minute>" and "aq:hist:h:<hour>" (HASHes, see finish-lib))
 
   ARGV[1]  options (msgpack map):
            prefix        job key prefix
@@ -119,7 +119,7 @@ for i = 2, #ARGV, 3 do
     rcall("LREM", k.active, -1, id)
   end
   -- name and timestamp: is the hash there; nx, cb, gi: the flow it is a step of (see queue-lib).
-  local f = ours and rcall("HMGET", jobKey, "name", "timestamp", "nx", "cb", "gi")
+  local f = ours and rcall("HMGET", jobKey, "name", "timestamp", "nx", "cb", "gi", "processedOn")
   if ours and not f[1] and not f[2] and rcall("EXISTS", jobKey) == 0 then
     -- Held, but its hash is gone (deleted, or lost by Redis): nothing to finish.
     rcall("HINCRBY", k.stats, "vanished", 1)
@@ -134,6 +134,7 @@ for i = 2, #ARGV, 3 do
     end
     acked = acked + 1
     noteFinished(id, ARGV[i + 1])
+    noteRunTime(now - (tonumber(f[6]) or now))
     if f[3] or f[4] then
       room = room or roomUnderMaxsize(k)
       local began

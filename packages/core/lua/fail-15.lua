@@ -20,6 +20,8 @@
   KEYS[13] waiting-children (ZSET)
   KEYS[14] stalled          (LIST)  tasks back from a consumer, waiting for room under maxsize
   KEYS[15] state            (HASH)  asyncq: "maxsize"
+  (and, within the same hash tag: job hashes, "aq:held:<lease>" SETs, and the history rollups
+  "aq:hist:m:<minute>" and "aq:hist:h:<hour>" (HASHes, see finish-lib))
 
   ARGV[1]  options (msgpack map):
            prefix        job key prefix

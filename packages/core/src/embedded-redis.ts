@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AsyncqError } from './errors.js';
+import { NoRedisServer } from './server-errors.js';
 
 /** Options of {@link startEmbeddedRedis}. */
 export interface EmbeddedRedisOptions {
@@ -55,11 +55,7 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions = {}): Promi
     } catch (e) {
       removeDir();
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new AsyncqError(
-          'NO_REDIS_SERVER',
-          `${binary} is not installed: install Redis (apt-get install redis-server, brew install redis) or set REDIS_URL to a running Redis`,
-          { cause: e },
-        );
+        throw new NoRedisServer(binary, e);
       }
       lastError = e; // most likely the port was taken meanwhile: try another
     }

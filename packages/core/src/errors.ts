@@ -1,4 +1,39 @@
-import { shellQuote } from './shell-quote.js';
+/**
+ * The codes an {@link AsyncqError} carries: a closed set, and each code has its class (so `instanceof`
+ * and `err.code` agree). `WaitAborted` carries `TIMEOUT` or `ABORTED`. Four classes live with the
+ * package that throws them: `TaskTimeout`, `WorkerStopping` and `HandlerCrashed` in
+ * `@asyncq/worker`, the CLI's `CliError` in `@asyncq/cli`. A new code comes with its class.
+ */
+export type AsyncqErrorCode =
+  | 'QUEUE_EMPTY'
+  | 'QUEUE_FULL'
+  | 'QUEUE_SHUT_DOWN'
+  | 'TASK_DONE'
+  | 'TIMEOUT'
+  | 'ABORTED'
+  | 'QUEUE_CLOSED'
+  | 'LEASE_LOST'
+  | 'BAD_CONFIG'
+  | 'BAD_PAYLOAD'
+  | 'REDIS_UNREACHABLE'
+  | 'REDIS_REFUSED'
+  | 'REDIS_OOM'
+  | 'REDIS_MISCONFIGURED'
+  | 'REDIS_ERROR'
+  | 'NO_REDIS_SERVER'
+  | 'QUEUE_DATA_LOST'
+  | 'QUEUE_CORRUPT'
+  | 'TASK_FAILED'
+  | 'TASK_CANCELLED'
+  | 'TASK_NOT_FOUND'
+  | 'LOCK_NOT_HELD'
+  | 'SEMAPHORE_OVER_RELEASED'
+  | 'BROKEN_BARRIER'
+  | 'PRIMITIVE_CLOSED'
+  | 'TASK_TIMEOUT'
+  | 'WORKER_STOPPING'
+  | 'HANDLER_CRASHED'
+  | 'CLI_USAGE';
 
 /**
  * Every error asyncq throws on purpose is an {@link AsyncqError} with a stable
@@ -6,10 +41,10 @@ import { shellQuote } from './shell-quote.js';
  * The asyncio errors keep their Python names.
  */
 export class AsyncqError extends Error {
-  /** A stable machine-readable code, e.g. `QUEUE_EMPTY`. */
-  readonly code: string;
+  /** A stable machine-readable code, e.g. `QUEUE_EMPTY`: one of {@link AsyncqErrorCode}. */
+  readonly code: AsyncqErrorCode;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: AsyncqErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
@@ -18,6 +53,8 @@ export class AsyncqError extends Error {
 
 /** `getNowait()` found no ready task (asyncio `QueueEmpty`). */
 export class QueueEmpty extends AsyncqError {
+  declare readonly code: 'QUEUE_EMPTY';
+
   constructor(queue: string) {
     super('QUEUE_EMPTY', `queue "${queue}" has no ready task`);
   }
@@ -25,6 +62,8 @@ export class QueueEmpty extends AsyncqError {
 
 /** `putNowait()` found the queue at `maxsize` (asyncio `QueueFull`). */
 export class QueueFull extends AsyncqError {
+  declare readonly code: 'QUEUE_FULL';
+
   constructor(queue: string, maxsize: number) {
     super('QUEUE_FULL', `queue "${queue}" is full (maxsize ${maxsize})`);
   }
@@ -32,6 +71,8 @@ export class QueueFull extends AsyncqError {
 
 /** The queue was shut down: `put` always, `get` once the queue is empty (asyncio `QueueShutDown`). */
 export class QueueShutDown extends AsyncqError {
+  declare readonly code: 'QUEUE_SHUT_DOWN';
+
   constructor(queue: string) {
     super('QUEUE_SHUT_DOWN', `queue "${queue}" is shut down; call reopen() to accept tasks again`);
   }
@@ -39,6 +80,8 @@ export class QueueShutDown extends AsyncqError {
 
 /** `taskDone` was called more times than tasks were got, or for a task this handle does not hold. */
 export class TaskDoneError extends AsyncqError {
+  declare readonly code: 'TASK_DONE';
+
   constructor(message: string) {
     super('TASK_DONE', message);
   }
@@ -46,6 +89,8 @@ export class TaskDoneError extends AsyncqError {
 
 /** The operation was aborted by its `signal` or ran past its `timeout`. Nothing was lost. */
 export class WaitAborted extends AsyncqError {
+  declare readonly code: 'TIMEOUT' | 'ABORTED';
+
   constructor(what: string, reason: 'signal' | 'timeout', cause?: unknown) {
     super(
       reason === 'timeout' ? 'TIMEOUT' : 'ABORTED',
@@ -57,6 +102,8 @@ export class WaitAborted extends AsyncqError {
 
 /** The handle was closed; open a new one. */
 export class QueueClosed extends AsyncqError {
+  declare readonly code: 'QUEUE_CLOSED';
+
   constructor(queue: string) {
     super('QUEUE_CLOSED', `this handle on queue "${queue}" is closed; create a new one`);
   }
@@ -67,6 +114,8 @@ export class QueueClosed extends AsyncqError {
  * its record vanished from Redis, so it may have gone to another consumer. Finishing it does nothing.
  */
 export class LeaseLost extends AsyncqError {
+  declare readonly code: 'LEASE_LOST';
+
   constructor(queue: string, id: string, cause?: unknown);
   /** A hold on a coordination primitive (a Lock, permits of a Semaphore, a place at a Barrier) was lost. */
   constructor(primitive: { kind: string; name: string }, cause?: unknown);
@@ -83,6 +132,8 @@ export class LeaseLost extends AsyncqError {
 
 /** A user mistake in options or arguments; the message says what is allowed. */
 export class ConfigError extends AsyncqError {
+  declare readonly code: 'BAD_CONFIG';
+
   constructor(message: string) {
     super('BAD_CONFIG', message);
   }
@@ -90,19 +141,10 @@ export class ConfigError extends AsyncqError {
 
 /** An item that JSON cannot carry faithfully was refused at `put`; nothing was enqueued. */
 export class PayloadError extends AsyncqError {
+  declare readonly code: 'BAD_PAYLOAD';
+
   constructor(message: string) {
     super('BAD_PAYLOAD', message);
-  }
-}
-
-/** Redis could not be reached within the connect timeout. The message names host and port, never a password. */
-export class RedisUnreachable extends AsyncqError {
-  constructor(target: string, detail: string, cause?: unknown) {
-    super(
-      'REDIS_UNREACHABLE',
-      `cannot reach Redis at ${target} (${detail}); start Redis there or point REDIS_URL / the connection option at a running one`,
-      { cause },
-    );
   }
 }
 
@@ -119,6 +161,8 @@ export class UnrecoverableError extends Error {
 
 /** `result()` of a task that failed for good: carries the remote error's message and stack. */
 export class TaskFailed extends AsyncqError {
+  declare readonly code: 'TASK_FAILED';
+
   constructor(
     readonly taskId: string,
     readonly remoteMessage: string,
@@ -135,6 +179,8 @@ export class TaskFailed extends AsyncqError {
  * still returns is discarded.
  */
 export class TaskCancelled extends AsyncqError {
+  declare readonly code: 'TASK_CANCELLED';
+
   constructor(
     readonly taskId: string,
     /** Why, as the canceller said ("" when it gave no reason). */
@@ -148,139 +194,9 @@ export class TaskCancelled extends AsyncqError {
 
 /** `result()` of a task that does not exist (never put, or no longer kept: see `keepCompleted`). */
 export class TaskNotFound extends AsyncqError {
+  declare readonly code: 'TASK_NOT_FOUND';
+
   constructor(queue: string, id: string) {
     super('TASK_NOT_FOUND', `queue "${queue}" has no task ${JSON.stringify(id)} (never put, or finished and no longer kept; raise keepCompleted to keep more)`);
-  }
-}
-
-/**
- * Redis answered but refused: a wrong password or user, a database number it does not have, or
- * an ACL that forbids a command asyncq needs. Retrying will not help; the message says what to fix.
- */
-export class RedisRefused extends AsyncqError {
-  constructor(message: string, cause?: unknown) {
-    super('REDIS_REFUSED', message, { cause });
-  }
-}
-
-/** What a {@link QueueDataLost} knows of the loss. */
-export interface DataLoss {
-  /** The partition that lost tasks (0 on an unpartitioned queue). */
-  partition?: number;
-  /** How many tasks are missing, when known. */
-  missing?: number;
-  /** How many tasks were unfinished when the whole queue's data went (its epoch changed). */
-  unfinished?: number;
-}
-
-/**
- * Redis is out of memory (`maxmemory` reached with `maxmemory-policy noeviction`) and refused to
- * store more: a put, usually. Consumers keep draining the queue (their calls are never refused for
- * memory), so the put can be retried once they have made room.
- */
-export class RedisOutOfMemory extends AsyncqError {
-  constructor(target: string, cause?: unknown) {
-    super(
-      'REDIS_OOM',
-      `Redis at ${target} is out of memory (maxmemory reached) and refused to store more: retry once workers have drained some tasks, or raise Redis's maxmemory`,
-      { cause },
-    );
-  }
-}
-
-/**
- * Redis is set up in a way that can lose tasks: a `maxmemory-policy` other than `noeviction` lets
- * it evict a queue's keys. Raised instead of a warning when the `strictRedis` option (CLI
- * `--strict-redis`) asks for it.
- */
-export class RedisMisconfigured extends AsyncqError {
-  constructor(message: string) {
-    super('REDIS_MISCONFIGURED', message);
-  }
-}
-
-/**
- * Redis lost tasks of the queue while this handle used it: the queue's whole data (Redis restarted
- * without persistence, or the queue was deleted), or some of its tasks (a failover to a replica
- * that had not caught up, an eviction, a key deleted by hand). They may not have run, so `join`
- * reports it instead of resolving as if they had finished.
- */
-export class QueueDataLost extends AsyncqError {
-  /** The partition that lost tasks (0 on an unpartitioned queue); undefined when the whole queue went. */
-  readonly partition: number | undefined;
-  /** How many tasks are missing, when known. */
-  readonly missing: number | undefined;
-
-  constructor(queue: string, loss: DataLoss) {
-    super('QUEUE_DATA_LOST', dataLossMessage(queue, loss));
-    this.partition = loss.partition;
-    this.missing = loss.missing ?? loss.unfinished;
-  }
-}
-
-function dataLossMessage(queue: string, loss: DataLoss): string {
-  const tasks = (n: number): string => `${n} task${n === 1 ? '' : 's'}`;
-  if (loss.unfinished !== undefined) {
-    const n = loss.unfinished;
-    const where = loss.partition === undefined ? '' : ` in partition ${loss.partition}`;
-    return `queue "${queue}" lost its data in Redis${where} (restarted without persistence, evicted, or deleted) while ${tasks(n)} ${n === 1 ? 'was' : 'were'} unfinished; they may not have run: put them again if they must`;
-  }
-  const what = loss.missing === undefined ? 'tasks' : tasks(loss.missing);
-  return `queue "${queue}" lost ${what} in partition ${loss.partition} (Redis failed over to a replica that had not caught up, evicted keys, or keys were deleted by hand); they may not have run: put them again if they must, and run Redis with maxmemory-policy noeviction`;
-}
-
-/**
- * A key of the queue holds a value of the wrong type (something other than asyncq or BullMQ wrote
- * it): the queue's data in Redis is damaged. Retrying will not help; the message says what to do.
- */
-export class QueueCorrupt extends AsyncqError {
-  constructor(queue: string, cause?: unknown) {
-    super(
-      'QUEUE_CORRUPT',
-      `queue "${queue}" has a key in Redis holding the wrong type of value (WRONGTYPE), so its data is damaged: repair that key, or delete the queue (asyncq delete ${shellQuote(queue)} --force)`,
-      { cause },
-    );
-  }
-}
-
-/** `e` as a {@link QueueCorrupt} of `queue` when Redis answered WRONGTYPE, else undefined. */
-export function corruptionOf(queue: string, e: unknown): QueueCorrupt | undefined {
-  return /WRONGTYPE/.test(String((e as Error)?.message)) ? new QueueCorrupt(queue, e) : undefined;
-}
-
-/**
- * `release()` of a Lock this handle does not hold, or `wait()`/`notify()` on a Condition without
- * holding its lock (asyncio raises `RuntimeError`).
- */
-export class LockNotHeld extends AsyncqError {
-  constructor(message: string) {
-    super('LOCK_NOT_HELD', message);
-  }
-}
-
-/** A `BoundedSemaphore` was released more times than it was acquired (asyncio raises `ValueError`). */
-export class SemaphoreOverReleased extends AsyncqError {
-  constructor(name: string, value: number) {
-    super(
-      'SEMAPHORE_OVER_RELEASED',
-      `BoundedSemaphore "${name}" was released more times than acquired (it would exceed its value ${value}); release only permits you acquired`,
-    );
-  }
-}
-
-/** A `Barrier` was aborted or reset while a party waited, or is broken (asyncio `BrokenBarrierError`). */
-export class BrokenBarrier extends AsyncqError {
-  constructor(name: string, how: 'broken' | 'reset') {
-    super(
-      'BROKEN_BARRIER',
-      how === 'reset' ? `barrier "${name}" was reset while this party waited; wait again` : `barrier "${name}" is broken (abort() was called); reset() it before waiting again`,
-    );
-  }
-}
-
-/** The coordination primitive's handle was closed; open a new one. */
-export class PrimitiveClosed extends AsyncqError {
-  constructor(kind: string, name: string) {
-    super('PRIMITIVE_CLOSED', `this handle on ${kind} "${name}" is closed; create a new one`);
   }
 }

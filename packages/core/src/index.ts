@@ -14,15 +14,19 @@
  * await q.close();
  * ```
  *
+ * What the sibling packages (producer, worker, CLI) share with the core but users do not call sits
+ * behind `@asyncq/core/internal` (see ARCHITECTURE.md).
+ *
  * @packageDocumentation
  */
 export { Queue, PriorityQueue, LifoQueue } from './queue.js';
 export { LocalQueue } from './local/local-queue.js';
-export { QueueAdmin, type QueueAdminOptions, type AdminCounts, type QueueState, type QueueTotals, type TaskDetails } from './redis/queue-admin.js';
+export { QueueAdmin, type QueueAdminOptions, type AdminCounts, type QueueState, type QueueTotals, type TaskDetails, type HistoryPoint } from './redis/queue-admin.js';
 export type { CancelStatus } from './redis/script-types.js';
 export { WorkerRegistry, type WorkerRegistryOptions } from './redis/worker-registry.js';
 export {
   AsyncqError,
+  type AsyncqErrorCode,
   QueueEmpty,
   QueueFull,
   QueueShutDown,
@@ -32,30 +36,26 @@ export {
   LeaseLost,
   ConfigError,
   PayloadError,
-  RedisUnreachable,
-  RedisRefused,
-  QueueDataLost,
-  type DataLoss,
-  QueueCorrupt,
-  RedisOutOfMemory,
-  RedisMisconfigured,
   UnrecoverableError,
   TaskFailed,
   TaskNotFound,
   TaskCancelled,
 } from './errors.js';
+export {
+  RedisUnreachable,
+  RedisRefused,
+  RedisError,
+  NoRedisServer,
+  QueueDataLost,
+  type DataLoss,
+  QueueCorrupt,
+  RedisOutOfMemory,
+  RedisMisconfigured,
+} from './server-errors.js';
 export { taskRef, type TaskRef, type TaskRefState, type CancelOptions, type FlowRef, type FlowStep, type FlowStepOptions, type FlowOptions, type TaskSource } from './task-ref.js';
 export { gather, asCompleted, wait, waitFor, type GatherOptions, type AsCompletedOptions, type WaitManyOptions, type WaitForOptions, type ReturnWhen } from './task-combinators.js';
 export { taskGroup, TaskGroup, type TaskGroupOptions } from './task-group.js';
 export { defineTask, type TaskDefinition } from './task-definition.js';
-export { assertJsonSafe, describeError, safeMessage, type ErrorFacts } from './payload.js';
-export { checkInt, checkTimeout, checkQueueName, MAX_TIMER_MS } from './options.js';
-export { queueKeys, partitionTags, type QueueKeys } from './redis/queue-keys.js';
-export { requireNoEviction } from './redis/memory-policy.js';
-export { listQueues, discoverQueues, describeQueues, type FoundQueue } from './redis/list-queues.js';
-export { readQueueFigures, type QueueFigures, type QueueFiguresRead } from './redis/queue-figures.js';
-export { connectRedis, redactUrl, isTransient, type RedisClient } from './redis/connection.js';
-export { shellQuote } from './shell-quote.js';
 export { startEmbeddedRedis, type EmbeddedRedis, type EmbeddedRedisOptions } from './embedded-redis.js';
 export type { AsyncQueue, QueueCapabilities, Task } from './async-queue.js';
 export type {
@@ -86,7 +86,5 @@ export { Condition, type ConditionOptions } from './sync/condition.js';
 export { Semaphore } from './sync/semaphore.js';
 export { BoundedSemaphore } from './sync/bounded-semaphore.js';
 export { Barrier } from './sync/barrier.js';
-export { checkPrimitiveName, type PrimitiveOptions, type SemaphoreOptions, type BarrierOptions, type HoldContext } from './sync/sync-options.js';
-export { LockNotHeld, SemaphoreOverReleased, BrokenBarrier, PrimitiveClosed } from './errors.js';
-export { syncKeys, type SyncKeys, type SyncKind } from './redis/sync-keys.js';
-export { listPrimitives, type PrimitiveInfo, type HolderInfo } from './sync/primitive-listing.js';
+export { type PrimitiveOptions, type SemaphoreOptions, type BarrierOptions, type HoldContext } from './sync/sync-options.js';
+export { LockNotHeld, SemaphoreOverReleased, BrokenBarrier, PrimitiveClosed } from './sync/sync-errors.js';

@@ -34,7 +34,7 @@ import type {
  * polling.
  *
  * This class is a facade: each method hands over to one part with one job (see `redis/`): the put
- * gate, the consumer and completion (with the handle's lease and per-partition exchanges), the
+ * gate, the consumer and completion (with the handle's lease and per-partition round-trip batchers), the
  * finish waits (join, result) and the admin reads. A handle opens a command connection at its
  * first call, and a subscriber once it waits or consumes.
  *

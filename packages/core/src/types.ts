@@ -154,6 +154,8 @@ export interface TaskSummary {
   attemptsMade: number;
   /** Put time, ms since the epoch. */
   timestamp: number;
+  /** When it last finished (completed or failed), ms since the epoch; absent while unfinished. */
+  finishedAt?: number;
   /** The last error message, for failed (or retrying) tasks. */
   error?: string;
   /** The result, for completed tasks. */

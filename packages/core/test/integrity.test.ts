@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, LeaseLost, Queue, QueueAdmin, QueueDataLost, QueueShutDown, queueKeys } from '@asyncq/core';
+import { ConfigError, LeaseLost, Queue, QueueAdmin, QueueDataLost, QueueShutDown } from '@asyncq/core';
+import { queueKeys } from '@asyncq/core/internal';
 import { adminClient, eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
 
 function open<T>(name: string, opts: Record<string, unknown> = {}): Queue<T> {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LeaseLost, Queue, QueueAdmin, QueueEmpty, QueueShutDown, queueKeys, type Task } from '@asyncq/core';
+import { LeaseLost, Queue, QueueAdmin, QueueEmpty, QueueShutDown, type Task } from '@asyncq/core';
+import { queueKeys } from '@asyncq/core/internal';
 import { adminClient, eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
 
 function open<T>(name: string, opts: Record<string, unknown> = {}): Queue<T> {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { connectRedis, describeQueues, Queue, QueueAdmin, readQueueFigures, WorkerRegistry, type QueueFigures, type RedisClient, type WorkerInfo } from '@asyncq/core';
+import { Queue, QueueAdmin, WorkerRegistry, type WorkerInfo } from '@asyncq/core';
+import { connectRedis, describeQueues, readQueueFigures, type QueueFigures, type RedisClient } from '@asyncq/core/internal';
 import { adminClient, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
 
 function info(id: string, queue: string): WorkerInfo {

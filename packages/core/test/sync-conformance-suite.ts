@@ -19,11 +19,10 @@ import {
   LockNotHeld,
   Semaphore,
   SemaphoreOverReleased,
-  syncKeys,
   WaitAborted,
   type PrimitiveOptions,
-  type SyncKind,
 } from '@asyncq/core';
+import { syncKeys, type SyncKind } from '@asyncq/core/internal';
 
 /** Where a conformance run keeps its primitives. */
 export interface SyncBackend {

@@ -2,7 +2,8 @@
 // hands everything over at once, an unreachable Redis, and no polling while waiting.
 import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { Barrier, Lock, RedisUnreachable, Semaphore, startEmbeddedRedis, syncKeys, WaitAborted, type HoldContext } from '@asyncq/core';
+import { Barrier, Lock, RedisUnreachable, Semaphore, startEmbeddedRedis, WaitAborted, type HoldContext } from '@asyncq/core';
+import { syncKeys } from '@asyncq/core/internal';
 import { adminClient, eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
 
 describe('primitive leases', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, Queue, TaskCancelled, TaskFailed, TaskNotFound, queueKeys } from '@asyncq/core';
+import { ConfigError, Queue, TaskCancelled, TaskFailed, TaskNotFound } from '@asyncq/core';
+import { queueKeys } from '@asyncq/core/internal';
 import { adminClient, eventually, redisUrl, track, uniqueName } from '../../../test/helpers.js';
 
 function open<T>(name: string, opts: Record<string, unknown> = {}): Queue<T> {

@@ -11,6 +11,9 @@ export interface Step {
 /** The steps as core's flow steps, or one line naming the step that names no task. */
 export function flowSteps(steps: readonly Step[], what: string): FlowStep[] {
   if (!Array.isArray(steps)) throw new ConfigError(`the ${what} must be an array of { task, data?, opts? }`);
+  // Core's own refusal would name its step shape ({ name }); a producer's steps say { task }.
+  if (steps.length === 0 && what === 'chain') throw new ConfigError("a chain needs at least one step: producer.chain([{ task: 'a', data }, { task: 'b' }, ...])");
+  if (steps.length === 0 && what === "chord's group") throw new ConfigError("a chord needs at least one task in its group: producer.chord([{ task: 'a', data }, ...], { task: 'callback' })");
   return steps.map((step, i) => {
     const where = what === "chord's callback" ? `the ${what}` : `step ${i + 1} of the ${what}`;
     if (step === null || typeof step !== 'object') throw new ConfigError(`${where} must be { task, data?, opts? }`);

@@ -1,5 +1,4 @@
 import {
-  checkInt,
   ConfigError,
   Queue,
   taskGroup,
@@ -14,6 +13,7 @@ import {
   type TaskRef,
   type WaitOptions,
 } from '@asyncq/core';
+import { checkInt } from '@asyncq/core/internal';
 import { flowSteps, type Step } from './flow-steps.js';
 import type { Registry } from 'prom-client';
 

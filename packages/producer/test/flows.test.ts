@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, Queue, QueueAdmin, TaskCancelled, TaskFailed, queueKeys } from '@asyncq/core';
+import { ConfigError, Queue, QueueAdmin, TaskCancelled, TaskFailed } from '@asyncq/core';
+import { queueKeys } from '@asyncq/core/internal';
 import { Producer } from '@asyncq/producer';
 import { defineHandlers, Worker, type Handler } from '@asyncq/worker';
 import { adminClient, eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
@@ -110,11 +111,11 @@ describe('durable chains', () => {
 
   it('refuses bad steps in one line, with nothing created', async () => {
     const { producer, q } = setup({}, { worker: false });
-    await expect(producer.chain([])).rejects.toThrow(/a chain needs at least one step/);
+    await expect(producer.chain([])).rejects.toThrow("a chain needs at least one step: producer.chain([{ task: 'a', data }, { task: 'b' }, ...])");
     await expect(producer.chain([{ task: 'a', data: 1 }, {} as never])).rejects.toThrow(/step 2 of the chain names no task/);
     await expect(producer.chain([{ task: 'a', data: 1 }, { task: 'b', data: 2 }])).rejects.toThrow(/step 2 of the chain gets step 1's result as its item: give it no data/);
     await expect(producer.chain([{ task: 'a', data: 1, opts: { id: 'x' } as never }])).rejects.toThrow(ConfigError);
-    await expect(producer.chord([], { task: 'cb' })).rejects.toThrow(/a chord needs at least one task in its group/);
+    await expect(producer.chord([], { task: 'cb' })).rejects.toThrow("a chord needs at least one task in its group: producer.chord([{ task: 'a', data }, ...], { task: 'callback' })");
     await expect(producer.chord([{ task: 'a', data: 1 }], { task: 'cb', data: 1 })).rejects.toThrow(/the chord's callback gets the group's results as its item/);
     await expect(producer.chord([{ task: 'a', data: 1 }], {} as never)).rejects.toThrow(/the chord's callback names no task/);
     expect((await q.counts()).unfinished).toBe(0);

@@ -1,5 +1,5 @@
 import type { AsyncQueue, WorkerRegistry } from '@asyncq/core';
-import { safeMessage } from '@asyncq/core';
+import { safeMessage } from '@asyncq/core/internal';
 import { WorkerStopping, type RunningTask } from './running-task.js';
 import type { TaskRunner } from './task-runner.js';
 import { settlesWithin, sleep } from './timers.js';

@@ -1,4 +1,5 @@
-import { safeMessage, type WorkerInfo, type WorkerRegistry } from '@asyncq/core';
+import { type WorkerInfo, type WorkerRegistry } from '@asyncq/core';
+import { safeMessage } from '@asyncq/core/internal';
 import { transient } from './safe-reads.js';
 import type { RedisHealth } from './redis-health.js';
 import type { WorkerLogger } from './worker-logger.js';

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ConfigError, safeMessage } from '@asyncq/core';
+import { ConfigError } from '@asyncq/core';
+import { safeMessage } from '@asyncq/core/internal';
 import { checkHandlers, type Handlers } from './handlers.js';
 
 /** Options of {@link loadHandlers}. */

@@ -1,4 +1,4 @@
-import { AsyncqError } from '@asyncq/core';
+import { RedisUnreachable } from '@asyncq/core';
 import type { WorkerLogger } from './worker-logger.js';
 
 /** What `/healthz` reports about Redis. */
@@ -30,7 +30,7 @@ export class RedisHealth {
     if (this.down) return;
     this.down = { since: Date.now(), reason };
     this.log.warn({ err: reason }, 'Redis unreachable, retrying');
-    this.onLost(new AsyncqError('REDIS_UNREACHABLE', `Redis unreachable: ${reason}`));
+    this.onLost(new RedisUnreachable({ reason }));
   }
 
   /** True while Redis is thought unreachable. */

@@ -1,4 +1,4 @@
-import { safeMessage } from '@asyncq/core';
+import { safeMessage } from '@asyncq/core/internal';
 import { loadHandlers } from './load-handlers.js';
 import { Worker } from './worker.js';
 import { createWorkerLogger, type LogFormat, type LogLevel } from './worker-logger.js';

@@ -1,5 +1,6 @@
 import { format } from 'node:util';
-import { AsyncqError, safeMessage, type Task } from '@asyncq/core';
+import { AsyncqError, type Task } from '@asyncq/core';
+import { safeMessage } from '@asyncq/core/internal';
 import type { Handler, TaskContext } from './handlers.js';
 import { runAs, type GuardedTask } from './process-guard.js';
 import { longTimeout, type Timer } from './timers.js';
@@ -176,6 +177,8 @@ class HandlerContext implements TaskContext {
 
 /** Thrown into `ctx.signal` when an attempt runs past the worker's `timeout`. */
 export class TaskTimeout extends AsyncqError {
+  declare readonly code: 'TASK_TIMEOUT';
+
   constructor(ms: number) {
     super('TASK_TIMEOUT', `task ran past its timeout of ${ms} ms`);
   }
@@ -183,6 +186,8 @@ export class TaskTimeout extends AsyncqError {
 
 /** The abort reason of tasks a stopping worker hands back to the queue. */
 export class WorkerStopping extends AsyncqError {
+  declare readonly code: 'WORKER_STOPPING';
+
   constructor() {
     super('WORKER_STOPPING', 'the worker is stopping; the task goes back to the queue');
   }
@@ -193,6 +198,8 @@ export class WorkerStopping extends AsyncqError {
  * callback it started, or a promise it rejected with nobody listening.
  */
 export class HandlerCrashed extends AsyncqError {
+  declare readonly code: 'HANDLER_CRASHED';
+
   constructor(error: unknown) {
     super('HANDLER_CRASHED', `the handler's code threw outside the handler (in a timer, callback or unhandled promise): ${safeMessage(error)}`, {
       cause: error,

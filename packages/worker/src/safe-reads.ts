@@ -1,4 +1,4 @@
-import { isTransient, safeMessage } from '@asyncq/core';
+import { isTransient, safeMessage } from '@asyncq/core/internal';
 
 /*
  * Reading anything off a thrown value can throw: a Proxy's traps (even `instanceof` asks its

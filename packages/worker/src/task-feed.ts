@@ -1,4 +1,5 @@
-import { QueueClosed, QueueShutDown, safeMessage, WaitAborted, type AsyncQueue, type Task } from '@asyncq/core';
+import { QueueClosed, QueueShutDown, WaitAborted, type AsyncQueue, type Task } from '@asyncq/core';
+import { safeMessage } from '@asyncq/core/internal';
 import type { RedisHealth } from './redis-health.js';
 import { asError, codeOf, isA, transient } from './safe-reads.js';
 import { retryDelay, sleep } from './timers.js';

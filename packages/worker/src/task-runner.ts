@@ -1,4 +1,5 @@
-import { AsyncqError, describeError, LeaseLost, safeMessage, TaskCancelled, UnrecoverableError, type ErrorFacts, type Task } from '@asyncq/core';
+import { AsyncqError, LeaseLost, TaskCancelled, UnrecoverableError, type Task } from '@asyncq/core';
+import { describeError, safeMessage, type ErrorFacts } from '@asyncq/core/internal';
 import type { Handler } from './handlers.js';
 import type { RedisHealth } from './redis-health.js';
 import { RunningTask, type Outcome } from './running-task.js';

@@ -1,4 +1,4 @@
-import { MAX_TIMER_MS } from '@asyncq/core';
+import { MAX_TIMER_MS } from '@asyncq/core/internal';
 
 /** A timer that can be cleared. */
 export interface Timer {

@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import { safeMessage, type ErrorFacts } from '@asyncq/core';
+import { safeMessage, type ErrorFacts } from '@asyncq/core/internal';
 import type { WorkerLogger } from './worker-logger.js';
 
 /** The task an event is about. */

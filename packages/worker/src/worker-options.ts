@@ -1,4 +1,5 @@
-import { checkInt, ConfigError, MAX_TIMER_MS, type AsyncQueue, type ConnectionOption, type WorkerRegistry } from '@asyncq/core';
+import { ConfigError, type AsyncQueue, type ConnectionOption, type WorkerRegistry } from '@asyncq/core';
+import { checkInt, MAX_TIMER_MS } from '@asyncq/core/internal';
 import type { Registry } from 'prom-client';
 import type { WorkerLogger } from './worker-logger.js';
 

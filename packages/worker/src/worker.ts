@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
-import { Queue, safeMessage, UnrecoverableError, WorkerRegistry, type AsyncQueue, type WorkerInfo } from '@asyncq/core';
+import { Queue, UnrecoverableError, WorkerRegistry, type AsyncQueue, type WorkerInfo } from '@asyncq/core';
+import { safeMessage } from '@asyncq/core/internal';
 import { stopGracefully } from './graceful-stop.js';
 import { checkHandlers, type Handler, type Handlers } from './handlers.js';
 import { Heartbeat } from './heartbeat.js';

@@ -1,7 +1,8 @@
 // The Worker against a real Redis: what depends on Redis itself (registry, a Redis outage, keys
 // that go missing or have the wrong type). Everything else runs on a LocalQueue in test/unit.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Queue, queueKeys, WorkerRegistry } from '@asyncq/core';
+import { Queue, WorkerRegistry } from '@asyncq/core';
+import { queueKeys } from '@asyncq/core/internal';
 import { createWorkerLogger, defineHandlers, Worker, WORKER_VERSION } from '@asyncq/worker';
 import { adminClient, eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
 import { restartableRedis, stopAll } from './restartable-redis.js';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { queueKeys } from '@asyncq/core';
+import { queueKeys } from '@asyncq/core/internal';
 
 /** Where a task sits, as read straight from the queue's keys (not through asyncq). */
 export type Place = 'wait' | 'prioritized' | 'delayed' | 'active' | 'stalled' | 'paused' | 'completed' | 'failed';

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { redactUrl } from '@asyncq/core';
+import { redactUrl } from '@asyncq/core/internal';
 import { connectionOf, untilStopSignal, wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
 import { parseDuration } from '../grammar/durations.js';
@@ -12,6 +12,8 @@ interface DashboardArgs extends GlobalOptions {
   host: string;
   allowActions?: boolean;
   auth?: string;
+  readAuth?: string;
+  allowActionsWithoutAuth?: boolean;
   allowedHost?: string[];
   interval: string;
 }
@@ -34,15 +36,28 @@ export async function dashboard(argv: DashboardArgs, ctx: CliContext): Promise<v
   }
   const authText = argv.auth ?? process.env.ASYNCQ_DASHBOARD_AUTH;
   const auth = authText === undefined ? undefined : parseCredentials(authText);
+  if (process.env.ASYNCQ_DASHBOARD_READ_AUTH === '' && argv.readAuth === undefined) {
+    throw new CliError('ASYNCQ_DASHBOARD_READ_AUTH is set but empty: set it to user:password, or unset it');
+  }
+  const readText = argv.readAuth ?? process.env.ASYNCQ_DASHBOARD_READ_AUTH;
+  const readAuth = readText === undefined ? undefined : parseCredentials(readText, '--read-auth (or ASYNCQ_DASHBOARD_READ_AUTH)');
+  if (readAuth && !auth) throw new CliError('--read-auth needs --auth (or ASYNCQ_DASHBOARD_AUTH): the admin user beside the read-only one');
+  if (readAuth && auth && readAuth.user === auth.user) throw new CliError('--read-auth and --auth name the same user: give the read-only user another name');
   if (!argv.host.trim()) throw new CliError('--host is empty: give the address to listen on, e.g. 127.0.0.1 (0.0.0.0 for every interface, with --auth)');
   const allowedHosts = allowedHostsOf(argv.allowedHost, process.env.ASYNCQ_DASHBOARD_ALLOWED_HOSTS);
   hostAllowList(argv.host, allowedHosts); // a bad name is one line before Redis is reached
   const actions = Boolean(argv.allowActions);
+  if (actions && !auth && !LOOPBACK.test(argv.host) && !argv.allowActionsWithoutAuth) {
+    throw new CliError(`--allow-actions on ${argv.host} without --auth would let anyone who reaches the port remove tasks: add --auth, or --allow-actions-without-auth if a proxy in front authenticates`);
+  }
   const connection = connectionOf(argv);
   // Loaded here, not with the CLI: express and bull-board would slow every other command's start.
   const { BOARD_PATH, startDashboard } = await import('../dashboard/dashboard-server.js');
-  const running = await startDashboard({ connection, prefix: argv.prefix, port, host: argv.host, actions, auth, allowedHosts, intervalMs });
-  const mode = [actions ? 'actions allowed (retry, remove, promote)' : 'read-only', auth ? `basic auth as ${auth.user}` : 'no auth'].join(', ');
+  const running = await startDashboard({ connection, prefix: argv.prefix, port, host: argv.host, actions, auth, readAuth, allowedHosts, intervalMs });
+  const mode = [
+    actions ? 'actions allowed' : 'read-only',
+    auth ? `basic auth: ${auth.user} (admin)${readAuth ? `, ${readAuth.user} (read-only)` : ''}` : 'no auth',
+  ].join(', ');
   ctx.out(`asyncq dashboard on ${running.url} (bull-board at ${running.url.replace(/\/$/, '')}${BOARD_PATH}/; ${mode}; Redis ${typeof connection === 'string' ? redactUrl(connection) : 'from options'}, prefix ${argv.prefix})`);
   if (!auth && !LOOPBACK.test(argv.host)) ctx.err(`asyncq: warning: listening on ${argv.host} without --auth: anyone who reaches this port can read task data`);
   await untilStopSignal(() => running.close());
@@ -57,8 +72,10 @@ export function dashboardCommand(ctx: CliContext) {
       y
         .option('port', { alias: 'p', type: 'string', default: '3000', describe: 'port to listen on (0 picks a free one)' })
         .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to bind (0.0.0.0 exposes it: use --auth then)' })
-        .option('allow-actions', { type: 'boolean', default: false, describe: 'let users retry, remove, promote and cancel tasks (read-only otherwise)' })
-        .option('auth', { type: 'string', describe: 'user:password for HTTP basic auth; prefer $ASYNCQ_DASHBOARD_AUTH (argv is visible to ps)' })
+        .option('allow-actions', { type: 'boolean', default: false, describe: 'buttons for every admin verb: retry, remove, promote, cancel, pause, resume, purge, clean, scale, shutdown, reopen (read-only otherwise)' })
+        .option('auth', { type: 'string', describe: 'admin user:password for HTTP basic auth (may act with --allow-actions); prefer $ASYNCQ_DASHBOARD_AUTH (argv is visible to ps)' })
+        .option('read-auth', { type: 'string', describe: 'a second user:password who may only look (needs --auth); prefer $ASYNCQ_DASHBOARD_READ_AUTH' })
+        .option('allow-actions-without-auth', { type: 'boolean', default: false, describe: 'start --allow-actions on a non-loopback --host without --auth (a proxy in front authenticates)' })
         .option('allowed-host', {
           type: 'string',
           array: true,

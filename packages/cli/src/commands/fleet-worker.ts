@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { requireNoEviction } from '@asyncq/core';
+import { requireNoEviction } from '@asyncq/core/internal';
 import { runWorkerProcess } from '@asyncq/worker';
 import { CliError, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';

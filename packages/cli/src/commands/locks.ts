@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { checkPrimitiveName, connectRedis, listPrimitives, type PrimitiveInfo } from '@asyncq/core';
+import { checkPrimitiveName, connectRedis, listPrimitives, type PrimitiveInfo } from '@asyncq/core/internal';
 import { CliError, connectionOf, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
 import { formatDuration } from '../grammar/durations.js';

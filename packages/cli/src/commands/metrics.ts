@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import type { Registry } from 'prom-client';
-import { checkQueueName, ConfigError, RedisRefused } from '@asyncq/core';
+import { ConfigError, RedisRefused } from '@asyncq/core';
+import { checkQueueName } from '@asyncq/core/internal';
 import { connectionOf, untilStopSignal, wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
 import { parseDuration } from '../grammar/durations.js';

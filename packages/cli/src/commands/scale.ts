@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
-import { checkQueueName, WorkerRegistry } from '@asyncq/core';
+import { WorkerRegistry } from '@asyncq/core';
+import { checkQueueName } from '@asyncq/core/internal';
 import { connectionOf, wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
 import { MAX_MAX_WORKERS } from '../fleet/fleet-supervisor.js';

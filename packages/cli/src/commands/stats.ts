@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
-import { AsyncqError, checkQueueName, connectRedis, describeQueues, discoverQueues, type RedisClient } from '@asyncq/core';
+import { AsyncqError } from '@asyncq/core';
+import { checkQueueName, connectRedis, describeQueues, discoverQueues, type RedisClient } from '@asyncq/core/internal';
 import { readSnapshots, stateWord } from '../queues/queue-snapshot.js';
 import { ALLOW_MISSING_HINT, allowMissingOption, checkReads, missingQueue, openReader, queueExists } from '../queues/queue-reader.js';
 import { connectionOf, type CliContext, type GlobalOptions } from '../cli-context.js';
@@ -21,6 +22,7 @@ export interface StatsRow {
   active: number;
   completed: number;
   failed: number;
+  cancelled: number;
   unfinished: number;
   workers: number;
   desired: number | null;
@@ -100,7 +102,7 @@ async function readRows(connection: RedisClient, argv: StatsArgs): Promise<Stats
 }
 
 function emptyRow(queue: string): StatsRow {
-  return { queue, waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, unfinished: 0, workers: 0, desired: null, paused: false, shutdown: '' };
+  return { queue, waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, cancelled: 0, unfinished: 0, workers: 0, desired: null, paused: false, shutdown: '' };
 }
 
 export function statsCommand(ctx: CliContext) {

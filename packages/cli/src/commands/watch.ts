@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { emitKeypressEvents } from 'node:readline';
 import logUpdate from 'log-update';
-import { connectRedis, listQueues } from '@asyncq/core';
+import { connectRedis, listQueues } from '@asyncq/core/internal';
 import { CliError, connectionOf, wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
 import { parseDuration } from '../grammar/durations.js';

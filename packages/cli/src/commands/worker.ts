@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { MAX_TIMER_MS } from '@asyncq/core';
+import { MAX_TIMER_MS } from '@asyncq/core/internal';
 import { LOG_LEVELS, runWorkerProcess, type LogFormat } from '@asyncq/worker';
 import { connectionOf, wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';

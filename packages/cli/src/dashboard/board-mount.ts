@@ -2,15 +2,15 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { FoundQueue } from '@asyncq/core';
+import type { FoundQueue } from '@asyncq/core/internal';
 import type { QueueReader } from '../queues/queue-reader.js';
-import { READ_ONLY_MESSAGE, runTaskAction, taskIdOf, type TaskAction } from './task-actions.js';
+import { READ_ONLY_MESSAGE, READ_ROLE_MESSAGE, runTaskAction, taskIdOf, type TaskAction } from './task-actions.js';
 
 /** Options of a {@link QueueBoard}. */
 export interface QueueBoardOptions {
   /** Where bull-board is mounted, e.g. `/board`. */
   basePath: string;
-  /** Whether retry, remove and promote are allowed (else bull-board runs in its read-only mode). */
+  /** Whether its API may retry, remove and promote tasks and retry all failed, through asyncq's admin (else every change is refused). */
   actions: boolean;
   /** Where the asyncq page is, linked from bull-board's header. */
   homePath: string;
@@ -82,7 +82,7 @@ export class QueueBoard {
   async sync(queues: readonly FoundQueue[], readers: ReadonlyMap<string, QueueReader>): Promise<void> {
     const adapters: BullMQAdapter[] = [];
     const byBullName = new Map<string, Partition>();
-    for (const q of queues) {
+    for (const q of [...queues].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const reader = readers.get(q.name);
       if (!reader) continue;
       const parts = await reader.admin.bullmq();
@@ -90,8 +90,15 @@ export class QueueBoard {
         byBullName.set(bull.name, { reader, partition, partitions: parts.length });
         adapters.push(
           new BullMQAdapter(bull, {
-            readOnlyMode: !this.opts.actions,
-            allowRetries: this.opts.actions,
+            // bull-board's options hide either every action or none: with readOnlyMode off it also
+            // shows Add, Duplicate, Edit, Pause, Empty and Obliterate, which would go around
+            // asyncq's join and maxsize bookkeeping. So it shows none, and the asyncq page has every
+            // action; its API's retry, remove, promote and retry-all still run through asyncq.
+            readOnlyMode: true,
+            allowRetries: false,
+            // Its menu shows a queue's BullMQ name, hash-tag braces and all, unless a delimiter is
+            // set: then it strips them and splits on the delimiter, one that no queue name holds.
+            delimiter: '\u0000',
             displayName: parts.length > 1 ? `${q.name} #${partition}` : q.name,
             description: parts.length > 1 ? `partition ${partition} of ${parts.length} of asyncq queue ${q.name}` : `asyncq queue ${q.name}`,
           }),
@@ -108,17 +115,23 @@ export class QueueBoard {
       boundPageSize(req);
       return next();
     }
-    if (!this.opts.actions) {
-      res.status(403).json({ error: { key: 'ERRORS.FORBIDDEN' }, message: READ_ONLY_MESSAGE });
+    if (!this.opts.actions || res.locals.role === 'read') {
+      res.status(403).json({ error: { key: 'ERRORS.FORBIDDEN' }, message: this.opts.actions ? READ_ROLE_MESSAGE : READ_ONLY_MESSAGE });
       return;
     }
     const m = /^\/queues\/([^/]+)\/([^/]+)\/([a-z]+)$/.exec(req.path);
+    if (m && req.method === 'PUT' && m[2] === 'retry' && m[3] === 'failed') {
+      const target = this.byBullName.get(decodeURIComponent(m[1]!));
+      if (!target) return void res.status(404).json({ error: { key: 'ERRORS.QUEUE_NOT_FOUND' } });
+      await retryPartitionFailed(target);
+      return void res.status(200).json({});
+    }
     const action = m && req.method === 'PUT' ? JOB_ROUTES[m[3]!] : undefined;
     const target = m ? this.byBullName.get(decodeURIComponent(m[1]!)) : undefined;
     if (!m || !action) {
       res.status(403).json({
         error: { key: 'ERRORS.FORBIDDEN' },
-        message: 'the asyncq dashboard only retries, removes and promotes tasks; use the asyncq command for the rest (asyncq pause, purge, clean, delete)',
+        message: "bull-board here only retries, removes and promotes tasks and retries all failed; the asyncq page's actions (or the asyncq command) do the rest: pause, purge, clean, scale, shutdown",
       });
       return;
     }
@@ -131,6 +144,18 @@ export class QueueBoard {
     if (outcome.ok) res.status(204).end();
     else res.status(outcome.status).json({ error: { key: action === 'remove' ? 'ERRORS.JOB_IS_ACTIVE' : 'ERRORS.JOB_NOT_FOUND' }, message: outcome.message });
   }
+}
+
+/**
+ * bull-board's Retry all on one partition, through asyncq's admin: the whole queue's failed tasks
+ * at once when it has one partition, else that partition's, one by one (newest 10,000).
+ */
+async function retryPartitionFailed(target: Partition): Promise<number> {
+  const { admin } = target.reader;
+  if (target.partitions === 1) return admin.retryFailed();
+  let n = 0;
+  for (const t of await admin.tasks('failed', 0, 9999)) if (t.partition === target.partition && (await admin.retry(t.id))) n++;
+  return n;
 }
 
 /** Every bull-board response gets {@link BOARD_CSP}; its HTML page is served without links to other sites. */

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import express from 'express';
-import { connectRedis, type ConnectionOption } from '@asyncq/core';
+import { type ConnectionOption } from '@asyncq/core';
+import { connectRedis } from '@asyncq/core/internal';
 import { CliError } from '../cli-error.js';
 import { apiRoutes, redisErrors } from './api-routes.js';
 import { basicAuth, type BasicCredentials } from './basic-auth.js';
@@ -21,8 +22,10 @@ export interface DashboardOptions {
   host?: string;
   /** Allow retry, remove and promote (bull-board and the API); otherwise every change is refused with 403. @defaultValue false */
   actions?: boolean;
-  /** Ask for these credentials (HTTP basic auth) on every request; failed logins are throttled per client. @defaultValue none */
+  /** Ask for these credentials (HTTP basic auth) on every request; failed logins are throttled per client. This user is the admin: it may act when `actions` is set. @defaultValue none */
   auth?: BasicCredentials;
+  /** A second user who may only look (needs `auth`): every change it asks for is refused with 403, and its pages show no buttons. @defaultValue none */
+  readAuth?: BasicCredentials;
   /**
    * Host names the dashboard answers to besides its own address (and `localhost` when bound to
    * loopback): the names a reverse proxy or DNS gives it. Any other `Host` is refused (DNS
@@ -82,7 +85,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
       next();
     });
     app.use(requestGuard(allow));
-    if (opts.auth) app.use(basicAuth(opts.auth));
+    if (opts.readAuth && !opts.auth) throw new CliError('--read-auth needs --auth: the admin user the read-only one stands beside');
+    if (opts.auth) app.use(basicAuth(opts.auth, opts.readAuth));
     app.use(BOARD_PATH, board.app);
     app.use(locksRoute({ client, prefix }));
     app.use(apiRoutes({ monitor, prefix, actions, boardPath: BOARD_PATH.slice(1), intervalMs, windowMs }));

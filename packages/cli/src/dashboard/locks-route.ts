@@ -1,5 +1,5 @@
 import express from 'express';
-import { listPrimitives, type RedisClient } from '@asyncq/core';
+import { listPrimitives, type RedisClient } from '@asyncq/core/internal';
 
 /**
  * `GET /api/locks`: the coordination primitives under the prefix, as `asyncq locks --json` lists

@@ -1,4 +1,5 @@
-import { discoverQueues, type AdminCounts, type FoundQueue, type RedisClient, type WorkerInfo } from '@asyncq/core';
+import { type AdminCounts, type WorkerInfo } from '@asyncq/core';
+import { discoverQueues, type FoundQueue, type RedisClient } from '@asyncq/core/internal';
 import { countsOf, emptySnapshot, readSnapshot, readSnapshots } from '../queues/queue-snapshot.js';
 import { checkReads, openReader, type QueueReader } from '../queues/queue-reader.js';
 import { QueueTrend } from './queue-trend.js';
@@ -60,6 +61,16 @@ export class QueueMonitor {
   /** The reads of queue `name`, if it is watched. */
   reader(name: string): QueueReader | undefined {
     return this.watched.get(name)?.reader;
+  }
+
+  /** The reads of every queue watched, by name. */
+  readers(): QueueReader[] {
+    return [...this.watched.values()].map((w) => w.reader);
+  }
+
+  /** Drops the shared read of queue `name`, so the next request sees what an action just changed. */
+  forget(name: string): void {
+    this.cache.delete(name);
   }
 
   /** Every queue with its counts, state and totals. */

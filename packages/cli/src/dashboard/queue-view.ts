@@ -1,6 +1,6 @@
 import type { AdminCounts } from '@asyncq/core';
 import type { ThroughputPoint } from '../queues/rates.js';
-import type { QueueDetail, WorkerRow } from './dashboard-types.js';
+import type { QueueDetail, QueueSummary, WorkerRow } from './dashboard-types.js';
 
 // These functions turn API data into the text the asyncq page shows. The server renders the page
 // with them, and the page's script is given their source (Function.prototype.toString) to update
@@ -82,7 +82,9 @@ export function chartPoints(
   width: number,
   height: number,
 ): { done: string; failed: string; peak: number; span: string } {
-  const peak = Math.max(1, ...series.map((p) => Math.max(p.done, p.failed)));
+  // The peak shown is the series' own (0 on a queue that never ran a task); the scale never goes below 1/s.
+  const peak = Math.max(0, ...series.map((p) => Math.max(p.done, p.failed)));
+  const scale = Math.max(1, peak);
   const oldest = series.length > 0 ? series[0]!.at : now;
   const spanMs = Math.min(windowMs, Math.max(30_000, now - oldest));
   const span = spanMs >= 120_000 ? `${Math.round(spanMs / 60_000)} min` : `${Math.round(spanMs / 1000)} s`;
@@ -90,9 +92,51 @@ export function chartPoints(
     series
       .map((p) => {
         const x = Math.max(0, width - ((now - p.at) / spanMs) * width);
-        const y = height - (pick(p) / peak) * (height - 4);
+        const y = height - (pick(p) / scale) * (height - 4);
         return `${x.toFixed(1)},${y.toFixed(1)}`;
       })
       .join(' ');
   return { done: line((p) => p.done), failed: line((p) => p.failed), peak, span };
+}
+
+/**
+ * One queue's row in the home table: the cells shown, the values each column sorts by, and its
+ * state in one word. A paused, shut-down, stuck (tasks ready, live workers, nothing finishing) or
+ * unserved queue says so rather than showing a drain time.
+ */
+export function queueRow(s: QueueSummary): { cells: string[]; keys: (number | string)[]; state: string } {
+  const n = (x: number): string => Math.round(x).toLocaleString('en-US');
+  const dur = (ms: number): string => {
+    const t = ms / 1000;
+    if (t >= 86_400) return `${Math.floor(t / 86_400)} d`;
+    if (t >= 3600) return `${Math.floor(t / 3600)} h ${Math.round((t % 3600) / 60)} min`;
+    if (t >= 60) return `${Math.floor(t / 60)} min ${Math.round(t % 60)} s`;
+    return `${Math.round(t)} s`;
+  };
+  const c = s.counts;
+  const depth = c.waiting + c.delayed;
+  const perMin = s.finishRate * 60;
+  const state = s.state.shutdown
+    ? 'shut down'
+    : s.state.paused
+      ? 'paused'
+      : c.unfinished === 0
+        ? 'idle'
+        : c.waiting > 0 && s.workers.live === 0
+          ? 'no workers'
+          : c.waiting > 0 && s.finishRate === 0 && c.active === 0
+            ? 'stuck'
+            : 'running';
+  const workers = `${n(s.workers.live)}${s.workers.desired === null ? '' : ` of ${n(s.workers.desired)}`}`;
+  return {
+    cells: [s.name, state, n(depth), n(c.unfinished), n(c.failed), perMin < 10 ? perMin.toFixed(1) : n(perMin), depth > 0 ? dur(s.oldestWaitingMs) : '—', workers],
+    keys: [s.name, state, depth, c.unfinished, c.failed, perMin, depth > 0 ? s.oldestWaitingMs : -1, s.workers.live],
+    state,
+  };
+}
+
+/** A failure group's cells: queue, count, the normalised message, first and last seen (UTC), example ids. */
+export function failureCells(g: { queue: string; key: string; count: number; firstSeen: number; lastSeen: number; taskIds: string[] }): string[] {
+  const t = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+  return [g.queue, g.count.toLocaleString('en-US'), g.key, t(g.firstSeen), t(g.lastSeen), g.taskIds.join(', ')];
 }

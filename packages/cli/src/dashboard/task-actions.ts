@@ -8,7 +8,10 @@ export type TaskAction = 'retry' | 'remove' | 'promote' | 'cancel';
 export const TASK_ACTIONS: readonly TaskAction[] = ['retry', 'remove', 'promote', 'cancel'];
 
 /** Why a request that would change something is refused. */
-export const READ_ONLY_MESSAGE = 'read-only dashboard: restart it with --allow-actions to retry, remove, promote or cancel tasks';
+export const READ_ONLY_MESSAGE = 'read-only dashboard: restart it with --allow-actions to act on queues and tasks';
+
+/** Why a user of the read-only role is refused. */
+export const READ_ROLE_MESSAGE = 'read-only user: log in as the admin user (--auth) to act on queues and tasks';
 
 /** The outcome of a {@link runTaskAction}. */
 export interface ActionOutcome {

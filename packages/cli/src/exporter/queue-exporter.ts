@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import { connectRedis, type ConnectionOption, type RedisClient } from '@asyncq/core';
+import { type ConnectionOption } from '@asyncq/core';
+import { connectRedis, type RedisClient } from '@asyncq/core/internal';
 import { drainSeconds, MAX_DRAIN_SECONDS } from '../queues/rates.js';
 import { whereIs, withinTime } from '../queues/time-limit.js';
 import { QueueFamily, registryText } from './queue-series.js';
@@ -28,7 +29,7 @@ export interface QueueExporterOptions {
  */
 const ANSWER_MARGIN_MS = 2500;
 
-const STATES = ['waiting', 'delayed', 'active', 'paused', 'completed', 'failed'] as const;
+const STATES = ['waiting', 'delayed', 'active', 'paused', 'completed', 'failed', 'cancelled'] as const;
 type State = (typeof STATES)[number];
 
 /**
@@ -69,7 +70,7 @@ export class QueueExporter {
     duration: Gauge;
     unreadable: Counter;
   };
-  private readonly perQueue: Record<'tasks' | 'partitionTasks' | 'completed' | 'failed' | 'enqueued' | 'unfinished' | 'workers' | 'desired' | 'oldest' | 'drain', QueueFamily>;
+  private readonly perQueue: Record<'tasks' | 'partitionTasks' | 'completed' | 'failed' | 'cancelled' | 'enqueued' | 'unfinished' | 'workers' | 'desired' | 'oldest' | 'drain', QueueFamily>;
 
   constructor(private readonly opts: QueueExporterOptions) {
     this.snapshots = new QueueSnapshots(opts.prefix, opts.queues);
@@ -98,14 +99,20 @@ export class QueueExporter {
       tasks: family(
         'asyncq_queue_tasks',
         'Tasks by state now: waiting (ready, held-back ones included), delayed, active, paused (ready but held back by a pause; also in waiting), ' +
-          'and completed and failed: the finished tasks KEPT in Redis (trimmed to keepCompleted/keepFailed), not all of them: ' +
-          'see asyncq_queue_completed_total and asyncq_queue_failed_total for those.',
+          'and completed, failed and cancelled: the finished tasks KEPT in Redis (trimmed to keepCompleted, and keepFailed for the other two), not all of them: ' +
+          'see asyncq_queue_completed_total, asyncq_queue_failed_total and asyncq_queue_cancelled_total for those.',
         'gauge',
         ['queue', 'state'],
       ),
       partitionTasks: family('asyncq_queue_partition_tasks', 'Tasks by state in each partition of a partitioned queue (states as in asyncq_queue_tasks).', 'gauge', ['queue', 'partition', 'state']),
       completed: family('asyncq_queue_completed_total', 'Tasks completed since the queue was created (a counter kept in Redis).', 'counter', ['queue']),
       failed: family('asyncq_queue_failed_total', 'Tasks failed for good since the queue was created (a counter kept in Redis; retried attempts are not in it).', 'counter', ['queue']),
+      cancelled: family(
+        'asyncq_queue_cancelled_total',
+        'Tasks cancelled before they finished since the queue was created (a counter kept in Redis; waiting, delayed and running ones alike).',
+        'counter',
+        ['queue'],
+      ),
       enqueued: family('asyncq_queue_enqueued_total', 'Tasks put since the queue was created (a counter kept in Redis).', 'counter', ['queue']),
       unfinished: family('asyncq_queue_unfinished', 'Tasks not finished: waiting, delayed and running (what join waits for).', 'gauge', ['queue']),
       workers: family('asyncq_workers', 'Live workers, by heartbeat.', 'gauge', ['queue']),
@@ -221,8 +228,9 @@ export class QueueExporter {
       paused: s.state.paused ? c.waiting : c.paused,
       completed: c.completed,
       failed: c.failed,
+      cancelled: c.cancelled,
     });
-    const total = { waiting: 0, delayed: 0, active: 0, paused: 0, completed: 0, failed: 0 };
+    const total = { waiting: 0, delayed: 0, active: 0, paused: 0, completed: 0, failed: 0, cancelled: 0 };
     let unfinished = 0;
     s.partitions.forEach((c, partition) => {
       const counts = byState(c);
@@ -234,6 +242,7 @@ export class QueueExporter {
     // Counters mirror Redis' own totals: a queue created again starts from 0, which Prometheus reads as a counter reset.
     m.completed.add([queue], s.totals.completed);
     m.failed.add([queue], s.totals.failed);
+    m.cancelled.add([queue], s.totals.cancelled);
     m.enqueued.add([queue], s.totals.added);
     m.unfinished.add([queue], unfinished);
     m.workers.add([queue], s.workers);

@@ -1,4 +1,4 @@
-import { describeQueues, discoverQueues, type FoundQueue, type RedisClient } from '@asyncq/core';
+import { describeQueues, discoverQueues, type FoundQueue, type RedisClient } from '@asyncq/core/internal';
 import { readSnapshots, type QueueSnapshot as Snapshot } from '../queues/queue-snapshot.js';
 import { SmoothedRate } from '../queues/rates.js';
 

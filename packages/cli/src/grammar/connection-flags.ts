@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { redactUrl, type ConnectionOption, requireNoEviction } from '@asyncq/core';
+import { type ConnectionOption } from '@asyncq/core';
+import { redactUrl, requireNoEviction } from '@asyncq/core/internal';
 import { CliError } from '../cli-error.js';
 
 /** Where Redis is, and the key prefix: the options every command has. */

@@ -1,4 +1,4 @@
-import { MAX_TIMER_MS } from '@asyncq/core';
+import { MAX_TIMER_MS } from '@asyncq/core/internal';
 import { HANDLER_LOAD_TIMEOUT_MS, MAX_CONCURRENCY } from '@asyncq/worker';
 import { wholeNumber } from '../cli-context.js';
 import { formatDuration, parseDuration } from './durations.js';

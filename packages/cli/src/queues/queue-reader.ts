@@ -1,4 +1,5 @@
-import { AsyncqError, checkQueueName, connectRedis, listQueues, QueueAdmin, WorkerRegistry, type RedisClient } from '@asyncq/core';
+import { AsyncqError, QueueAdmin, WorkerRegistry } from '@asyncq/core';
+import { checkQueueName, connectRedis, listQueues, type RedisClient } from '@asyncq/core/internal';
 import { CliError } from '../cli-error.js';
 import { connectionOf, type ConnectionFlags } from '../grammar/connection-flags.js';
 import { printable, quoted } from '../terminal-text.js';

@@ -1,4 +1,5 @@
-import { describeQueues, readQueueFigures, type AdminCounts, type FoundQueue, type QueueCounts, type QueueFigures, type RedisClient } from '@asyncq/core';
+import { type AdminCounts, type QueueCounts } from '@asyncq/core';
+import { describeQueues, readQueueFigures, type FoundQueue, type QueueFigures, type RedisClient } from '@asyncq/core/internal';
 
 /**
  * One queue's figures at one moment: its counts (whole and per partition), state, totals, live

@@ -1,4 +1,5 @@
-import { isTransient, redactUrl, RedisUnreachable, type ConnectionOption } from '@asyncq/core';
+import { RedisUnreachable, type ConnectionOption } from '@asyncq/core';
+import { isTransient, redactUrl } from '@asyncq/core/internal';
 
 /**
  * `work`, or a {@link RedisUnreachable} once `ms` pass without an answer: a view or a scrape never

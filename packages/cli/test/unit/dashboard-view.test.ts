@@ -151,7 +151,7 @@ describe('the asyncq page (no Redis)', () => {
     expect(c.span).toBe('30 s'); // 4 s of history: the 30 s minimum
     expect(c.peak).toBe(4);
     expect(c.done.split(' ').at(-1)).toBe(`600.0,${(120 - (2.5 / 4) * 116).toFixed(1)}`); // 4 px kept free at the top
-    expect(chartPoints([], NOW, 300_000, 600, 120)).toEqual({ done: '', failed: '', peak: 1, span: '30 s' });
+    expect(chartPoints([], NOW, 300_000, 600, 120)).toEqual({ done: '', failed: '', peak: 0, span: '30 s' }); // no "peak 1.0/s" on a queue that never ran
     const old = chartPoints([{ at: NOW - 600_000, done: 1, failed: 0 }, { at: NOW, done: 1, failed: 0 }], NOW, 300_000, 600, 120);
     expect(old.span).toBe('5 min');
     expect(old.done.startsWith('0.0,')).toBe(true);

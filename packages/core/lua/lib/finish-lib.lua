@@ -12,6 +12,44 @@
   entries; a small result travels in the message, so a waiter needs no read for it.
 ]]
 local finishedNow = {}
+
+--[[
+  History: per-minute and per-hour rollups of the tasks that finished, in HASHes beside the job
+  hashes (same hash tag), "aq:hist:m:<minute since the epoch>" kept 25 hours and
+  "aq:hist:h:<hour since the epoch>" kept 31 days. Fields: "c" completed, "f" failed for good,
+  "b1".."b15" completed tasks by run time (processedOn to finish) in fixed buckets, bucket i holding
+  run times up to HISTORY_BOUNDS[i] ms and b15 the longer ones. Tasks are counted as they finish
+  (noteRunTime, failForGood) and written once per script call (tellFinished): a few HINCRBYs per
+  batch of acknowledgements, inside the round trip the batch already makes.
+]]
+local HISTORY_BOUNDS = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000 }
+local historyNow = { c = 0, f = 0, b = {} }
+
+local function noteRunTime(ms)
+  historyNow.c = historyNow.c + 1
+  local i = #HISTORY_BOUNDS + 1
+  for j, bound in ipairs(HISTORY_BOUNDS) do
+    if ms <= bound then
+      i = j
+      break
+    end
+  end
+  historyNow.b[i] = (historyNow.b[i] or 0) + 1
+end
+
+local function writeHistory(prefix)
+  if not prefix or (historyNow.c == 0 and historyNow.f == 0) then return end
+  local t = nowMs()
+  local rollups = { { "m:" .. math.floor(t / 60000), 25 * 3600 }, { "h:" .. math.floor(t / 3600000), 31 * 86400 } }
+  for _, r in ipairs(rollups) do
+    local key = prefix .. "aq:hist:" .. r[1]
+    if historyNow.c > 0 then rcall("HINCRBY", key, "c", historyNow.c) end
+    if historyNow.f > 0 then rcall("HINCRBY", key, "f", historyNow.f) end
+    for i, n in pairs(historyNow.b) do rcall("HINCRBY", key, "b" .. i, n) end
+    rcall("EXPIRE", key, r[2])
+  end
+  historyNow = { c = 0, f = 0, b = {} }
+end
 local INLINE_RESULT_BYTES = 1024
 
 local function noteFinished(id, resultJson)
@@ -23,6 +61,7 @@ local function noteFinished(id, resultJson)
 end
 
 local function tellFinished(k, o)
+  writeHistory(o.prefix)
   if #finishedNow > 0 and rcall("EXISTS", k.wantResult) == 1 then
     rcall(o.pub, o.channel, "fin:" .. cjson.encode(finishedNow))
   end
@@ -37,6 +76,7 @@ local function failForGood(prefix, k, id, reason, now, keep)
   local flow = rcall("HMGET", jobKey, "nx", "cb")
   rcall("HSET", jobKey, "failedReason", reason, "finishedOn", now)
   rcall("HINCRBY", k.stats, "failed", 1)
+  historyNow.f = historyNow.f + 1
   noteFinished(id)
   if keep > 0 then
     rcall("ZADD", k.failed, now, id)

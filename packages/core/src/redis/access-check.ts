@@ -1,4 +1,4 @@
-import { RedisRefused } from '../errors.js';
+import { RedisRefused } from '../server-errors.js';
 import { toAsyncqError, type RedisTarget } from './connection.js';
 import type { QueueKeys } from './queue-keys.js';
 import { luaCommands, type QueueScripts } from './scripts.js';

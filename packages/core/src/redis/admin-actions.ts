@@ -17,6 +17,7 @@ import { WorkerRegistry } from './worker-registry.js';
 /**
  * The operations of {@link QueueAdmin}: cancel, retry, promote, remove, pause, purge, clean, shutdown and
  * destroy. The cold paths run BullMQ's own scripts on its layout, then wake asyncq's consumers.
+ * Each method is the QueueAdmin method of the same name, documented there.
  */
 export class AdminActions {
   constructor(
@@ -38,12 +39,10 @@ export class AdminActions {
     return s;
   });
 
-  /** Cancels tasks by id, running ones included (see `TaskRef.cancel`). */
   async cancel(ids: readonly string[], reason: string, by: string): Promise<CancelReport> {
     return cancelTasks(await this.writable(), ids, reason, by);
   }
 
-  /** Moves every failed task back to waiting for another round of attempts; resolves to how many. */
   async retryFailed(): Promise<number> {
     await this.writable();
     const { s, parts } = await this.keys();
@@ -61,7 +60,6 @@ export class AdminActions {
     return n;
   }
 
-  /** Moves one failed (or completed) task back to waiting; false when there is no such finished task. */
   async retry(id: string): Promise<boolean> {
     await this.writable();
     return this.onJob(id, ['failed', 'completed'], async (job, p) => {
@@ -74,7 +72,6 @@ export class AdminActions {
     });
   }
 
-  /** Makes a delayed task ready now; false when there is no such delayed task. */
   async promote(id: string): Promise<boolean> {
     await this.writable();
     return this.onJob(id, ['delayed'], async (job, p) => {
@@ -83,7 +80,6 @@ export class AdminActions {
     });
   }
 
-  /** Removes a task that is not running (a running one must finish or fail first); false when there is none. */
   async remove(id: string): Promise<boolean> {
     await this.writable();
     return this.onJob(id, ['waiting', 'prioritized', 'delayed', 'completed', 'failed', 'paused', 'wait'], async (job, p) => {
@@ -101,13 +97,11 @@ export class AdminActions {
     });
   }
 
-  /** Stops delivery: gets wait, puts still go in, running tasks finish. */
   async pause(): Promise<void> {
     await this.writable();
     for (const q of await this.bull()) await q.pause();
   }
 
-  /** Resumes delivery after `pause`. */
   async resume(): Promise<void> {
     await this.writable();
     const { parts } = await this.keys();
@@ -115,12 +109,7 @@ export class AdminActions {
     for (const p of parts.keys()) await this.signal(p, 'resume');
   }
 
-  /**
-   * Removes every task in the given states (waiting, delayed, failed, completed; never running
-   * ones) and resolves to how many. Purged waiting and delayed tasks count as finished for join.
-   * It works in slices of at most {@link SLICE} tasks, one short script each, so that a backlog of
-   * any size never blocks Redis for long.
-   */
+  // Slices of at most SLICE tasks, one short script each (see SLICE).
   async purge(states: readonly ('waiting' | 'delayed' | 'failed' | 'completed')[]): Promise<number> {
     await this.writable();
     const { s, parts } = await this.keys();
@@ -133,7 +122,6 @@ export class AdminActions {
     return n;
   }
 
-  /** Removes finished (or other) tasks older than `olderThanMs`, at most `limit` (0: all), in slices; resolves to how many. */
   async clean(olderThanMs: number, state: 'completed' | 'failed' | 'delayed' | 'wait', limit = 0): Promise<number> {
     checkInt('olderThanMs', olderThanMs, 0);
     checkInt('limit', limit, 0);
@@ -152,23 +140,16 @@ export class AdminActions {
     return n;
   }
 
-  /** Shuts the queue down everywhere (Python 3.13 semantics), or with `immediate` also discards waiting and delayed tasks. */
   async shutdown(opts: { immediate?: boolean } = {}): Promise<void> {
     await this.writable();
     await applyShutdown(await this.session(), opts.immediate ? 'immediate' : 'graceful');
   }
 
-  /** Accepts puts again after a shutdown. */
   async reopen(): Promise<void> {
     await this.writable();
     await applyShutdown(await this.session(), 'reopen');
   }
 
-  /**
-   * Deletes the queue and everything in it (tasks in every state, results, the registry, the
-   * shutdown flag), for every process. Refused while workers are registered or tasks run, unless
-   * `force`. Resolves to how many keys were removed.
-   */
   async destroy(opts: { force?: boolean } = {}): Promise<number> {
     await this.writable();
     const { s, parts } = await this.keys();

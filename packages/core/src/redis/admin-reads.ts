@@ -1,5 +1,6 @@
+import { readHistory, type HistoryPoint } from './history-reads.js';
 import { couldBeTaskId } from '../options.js';
-import { corruptionOf } from '../errors.js';
+import { corruptionOf } from '../server-errors.js';
 import type { FailedTask, QueueCounts, TaskState, TaskSummary } from '../types.js';
 import { unfinishedOf } from './finish-waits.js';
 import { locate } from './partitions.js';
@@ -36,6 +37,8 @@ export interface QueueState {
 }
 
 /** Monotonic totals since the queue was created (they survive trimming of kept tasks). */
+export type { HistoryPoint } from './history-reads.js';
+
 export interface QueueTotals {
   added: number;
   completed: number;
@@ -60,7 +63,8 @@ const STATS = ['added', 'completed', 'failed', 'retried', 'reclaimed', 'discarde
 
 /**
  * The reads of {@link QueueAdmin}: counts, state, totals, tasks, logs, dead letters and timings.
- * None of them writes, so looking at a queue that does not exist leaves no trace.
+ * None of them writes, so looking at a queue that does not exist leaves no trace. Each method is
+ * the QueueAdmin method of the same name, documented there.
  */
 export class AdminReads {
   constructor(private readonly session: () => Promise<RedisSession>) {}
@@ -79,24 +83,20 @@ export class AdminReads {
     return { s, parts: s.config.partitions };
   }
 
-  /** True when the queue has ever had a task (its BullMQ meta exists). */
   async exists(): Promise<boolean> {
     const { s, parts } = await this.keys();
     const found = await Promise.all(parts.map((k) => s.client.exists(k.meta)));
     return found.some((n) => n > 0);
   }
 
-  /** How many partitions the queue has. */
   async partitions(): Promise<number> {
     return (await this.keys()).parts.length;
   }
 
-  /** Counts by state for the whole queue. */
   async counts(): Promise<AdminCounts> {
     return sumCounts(await this.partitionCounts());
   }
 
-  /** Counts by state of each partition. */
   async partitionCounts(): Promise<AdminCounts[]> {
     return this.guard(async () => {
       const { s, parts } = await this.keys();
@@ -120,7 +120,6 @@ export class AdminReads {
     });
   }
 
-  /** Shutdown, pause, the maxsize gate and who waits. */
   async state(): Promise<QueueState> {
     return this.guard(async () => {
       const { s, parts } = await this.keys();
@@ -146,7 +145,6 @@ export class AdminReads {
     });
   }
 
-  /** Monotonic totals: every task ever added, completed, failed for good, retried, reclaimed from a crashed consumer, discarded by an immediate shutdown, cancelled. */
   async totals(): Promise<QueueTotals> {
     return this.guard(async () => {
       const { s, parts } = await this.keys();
@@ -157,7 +155,6 @@ export class AdminReads {
     });
   }
 
-  /** Age in ms of the oldest ready task (0 when none is ready): how far behind the workers are. */
   async oldestWaitingAge(): Promise<number> {
     return this.guard(async () => {
       const { s, parts } = await this.keys();
@@ -177,7 +174,6 @@ export class AdminReads {
     });
   }
 
-  /** Tasks in `state`, newest first for finished ones, with the lease holding each active one. */
   async tasks(state: TaskState, start = 0, end = 99): Promise<TaskSummary[]> {
     return this.guard(async () => {
       const { s, parts } = await this.keys();
@@ -193,7 +189,6 @@ export class AdminReads {
     });
   }
 
-  /** One task with its data, state, result or error, stacks and log lines; undefined when there is none. */
   async task(id: string): Promise<TaskDetails | undefined> {
     if (!couldBeTaskId(id)) return undefined;
     const { s, parts } = await this.keys();
@@ -216,7 +211,6 @@ export class AdminReads {
     };
   }
 
-  /** A task's log lines (`ctx.log`), oldest first. */
   async logs(id: string, start = 0, end = -1): Promise<string[]> {
     if (!couldBeTaskId(id)) return [];
     const { s, parts } = await this.keys();
@@ -224,7 +218,6 @@ export class AdminReads {
     return s.client.lrange(parts[partition]!.logs(jobId), start, end);
   }
 
-  /** The dead letters, newest first. */
   async failedTasks<T = unknown>(start = 0, end = -1): Promise<FailedTask<T>[]> {
     const tasks = await this.tasks('failed', start, end < 0 ? 100_000 : end);
     const { s, parts } = await this.keys();
@@ -238,7 +231,13 @@ export class AdminReads {
     );
   }
 
-  /** Wait (ready to started) and run (started to finished) times in ms of the last `n` completed tasks. */
+  async history(unit: 'minute' | 'hour', count: number, now = Date.now()): Promise<HistoryPoint[]> {
+    return this.guard(async () => {
+      const { s, parts } = await this.keys();
+      return readHistory(s.client, parts, unit, count, now);
+    });
+  }
+
   async recentTimings(n = 100): Promise<{ wait: number[]; run: number[] }> {
     return this.guard(async () => {
       const { s, parts } = await this.keys();

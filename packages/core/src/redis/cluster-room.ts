@@ -3,8 +3,9 @@ import type { RedisClient, RedisTarget } from './connection.js';
 
 /**
  * What differs on a Redis Cluster, in one room: signals use sharded pub/sub (SPUBLISH/SSUBSCRIBE,
- * so a message lives on its slot's master and reaches only the nodes that serve it), and key scans
- * visit every master. Every other part asks here instead of testing the connection's kind.
+ * so a message lives on its slot's master and reaches only the nodes that serve it), subscribers
+ * follow slots that move, and key scans visit every master. Every other part asks here instead of
+ * testing the connection's kind (connection.ts only builds the client for the target).
  */
 export function isSharded(target: RedisTarget): boolean {
   return target.kind === 'cluster';
@@ -39,4 +40,45 @@ export async function subscribeTo(subscriber: RedisClient, channels: readonly st
 /** The event a subscriber emits for a message on its channels. */
 export function messageEvent(sharded: boolean): 'smessage' | 'message' {
   return sharded ? 'smessage' : 'message';
+}
+
+/**
+ * On a cluster, a subscriber re-reads the slots (and so subscribes again where its channels now
+ * live) as soon as the command client learns that slots moved: the first MOVED after a reshard.
+ */
+export function followSlotMoves(client: RedisClient, subscriber: RedisClient): void {
+  const c = client as Partial<Cluster>;
+  const sub = subscriber as Partial<Cluster>;
+  if (!c.isCluster || !sub.isCluster) return;
+  const refresh = (): void => sub.refreshSlotsCache?.();
+  c.on?.('refresh', refresh);
+  subscriber.once('end', () => c.off?.('refresh', refresh));
+}
+
+/** When, after a slot migrated, a subscriber re-reads the slots (ms): gossip may lag the move. */
+const REFRESH_AFTER_MIGRATION_MS = [0, 250, 1000, 3000];
+
+/**
+ * Redis drops a sharded subscription when its slot migrates, telling the subscriber with a
+ * SUNSUBSCRIBE nobody asked for (ioredis reports it as a "command queue state error" of the node).
+ * The subscriber then re-reads the slots a few times over the next seconds, so that it subscribes
+ * again where the slot now lives as soon as the cluster says so, and `lookAgain` makes waiters look
+ * again at once.
+ */
+export function followSlotMigrations(subscriber: RedisClient, lookAgain: () => void): void {
+  const cluster = subscriber as Partial<Cluster>;
+  if (!cluster.isCluster) return;
+  let timers: NodeJS.Timeout[] = [];
+  const migrated = (e: unknown): void => {
+    if (!/sunsubscribe/i.test(String((e as Error)?.message ?? ''))) return;
+    for (const t of timers) clearTimeout(t);
+    timers = REFRESH_AFTER_MIGRATION_MS.map((ms) =>
+      setTimeout(() => {
+        cluster.refreshSlotsCache?.();
+        lookAgain();
+      }, ms).unref(),
+    );
+  };
+  subscriber.on('nodeError', migrated);
+  subscriber.once('end', () => timers.forEach(clearTimeout));
 }

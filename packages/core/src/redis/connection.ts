@@ -1,5 +1,6 @@
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { ConfigError, RedisRefused, RedisUnreachable } from '../errors.js';
+import { ConfigError } from '../errors.js';
+import { RedisRefused, RedisUnreachable } from '../server-errors.js';
 import { errorDetail, toAsyncqError } from './redis-errors.js';
 import type { ConnectionOption } from '../types.js';
 import { fromUrl } from './connection-url.js';

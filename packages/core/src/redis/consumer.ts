@@ -1,5 +1,6 @@
 import { abortableWait, type Waiter } from '../abortable-wait.js';
 import { AsyncqError, QueueClosed, QueueEmpty, QueueShutDown } from '../errors.js';
+import { RedisError } from '../server-errors.js';
 import { lazily } from '../lazy.js';
 import { TaskHandle, type TaskFinisher } from '../task-handle.js';
 import type { WaitOptions } from '../types.js';
@@ -165,7 +166,7 @@ export class Consumer<T> implements BatcherConsumer {
       this.armIdle();
       return;
     }
-    this.rejectGetters(error instanceof AsyncqError ? error : new AsyncqError('REDIS_ERROR', `queue "${this.session.config.name}": ${String((error as Error)?.message ?? error)}`, { cause: error }));
+    this.rejectGetters(error instanceof AsyncqError ? error : new RedisError(this.session.config.name, error));
   }
 
   /** The lease on a partition was lost: tasks fetched ahead under it are gone too. */

@@ -1,5 +1,6 @@
 import { abortableWait } from '../abortable-wait.js';
-import { QueueClosed, QueueDataLost } from '../errors.js';
+import { QueueClosed } from '../errors.js';
+import { QueueDataLost } from '../server-errors.js';
 import type { WaitOptions } from '../types.js';
 import { WaiterList } from '../waiters.js';
 import { isTransient } from './connection.js';

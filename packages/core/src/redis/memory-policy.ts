@@ -1,4 +1,4 @@
-import { RedisMisconfigured } from '../errors.js';
+import { RedisMisconfigured } from '../server-errors.js';
 import { mastersOf } from './cluster-room.js';
 import type { RedisClient, RedisTarget } from './connection.js';
 

@@ -4,14 +4,14 @@ import { checkQueueName } from '../options.js';
 import { checkCancel, defaultCanceller, type CancelOptions } from '../task-ref.js';
 import type { ConnectionOption, FailedTask, TaskState, TaskSummary } from '../types.js';
 import { AdminActions } from './admin-actions.js';
-import { AdminReads, type AdminCounts, type QueueState, type QueueTotals, type TaskDetails } from './admin-reads.js';
+import { AdminReads, type AdminCounts, type HistoryPoint, type QueueState, type QueueTotals, type TaskDetails } from './admin-reads.js';
 import { connectRedis, resolveConnection, toAsyncqError, type RedisClient, type RedisTarget } from './connection.js';
 import { resolveQueueConfig } from './queue-config.js';
 import { layoutKey } from './queue-keys.js';
 import { RedisSession } from './redis-session.js';
 import type { CancelStatus } from './scripts.js';
 
-export type { AdminCounts, QueueState, QueueTotals, TaskDetails } from './admin-reads.js';
+export type { AdminCounts, HistoryPoint, QueueState, QueueTotals, TaskDetails } from './admin-reads.js';
 
 /** Options of a {@link QueueAdmin}. */
 export interface QueueAdminOptions {
@@ -40,6 +40,8 @@ export interface QueueAdminOptions {
  * ```
  */
 export class QueueAdmin {
+  // One layer over two parts: each method delegates in one line to AdminReads (admin-reads.ts) or
+  // AdminActions (admin-actions.ts), and is documented here only; their comments say how.
   readonly name: string;
   readonly prefix: string;
   private client?: RedisClient;
@@ -107,7 +109,10 @@ export class QueueAdmin {
     return this.run(() => this.reads.state());
   }
 
-  /** Monotonic totals: added, completed, failed for good, retried, reclaimed, discarded. */
+  /**
+   * Monotonic totals: every task ever added, completed, failed for good, retried, reclaimed from a
+   * crashed consumer, discarded by an immediate shutdown, cancelled.
+   */
   totals(): Promise<QueueTotals> {
     return this.run(() => this.reads.totals());
   }
@@ -135,6 +140,15 @@ export class QueueAdmin {
   /** The dead letters, newest first. */
   failedTasks<T = unknown>(start = 0, end = -1): Promise<FailedTask<T>[]> {
     return this.run(() => this.reads.failedTasks<T>(start, end));
+  }
+
+  /**
+   * Completed and failed counts and run-time p50/p95 per minute (the last `count`, up to 24 hours)
+   * or per hour (up to 30 days), oldest first, from rollups the workers' completion scripts keep in
+   * Redis as tasks finish.
+   */
+  history(unit: 'minute' | 'hour', count: number): Promise<HistoryPoint[]> {
+    return this.run(() => this.reads.history(unit, count));
   }
 
   /** Wait (ready to started) and run (started to finished) times in ms of the last `n` completed tasks. */
@@ -167,7 +181,7 @@ export class QueueAdmin {
     return this.run(() => this.actions.promote(id));
   }
 
-  /** Removes a task that is not running; false when there is none. */
+  /** Removes a task that is not running (a running one must finish or fail first); false when there is none. */
   remove(id: string): Promise<boolean> {
     return this.run(() => this.actions.remove(id));
   }
@@ -182,17 +196,21 @@ export class QueueAdmin {
     return this.run(() => this.actions.resume());
   }
 
-  /** Removes every task in the given states (never running ones); resolves to how many. */
+  /**
+   * Removes every task in the given states (never running ones); resolves to how many. Purged waiting
+   * and delayed tasks count as finished for join. It works in slices, one short script each, so a
+   * backlog of any size never blocks Redis for long.
+   */
   purge(states: readonly ('waiting' | 'delayed' | 'failed' | 'completed')[]): Promise<number> {
     return this.run(() => this.actions.purge(states));
   }
 
-  /** Removes tasks in `state` older than `olderThanMs`, at most `limit` (0: all); resolves to how many. */
+  /** Removes tasks in `state` older than `olderThanMs`, at most `limit` (0: all), in slices; resolves to how many. */
   clean(olderThanMs: number, state: 'completed' | 'failed' | 'delayed' | 'wait', limit = 0): Promise<number> {
     return this.run(() => this.actions.clean(olderThanMs, state, limit));
   }
 
-  /** Shuts the queue down everywhere, or with `immediate` also discards waiting and delayed tasks. */
+  /** Shuts the queue down everywhere (Python 3.13 semantics), or with `immediate` also discards waiting and delayed tasks. */
   shutdown(opts: { immediate?: boolean } = {}): Promise<void> {
     return this.run(() => this.actions.shutdown(opts));
   }
@@ -202,7 +220,11 @@ export class QueueAdmin {
     return this.run(() => this.actions.reopen());
   }
 
-  /** Deletes the queue and everything in it; refused while workers live or tasks run, unless `force`. */
+  /**
+   * Deletes the queue and everything in it (tasks in every state, results, the registry, the
+   * shutdown flag), for every process. Refused while workers are registered or tasks run, unless
+   * `force`. Resolves to how many keys were removed.
+   */
   destroy(opts: { force?: boolean } = {}): Promise<number> {
     return this.run(() => this.actions.destroy(opts));
   }

@@ -1,4 +1,5 @@
-import { corruptionOf, type AsyncqError } from '../errors.js';
+import { corruptionOf } from '../server-errors.js';
+import { type AsyncqError } from '../errors.js';
 import type { AdminCounts, QueueState, QueueTotals } from './admin-reads.js';
 import { isTransient, resolveConnection, toAsyncqError, type RedisClient } from './connection.js';
 import type { FoundQueue } from './list-queues.js';

@@ -63,6 +63,8 @@ export interface QueueKeys {
   held(lease: string): string;
   /** The HASH of tasks cancelled while held under a consumer's lease, until its holder reads it. */
   revoked(lease: string): string;
+  /** The HASH of the history rollup of minute (`m`) or hour (`h`) number `n` since the epoch (see `finish-lib.lua`). */
+  history(unit: 'm' | 'h', n: number): string;
 }
 
 /** Builds the keys of the queue (or partition) tagged `tag` under `prefix`. */
@@ -106,6 +108,7 @@ export function queueKeys(prefix: string, tag: string): QueueKeys {
     logs: (id) => `${base}${id}:logs`,
     held: (lease) => `${base}aq:held:${lease}`,
     revoked: (lease) => `${base}aq:revoked:${lease}`,
+    history: (unit, n) => `${base}aq:hist:${unit}:${n}`,
   };
 }
 

@@ -1,5 +1,4 @@
-import type { Cluster } from 'ioredis';
-import { messageEvent, publishOn, subscribeTo } from './cluster-room.js';
+import { followSlotMigrations, messageEvent, publishOn, subscribeTo } from './cluster-room.js';
 import type { RedisClient } from './connection.js';
 import type { QueueKeys } from './queue-keys.js';
 
@@ -95,31 +94,4 @@ export async function publishSignal(client: RedisClient, keys: QueueKeys, signal
  */
 export function recheckDelay(round: number, ceiling = 2000): number {
   return Math.min(50 * 2 ** round, ceiling);
-}
-
-/** When, after a slot migrated, a subscriber re-reads the slots (ms): gossip may lag the move. */
-const REFRESH_AFTER_MIGRATION_MS = [0, 250, 1000, 3000];
-
-/**
- * Redis drops a sharded subscription when its slot migrates, telling the subscriber with a
- * SUNSUBSCRIBE nobody asked for (ioredis reports it as a "command queue state error" of the node).
- * The subscriber then re-reads the slots a few times over the next seconds, so that it subscribes
- * again where the slot now lives as soon as the cluster says so, and waiters look again at once.
- */
-function followSlotMigrations(subscriber: RedisClient, lookAgain: () => void): void {
-  const cluster = subscriber as Partial<Cluster>;
-  if (!cluster.isCluster) return;
-  let timers: NodeJS.Timeout[] = [];
-  const migrated = (e: unknown): void => {
-    if (!/sunsubscribe/i.test(String((e as Error)?.message ?? ''))) return;
-    for (const t of timers) clearTimeout(t);
-    timers = REFRESH_AFTER_MIGRATION_MS.map((ms) =>
-      setTimeout(() => {
-        cluster.refreshSlotsCache?.();
-        lookAgain();
-      }, ms).unref(),
-    );
-  };
-  subscriber.on('nodeError', migrated);
-  subscriber.once('end', () => timers.forEach(clearTimeout));
 }

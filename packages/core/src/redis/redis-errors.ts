@@ -1,4 +1,5 @@
-import { AsyncqError, RedisOutOfMemory, RedisRefused, RedisUnreachable } from '../errors.js';
+import { AsyncqError } from '../errors.js';
+import { RedisOutOfMemory, RedisRefused, RedisUnreachable } from '../server-errors.js';
 import type { RedisTarget } from './connection.js';
 
 /**

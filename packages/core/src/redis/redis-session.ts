@@ -1,10 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { Cluster } from 'ioredis';
-import { lazily } from '../lazy.js';
 import { checkAccess } from './access-check.js';
 import { ConfigError } from '../errors.js';
-import { isSharded } from './cluster-room.js';
-import { connectWithin, openClient, toAsyncqError, type RedisClient } from './connection.js';
+import { toAsyncqError, type RedisClient } from './connection.js';
 import type { QueueConfig } from './queue-config.js';
 import { layoutKey } from './queue-keys.js';
 import { QueueSignals } from './queue-signals.js';
@@ -12,27 +9,26 @@ import { QueueScripts } from './scripts.js';
 import { LossWatch } from './loss-watch.js';
 import { checkMemoryPolicy } from './memory-policy.js';
 import { RedisClock, RequestLog, type RequestArgs } from './request-log.js';
+import { SessionBase } from './session-base.js';
 
 /**
- * A queue handle's connection to Redis, built whole once connected: the command client with
- * asyncq's scripts, and (opened only when the handle first waits or consumes) a subscriber for the
- * queue's signals. A client the caller gave is shared and never closed.
+ * A queue handle's connection to Redis (see {@link SessionBase}): the command client with asyncq's
+ * scripts, and a subscriber for the queue's signals once the handle first waits or consumes.
  */
-export class RedisSession {
+export class RedisSession extends SessionBase<QueueConfig, QueueSignals> {
   private readonly epochBase = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   private epochs = 0;
-  private subscriber?: RedisClient;
-  private closed = false;
   /** Per partition: the handle's request log there (safe retries), with Redis's clock. */
   readonly requests: readonly RequestLog[];
   /** What this handle has seen of each partition's ledger: how it tells Redis going back in time. */
   readonly losses: LossWatch;
 
   private constructor(
-    readonly config: QueueConfig,
-    readonly client: RedisClient,
+    config: QueueConfig,
+    client: RedisClient,
     readonly scripts: QueueScripts,
   ) {
+    super(config, client, connectionName(config));
     this.requests = config.partitions.map(() => new RequestLog(config.handleId, new RedisClock(), config.commandTimeout));
     this.losses = new LossWatch(config.partitions.length);
   }
@@ -52,8 +48,7 @@ export class RedisSession {
    * reads, which write nothing) what reads send, so a read-only user can still look.
    */
   static async open(config: QueueConfig, opts: { reader?: boolean } = {}): Promise<RedisSession> {
-    const client = config.target.shared ?? openClient(config.target, 'command', connectionName(config), config.commandTimeout);
-    await connectWithin(client, config.target, config.connectTimeout);
+    const client = await SessionBase.connect(config, connectionName(config));
     const scripts = new QueueScripts(client, config.target, config.name);
     const session = new RedisSession(config, client, scripts);
     try {
@@ -106,28 +101,10 @@ export class RedisSession {
     return `${this.epochBase}.${(this.epochs++).toString(36)}`;
   }
 
-  /** True on a Redis Cluster: signals use sharded pub/sub there. */
-  get sharded(): boolean {
-    return isSharded(this.config.target);
-  }
-
-  /** The queue's signals, subscribed on first use. */
-  readonly signals = lazily(async () => {
-    const subscriber = openClient(this.config.target, 'subscriber', connectionName(this.config), this.config.commandTimeout);
-    this.subscriber = subscriber;
-    // The session is up: a subscriber that meets a blip waits it out, within the command timeout.
-    await connectWithin(subscriber, this.config.target, this.config.commandTimeout, true);
+  protected async listen(subscriber: RedisClient): Promise<QueueSignals> {
     const signals = new QueueSignals(subscriber, this.config.partitions.map((k) => k.channel), this.sharded);
     await signals.start();
-    followSlotMoves(this.client, subscriber);
-    if (this.closed) subscriber.disconnect();
     return signals;
-  });
-
-  async close(): Promise<void> {
-    this.closed = true;
-    this.subscriber?.disconnect();
-    if (this.client !== this.config.target.shared) await this.client.quit().catch(() => this.client.disconnect());
   }
 }
 
@@ -153,17 +130,4 @@ async function checkLayout(client: RedisClient, config: QueueConfig): Promise<vo
   if (have !== want) {
     throw new ConfigError(`queue "${config.name}" has ${have} partition${have === 1 ? '' : 's'} in Redis, but this handle was opened with partitions: ${want}; use ${have}`);
   }
-}
-
-/**
- * On a cluster, a subscriber re-reads the slots (and so subscribes again where its channels now
- * live) as soon as the command client learns that slots moved: the first MOVED after a reshard.
- */
-function followSlotMoves(client: RedisClient, subscriber: RedisClient): void {
-  const c = client as Partial<Cluster>;
-  const sub = subscriber as Partial<Cluster>;
-  if (!c.isCluster || !sub.isCluster) return;
-  const refresh = (): void => sub.refreshSlotsCache?.();
-  c.on?.('refresh', refresh);
-  subscriber.once('end', () => c.off?.('refresh', refresh));
 }

@@ -1,5 +1,5 @@
-import { corruptionOf } from '../errors.js';
-import { RedisUnreachable } from '../errors.js';
+import { corruptionOf } from '../server-errors.js';
+import { RedisUnreachable } from '../server-errors.js';
 import { toAsyncqError, type RedisClient, type RedisTarget } from './connection.js';
 import { publishCommand } from './cluster-room.js';
 import type { QueueKeys } from './queue-keys.js';

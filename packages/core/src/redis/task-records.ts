@@ -70,6 +70,7 @@ export function toSummary(id: string, h: Record<string, string>, state: TaskStat
     state,
     attemptsMade: Number(h.atm ?? h.attemptsMade ?? 0) || 0,
     timestamp: Number(h.timestamp) || 0,
+    ...(Number(h.finishedOn) > 0 ? { finishedAt: Number(h.finishedOn) } : {}),
     ...(h.failedReason ? { error: h.failedReason } : {}),
     ...(state === 'completed' && h.returnvalue !== undefined ? { result: parse(h.returnvalue, h.returnvalue) } : {}),
     ...(state === 'active' && h.pb ? { holder: h.pb } : {}),

@@ -1,5 +1,6 @@
 import { abortableWait, type Waiter } from '../abortable-wait.js';
-import { BrokenBarrier, ConfigError, LeaseLost, PrimitiveClosed, WaitAborted } from '../errors.js';
+import { BrokenBarrier, PrimitiveClosed } from './sync-errors.js';
+import { ConfigError, LeaseLost, WaitAborted } from '../errors.js';
 import { Lazy } from '../lazy.js';
 import { checkInt, checkTimeout } from '../options.js';
 import type { WaitOptions } from '../types.js';

@@ -1,5 +1,6 @@
 import { abortableWait } from '../abortable-wait.js';
-import { ConfigError, LeaseLost, LockNotHeld, PrimitiveClosed, WaitAborted } from '../errors.js';
+import { ConfigError, LeaseLost, WaitAborted } from '../errors.js';
+import { LockNotHeld, PrimitiveClosed } from './sync-errors.js';
 import { checkInt, checkTimeout } from '../options.js';
 import type { WaitOptions } from '../types.js';
 import type { GrantFlavor, PendingGrant } from './grant-waits.js';

@@ -1,5 +1,5 @@
 import { abortableWait, type Waiter } from '../abortable-wait.js';
-import { PrimitiveClosed } from '../errors.js';
+import { PrimitiveClosed } from './sync-errors.js';
 import { Lazy } from '../lazy.js';
 import { checkTimeout } from '../options.js';
 import type { WaitOptions } from '../types.js';

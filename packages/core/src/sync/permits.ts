@@ -1,5 +1,6 @@
 import { abortableWait } from '../abortable-wait.js';
-import { ConfigError, LeaseLost, LockNotHeld, PrimitiveClosed, SemaphoreOverReleased, WaitAborted } from '../errors.js';
+import { ConfigError, LeaseLost, WaitAborted } from '../errors.js';
+import { LockNotHeld, PrimitiveClosed, SemaphoreOverReleased } from './sync-errors.js';
 import { Lazy } from '../lazy.js';
 import { checkTimeout } from '../options.js';
 import { isTransient } from '../redis/connection.js';

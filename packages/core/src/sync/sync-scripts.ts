@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { toAsyncqError, type RedisClient, type RedisTarget } from '../redis/connection.js';
+import { publishCommand } from '../redis/cluster-room.js';
 import type { SyncKeys } from '../redis/sync-keys.js';
 import { packOptions, type ScriptOptions } from './msgpack.js';
 
@@ -65,7 +66,7 @@ export class SyncScripts {
     private readonly client: RedisClient,
     private readonly target: RedisTarget,
   ) {
-    this.pub = target.kind === 'cluster' ? 'SPUBLISH' : 'PUBLISH';
+    this.pub = publishCommand(target);
     for (const s of loadSources()) {
       if (!(s.command in client)) client.defineCommand(s.command, { numberOfKeys: s.numberOfKeys, lua: s.lua });
     }

@@ -1,47 +1,32 @@
-import { lazily } from '../lazy.js';
-import { connectWithin, openClient, type RedisClient } from '../redis/connection.js';
+import type { RedisClient } from '../redis/connection.js';
+import { SessionBase } from '../redis/session-base.js';
 import type { SyncConfig } from './sync-options.js';
 import { SyncScripts } from './sync-scripts.js';
 import { SyncSignals } from './sync-signals.js';
 
 /**
- * A primitive handle's connection to Redis, built whole once connected: the command client with
- * the primitives' scripts, and (opened only when the handle first waits) a subscriber to the
- * primitive's channel. A client the caller gave is shared and never closed.
+ * A primitive handle's connection to Redis (see {@link SessionBase}): the command client with the
+ * primitives' scripts, and a subscriber to the primitive's channel once the handle first waits.
  */
-export class SyncSession {
-  private subscriber?: RedisClient;
-  private closed = false;
-
+export class SyncSession extends SessionBase<SyncConfig, SyncSignals> {
   private constructor(
-    readonly config: SyncConfig,
-    readonly client: RedisClient,
+    config: SyncConfig,
+    client: RedisClient,
     readonly scripts: SyncScripts,
-  ) {}
+  ) {
+    super(config, client, connectionName(config));
+  }
 
   /** Connects, failing with `RedisUnreachable` or `RedisRefused` within the connect timeout. */
   static async open(config: SyncConfig): Promise<SyncSession> {
-    const client = config.target.shared ?? openClient(config.target, 'command', connectionName(config), config.commandTimeout);
-    await connectWithin(client, config.target, config.connectTimeout);
+    const client = await SessionBase.connect(config, connectionName(config));
     return new SyncSession(config, client, new SyncScripts(client, config.target));
   }
 
-  /** The primitive's channel, subscribed on first use. */
-  readonly signals = lazily(async () => {
-    const subscriber = openClient(this.config.target, 'subscriber', connectionName(this.config), this.config.commandTimeout);
-    this.subscriber = subscriber;
-    // The session is up: a subscriber that meets a blip waits it out, within the command timeout.
-    await connectWithin(subscriber, this.config.target, this.config.commandTimeout, true);
-    const signals = new SyncSignals(subscriber, this.config.keys.channel, this.config.target.kind === 'cluster');
+  protected async listen(subscriber: RedisClient): Promise<SyncSignals> {
+    const signals = new SyncSignals(subscriber, this.config.keys.channel, this.sharded);
     await signals.start();
-    if (this.closed) subscriber.disconnect();
     return signals;
-  });
-
-  async close(): Promise<void> {
-    this.closed = true;
-    this.subscriber?.disconnect();
-    if (this.client !== this.config.target.shared) await this.client.quit().catch(() => this.client.disconnect());
   }
 }
 

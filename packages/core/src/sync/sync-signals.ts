@@ -1,4 +1,4 @@
-import type { Cluster, Redis } from 'ioredis';
+import { followSlotMigrations, messageEvent, subscribeTo } from '../redis/cluster-room.js';
 import type { RedisClient } from '../redis/connection.js';
 
 /**
@@ -17,7 +17,7 @@ export class SyncSignals {
     /** Sharded pub/sub (SSUBSCRIBE) on a cluster, so the channel lives on its slot's master. */
     private readonly sharded: boolean,
   ) {
-    subscriber.on(sharded ? 'smessage' : 'message', (ch: string, message: string) => {
+    subscriber.on(messageEvent(sharded), (ch: string, message: string) => {
       if (ch === channel) this.emit(message);
     });
     let first = true;
@@ -25,6 +25,7 @@ export class SyncSignals {
       if (first) first = false;
       else this.emit('reconnected');
     });
+    if (sharded) followSlotMigrations(subscriber, () => this.emit('reconnected'));
   }
 
   private emit(message: string): void {
@@ -33,7 +34,7 @@ export class SyncSignals {
 
   /** Subscribes once; resolves when messages will be seen. */
   start(): Promise<void> {
-    this.subscribed ??= (this.sharded ? (this.subscriber as Cluster).ssubscribe(this.channel) : (this.subscriber as Redis).subscribe(this.channel)).then(() => undefined);
+    this.subscribed ??= subscribeTo(this.subscriber, [this.channel], this.sharded);
     return this.subscribed;
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkQueueName, ConfigError, describeError, LocalQueue, PayloadError, Queue, QueueAdmin, redactUrl, safeMessage, WaitAborted } from '@asyncq/core';
+import { ConfigError, LocalQueue, PayloadError, Queue, QueueAdmin, WaitAborted } from '@asyncq/core';
+import { checkQueueName, describeError, redactUrl, safeMessage } from '@asyncq/core/internal';
 
 // No Redis: every check here happens before anything is sent.
 describe('hostile values and bad input, before Redis', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { assertJsonSafe, LocalQueue, PayloadError } from '@asyncq/core';
+import { LocalQueue, PayloadError } from '@asyncq/core';
+import { assertJsonSafe } from '@asyncq/core/internal';
 
 describe('assertJsonSafe (no Redis)', () => {
   it('accepts plain JSON values and Dates', () => {

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { Queue, QueueAdmin } from '@asyncq/core';
+import { adminClient, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+
+describe('history rollups', () => {
+  it('count completed and failed tasks per minute and hour, with run-time p50 and p95, summed over partitions, kept 25 h and 31 days', async () => {
+    const name = uniqueName('hist');
+    const q = track(new Queue<number>(name, { connection: redisUrl(), partitions: 2 }), name);
+    const admin = track(new QueueAdmin(name, { connection: redisUrl() }), name);
+    for (let i = 0; i < 12; i++) await q.put(i, { attempts: 1 });
+    // 10 complete after about 30 ms of running (bucket up to 50 ms), one after about 300 ms (up to 500), one fails for good.
+    for (let i = 0; i < 10; i++) {
+      const t = await q.getTask();
+      await sleep(30);
+      await t.done(i);
+    }
+    const slow = await q.getTask();
+    await sleep(300);
+    await slow.done('slow');
+    await (await q.getTask()).fail(new Error('boom'));
+    await q.join();
+
+    const minutes = await admin.history('minute', 3);
+    expect(minutes).toHaveLength(3);
+    expect(minutes.at(-1)!.at % 60_000).toBe(0);
+    const sum = (pts: typeof minutes, f: 'completed' | 'failed'): number => pts.reduce((a, p) => a + p[f], 0);
+    expect(sum(minutes, 'completed')).toBe(11);
+    expect(sum(minutes, 'failed')).toBe(1);
+    const busy = minutes.filter((p) => p.completed > 0);
+    // The test may straddle a minute: every minute with completions has bounds from the buckets.
+    for (const p of busy) expect([50, 500]).toContain(p.p95);
+    if (busy.length === 1) expect(busy[0]).toMatchObject({ p50: 50, p95: 500 });
+    expect(minutes.filter((p) => p.completed === 0).every((p) => p.p50 === null && p.p95 === null)).toBe(true);
+    const hours = await admin.history('hour', 2);
+    expect(sum(hours, 'completed')).toBe(11);
+    expect(sum(hours, 'failed')).toBe(1);
+
+    // Bounded: every rollup key expires (minutes within 25 h, hours within 31 days).
+    const keys = await adminClient().keys(`asyncq:*${name}*:aq:hist:*`);
+    expect(keys.length).toBeGreaterThanOrEqual(2);
+    for (const key of keys) {
+      const ttl = await adminClient().ttl(key);
+      expect(ttl, key).toBeGreaterThan(0);
+      expect(ttl, key).toBeLessThanOrEqual(key.includes(':aq:hist:m:') ? 25 * 3600 : 31 * 86_400);
+    }
+  });
+});

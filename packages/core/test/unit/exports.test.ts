@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type * as core from '@asyncq/core';
+import type * as internal from '@asyncq/core/internal';
+
+// The core's public surface and its internal one (for the sibling packages), pinned twice so that an export added,
+// removed or renamed by accident fails: at the type level (`pnpm typecheck`) and at run time, from
+// the entry point's source (no import, so this file stays fast). Change the lists on purpose.
+
+/** What `@asyncq/core` exports as values, sorted. */
+const CORE_VALUES = [
+  'AsyncqError', 'Barrier', 'BoundedSemaphore', 'BrokenBarrier', 'Condition', 'ConfigError',
+  'Event', 'LeaseLost', 'LifoQueue', 'LocalQueue', 'Lock', 'LockNotHeld', 'NoRedisServer',
+  'PayloadError', 'PrimitiveClosed', 'PriorityQueue', 'Queue', 'QueueAdmin', 'QueueClosed',
+  'QueueCorrupt', 'QueueDataLost', 'QueueEmpty', 'QueueFull', 'QueueShutDown', 'RedisError',
+  'RedisMisconfigured', 'RedisOutOfMemory', 'RedisRefused', 'RedisUnreachable', 'Semaphore',
+  'SemaphoreOverReleased', 'TaskCancelled', 'TaskDoneError', 'TaskFailed', 'TaskGroup',
+  'TaskNotFound', 'UnrecoverableError', 'WaitAborted', 'WorkerRegistry', 'asCompleted',
+  'defineTask', 'gather', 'startEmbeddedRedis', 'taskGroup', 'taskRef', 'wait', 'waitFor',
+] as const;
+
+/** What `@asyncq/core` exports as types only, sorted. */
+const CORE_TYPES = [
+  'AdminCounts', 'AsCompletedOptions', 'AsyncQueue', 'AsyncqErrorCode', 'BackoffOptions',
+  'BarrierOptions', 'CancelOptions', 'CancelStatus', 'ClusterConnection', 'ConditionOptions',
+  'ConnectionOption', 'DataLoss', 'EmbeddedRedis', 'EmbeddedRedisOptions', 'EventOptions',
+  'FailedTask', 'FleetInfo', 'FlowOptions', 'FlowRef', 'FlowStep', 'FlowStepOptions',
+  'GatherOptions', 'HistoryPoint', 'HoldContext', 'LocalQueueOptions', 'LockOptions', 'PrimitiveOptions',
+  'PutManyItem', 'PutManyOptions', 'PutOptions', 'QueueAdminOptions', 'QueueCapabilities',
+  'QueueCounts', 'QueueOptions', 'QueueOrder', 'QueueState', 'QueueTotals', 'ReturnWhen',
+  'SemaphoreOptions', 'ShutdownOptions', 'Task', 'TaskDefinition', 'TaskDetails',
+  'TaskGroupOptions', 'TaskRef', 'TaskRefState', 'TaskSource', 'TaskState', 'TaskSummary',
+  'UrlConnection', 'WaitForOptions', 'WaitManyOptions', 'WaitOptions', 'WorkerInfo',
+  'WorkerRegistryOptions',
+] as const;
+
+/** Each type export, referenced: one removed or renamed fails the typecheck. */
+export type CoreTypes = [
+  core.AdminCounts, core.AsCompletedOptions, core.AsyncQueue<unknown>, core.AsyncqErrorCode,
+  core.BackoffOptions, core.BarrierOptions, core.CancelOptions, core.CancelStatus,
+  core.ClusterConnection, core.ConditionOptions, core.ConnectionOption, core.DataLoss,
+  core.EmbeddedRedis, core.EmbeddedRedisOptions, core.EventOptions, core.FailedTask,
+  core.FleetInfo, core.FlowOptions, core.FlowRef<unknown>, core.FlowStep, core.FlowStepOptions,
+  core.GatherOptions, core.HistoryPoint, core.HoldContext, core.LocalQueueOptions, core.LockOptions,
+  core.PrimitiveOptions, core.PutManyItem<unknown>, core.PutManyOptions, core.PutOptions,
+  core.QueueAdminOptions, core.QueueCapabilities, core.QueueCounts, core.QueueOptions,
+  core.QueueOrder, core.QueueState, core.QueueTotals, core.ReturnWhen, core.SemaphoreOptions,
+  core.ShutdownOptions, core.Task<unknown>, core.TaskDefinition<unknown, unknown>,
+  core.TaskDetails, core.TaskGroupOptions, core.TaskRef<unknown>, core.TaskRefState,
+  core.TaskSource, core.TaskState, core.TaskSummary, core.UrlConnection, core.WaitForOptions,
+  core.WaitManyOptions, core.WaitOptions, core.WorkerInfo, core.WorkerRegistryOptions,
+];
+
+describe('@asyncq/core: what users call', () => {
+  it('exports exactly these values', () => {
+    expectTypeOf<keyof typeof core>().toEqualTypeOf<(typeof CORE_VALUES)[number]>();
+    expect(exportedNames('../../src/index.ts').values).toEqual([...CORE_VALUES]);
+  });
+
+  it('exports exactly these types', () => {
+    expect(exportedNames('../../src/index.ts').types).toEqual([...CORE_TYPES]);
+  });
+});
+
+/** What `@asyncq/core/internal` exports as values, sorted. */
+const INTERNAL_VALUES = [
+  'MAX_TIMER_MS', 'assertJsonSafe', 'checkInt', 'checkPrimitiveName', 'checkQueueName',
+  'checkTimeout', 'connectRedis', 'describeError', 'describeQueues', 'discoverQueues',
+  'isTransient', 'listPrimitives', 'listQueues', 'partitionTags', 'queueKeys', 'readQueueFigures',
+  'redactUrl', 'requireNoEviction', 'safeMessage', 'shellQuote', 'syncKeys',
+] as const;
+
+/** What `@asyncq/core/internal` exports as types only, sorted. */
+const INTERNAL_TYPES = [
+  'ErrorFacts', 'FoundQueue', 'HolderInfo', 'PrimitiveInfo', 'QueueFigures', 'QueueFiguresRead',
+  'QueueKeys', 'RedisClient', 'SyncKeys', 'SyncKind',
+] as const;
+
+/** Each type export, referenced: one removed or renamed fails the typecheck. */
+export type InternalTypes = [
+  internal.ErrorFacts, internal.FoundQueue, internal.HolderInfo, internal.PrimitiveInfo,
+  internal.QueueFigures, internal.QueueFiguresRead, internal.QueueKeys, internal.RedisClient,
+  internal.SyncKeys, internal.SyncKind,
+];
+
+describe('@asyncq/core/internal: plumbing for the sibling packages', () => {
+  it('exports exactly these values', () => {
+    expectTypeOf<keyof typeof internal>().toEqualTypeOf<(typeof INTERNAL_VALUES)[number]>();
+    expect(exportedNames('../../src/internal.ts').values).toEqual([...INTERNAL_VALUES]);
+  });
+
+  it('exports exactly these types', () => {
+    expect(exportedNames('../../src/internal.ts').types).toEqual([...INTERNAL_TYPES]);
+  });
+});
+
+/** The names an entry point's source exports: values, and types (`type X` or `export type { ... }`). */
+function exportedNames(entry: string): { values: string[]; types: string[] } {
+  const src = readFileSync(new URL(entry, import.meta.url), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
+  const names = { values: [] as string[], types: [] as string[] };
+  for (const [, allTypes, body] of src.matchAll(/^export\s+(type\s+)?\{([^}]*)\}/gm)) {
+    for (const part of body!.split(',').map((p) => p.trim()).filter(Boolean)) {
+      names[allTypes || part.startsWith('type ') ? 'types' : 'values'].push(part.replace(/^type\s+/, '').split(/\s+as\s+/).pop()!);
+    }
+  }
+  return { values: names.values.sort(), types: names.types.sort() };
+}
