@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // One project per kind of test, so each runs with only the set-up it needs:
 // - unit: no Redis and no global set-up at all (LocalQueue conformance, pure functions);
-// - integration: one real Redis found by test/global-setup.ts (REDIS_URL, else a throwaway redis-server);
+// - integration: one real Redis found by packages/test-support/src/global-setup.ts (REDIS_URL, else a throwaway redis-server);
 // - cluster: a Redis Cluster (3 masters, 3 replicas) and a Sentinel group started from local binaries;
 // - chaos: real processes and redis-servers the suite starts, kills and restarts itself (`pnpm test:chaos`).
 const shared = {
@@ -25,7 +25,7 @@ export default defineConfig({
           name: 'integration',
           include: ['packages/*/test/**/*.test.ts', 'examples/test/**/*.test.ts', 'docker/test/**/*.test.ts', 'bench/test/**/*.test.ts', 'test/*.test.ts'],
           exclude: ['packages/*/test/unit/**', 'docker/test/unit/**', '**/node_modules/**'],
-          globalSetup: ['test/global-setup.ts'],
+          globalSetup: ['packages/test-support/src/global-setup.ts'],
         },
       },
       {

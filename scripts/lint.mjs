@@ -11,8 +11,11 @@
 // - every dependency a package declares is imported by its src, and it imports nothing undeclared;
 // - the CLI is laid out like the core: at most 6 files at the root of packages/cli/src, one
 //   command per file under commands/ (no casts there: defineCommand types each handler), and
-//   only the root imports commands/.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+//   only the root imports commands/;
+// - @asyncq/test-support (packages/test-support) is the tests' own package: it may import @asyncq/core,
+//   @asyncq/worker (the futures suite), ioredis and the test runner, it talks to Redis directly, and nothing but tests imports it; no test
+//   imports another test folder by a relative path (what tests share lives in test-support).
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -35,10 +38,14 @@ const allowed = {
   producer: ['@asyncq/core', 'prom-client'],
   worker: ['@asyncq/core', 'prom-client', 'pino'],
   cli: ['@asyncq/core', '@asyncq/producer', '@asyncq/worker', 'yargs', 'log-update', 'picocolors', 'prom-client', 'asciichart', 'ms', 'cli-table3', 'express', '@bull-board/api', '@bull-board/express'],
+  'test-support': ['@asyncq/core', '@asyncq/worker', 'ioredis', 'vitest', 'testcontainers', '@testcontainers/redis'],
 };
 
-/** The one deep import lint allows: what @asyncq/core shares with its siblings but users do not call. */
-const INTERNAL_ENTRIES = ['@asyncq/core/internal'];
+/**
+ * The deep imports lint allows: what @asyncq/core shares with its siblings but users do not call
+ * (internal), and the throwaway redis-server the CLI's demo starts (testing).
+ */
+const INTERNAL_ENTRIES = ['@asyncq/core/internal', '@asyncq/core/testing'];
 
 /** The packages each package's src imports by name, for the check that every declared one is used. */
 const imported = new Map(Object.keys(allowed).map((pkg) => [pkg, new Set()]));
@@ -59,7 +66,7 @@ for (const [pkg, deps] of Object.entries(allowed)) {
       imported.get(pkg).add(name);
       if (!deps.includes(name)) report(file, `@asyncq/${pkg} may not import ${name} (allowed: ${deps.join(', ')})`);
       // One deep import is allowed: the core's plumbing for its siblings (ARCHITECTURE.md, "House rules").
-      if (/^@asyncq\/[^/]+\/.+/.test(spec) && !INTERNAL_ENTRIES.includes(spec)) report(file, `deep import ${spec}: import from the package's entry point (siblings may also import @asyncq/core/internal)`);
+      if (/^@asyncq\/[^/]+\/.+/.test(spec) && !INTERNAL_ENTRIES.includes(spec)) report(file, `deep import ${spec}: import from the package's entry point (siblings may also import @asyncq/core/internal and @asyncq/core/testing)`);
     }
     if (/^\s*(export\s+)?(const\s+)?enum\s/m.test(src)) report(file, 'TypeScript enum: use a union of string literals');
   }
@@ -67,11 +74,14 @@ for (const [pkg, deps] of Object.entries(allowed)) {
 
 // Tests, benchmarks and examples import the packages as users do: by their entry points, plus the
 // core's internal one (and its testing one, for a throwaway redis-server).
+// Test support's own entry points (hook-free basics, the conformance suites) are for tests too.
+const TEST_SUPPORT_ENTRIES = ['@asyncq/test-support/basics', '@asyncq/test-support/conformance', '@asyncq/test-support/global-setup'];
 for (const dir of ['test', 'bench', 'examples', ...Object.keys(allowed).map((pkg) => `packages/${pkg}/test`)]) {
+  if (!existsSync(join(root, dir))) continue;
   for (const file of files(join(root, dir), ['.ts', '.mts', '.mjs'])) {
     const code = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
     for (const [, spec] of code.matchAll(/(?:from|import)\s*\(?\s*['"](@asyncq\/[^/'"]+\/[^'"]+)['"]/g)) {
-      if (![...INTERNAL_ENTRIES, '@asyncq/core/testing'].includes(spec)) report(file, `deep import ${spec}: import from the package's entry point or @asyncq/core/internal`);
+      if (![...INTERNAL_ENTRIES, ...TEST_SUPPORT_ENTRIES].includes(spec)) report(file, `deep import ${spec}: import from the package's entry point or @asyncq/core/internal`);
     }
   }
 }
@@ -156,6 +166,8 @@ for (const file of files(join(root, 'packages'), ['.ts'])) {
   const text = readFileSync(file, 'utf8');
   const lines = text.split('\n').length;
   if (lines > MAX_LINES) report(file, `${lines} lines: split it into parts of at most ${MAX_LINES}`);
+  // Test support starts servers and plants keys: the Redis rules below fence the product's code.
+  if (file.includes('/packages/test-support/')) continue;
   const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
   const inCoreRedis = file.includes('/packages/core/src/redis/');
   for (const [, typeOnly, spec] of code.matchAll(/import\s+(type\s+)?[^'"]*?from\s*['"]([^'"]+)['"]/g)) {
@@ -170,6 +182,33 @@ for (const file of files(join(root, 'packages'), ['.ts'])) {
   if (!file.endsWith('/redis/cluster-room.ts') && /\.s?publish\(/.test(code)) {
     report(file, 'publishes on a channel: only packages/core/src/redis/cluster-room.ts publishes (queue-signals.ts publishSignal calls it)');
   }
+}
+
+// Tests (issue 19): what they share lives once in @asyncq/test-support, which only tests import.
+const testRoots = ['test/unit', 'test/chaos', 'test/cluster', 'test', 'docker/test', 'bench/test', 'examples/test', ...readdirSync(join(root, 'packages')).map((p) => `packages/${p}/test`)];
+const testRootOf = (file) => testRoots.map((r) => join(root, r)).filter((r) => file.startsWith(r + '/')).sort((a, b) => b.length - a.length)[0];
+for (const file of [...files(join(root, 'packages'), ['.ts', '.mjs']), ...['test', 'docker', 'bench', 'examples'].flatMap((d) => files(join(root, d), ['.ts', '.mjs']))]) {
+  const code = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  const testRoot = testRootOf(file);
+  for (const [, spec] of code.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)) {
+    if (!testRoot) {
+      if (spec.startsWith('@asyncq/test-support') && !file.includes('/packages/test-support/')) report(file, `imports ${spec}: only tests may use @asyncq/test-support`);
+    } else if (spec.startsWith('.') && !join(file, '..', spec).startsWith(testRoot + '/')) {
+      // Into a package's src or the repo's scripts is fine (white-box tests); into another test folder is not.
+      const targetRoot = testRootOf(join(file, '..', spec));
+      if (targetRoot && targetRoot !== testRoot) report(file, `imports ${spec} from another test folder: move what both need to @asyncq/test-support`);
+    }
+  }
+}
+for (const dir of [...readdirSync(join(root, 'packages')).map((p) => `packages/${p}`), 'bench', 'examples']) {
+  const manifest = join(root, dir, 'package.json');
+  let deps = {};
+  try {
+    deps = JSON.parse(readFileSync(manifest, 'utf8')).dependencies ?? {};
+  } catch {
+    continue;
+  }
+  if ('@asyncq/test-support' in deps) report(manifest, 'depends on @asyncq/test-support: only tests may (a devDependency of the root)');
 }
 
 if (problems.length > 0) {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisUrl, track, uniqueName } from './helpers.js';
+import { redisUrl, track, uniqueName } from '@asyncq/test-support';
 
 // What a user gets from npm: every package packed as it would be published (`pnpm pack`, which
 // turns workspace:* into versions), installed into a fresh directory with plain npm from the

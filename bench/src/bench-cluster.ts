@@ -25,11 +25,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { Queue, type QueueOptions } from '@asyncq/core';
+import { freePorts } from '@asyncq/core/testing';
 import { fmtInt as fmt, median } from './stats.js';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 20_000);
@@ -289,25 +289,8 @@ async function masterPorts(nodes: NodeAddress[]): Promise<number[]> {
   }
 }
 
-// --- a private cluster, for runs without ASYNCQ_BENCH_CLUSTER (test/cluster/redis-cluster.ts is
+// --- a private cluster, for runs without ASYNCQ_BENCH_CLUSTER (@asyncq/test-support's startRedisCluster is
 // the suite's fuller launcher, with replicas, kills and Sentinel; the bench cannot import test code).
-
-async function freePorts(count: number): Promise<number[]> {
-  const servers = Array.from({ length: count }, () => createServer());
-  try {
-    return await Promise.all(
-      servers.map(
-        (s) =>
-          new Promise<number>((resolve, reject) => {
-            s.once('error', reject);
-            s.listen(0, HOST, () => resolve((s.address() as { port: number }).port));
-          }),
-      ),
-    );
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  }
-}
 
 async function startLocalCluster(masters: number): Promise<{ nodes: NodeAddress[]; stop(): Promise<void> }> {
   for (const bin of ['redis-server', 'redis-cli']) {

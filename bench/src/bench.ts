@@ -13,7 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { Queue, startEmbeddedRedis } from '@asyncq/core';
+import { Queue } from '@asyncq/core';
+import { startEmbeddedRedis } from '@asyncq/core/testing';
 import { benchOptions, type BenchOptions } from './bench-options.js';
 import { ChildRun } from './child-runner.js';
 import { locksScenario } from './locks-scenario.js';
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
 const ENGINES: EngineId[] = ['asyncq', 'bullmq', 'bee'];
 
 function variantLabel(v: Variant): string {
-  return v.key === v.engine ? ENGINE_LABEL[v.engine] : `${v.key} joiner`;
+  return v.label ?? (v.key === v.engine ? ENGINE_LABEL[v.engine] : `${v.key} joiner`);
 }
 
 function outcomeText(s: Scenario, f: Exclude<RunOutcome, { error: string }>): string {
@@ -111,6 +112,10 @@ async function runVariant(o: BenchOptions, url: string, meter: RedisMeter, janit
       progressMs: 0,
       keepCompleted: o.keepCompleted,
     });
+    if (v.limits) {
+      const limited = new Queue(queue, { connection: url });
+      await limited.setLimits(v.limits).finally(() => limited.close());
+    }
     if (v.prefill) await prefill(v.engine, url, queue, s.count, o.batch, o.keepCompleted);
     let joined: Promise<void> | undefined;
     if (v.joiner) {

@@ -24,7 +24,7 @@ export function scenarioTable(s: Scenario, results: Results): string {
   }
   const rows = s.variants.map((v) => {
     const f = results.figures(s.id, v.key);
-    const name = v.key === v.engine ? ENGINE_LABEL[v.engine] : `${ENGINE_LABEL[v.engine]}, ${v.key} a joiner`;
+    const name = v.label ? `${ENGINE_LABEL[v.engine]}, ${v.label}` : v.key === v.engine ? ENGINE_LABEL[v.engine] : `${ENGINE_LABEL[v.engine]}, ${v.key} a joiner`;
     return [name, fmtInt(f.perSecond), fmtFixed(f.commandsPerTask, 1), fmtFixed(f.scriptCallsPerTask, 2), fmtFixed(f.redisCpuUsPerTask, 1), fmtFixed(f.processCpuUsPerTask, 0), `${fmtMb(f.idleRss)} / ${fmtMb(f.peakRss)}`, `${f.runs}`];
   });
   return table(['engine', 'tasks/s', 'Redis cmds/task', 'script calls/task', 'Redis CPU µs/task', 'process CPU µs/task', 'RSS idle / peak', 'runs'], rows);
@@ -41,6 +41,11 @@ export function cpuShares(f: Figures): string {
   return `worker ${share(f.processCpuUsPerTask)} · Redis ${share(f.redisCpuUsPerTask)}`;
 }
 
+/** What non-binding limits cost: how much slower the worker is on a queue with them, in %. */
+export function limitsCost(results: Results): number {
+  return (1 - results.figures('limits', 'with').perSecond / results.figures('limits', 'without').perSecond) * 100;
+}
+
 /** The joiner's cost: how much slower the worker is with a joiner waiting, in %. */
 export function joinerCost(results: Results): number {
   const without = results.figures('joiner', 'without').perSecond;
@@ -53,7 +58,11 @@ export function summaryTable(scenarios: Scenario[], results: Results): string {
   const rows: string[][] = [];
   for (const s of scenarios) {
     if (!results.has(s.id)) continue;
-    if (s.id === 'joiner') {
+    if (s.id === 'limits') {
+      const w = results.figures(s.id, 'with');
+      const wo = results.figures(s.id, 'without');
+      rows.push([`${s.title} (tasks/s: with / without; Redis cmds/task)`, `${fmtInt(w.perSecond)} / ${fmtInt(wo.perSecond)}, cost ${fmtFixed(limitsCost(results), 1)}%; ${fmtFixed(w.commandsPerTask, 1)} / ${fmtFixed(wo.commandsPerTask, 1)}`, 'n/a', 'n/a', '', '']);
+    } else if (s.id === 'joiner') {
       const w = results.figures(s.id, 'with');
       const wo = results.figures(s.id, 'without');
       rows.push([`${s.title} (tasks/s: with / without)`, `${fmtInt(w.perSecond)} / ${fmtInt(wo.perSecond)}, cost ${fmtFixed(joinerCost(results), 1)}%`, 'n/a', 'n/a', '', '']);
@@ -131,6 +140,7 @@ export function targetChecks(results: Results): TargetCheck[] {
     atMost('Redis cmds per result of waiting on 10,000 at once (gather-10k less worker c=64)', waitCost(results), 2, 'cmds', 2),
     atMost('asyncq worker peak RSS at c=64', results.figures('worker-c64', 'asyncq').peakRss / 1024 / 1024, 100, 'MB', 0),
     atMost('cost of a joiner waiting (worker c=16)', results.has('joiner') ? joinerCost(results) : NaN, 5, '%', 1),
+    atMost('cost of non-binding rate and concurrency limits (worker c=16)', results.has('limits') ? limitsCost(results) : NaN, 10, '%', 1),
   ];
 }
 

@@ -1,4 +1,5 @@
 import type { BenchOptions } from './bench-options.js';
+import type { QueueLimits } from '@asyncq/core';
 import type { ChildRole, EngineId } from './protocol.js';
 
 /** One side of a scenario: an engine doing a role, sometimes with a joiner waiting beside it. */
@@ -12,6 +13,10 @@ export interface Variant {
   prefill: boolean;
   /** A second asyncq handle waits in join() in the driver during the run. */
   joiner?: boolean;
+  /** Limits the driver sets on the queue (setLimits) before the run. */
+  limits?: QueueLimits;
+  /** The row's name, when the key alone does not say it. */
+  label?: string;
 }
 
 /** One row of the report. */
@@ -31,7 +36,7 @@ export interface Scenario {
 const ENGINES: EngineId[] = ['asyncq', 'bullmq', 'bee'];
 
 /** Every scenario id, in the order they run. */
-export const SCENARIO_IDS = ['worker-c1', 'worker-c16', 'worker-c64', 'handle-16', 'put-100', 'enqueue-many', 'joiner', 'join-wakeup', 'gather-10k', 'cancel-latency', 'locks'] as const;
+export const SCENARIO_IDS = ['worker-c1', 'worker-c16', 'worker-c64', 'handle-16', 'put-100', 'enqueue-many', 'joiner', 'limits', 'join-wakeup', 'gather-10k', 'cancel-latency', 'locks'] as const;
 
 /** The scenarios, sized by the options. */
 export function scenarios(o: BenchOptions): Scenario[] {
@@ -77,6 +82,16 @@ export function scenarios(o: BenchOptions): Scenario[] {
       variants: [
         { key: 'without', engine: 'asyncq', role: 'worker', concurrency: 16, prefill: true },
         { key: 'with', engine: 'asyncq', role: 'worker', concurrency: 16, prefill: true, joiner: true },
+      ],
+      count: o.tasks,
+    },
+    {
+      id: 'limits',
+      title: 'asyncq worker c=16, non-binding limits',
+      describe: `the asyncq worker at concurrency 16 over ${n} prefilled tasks, on a queue with no limits and on one with a rate limit and a global concurrency that never bind (1,000,000 a second; 1,000 held): what the limits cost`,
+      variants: [
+        { key: 'without', label: 'no limits', engine: 'asyncq', role: 'worker', concurrency: 16, prefill: true },
+        { key: 'with', label: 'rate + concurrency', engine: 'asyncq', role: 'worker', concurrency: 16, prefill: true, limits: { rate: { max: 1_000_000, per: '1s' }, concurrency: 1000 } },
       ],
       count: o.tasks,
     },

@@ -7,7 +7,7 @@
  * Uses a private Redis unless BENCH_REDIS_URL names one.
  */
 import { randomBytes } from 'node:crypto';
-import { startEmbeddedRedis } from '@asyncq/core';
+import { startEmbeddedRedis } from '@asyncq/core/testing';
 import { Producer } from '@asyncq/producer';
 import { positiveInt } from './bench-options.js';
 import { ChildRun } from './child-runner.js';

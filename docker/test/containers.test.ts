@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Queue } from '@asyncq/core';
-import { redisUrl, sleep, track, uniqueName } from '../../test/helpers.js';
-import { freePort, podman, podmanObjects, podmanProblem, REPO_ROOT, sh, type PodmanObjects } from './podman.js';
+import { freePort, redisUrl, sleep, track, uniqueName } from '@asyncq/test-support';
+import { podman, podmanObjects, podmanProblem, REPO_ROOT, sh, type PodmanObjects } from './podman.js';
 
 // The real image, built by podman from docker/Dockerfile on the base images docker/local-bases.sh
 // makes from Debian's packages (nothing is pulled), run as users run it: one worker container, the

@@ -1,6 +1,5 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,7 +10,7 @@ import { Queue } from '@asyncq/core';
 import { queueMetricsRegistry } from '@asyncq/cli';
 import { Producer } from '@asyncq/producer';
 import { defineHandlers, serveMetrics, Worker, WorkerMetrics } from '@asyncq/worker';
-import { redisUrl, track, uniqueName } from '../../test/helpers.js';
+import { freePort, redisUrl, track, uniqueName } from '@asyncq/test-support';
 import { ALL_METRICS, EXPORTER_METRICS_NOT_YET_EXPORTED, FILES_USING_METRICS, metricNamesIn } from './metric-names.js';
 
 const run = promisify(execFile);
@@ -169,12 +168,3 @@ function dashboardAndAlertExpressions(queue: string): string[] {
   return [...fromDashboard, ...alerts.groups.flatMap((g) => g.rules.map((r) => r.expr))];
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}

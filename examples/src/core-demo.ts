@@ -5,7 +5,8 @@
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Queue, QueueAdmin, startEmbeddedRedis, type EmbeddedRedis } from '@asyncq/core';
+import { Queue, QueueAdmin } from '@asyncq/core';
+import { startEmbeddedRedis, type EmbeddedRedis } from '@asyncq/core/testing';
 
 const TASKS = 200;
 const MAXSIZE = 20;

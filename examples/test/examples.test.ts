@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { redisUrl, track } from '../../test/helpers.js';
+import { redisUrl, track } from '@asyncq/test-support';
 
 const run = promisify(execFile);
 const here = (p: string): string => new URL(p, import.meta.url).pathname;
@@ -12,7 +12,7 @@ describe('README and examples', () => {
     const readme = readFileSync(here('../../README.md'), 'utf8');
     const quoted = [...readme.matchAll(/<!-- file: (\S+) -->\s*```ts\n([\s\S]*?)```/g)];
     expect(quoted.map((m) => m[1])).toEqual(
-      expect.arrayContaining(['examples/src/quick-start.ts', 'examples/src/email-producer.ts', 'examples/src/email-worker.ts', 'examples/src/tasks-as-futures.ts']),
+      expect.arrayContaining(['examples/src/quick-start.ts', 'examples/src/email-producer.ts', 'examples/src/email-worker.ts', 'examples/src/tasks-as-futures.ts', 'examples/src/limits.ts']),
     );
     for (const [, path, block] of quoted) expect(block, path).toBe(readFileSync(here(`../../${path}`), 'utf8'));
   });
@@ -21,6 +21,12 @@ describe('README and examples', () => {
     track({ close: async () => {} }, 'thumbnails');
     const { stdout } = await run('node', [here('../dist/quick-start.js')], { env: { ...process.env, REDIS_URL: redisUrl() }, timeout: 20_000 });
     expect(stdout).toContain('resizing https://example.com/cat.png');
+  });
+
+  it('the limits example runs against Redis: the limits hold and a RateLimited task comes back', async () => {
+    track({ close: async () => {} }, 'partner-calls');
+    const { stdout } = await run('node', [here('../dist/limits.js')], { env: { ...process.env, REDIS_URL: redisUrl() }, timeout: 30_000 });
+    expect(stdout.split('\n').filter((l) => l !== '')).toEqual(['limits: {"concurrency":2,"rate":{"max":5,"per":"1s"}}', '10 calls, at most 2 at once, in more than a second', 'failed: 0']);
   });
 
   it('the tasks-as-futures example runs against Redis, as its comments say', async () => {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { redisUrl, track } from '../../test/helpers.js';
+import { redisUrl, track } from '@asyncq/test-support';
 
 const run = promisify(execFile);
 

@@ -4,9 +4,8 @@ import { Worker } from '@asyncq/worker';
 import { report } from './harness/figures.js';
 import { ledgerDir, readLedger, unfinishedKeys } from './harness/ledger.js';
 import { linesOf, outputProblems } from './harness/output-hygiene.js';
-import { argvOf, FIXTURES, runCli, sleep, startCli, type CliRun } from './harness/processes.js';
-import { freePort, RedisServer } from './harness/redis-server.js';
-import { leaks, malformedUrls, MARKER } from '../malformed-urls.js';
+import { freePort, HANDLER_FIXTURES, leaks, malformedUrls, MARKER, RedisServer, sleep } from '@asyncq/test-support';
+import { argvOf, FIXTURES, runCli, startCli, type CliRun } from './harness/processes.js';
 
 // Scenario 7 (issue 10): bad input of every kind. Guarantee: bad input gets a one-line error naming
 // what is wrong (never a stack trace, a hang or an "unexpected error"); a corrupt job or a hostile
@@ -513,8 +512,8 @@ describe('bad input', () => {
     };
     const runs = await Promise.all(
       modules.flatMap((m) => [
-        runCli(['worker', `${FIXTURES}${m}`, '-q', 'modules'], { env, timeoutMs: 20_000 }),
-        runCli(['fleet', `${FIXTURES}${m}`, '-q', 'modules'], { env, timeoutMs: 20_000 }),
+        runCli(['worker', `${HANDLER_FIXTURES}${m}`, '-q', 'modules'], { env, timeoutMs: 20_000 }),
+        runCli(['fleet', `${HANDLER_FIXTURES}${m}`, '-q', 'modules'], { env, timeoutMs: 20_000 }),
       ]),
     );
     const results: Record<string, unknown> = {};

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Queue, TaskCancelled, type TaskRef } from '@asyncq/core';
 import { percentile, report, secs } from './harness/figures.js';
 import { ledgerDir, readLedger } from './harness/ledger.js';
-import { sleep, startNode, type ChaosProcess } from './harness/processes.js';
-import { RedisServer } from './harness/redis-server.js';
+import { RedisServer, sleep } from '@asyncq/test-support';
+import { startNode, type ChaosProcess } from './harness/processes.js';
 
 // Issue 20: cancel a running task while the worker running it is SIGKILLed, in three orders (kill
 // then cancel, cancel then kill, both at once). Guarantee: the cancel is durable. A cancelled task

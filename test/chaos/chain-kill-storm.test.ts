@@ -3,8 +3,8 @@ import { Queue, type FlowRef } from '@asyncq/core';
 import { Producer } from '@asyncq/producer';
 import { report, secs } from './harness/figures.js';
 import { ledgerDir, readLedger } from './harness/ledger.js';
-import { sleep, startNode, type ChaosProcess } from './harness/processes.js';
-import { RedisServer } from './harness/redis-server.js';
+import { RedisServer, sleep } from '@asyncq/test-support';
+import { startNode, type ChaosProcess } from './harness/processes.js';
 
 // Issue 20: 5-step durable chains under a worker kill storm. Four worker processes run 100 chains
 // while one of them is SIGKILLed every second (and replaced), 12 times. The producer that made the

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Queue } from '@asyncq/core';
 import { percentile, report, secs } from './harness/figures.js';
 import { ledgerDir, readLedger } from './harness/ledger.js';
-import { sleep, startNode } from './harness/processes.js';
-import { RedisServer } from './harness/redis-server.js';
+import { RedisServer, sleep } from '@asyncq/test-support';
+import { startNode } from './harness/processes.js';
 
 // Issue 20: a chord whose last two tasks finish at the same instant, 1,000 times. Each chord's
 // group is two `meet` tasks that return at one wall-clock instant, on two worker processes: the

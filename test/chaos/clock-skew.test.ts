@@ -5,8 +5,8 @@ import { FaultProxy } from './harness/fault-proxy.js';
 import { skewedClockEnv } from './harness/faketime.js';
 import { report } from './harness/figures.js';
 import { ledgerDir, readLedger } from './harness/ledger.js';
-import { FIXTURES, sleep, startCli } from './harness/processes.js';
-import { RedisServer } from './harness/redis-server.js';
+import { RedisServer, sleep } from '@asyncq/test-support';
+import { FIXTURES, startCli } from './harness/processes.js';
 
 // Scenario 7 (issue 17): a worker whose clock is 30 s ahead of Redis's, or 30 s behind, idles
 // with one delayed task due in 20 s. Redis decides when a delayed task is due (its TIME), so a

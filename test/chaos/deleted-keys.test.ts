@@ -4,9 +4,9 @@ import { clientOutcome } from './harness/client-events.js';
 import { report, secs } from './harness/figures.js';
 import { ledgerDir, readLedger } from './harness/ledger.js';
 import { linesOf, outputProblems } from './harness/output-hygiene.js';
-import { FIXTURES, sleep, startCli, startNode } from './harness/processes.js';
+import { RedisServer, sleep } from '@asyncq/test-support';
+import { FIXTURES, startCli, startNode } from './harness/processes.js';
 import { storedTasks } from './harness/queue-peek.js';
-import { RedisServer } from './harness/redis-server.js';
 
 // Scenario 4 (issue 17): a key that holds running tasks is deleted from outside (an operator, a
 // script, a partial rollback): the leases ZSET, a lease's held set, or the `active` list, while a

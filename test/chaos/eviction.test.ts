@@ -5,8 +5,8 @@ import { clientOutcome } from './harness/client-events.js';
 import { report, secs } from './harness/figures.js';
 import { ledgerDir, ledgerSettled } from './harness/ledger.js';
 import { linesOf, outputProblems } from './harness/output-hygiene.js';
-import { FIXTURES, runCli, sleep, startCli, startNode } from './harness/processes.js';
-import { RedisServer } from './harness/redis-server.js';
+import { RedisServer, sleep } from '@asyncq/test-support';
+import { FIXTURES, runCli, startCli, startNode } from './harness/processes.js';
 
 // Scenario 3 (issue 17): a Redis with `maxmemory` and `maxmemory-policy allkeys-lru` under a
 // backlog evicts whatever it likes: job hashes, lists, leases. asyncq requires `noeviction`.

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FaultProxy } from './harness/fault-proxy.js';
-import { RedisServer } from './harness/redis-server.js';
+import { RedisServer } from '@asyncq/test-support';
 
 // The fault proxy's own checks, against a real redis-server and ioredis: each fault does what the
 // scenarios rely on. Seconds, not minutes.

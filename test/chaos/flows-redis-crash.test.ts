@@ -3,8 +3,8 @@ import { Queue, type FlowRef } from '@asyncq/core';
 import { Producer } from '@asyncq/producer';
 import { report, secs } from './harness/figures.js';
 import { ledgerDir, readLedger } from './harness/ledger.js';
-import { sleep, startNode } from './harness/processes.js';
-import { RedisServer } from './harness/redis-server.js';
+import { RedisServer, sleep } from '@asyncq/test-support';
+import { startNode } from './harness/processes.js';
 
 // Issue 20: durable chains and chords through a Redis crash. Redis (AOF `appendfsync always`) is
 // SIGKILLed while 40 three-step chains and 20 chords of 3 run on two worker processes, and

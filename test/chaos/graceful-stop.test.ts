@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { report, secs } from './harness/figures.js';
 import { finishedMoreThanOnce, ledgerDir, overlaps, readLedger, unfinishedKeys } from './harness/ledger.js';
-import { FIXTURES, runCli, sleep, startCli } from './harness/processes.js';
-import { RedisServer } from './harness/redis-server.js';
+import { RedisServer, sleep } from '@asyncq/test-support';
+import { FIXTURES, runCli, startCli } from './harness/processes.js';
 
 // Scenario 6 (issue 10): SIGTERM a worker with 16 running tasks whose handlers ignore ctx.signal and
 // run past a short grace. Guarantee: a graceful stop never runs a task twice on purpose: the worker

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { percentile, report, secs } from './harness/figures.js';
 import { duplicateExecutions, ledgerDir, readLedger, unfinishedKeys, type Execution } from './harness/ledger.js';
-import { argvOf, FIXTURES, runCli, sleep, startCli } from './harness/processes.js';
-import { RedisServer } from './harness/redis-server.js';
+import { RedisServer, sleep } from '@asyncq/test-support';
+import { argvOf, FIXTURES, runCli, startCli } from './harness/processes.js';
 
 // Scenario 1 (issue 10): 20 SIGKILLs against a 4-worker `asyncq fleet` during a 20,000-task run.
 // Guarantee: at-least-once, and a SIGKILLed consumer's tasks come back within 10 s by default.

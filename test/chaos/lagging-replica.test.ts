@@ -1,12 +1,12 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { Queue } from '@asyncq/core';
-import { startRedisCluster } from '../cluster/redis-cluster.js';
 import { clientOutcome, type ClientEvent } from './harness/client-events.js';
 import { report, secs } from './harness/figures.js';
 import { ledgerDir, ledgerSettled } from './harness/ledger.js';
 import { linesOf, outputProblems } from './harness/output-hygiene.js';
-import { FIXTURES, sleep, startCli, startNode, type ChaosProcess } from './harness/processes.js';
+import { sleep, startRedisCluster } from '@asyncq/test-support';
+import { FIXTURES, startCli, startNode, type ChaosProcess } from './harness/processes.js';
 import { killClusterNode, LaggableSentinelGroup, startLaggableReplica, masterOfKey, proxyClusterReplication, stallReplication, waitForClusterPromotion } from './harness/replication.js';
 
 // Scenario 2 (issue 17): a failover to a replica that had not caught up. The replica's replication

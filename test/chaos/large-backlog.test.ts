@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, QueueAdmin } from '@asyncq/core';
 import { report } from './harness/figures.js';
-import { RedisServer } from './harness/redis-server.js';
+import { RedisServer } from '@asyncq/test-support';
 
 // Issue 17: purge and clean of a large backlog. Guarantee: they work in bounded slices, so no
 // command they send blocks Redis for more than 50 ms, as Redis itself reports it (SLOWLOG), on a

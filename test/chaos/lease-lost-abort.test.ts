@@ -4,8 +4,8 @@ import { FaultProxy } from './harness/fault-proxy.js';
 import { report, secs } from './harness/figures.js';
 import { ledgerDir, readLedger } from './harness/ledger.js';
 import { outputProblems } from './harness/output-hygiene.js';
-import { FIXTURES, sleep, startCli } from './harness/processes.js';
-import { RedisServer } from './harness/redis-server.js';
+import { RedisServer, sleep } from '@asyncq/test-support';
+import { FIXTURES, startCli } from './harness/processes.js';
 
 // Scenario 8 (issue 17): a lost lease aborts the handler. Worker A reaches Redis through the fault
 // proxy and runs 4 step-wise tasks (20 steps of 500 ms, a side-effect record after each step, each

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { report, secs } from './harness/figures.js';
 import { outputProblems } from './harness/output-hygiene.js';
-import { sleep, startNode, type ChaosProcess } from './harness/processes.js';
-import { RedisServer } from './harness/redis-server.js';
+import { RedisServer, sleep } from '@asyncq/test-support';
+import { startNode, type ChaosProcess } from './harness/processes.js';
 
 // Scenario (issue 21): a Lock contended by 4 processes and a Semaphore of 2 by 6, while Redis is
 // SIGKILLed and restarted on its dir (AOF `appendfsync always`). Holders and waiters ride it out:

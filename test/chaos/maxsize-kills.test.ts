@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { report, secs } from './harness/figures.js';
 import { ledgerDir, readLedger, unfinishedKeys } from './harness/ledger.js';
-import { runCli, sleep, startNode, type ChaosProcess } from './harness/processes.js';
-import { RedisServer } from './harness/redis-server.js';
+import { RedisServer, sleep } from '@asyncq/test-support';
+import { runCli, startNode, type ChaosProcess } from './harness/processes.js';
 
 // Scenario 4 (issue 10): producers in several processes put into a bounded queue (maxsize 50) while
 // producers and workers are SIGKILLed and restarted. Guarantee: the ready count never exceeds

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { report, secs } from './harness/figures.js';
 import { ledgerDir, readLedger, unfinishedKeys } from './harness/ledger.js';
 import { outputProblems } from './harness/output-hygiene.js';
-import { argvOf, FIXTURES, runCli, sleep, startCli, startNode } from './harness/processes.js';
-import { RedisServer } from './harness/redis-server.js';
+import { RedisServer, sleep } from '@asyncq/test-support';
+import { argvOf, FIXTURES, runCli, startCli, startNode } from './harness/processes.js';
 
 // Scenario 2 (issue 10): Redis is SIGKILLed mid-run and restarted on the same port with the same
 // dir, with AOF `appendfsync always`. Guarantee: a task is lost only if Redis loses it, so no

@@ -3,8 +3,8 @@ import { Queue } from '@asyncq/core';
 import { report, secs } from './harness/figures.js';
 import { ledgerDir, readLedger, unfinishedKeys } from './harness/ledger.js';
 import { linesOf, outputProblems } from './harness/output-hygiene.js';
-import { FIXTURES, runCli, sleep, startCli, type ChaosProcess } from './harness/processes.js';
-import { RedisServer } from './harness/redis-server.js';
+import { RedisServer, sleep } from '@asyncq/test-support';
+import { FIXTURES, runCli, startCli, type ChaosProcess } from './harness/processes.js';
 
 // Scenario 5 (issue 17): a Redis at its `maxmemory` with `maxmemory-policy noeviction` (the policy
 // asyncq requires) refuses every write that needs memory. Puts must then be refused with one

@@ -6,8 +6,8 @@ import { queueKeys } from '@asyncq/core/internal';
 import { report, secs } from './harness/figures.js';
 import { ledgerDir, readLedger } from './harness/ledger.js';
 import { linesOf, outputProblems } from './harness/output-hygiene.js';
-import { argvOf, FIXTURES, runCli, sleep, startCli, startNode, type ChaosProcess } from './harness/processes.js';
-import { freePort, RedisServer } from './harness/redis-server.js';
+import { freePort, RedisServer, sleep } from '@asyncq/test-support';
+import { argvOf, FIXTURES, runCli, startCli, startNode, type ChaosProcess } from './harness/processes.js';
 
 // Scenario 3 (issue 10): a 10 s Redis outage, as a freeze (SIGSTOP/SIGCONT: connections stay open,
 // nothing answers) and as a crash followed by a restart with an EMPTY data dir (the data is gone).

@@ -5,8 +5,8 @@ import { report, secs } from './harness/figures.js';
 import { duplicateExecutions, ledgerDir, readLedger, unfinishedKeys } from './harness/ledger.js';
 import { outputProblems } from './harness/output-hygiene.js';
 import { duplicatesByKey, storedTasks } from './harness/queue-peek.js';
-import { FIXTURES, sleep, startCli, type ChaosProcess } from './harness/processes.js';
-import { RedisServer } from './harness/redis-server.js';
+import { RedisServer, sleep } from '@asyncq/test-support';
+import { FIXTURES, startCli, type ChaosProcess } from './harness/processes.js';
 
 // Scenario 1 (issue 17): a reply lost on the wire after Redis ran the command. The fault proxy lets
 // the command through, then cuts the connection when its reply arrives; ioredis reconnects and, by

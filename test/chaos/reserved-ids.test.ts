@@ -5,7 +5,7 @@ import { report } from './harness/figures.js';
 import { linesOf, outputProblems } from './harness/output-hygiene.js';
 import { runCli } from './harness/processes.js';
 import { storedTasks } from './harness/queue-peek.js';
-import { RedisServer } from './harness/redis-server.js';
+import { RedisServer } from '@asyncq/test-support';
 
 // Scenario 9 (issue 17): task ids equal to the queue's own key names. A task's hash lives at
 // <prefix>:{queue}:<id>, beside BullMQ's and asyncq's keys, so a custom (dedup) id such as "meta" or

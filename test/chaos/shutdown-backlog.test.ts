@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { report, secs } from './harness/figures.js';
 import { ledgerDir, readLedger, unfinishedKeys } from './harness/ledger.js';
 import { linesOf } from './harness/output-hygiene.js';
-import { FIXTURES, runCli, sleep, startCli, startNode, type ChaosProcess } from './harness/processes.js';
-import { RedisServer } from './harness/redis-server.js';
+import { RedisServer, sleep } from '@asyncq/test-support';
+import { FIXTURES, runCli, startCli, startNode, type ChaosProcess } from './harness/processes.js';
 
 // Scenario 5 (issue 10): shutdown of a queue with a backlog, normal and immediate (Python 3.13
 // semantics, cluster-wide).

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Queue } from '@asyncq/core';
 import { partitionTags } from '@asyncq/core/internal';
-import { startRedisCluster } from '../cluster/redis-cluster.js';
 import { clientOutcome } from './harness/client-events.js';
 import { report, secs } from './harness/figures.js';
 import { ledgerDir, readLedger } from './harness/ledger.js';
 import { outputProblems } from './harness/output-hygiene.js';
-import { sleep, startNode } from './harness/processes.js';
+import { sleep, startRedisCluster } from '@asyncq/test-support';
+import { startNode } from './harness/processes.js';
 import { masterOfKey, slotOf, SlotMigration } from './harness/replication.js';
 
 // Scenario 6 (issue 17): a Redis Cluster slot left migrating, as a reshard killed mid-slot leaves

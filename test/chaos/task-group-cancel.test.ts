@@ -3,8 +3,8 @@ import { Queue, TaskFailed } from '@asyncq/core';
 import { Producer } from '@asyncq/producer';
 import { percentile, report, secs } from './harness/figures.js';
 import { ledgerDir, readLedger } from './harness/ledger.js';
-import { sleep, startNode } from './harness/processes.js';
-import { RedisServer } from './harness/redis-server.js';
+import { RedisServer, sleep } from '@asyncq/test-support';
+import { startNode } from './harness/processes.js';
 
 // Issue 20: a TaskGroup of 500 running tasks on two worker processes, then one more task that
 // fails. Guarantee: the group's first failure cancels every sibling, waiting or running, in

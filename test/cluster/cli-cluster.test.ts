@@ -1,7 +1,8 @@
 // The CLI against the shared Redis Cluster, as a real subprocess: `--redis-cluster host:port,...`
 // and its environment twin ASYNCQ_REDIS_CLUSTER.
 import { describe, expect, it } from 'vitest';
-import { admin, keySlot, masterOfSlot, openCluster, openQueue, runCli, sharedCluster, uniqueName } from './cluster-helpers.js';
+import { uniqueName } from '@asyncq/test-support';
+import { admin, keySlot, masterOfSlot, openCluster, openQueue, runCli, sharedCluster } from './cluster-helpers.js';
 
 describe('asyncq CLI on a Redis Cluster', () => {
   it('puts through --redis-cluster and ASYNCQ_REDIS_CLUSTER into the master of the queue’s slot, and joins', async () => {

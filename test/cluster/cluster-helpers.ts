@@ -8,9 +8,7 @@ import { execFile } from 'node:child_process';
 import { Cluster, Redis, type ClusterOptions } from 'ioredis';
 import { afterAll, afterEach, inject, onTestFailed } from 'vitest';
 import { Queue, type QueueOptions } from '@asyncq/core';
-import { spawnChild, type TestChild } from '../child-process.js';
-import { eventually, sleep, uniqueName } from '../helpers.js';
-import { HOST, type ClusterAddresses, type MasterInfo, type NodeAddress } from './redis-cluster.js';
+import { type ClusterAddresses, eventually, HOST, type MasterInfo, type NodeAddress, sleep, spawnChild, type TestChild, uniqueName } from '@asyncq/test-support';
 
 /** The shared cluster the global set-up started. */
 export function sharedCluster(): ClusterAddresses {
@@ -18,7 +16,6 @@ export function sharedCluster(): ClusterAddresses {
 }
 
 // One source for these, shared with the single-Redis suite (its hooks do nothing for cluster tests).
-export { eventually, sleep, uniqueName } from '../helpers.js';
 
 /** The `connection` forms the cluster-aware core accepts (ioredis' own spelling for Sentinel). */
 export type ClusterConnection =
@@ -396,15 +393,4 @@ export function duplicates(xs: string[]): Map<string, number> {
   const seen = new Map<string, number>();
   for (const x of xs) seen.set(x, (seen.get(x) ?? 0) + 1);
   return new Map([...seen].filter(([, n]) => n > 1));
-}
-
-/** Whether a promise has settled after `ms`. */
-export async function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let settled = false;
-  p.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  await sleep(ms);
-  return settled;
 }

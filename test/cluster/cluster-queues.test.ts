@@ -4,18 +4,8 @@
 // `{ cluster: [{ host, port }, ...] }`, so both forms of the `connection` option are exercised.
 import { describe, expect, it } from 'vitest';
 import type { Queue } from '@asyncq/core';
-import {
-  admin,
-  clusterChild,
-  duplicates,
-  isRunning,
-  itemKey,
-  namesOnEachMaster,
-  openCluster,
-  openQueue,
-  sharedCluster,
-  sleep,
-} from './cluster-helpers.js';
+import { sleep } from '@asyncq/test-support';
+import { admin, clusterChild, duplicates, isRunning, itemKey, namesOnEachMaster, openCluster, openQueue, sharedCluster } from './cluster-helpers.js';
 
 /** Six fresh queue names, two whose slot is on each master, and the master of each. */
 async function sixQueues(label: string): Promise<{ names: string[]; masterOf: Map<string, number> }> {

@@ -1,4 +1,4 @@
-// The conformance suite (packages/core/test/conformance-suite.ts), once more on a Redis Cluster:
+// The conformance suite (@asyncq/test-support/conformance), once more on a Redis Cluster:
 // an unpartitioned Queue whose connection is an ioredis Cluster instance, shared by the handles of
 // one test as a user would share it; and again where every bounded queue smaller than three tasks
 // (the suite's maxsize 1 and 2) has three partitions, one per master: maxsize is then below the
@@ -6,8 +6,9 @@
 // suite's other tests stay on one partition there: a partitioned queue has no order across its
 // partitions, which the order tests check.)
 import { Queue } from '@asyncq/core';
-import { conformanceSuite, type Backend, type OpenOptions } from '../../packages/core/test/conformance-suite.js';
-import { openCluster, openQueue, uniqueName } from './cluster-helpers.js';
+import { conformanceSuite, type Backend, type OpenOptions } from '@asyncq/test-support/conformance';
+import { uniqueName } from '@asyncq/test-support';
+import { openCluster, openQueue } from './cluster-helpers.js';
 
 function clusterBackend(name: string, partitionsFor: (opts: OpenOptions) => number): Backend {
   return {

@@ -7,9 +7,8 @@
  */
 import { expect } from 'vitest';
 import type { Queue } from '@asyncq/core';
-import type { TestChild } from '../child-process.js';
+import { type Promotion, type TestChild } from '@asyncq/test-support';
 import { clusterChild, duplicates, itemKey, whileRunning, type ClusterConnection } from './cluster-helpers.js';
-import type { Promotion } from './redis-cluster.js';
 
 /** What a scenario provides. */
 export interface FailoverScenario {

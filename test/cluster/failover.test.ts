@@ -3,9 +3,9 @@
 // asyncq queues. After each test the killed node is started again and rejoins as a replica, so
 // every test begins with a replica behind every master. The shared cluster is not touched.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MasterAdmin, namesOnEachMaster, openCluster, openQueue, sleep, uniqueName } from './cluster-helpers.js';
+import { type RedisCluster, sleep, startRedisCluster, uniqueName } from '@asyncq/test-support';
+import { MasterAdmin, namesOnEachMaster, openCluster, openQueue } from './cluster-helpers.js';
 import { expectFailoverGuarantees, runFailover } from './failover-run.js';
-import { startRedisCluster, type RedisCluster } from './redis-cluster.js';
 
 let cluster: RedisCluster;
 const killed: number[] = [];

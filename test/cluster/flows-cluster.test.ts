@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { TaskCancelled } from '@asyncq/core';
 import { Producer } from '@asyncq/producer';
 import { defineHandlers, Worker, type Handler } from '@asyncq/worker';
-import { eventually, newQueue, openCluster, sleep, track, uniqueName } from './cluster-helpers.js';
+import { eventually, sleep, uniqueName } from '@asyncq/test-support';
+import { newQueue, openCluster, track } from './cluster-helpers.js';
 
 function setup(handlers: Record<string, Handler>, partitions?: number) {
   const name = uniqueName('flows');

@@ -2,11 +2,9 @@
 // queue, once on a queue of 3 partitions spread over the masters. The tasks run on a Worker with
 // its own Cluster client; the test waits on them through another, as two processes would.
 import { Worker } from '@asyncq/worker';
-import type { FuturesBackend } from '../../packages/worker/test/futures-harness.js';
-import { groupsConformance } from '../../packages/worker/test/futures-suite-groups.js';
-import { tasksConformance } from '../../packages/worker/test/futures-suite-tasks.js';
-import { waitsConformance } from '../../packages/worker/test/futures-suite-waits.js';
-import { newQueue, openCluster, openQueue, track, uniqueName } from './cluster-helpers.js';
+import { groupsConformance, tasksConformance, waitsConformance, type FuturesBackend } from '@asyncq/test-support/conformance';
+import { uniqueName } from '@asyncq/test-support';
+import { newQueue, openCluster, openQueue, track } from './cluster-helpers.js';
 
 function onCluster(partitions?: number): FuturesBackend {
   return {

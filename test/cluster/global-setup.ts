@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startRedisCluster, type ClusterAddresses } from './redis-cluster.js';
+import { type ClusterAddresses, startRedisCluster } from '@asyncq/test-support/basics';
 
 declare module 'vitest' {
   export interface ProvidedContext {

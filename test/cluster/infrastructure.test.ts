@@ -4,17 +4,8 @@
 // connection leak counts) measure exactly what they claim.
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import {
-  admin,
-  keySlot,
-  masterOfSlot,
-  namesOnEachMaster,
-  openCluster,
-  sharedCluster,
-  sleep,
-  uniqueName,
-} from './cluster-helpers.js';
-import { HOST, nodeCommand, parseInfo } from './redis-cluster.js';
+import { HOST, nodeCommand, parseInfo, sleep, uniqueName } from '@asyncq/test-support';
+import { admin, keySlot, masterOfSlot, namesOnEachMaster, openCluster, sharedCluster } from './cluster-helpers.js';
 
 describe('the shared Redis Cluster', () => {
   it('has 3 masters, each with one attached replica, splitting the 16384 slots evenly, and every node says ok', async () => {

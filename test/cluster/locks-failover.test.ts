@@ -9,9 +9,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { spawnChild, type TestChild } from '../child-process.js';
-import { keySlot, masterOfSlot, MasterAdmin, sleep, uniqueName, type ClusterConnection } from './cluster-helpers.js';
-import { startRedisCluster, startSentinelGroup, type Promotion, type RedisCluster } from './redis-cluster.js';
+import { type Promotion, type RedisCluster, sleep, spawnChild, startRedisCluster, startSentinelGroup, type TestChild, uniqueName } from '@asyncq/test-support';
+import { keySlot, masterOfSlot, MasterAdmin, type ClusterConnection } from './cluster-helpers.js';
 
 const CONTENDER = new URL('../chaos/fixtures/lock-contender.mjs', import.meta.url);
 

@@ -4,21 +4,8 @@
 // one consistent state (see MasterAdmin.readySnapshot).
 import { describe, expect, it } from 'vitest';
 import { ConfigError, QueueFull, QueueShutDown } from '@asyncq/core';
-import {
-  admin,
-  clusterChild,
-  duplicates,
-  eventually,
-  isRunning,
-  itemKey,
-  openCluster,
-  openQueue,
-  settledWithin,
-  sharedCluster,
-  sleep,
-  uniqueName,
-  whileRunning,
-} from './cluster-helpers.js';
+import { eventually, settledWithin, sleep, uniqueName } from '@asyncq/test-support';
+import { admin, clusterChild, duplicates, isRunning, itemKey, openCluster, openQueue, sharedCluster, whileRunning } from './cluster-helpers.js';
 
 const PARTITIONS = 3;
 

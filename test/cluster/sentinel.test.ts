@@ -3,9 +3,9 @@
 // `{ sentinels: [{ host, port }], name: 'mymaster' }`, in every process.
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Redis } from 'ioredis';
-import { openQueue, runCli, sleep, uniqueName } from './cluster-helpers.js';
+import { type SentinelGroup, sleep, startSentinelGroup, uniqueName } from '@asyncq/test-support';
+import { openQueue, runCli } from './cluster-helpers.js';
 import { expectFailoverGuarantees, runFailover } from './failover-run.js';
-import { startSentinelGroup, type SentinelGroup } from './redis-cluster.js';
 
 /** A fresh group, stopped after the test (after its queues are closed). */
 async function sentinelGroup(): Promise<SentinelGroup> {

@@ -1,12 +1,13 @@
-// The primitives' conformance suite (packages/core/test/sync-conformance-suite.ts) once more on a
+// The primitives' conformance suite (@asyncq/test-support/conformance) once more on a
 // Redis Cluster of 3 masters: each primitive lives in one hash slot, its waiters wake through
 // sharded pub/sub. The handles of one test share one ioredis Cluster instance, as a user would.
 import type { Cluster } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Lock } from '@asyncq/core';
 import { type PrimitiveInfo } from '@asyncq/core/internal';
-import { syncConformanceSuite } from '../../packages/core/test/sync-conformance-suite.js';
-import { openCluster, runCli, sharedCluster, track, uniqueName } from './cluster-helpers.js';
+import { syncConformanceSuite } from '@asyncq/test-support/conformance';
+import { uniqueName } from '@asyncq/test-support';
+import { openCluster, runCli, sharedCluster, track } from './cluster-helpers.js';
 
 let cluster: Cluster | undefined;
 const shared = (): Cluster => (cluster ??= openCluster());

@@ -21,7 +21,6 @@ import {
   RedisRefused,
   RedisUnreachable,
   SemaphoreOverReleased,
-  startEmbeddedRedis,
   TaskCancelled,
   TaskDoneError,
   TaskFailed,
@@ -29,6 +28,7 @@ import {
   WaitAborted,
   type AsyncqErrorCode,
 } from '@asyncq/core';
+import { startEmbeddedRedis } from '@asyncq/core/testing';
 import * as worker from '@asyncq/worker';
 import { HandlerCrashed, silentLogger, TaskTimeout, WorkerStopping } from '@asyncq/worker';
 import { CliError } from '../../packages/cli/src/cli-error.js';

@@ -88,7 +88,7 @@ describe('docker/local-bases.sh', () => {
     const named = [
       ...[...read('Dockerfile').matchAll(/^FROM (\S+)/gm)].map((m) => m[1]!),
       ...Object.values(compose.services).map((s) => s.image),
-      /const REDIS_IMAGE = '([^']+)'/.exec(readFileSync(join(DOCKER, '../test/global-setup.ts'), 'utf8'))![1]!,
+      /const REDIS_IMAGE = '([^']+)'/.exec(readFileSync(join(DOCKER, '../packages/test-support/src/global-setup.ts'), 'utf8'))![1]!,
     ].filter((image) => image !== 'asyncq:local' && !image.startsWith('grafana/'));
     expect(new Set(named.map(full))).toEqual(new Set(built));
   });

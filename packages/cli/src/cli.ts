@@ -13,6 +13,7 @@ import { fleetWorkerCommand } from './commands/fleet-worker.js';
 import { inspectCommand } from './commands/inspect.js';
 import { joinCommand } from './commands/join.js';
 import { locksCommand } from './commands/locks.js';
+import { limitsCommand } from './commands/limits.js';
 import { logsCommand } from './commands/logs.js';
 import { metricsCommand } from './commands/metrics.js';
 import { pauseCommand } from './commands/pause.js';
@@ -68,6 +69,7 @@ export async function main(args: string[], ctx: CliContext = processContext()): 
       .command(inspectCommand(ctx))
       .command(logsCommand(ctx))
       .command(locksCommand(ctx))
+      .command(limitsCommand(ctx))
       .command(retryCommand(ctx))
       .command(cancelCommand(ctx))
       .command(shutdownCommand(ctx))

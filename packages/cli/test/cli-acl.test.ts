@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Queue } from '@asyncq/core';
 import { runCli, startCli, type CliProcess, type CliResult } from './cli-process.js';
 import { HANDLERS } from './cli-test-helpers.js';
-import { PrivateRedis } from './private-redis.js';
+import { RedisServer } from '@asyncq/test-support';
 
 // The README's "Redis permissions and TLS" section documents one ACL line. This file runs every
 // command of the README as a user with exactly that ACL, then as users with one of its rights
@@ -99,7 +99,7 @@ async function seed(url: string, name: string): Promise<{ delayed: string; faile
 
 describe('the README ACL', () => {
   it('every command in the README works as a user with exactly the README\'s ACL', async () => {
-    const redis = await PrivateRedis.start();
+    const redis = await RedisServer.start({ aof: true });
     const admin = new Redis(redis.url);
     try {
       const rules = readmeAcl();
@@ -158,7 +158,7 @@ describe('the README ACL', () => {
   }, 300_000);
 
   it('with any one right of the README\'s ACL taken away, each command works, or fails once naming the command it lacks, having changed nothing', async () => {
-    const redis = await PrivateRedis.start();
+    const redis = await RedisServer.start({ aof: true });
     const admin = new Redis(redis.url);
     try {
       const rules = readmeAcl();

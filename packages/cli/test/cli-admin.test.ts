@@ -4,9 +4,8 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Queue } from '@asyncq/core';
-import { adminClient, eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+import { adminClient, eventually, freePort, RedisServer, redisUrl, sleep, track, uniqueName } from '@asyncq/test-support';
 import { runCli, startCli, type CliProcess } from './cli-process.js';
-import { freePort, privateRedis } from './redis-servers.js';
 import { runCliInTty } from './tty-process.js';
 
 const HANDLERS = new URL('./fixtures/admin-handlers.mjs', import.meta.url).pathname;
@@ -232,7 +231,7 @@ describe('queue admin commands', () => {
   it('read-only commands open no subscriber and run no consumer (no blocking pop, no fetch script)', async () => {
     // A Redis of the test's own: its command counters and client list are the CLI's alone.
     const port = await freePort();
-    await privateRedis(['--port', String(port)], port);
+    await RedisServer.start({ port });
     const env = { REDIS_URL: `redis://127.0.0.1:${port}` };
     const direct = new Redis(env.REDIS_URL);
     onTestFinished(() => void direct.disconnect());

@@ -3,7 +3,7 @@
 // never runs, an unknown id is one line and exit 1.
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Queue, TaskCancelled } from '@asyncq/core';
-import { eventually, redisUrl, track, uniqueName } from '../../../test/helpers.js';
+import { eventually, redisUrl, track, uniqueName } from '@asyncq/test-support';
 import { oneLine } from './cli-test-helpers.js';
 import { runCli, startCli } from './cli-process.js';
 

@@ -5,10 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { Queue, WorkerRegistry } from '@asyncq/core';
 import { queueKeys } from '@asyncq/core/internal';
-import { adminClient, eventually, sleep, uniqueName } from '../../../test/helpers.js';
+import { adminClient, eventually, RedisServer, sleep, uniqueName } from '@asyncq/test-support';
 import { runCli, startCli, type CliProcess } from './cli-process.js';
 import { HANDLERS, oneLine, queue, registry } from './cli-test-helpers.js';
-import { PrivateRedis } from './private-redis.js';
 
 /** The PIDs of the live child processes of `pid`. */
 function childrenOf(pid: number): number[] {
@@ -71,7 +70,7 @@ describe('asyncq fleet', () => {
   }, 90_000);
 
   it('the Redis password reaches workers through their environment, never argv; so do --lease and --stalled-interval', async () => {
-    const redis = await PrivateRedis.start(['--requirepass', 'hunter2-pw']);
+    const redis = await RedisServer.start({ aof: true, args: ['--requirepass', 'hunter2-pw'] });
     const url = `redis://:hunter2-pw@127.0.0.1:${redis.port}`;
     const name = uniqueName('secret');
     // ASYNCQ_WORKERS is the fleet's -w: its workers must not inherit it (the CLI refuses options it does not have).
@@ -111,7 +110,7 @@ describe('asyncq fleet', () => {
   }, 60_000);
 
   it('demo starts its workers without the password on their command line', async () => {
-    const redis = await PrivateRedis.start(['--requirepass', 'hunter2-pw']);
+    const redis = await RedisServer.start({ aof: true, args: ['--requirepass', 'hunter2-pw'] });
     const demo = startCli(['demo', '--tasks', '400', '--workers', '2'], { REDIS_URL: `redis://:hunter2-pw@127.0.0.1:${redis.port}` });
     const pids = await workersOf(demo, 2, 30_000);
     for (const pid of pids) expect(proc(pid, 'cmdline').join(' ')).not.toContain('hunter2');

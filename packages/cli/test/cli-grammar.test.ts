@@ -5,11 +5,9 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { adminClient, redisUrl, uniqueName } from '../../../test/helpers.js';
+import { adminClient, freePort, HANDLERS, hasOpenssl, makeCertificates, RedisServer, redisUrl, uniqueName } from '@asyncq/test-support';
 import { runCli } from './cli-process.js';
-import { freePort, hasOpenssl, makeCertificates, privateRedis } from './redis-servers.js';
 
-const HANDLERS = new URL('../../worker/test/fixtures/handlers.mjs', import.meta.url).pathname;
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** The one line on stderr (no stack trace). */
@@ -167,7 +165,7 @@ describe('one command-line grammar', () => {
       expect(oneLine(r.stderr)).toBe(line);
     }
     const port = await freePort();
-    await privateRedis(['--port', String(port), '--requirepass', 'right-one'], port);
+    await RedisServer.start({ port, args: ['--requirepass', 'right-one'] });
     const wrong = await runCli(['stats'], { env: { REDIS_URL: `redis://127.0.0.1:${port}`, ASYNCQ_REDIS_PASSWORD: 'wrong-one' } });
     expect(wrong.code).toBe(1);
     expect(oneLine(wrong.stderr)).toMatch(new RegExp(`^asyncq: Redis at 127\\.0\\.0\\.1:${port} refused the password \\(WRONGPASS\\): check the user and password`));
@@ -182,7 +180,7 @@ describe('one command-line grammar', () => {
     const dir = mkdtempSync(join(tmpdir(), 'asyncq-cli-tls-'));
     const certs = makeCertificates(dir); // the server needs its certificate at start
     const tlsPort = await freePort();
-    await privateRedis(['--port', '0', '--tls-port', String(tlsPort), '--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-ca-cert-file', certs.ca, '--tls-auth-clients', 'no'], tlsPort, dir);
+    await RedisServer.start({ port: tlsPort, dir, args: ['--port', '0', '--tls-port', String(tlsPort), '--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-ca-cert-file', certs.ca, '--tls-auth-clients', 'no'] });
     const url = `rediss://127.0.0.1:${tlsPort}`;
     const withFlag = await runCli(['stats', '--json', '--redis-url', url, '--redis-ca', certs.ca]);
     expect(withFlag.stderr).toBe('');

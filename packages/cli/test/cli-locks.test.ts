@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Barrier, Condition, Event, Lock, Semaphore } from '@asyncq/core';
 import { type PrimitiveInfo } from '@asyncq/core/internal';
-import { adminClient, eventually, redisUrl, sleep, uniqueName } from '../../../test/helpers.js';
+import { adminClient, eventually, redisUrl, sleep, uniqueName } from '@asyncq/test-support';
 import { runCli, startCli } from './cli-process.js';
 import { oneLine } from './cli-test-helpers.js';
 

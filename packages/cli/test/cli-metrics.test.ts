@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Queue, QueueAdmin, WorkerRegistry } from '@asyncq/core';
-import { eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+import { eventually, freePort, RedisServer, redisUrl, sleep, track, uniqueName } from '@asyncq/test-support';
 import { startCli } from './cli-process.js';
 import { get, HANDLERS, oneLine, queue, valueOf } from './cli-test-helpers.js';
-import { freePort, PrivateRedis } from './private-redis.js';
 
 describe('asyncq metrics (the exporter)', () => {
   it('serves every metric of the contract from Redis: states, counters, workers, desired, oldest waiting, a finite drain', async () => {
@@ -110,7 +109,7 @@ describe('asyncq metrics (the exporter)', () => {
   }, 60_000);
 
   it('while Redis is stopped a scrape answers 200 in time with asyncq_up 0 and no queue series; /healthz fails, /livez does not; back when Redis is', async () => {
-    const redis = await PrivateRedis.start();
+    const redis = await RedisServer.start({ aof: true });
     const name = uniqueName('outage');
     const q = new Queue(name, { connection: redis.url });
     await q.putMany([1, 2, 3].map((item) => ({ item })));
@@ -130,13 +129,13 @@ describe('asyncq metrics (the exporter)', () => {
       expect((await get(port!, '/healthz')).status).toBe(503);
       expect((await get(port!, '/livez')).status).toBe(200);
     };
-    redis.pause(); // hangs: every command waits
+    redis.freeze(); // hangs: every command waits
     await down();
     await redis.shutdown(); // gone: connections refused
     await down();
     expect(valueOf((await get(port!, '/metrics')).body, 'asyncq_scrape_errors_total')).toBeGreaterThanOrEqual(3);
 
-    await redis.launch();
+    await redis.relaunch();
     await eventually(async () => {
       const back = await get(port!, '/metrics');
       expect(valueOf(back.body, 'asyncq_up')).toBe(1);
@@ -158,7 +157,7 @@ describe('asyncq metrics (the exporter)', () => {
     exporter.kill('SIGTERM');
     expect(await exporter.exited).toBe(0);
 
-    const redis = await PrivateRedis.start(['--requirepass', 'right']);
+    const redis = await RedisServer.start({ aof: true, args: ['--requirepass', 'right'] });
     const refused = startCli(['metrics', '--port', '0'], { REDIS_URL: `redis://:wrong@127.0.0.1:${redis.port}` });
     expect(await refused.exited).toBe(1);
     expect(oneLine(refused.stderr)).toMatch(/refused the password/);

@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { afterEach } from 'vitest';
-import { redisUrl } from '../../../test/helpers.js';
+import { redisUrl } from '@asyncq/test-support';
 
 export const BIN = new URL('../dist/bin.js', import.meta.url).pathname;
 

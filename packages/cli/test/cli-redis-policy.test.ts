@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Queue, startEmbeddedRedis, type EmbeddedRedis } from '@asyncq/core';
+import { Queue } from '@asyncq/core';
+import { startEmbeddedRedis, type EmbeddedRedis } from '@asyncq/core/testing';
 import { runCli } from './cli-process.js';
 
 // A Redis that may evict keys loses tasks: every asyncq process warns once at start, naming the

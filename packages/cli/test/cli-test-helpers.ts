@@ -1,9 +1,9 @@
 import { expect } from 'vitest';
 import { Queue, WorkerRegistry } from '@asyncq/core';
-import { redisUrl, track } from '../../../test/helpers.js';
+import { redisUrl, track } from '@asyncq/test-support';
 
 /** The worker tests' handler module: sleep, noop, crash (exit 3), fail, unrecoverable. */
-export const HANDLERS = new URL('../../worker/test/fixtures/handlers.mjs', import.meta.url).pathname;
+export { HANDLERS } from '@asyncq/test-support';
 
 /** A queue handle on the test Redis, closed after the test. */
 export function queue(name: string): Queue {

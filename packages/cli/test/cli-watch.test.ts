@@ -1,10 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { Queue } from '@asyncq/core';
-import { eventually, redisUrl, track, uniqueName } from '../../../test/helpers.js';
+import { eventually, RedisServer, redisUrl, track, uniqueName } from '@asyncq/test-support';
 import { BIN, runCli, startCli } from './cli-process.js';
 import { HANDLERS, oneLine, queue } from './cli-test-helpers.js';
-import { PrivateRedis } from './private-redis.js';
 
 interface Sample {
   queue: string;
@@ -76,7 +75,7 @@ describe('asyncq watch', () => {
   }, 90_000);
 
   it('survives Redis stopping and restarting: says it is reconnecting, then carries on', async () => {
-    const redis = await PrivateRedis.start();
+    const redis = await RedisServer.start({ aof: true });
     const name = uniqueName('restart');
     const q = new Queue(name, { connection: redis.url });
     await q.putMany([1, 2, 3].map((item) => ({ item })));
@@ -86,15 +85,15 @@ describe('asyncq watch', () => {
     await eventually(() => expect(normal(0)).toBeDefined(), 15_000);
     const reconnecting = (): Promise<void> =>
       eventually(() => expect(samplesIn(w.stdout).at(-1)?.error).toMatch(/^reconnecting to Redis at 127\.0\.0\.1:\d+\.\.\. \(no answer since /), 15_000);
-    redis.pause(); // hangs: commands wait
+    redis.freeze(); // hangs: commands wait
     await reconnecting();
     let seen = samplesIn(w.stdout).length;
-    redis.resume();
+    redis.thaw();
     await eventually(() => expect(normal(seen)).toBeDefined(), 20_000);
     await redis.shutdown(); // gone: connections refused
     await reconnecting();
     seen = samplesIn(w.stdout).length;
-    await redis.launch(); // back on the same port, with its data
+    await redis.relaunch(); // back on the same port, with its data
     await eventually(() => expect(normal(seen)).toBeDefined(), 20_000);
     w.kill('SIGTERM');
     expect(await w.exited).toBe(0);

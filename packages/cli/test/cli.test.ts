@@ -6,11 +6,9 @@ import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { Queue } from '@asyncq/core';
-import { eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+import { eventually, freePort, HANDLERS, RedisServer, redisUrl, sleep, track, uniqueName } from '@asyncq/test-support';
 import { BIN, runCli, startCli } from './cli-process.js';
-import { freePort, privateRedis } from './redis-servers.js';
 
-const HANDLERS = new URL('../../worker/test/fixtures/handlers.mjs', import.meta.url).pathname;
 
 function queue(name: string): Queue {
   return track(new Queue(name, { connection: redisUrl() }), name);
@@ -151,8 +149,7 @@ describe('asyncq CLI', { timeout: 90_000 }, () => {
   it('join rides out a Redis restart: one line when Redis goes, one when it is back, then it finishes', async () => {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'asyncq-cli-blip-'));
-    const args = ['--port', String(port), '--appendonly', 'yes', '--appendfsync', 'always'];
-    const first = await privateRedis(args, port, dir);
+    const first = await RedisServer.start({ port, dir, aof: true });
     const url = `redis://127.0.0.1:${port}`;
     const name = uniqueName('blip');
     expect((await runCli(['put', name, '1'], { env: { REDIS_URL: url } })).code).toBe(0);
@@ -161,12 +158,11 @@ describe('asyncq CLI', { timeout: 90_000 }, () => {
     const probe = new Redis(url);
     await eventually(async () => expect(String(await probe.client('LIST'))).toContain(` name=asyncq:${name} `), 15_000).finally(() => probe.disconnect());
     await sleep(500);
-    first.proc.kill('SIGTERM');
-    await new Promise((r) => first.proc.once('exit', r));
+    await first.shutdown();
     await joiner.waitFor(new RegExp(`asyncq: cannot reach Redis at 127\\.0\\.0\\.1:${port} \\(.*\\); still waiting for ${name}, until Redis is back`));
     await sleep(1000);
     expect(joiner.proc.exitCode).toBeNull();
-    await privateRedis(args, port, dir);
+    await first.relaunch();
     await joiner.waitFor(new RegExp(`asyncq: Redis at 127\\.0\\.0\\.1:${port} answers again; still waiting for ${name}`), 20_000);
     const q = new Queue(name, { connection: url });
     try {

@@ -4,10 +4,9 @@ import type { Browser, Dialog, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, QueueAdmin, WorkerRegistry } from '@asyncq/core';
 import { Redis } from 'ioredis';
-import { redisUrl, uniqueName } from '../../../test/helpers.js';
+import { RedisServer, redisUrl, uniqueName } from '@asyncq/test-support';
 import { launchChromium, localContext } from './chromium.js';
 import { runCli, startCli, type CliProcess } from './cli-process.js';
-import { PrivateRedis } from './private-redis.js';
 
 // The operator's console (issue 23): every action as a button on the asyncq page, the failures
 // view, the many-queue table and an outage, in a real browser. Each test works under a prefix of
@@ -287,7 +286,7 @@ describe('asyncq dashboard, the console', () => {
   });
 
   it('says so on the page when Redis goes away, and recovers when it is back', { timeout: 90_000 }, async () => {
-    const redis = await PrivateRedis.start();
+    const redis = await RedisServer.start({ aof: true });
     const q = new Queue('orders', { connection: redis.url });
     let proc: CliProcess | undefined;
     const ctx = (await localContext(browser!)).ctx;
@@ -304,7 +303,7 @@ describe('asyncq dashboard, the console', () => {
       await redis.shutdown();
       await expect.poll(() => status.textContent(), { timeout: 20_000 }).toMatch(/^not updated: cannot read the queues from Redis: /);
       expect(await status.getAttribute('class')).toMatch(/stale/);
-      await redis.launch();
+      await redis.relaunch();
       await expect.poll(() => status.textContent(), { timeout: 30_000 }).toMatch(/^updated /);
     } finally {
       await ctx.close();

@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, QueueAdmin } from '@asyncq/core';
-import { adminClient, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+import { adminClient, redisUrl, sleep, track, uniqueName } from '@asyncq/test-support';
 import { launchChromium, localContext } from './chromium.js';
 import { runCli, startCli, type CliProcess } from './cli-process.js';
 import { oneLine } from './cli-test-helpers.js';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, QueueAdmin, WorkerRegistry } from '@asyncq/core';
 import { Producer } from '@asyncq/producer';
 import { defineHandlers, Worker } from '@asyncq/worker';
-import { redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+import { redisUrl, sleep, track, uniqueName } from '@asyncq/test-support';
 import { launchChromium, localContext } from './chromium.js';
 import { runCli, startCli, type CliProcess } from './cli-process.js';
 

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { Queue, QueueAdmin, WorkerRegistry, type WorkerInfo } from '@asyncq/core';
 import { startCli } from './cli-process.js';
-import { freePort, privateRedis } from './redis-servers.js';
+import { freePort, RedisServer } from '@asyncq/test-support';
 
 const QUEUES = 20_000;
 
@@ -59,7 +59,7 @@ async function scrape(port: string, timeoutSeconds: number): Promise<{ ms: numbe
 describe('asyncq metrics at 20,000 queues', () => {
   it('reads every queue within a scrape and reports slow collection as its own series, never as Redis down', async () => {
     const port = await freePort();
-    await privateRedis(['--port', String(port)], port);
+    await RedisServer.start({ port });
     const url = `redis://127.0.0.1:${port}`;
     const redis = new Redis(url);
     try {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { redisUrl } from '../../../test/helpers.js';
+import { redisUrl } from '@asyncq/test-support';
 import { BIN, type CliResult } from './cli-process.js';
 
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;

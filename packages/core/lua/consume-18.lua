@@ -58,7 +58,9 @@
     pending (ready + delayed + stalled), paused (0/1), tasks held under the lease, Redis's time (ms),
     added (the partition's total of tasks ever put), lost (every loss recorded: see count-10.lua),
     cancelled (a flat list of id, JSON { reason, by }: acknowledged tasks refused because they were
-    cancelled, and tasks cancelled while held under the lease since its last call) }
+    cancelled, and tasks cancelled while held under the lease since its last call),
+    start by (Redis time, ms; 0: any time): under a rate limit, the tasks were counted in the window
+    as starting by then; a handle that gets the reply later hands them back instead (limits-lib) }
   where tasks is a flat list of id, name, data, opts, timestamp, delay, atm (attempts made) per task.
 
   A completed task that is a flow step starts the flow's next step in the same step (see
@@ -66,6 +68,7 @@
   whole group completed. Result waiters hear of completed tasks in one "fin:" message per call.
 ]]
 -- @include queue-lib
+-- @include limits-lib
 local k = { wait = KEYS[1], active = KEYS[2], prioritized = KEYS[3], delayed = KEYS[4], paused = KEYS[5],
   meta = KEYS[6], completed = KEYS[7], failed = KEYS[8], state = KEYS[9], leases = KEYS[10], stats = KEYS[11],
   pc = KEYS[12], wantTask = KEYS[13], wantRoom = KEYS[14], wantJoin = KEYS[15], wantResult = KEYS[16],
@@ -78,7 +81,7 @@ local FIELDS = { "name", "data", "opts", "timestamp", "delay", "atm" }
 -- The reply: what the call did, and the reserved tasks' fields (id then FIELDS, per task).
 local function reply(r, tasks, now)
   local t = ledger(k)
-  return { 1, r.lost, tasks, r.nextDue, r.mode, r.pending, r.paused, rcall("SCARD", held), now, t.added, t.lost, r.cancelled or {} }
+  return { 1, r.lost, tasks, r.nextDue, r.mode, r.pending, r.paused, rcall("SCARD", held), now, t.added, t.lost, r.cancelled or {}, r.startBy or 0 }
 end
 
 local now = nowMs()
@@ -86,12 +89,19 @@ local prior = recall(prefix, o)
 if prior then
   -- The same call again (its reply was lost on the way): the same answer, nothing done twice.
   local tasks = {}
+  -- Under a rate limit, tasks whose reply comes too late to start within their window go back.
+  local late = #prior.ids > 0 and lateForRate(prefix, k, prior, now)
+  local room = late and roomUnderMaxsize(k) or 0
   for _, id in ipairs(prior.ids) do
-    if rcall("SISMEMBER", held, id) == 1 then
+    if late and rcall("SREM", held, id) == 1 then
+      rcall("LREM", k.active, -1, id)
+      room = comeBack(prefix, k, id, room, true, o.lifo)
+    elseif rcall("SISMEMBER", held, id) == 1 then
       tasks[#tasks + 1] = id
       for _, v in ipairs(rcall("HMGET", prefix .. id, unpack(FIELDS))) do tasks[#tasks + 1] = v end
     end
   end
+  if late then wakeConsumers(k, o) end
   return reply(prior, tasks, now)
 end
 if pastDeadline(o, now) then
@@ -101,6 +111,12 @@ forgetAnswered(prefix, o)
 if o.holding and not rcall("ZSCORE", k.leases, lease) then
   return { 0 }
 end
+-- The pause flag and the limits (see queue-limits.ts), in one read: a queue without limits pays
+-- nothing more than the pause check it always made. BullMQ's own fields where it has them
+-- ("concurrency" of setGlobalConcurrency; "max" and "duration" of its global rate limit).
+local meta = rcall("HMGET", k.meta, "paused", "concurrency", "max", "duration", "aq:rateUntil")
+local paused = meta[1] ~= false
+local limited = meta[2] ~= false or meta[3] ~= false
 
 -- Acknowledgements. A task is this handle's if its lease's held set has it, or (should that set
 -- have been lost) if its hash names this lease as its holder and it has not finished. One that was
@@ -150,6 +166,10 @@ for i = 2, #ARGV, 3 do
       lost[#lost + 1] = id
     end
   end
+end
+if acked > 0 and meta[2] then
+  -- Slots freed under a concurrency limit: consumers waiting for one try again.
+  slotsFreed(k, o)
 end
 if acked > 0 then
   if o.keepCompleted > 0 then
@@ -210,11 +230,14 @@ end
 -- Tasks back from consumers that waited for room go first, as far as maxsize allows.
 local released = releaseStalled(prefix, k, o.lifo)
 
--- Reservations.
-local paused = rcall("HEXISTS", k.meta, "paused") == 1
+-- Reservations, as many as the limits allow when the queue has some.
 local ids, tasks = {}, {}
+local cap, reopenAt = o.wanted + o.speculative, 0
+if limited and not paused then
+  cap, reopenAt = limitsAllow(prefix, k, meta, o.wanted, now)
+end
 if not paused then
-  while #ids < o.wanted + o.speculative do
+  while #ids < cap do
     local id = rcall("RPOPLPUSH", k.wait, k.active)
     if not id then
       local top = rcall("ZPOPMIN", k.prioritized)
@@ -237,6 +260,12 @@ if not paused then
   end
 end
 
+local startBy = 0
+if limited and meta[3] and #ids > 0 then
+  reopenAt = countReserved(prefix, meta, ids, o.wanted, now)
+  startBy = now + marginOf(tonumber(meta[4]))
+end
+
 -- The lease lives while it holds tasks; an empty one is left to expire (removing it here could race
 -- another call of the same handle that still counts on it).
 -- A lease is created with its first tasks, then pushed forward only when the client says it is
@@ -256,12 +285,16 @@ if acked > 0 then
   signalDrained(k, o)
 end
 
-local r = { ids = ids, lost = lost, cancelled = cancelled, nextDue = 0, mode = "", pending = 0, paused = paused and 1 or 0 }
+local r = { ids = ids, lost = lost, cancelled = cancelled, nextDue = 0, mode = "", pending = 0, paused = paused and 1 or 0, at = now, startBy = startBy }
 if #ids < o.wanted then
   rcall("SET", k.wantTask, "1", "PX", o.interestMs)
   local first = rcall("ZRANGE", k.delayed, 0, 0, "WITHSCORES")
   if first[2] then
     r.nextDue = math.floor(tonumber(first[2]) / 0x1000)
+  end
+  -- A rate limit holds the rest back: the consumer sleeps until its window reopens.
+  if reopenAt > 0 and (r.nextDue == 0 or reopenAt < r.nextDue) then
+    r.nextDue = reopenAt
   end
   r.mode = rcall("HGET", k.state, "shutdown") or ""
   r.pending = boundedCount(k)

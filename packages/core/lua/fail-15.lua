@@ -32,8 +32,10 @@
            lifo          true for a LIFO queue
            keepStacks    stacks to keep per task
            handle, rid, forget, deadline, logTtlMs   the request log (see queue-lib)
-  ARGV[2...] failed attempts, 4 per task: job id, error message, stack,
-           retry delay in ms (-1: failed for good)
+  ARGV[2...] failed attempts, 5 per task: job id, error message, stack,
+           retry delay in ms (-1: failed for good), and "1" when the handler threw RateLimited
+           (the task comes back after the delay without using an attempt, and a queue with a
+           rate limit lets nothing through its window for that long; see limits-lib), else "0"
 
   A task failing for good that is a flow step ends its flow: the chain's later steps, or the
   chord's callback, fail for good with the same reason (see failForGood in queue-lib).
@@ -43,6 +45,7 @@
   on returns { -1 }.
 ]]
 -- @include queue-lib
+-- @include limits-lib
 local k = { wait = KEYS[1], active = KEYS[2], prioritized = KEYS[3], delayed = KEYS[4], paused = KEYS[5],
   failed = KEYS[6], leases = KEYS[7], stats = KEYS[8], pc = KEYS[9], wantTask = KEYS[10], wantJoin = KEYS[11],
   wantResult = KEYS[12], waitingChildren = KEYS[13], stalled = KEYS[14], state = KEYS[15] }
@@ -62,8 +65,10 @@ local lost, cancelled = {}, {}
 local retried, final, readyNow = 0, 0, 0
 local room = roomUnderMaxsize(k)
 
-for i = 2, #ARGV, 4 do
+local rateLimitedUntil = 0
+for i = 2, #ARGV, 5 do
   local id, message, stack, retryIn = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  local rateLimited = ARGV[i + 4] == "1"
   local jobKey = prefix .. id
   -- This handle's if its lease's held set has it, or (should that set have been lost) if its hash
   -- names this lease as its holder and it has not finished.
@@ -74,7 +79,14 @@ for i = 2, #ARGV, 4 do
   if mine then
     rcall("LREM", k.active, -1, id)
   end
-  if mine and rcall("EXISTS", jobKey) == 1 then
+  if mine and rateLimited and rcall("EXISTS", jobKey) == 1 then
+    -- Not a failure: back after the delay, with the same attempt count.
+    rcall("HDEL", jobKey, "pb")
+    rcall("HSET", jobKey, "delay", retryIn)
+    rcall("ZADD", k.delayed, delayedScore(k.delayed, now + retryIn), id)
+    rateLimitedUntil = math.max(rateLimitedUntil, now + retryIn)
+    readyNow = readyNow + 1
+  elseif mine and rcall("EXISTS", jobKey) == 1 then
     rcall("HINCRBY", jobKey, "atm", 1)
     local stacks = {}
     local raw = rcall("HGET", jobKey, "stacktrace")
@@ -112,8 +124,12 @@ end
 if rcall("SCARD", held) > 0 then
   rcall("ZADD", k.leases, now + o.leaseMs, o.lease)
 end
--- A retry (ready now, or with a new due time) wakes idle consumers.
-if readyNow > 0 then
+if rateLimitedUntil > 0 then
+  pauseRateWindow(prefix, rateLimitedUntil)
+end
+-- A retry (ready now, or with a new due time) wakes idle consumers; so does a slot freed under a
+-- concurrency limit (see limits-lib).
+if readyNow > 0 or (final > 0 and rcall("HEXISTS", prefix .. "meta", "concurrency") == 1) then
   wakeConsumers(k, o)
 end
 tellFinished(k, o)

@@ -22,6 +22,8 @@
 export { Queue, PriorityQueue, LifoQueue } from './queue.js';
 export { LocalQueue } from './local/local-queue.js';
 export { QueueAdmin, type QueueAdminOptions, type AdminCounts, type QueueState, type QueueTotals, type TaskDetails, type HistoryPoint } from './redis/queue-admin.js';
+export type { QueueLimits, RateLimit, LimitsStatus } from './redis/queue-limits.js';
+export { RateLimited } from './rate-limited.js';
 export type { CancelStatus } from './redis/script-types.js';
 export { WorkerRegistry, type WorkerRegistryOptions } from './redis/worker-registry.js';
 export {
@@ -56,7 +58,6 @@ export { taskRef, type TaskRef, type TaskRefState, type CancelOptions, type Flow
 export { gather, asCompleted, wait, waitFor, type GatherOptions, type AsCompletedOptions, type WaitManyOptions, type WaitForOptions, type ReturnWhen } from './task-combinators.js';
 export { taskGroup, TaskGroup, type TaskGroupOptions } from './task-group.js';
 export { defineTask, type TaskDefinition } from './task-definition.js';
-export { startEmbeddedRedis, type EmbeddedRedis, type EmbeddedRedisOptions } from './embedded-redis.js';
 export type { AsyncQueue, QueueCapabilities, Task } from './async-queue.js';
 export type {
   BackoffOptions,

@@ -14,6 +14,7 @@ import { applyShutdown } from './redis/admin-actions.js';
 import { QueueAdmin } from './redis/queue-admin.js';
 import { resolveQueueConfig, type QueueConfig } from './redis/queue-config.js';
 import { RedisSession } from './redis/redis-session.js';
+import { readLimits, writeLimits, type QueueLimits } from './redis/queue-limits.js';
 import type {
   FailedTask,
   PutManyItem,
@@ -169,6 +170,19 @@ export class Queue<T = unknown> implements AsyncQueue<T> {
    */
   chord<R = unknown>(group: readonly FlowStep[], callback: FlowStep, opts?: FlowOptions): Promise<FlowRef<R>> {
     return this.#flows.chord(group, callback, opts) as Promise<FlowRef<R>>;
+  }
+
+  /**
+   * Sets the queue's rate and concurrency limits, in Redis: every worker follows them at once.
+   * `setLimits({})` clears them. A get that a limit holds back waits without polling.
+   */
+  async setLimits(limits: QueueLimits): Promise<void> {
+    await writeLimits(await this.#connected(), limits);
+  }
+
+  /** The limits in force, as they were set ({} when none). */
+  async limits(): Promise<QueueLimits> {
+    return readLimits(await this.#connected());
   }
 
   join(opts?: WaitOptions): Promise<void> {

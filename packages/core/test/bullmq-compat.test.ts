@@ -1,7 +1,7 @@
 import { Queue as BullQueue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { Queue, QueueAdmin } from '@asyncq/core';
-import { adminClient, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+import { adminClient, redisUrl, sleep, track, uniqueName } from '@asyncq/test-support';
 
 /** BullMQ's own read API on an asyncq queue, as bull-board opens it. */
 function bullmq(name: string): BullQueue {

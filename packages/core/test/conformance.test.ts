@@ -1,6 +1,6 @@
 import { Queue } from '@asyncq/core';
-import { redisUrl, track, uniqueName } from '../../../test/helpers.js';
-import { conformanceSuite } from './conformance-suite.js';
+import { redisUrl, track, uniqueName } from '@asyncq/test-support';
+import { conformanceSuite } from '@asyncq/test-support/conformance';
 
 // The Redis backend: every handle opened on the same name is the same queue.
 conformanceSuite({

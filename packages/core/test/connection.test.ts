@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue, RedisUnreachable } from '@asyncq/core';
-import { adminClient, redisUrl, track, uniqueName } from '../../../test/helpers.js';
+import { adminClient, redisUrl, track, uniqueName } from '@asyncq/test-support';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Queue } from '@asyncq/core';
-import { spawnChild } from '../../../test/child-process.js';
-import { redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+import { redisUrl, sleep, spawnChild, track, uniqueName } from '@asyncq/test-support';
 
 const CHILD = new URL('./fixtures/queue-child.mjs', import.meta.url);
 

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Queue, startEmbeddedRedis, type EmbeddedRedis } from '@asyncq/core';
-import { sleep } from '../../../test/helpers.js';
+import { Queue } from '@asyncq/core';
+import { startEmbeddedRedis, type EmbeddedRedis } from '@asyncq/core/testing';
+import { sleep } from '@asyncq/test-support';
 
 // Its own private Redis: the command count must not include other test files' traffic.
 let redis: EmbeddedRedis | undefined;

@@ -2,7 +2,7 @@
 // and that order survives a loop that slows down until its tasks fetched ahead go back.
 import { ConfigError, Queue } from '@asyncq/core';
 import { describe, expect, it } from 'vitest';
-import { redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+import { redisUrl, sleep, track, uniqueName } from '@asyncq/test-support';
 
 function open<T>(name: string, prefetch?: number): Queue<T> {
   return track(new Queue<T>(name, { connection: redisUrl(), ...(prefetch === undefined ? {} : { prefetch }) }), name);

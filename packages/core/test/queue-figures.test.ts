@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Queue, QueueAdmin, WorkerRegistry, type WorkerInfo } from '@asyncq/core';
 import { connectRedis, describeQueues, readQueueFigures, type QueueFigures, type RedisClient } from '@asyncq/core/internal';
-import { adminClient, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+import { adminClient, redisUrl, sleep, track, uniqueName } from '@asyncq/test-support';
 
 function info(id: string, queue: string): WorkerInfo {
   const now = Date.now();

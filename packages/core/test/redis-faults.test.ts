@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Queue, QueueAdmin, QueueDataLost, RedisRefused, startEmbeddedRedis, WorkerRegistry, type EmbeddedRedis } from '@asyncq/core';
-import { sleep } from '../../../test/helpers.js';
+import { Queue, QueueAdmin, QueueDataLost, RedisRefused, WorkerRegistry } from '@asyncq/core';
+import { startEmbeddedRedis, type EmbeddedRedis } from '@asyncq/core/testing';
+import { sleep } from '@asyncq/test-support';
 
 // Each test runs its own redis-server: it stops, pauses, restarts or locks it down.
 const servers: EmbeddedRedis[] = [];

@@ -3,7 +3,7 @@
 // refused in one line, since no room could ever come for it there.
 import { ConfigError, Queue, QueueFull } from '@asyncq/core';
 import { describe, expect, it } from 'vitest';
-import { redisUrl, track, uniqueName } from '../../../test/helpers.js';
+import { redisUrl, track, uniqueName } from '@asyncq/test-support';
 
 function open<T>(name: string, maxsize: number): Queue<T> {
   return track(new Queue<T>(name, { connection: redisUrl(), partitions: 3, maxsize }), name);

@@ -1,6 +1,6 @@
-// The primitives' conformance suite (sync-conformance-suite.ts) on one Redis.
-import { adminClient, redisUrl, track } from '../../../test/helpers.js';
-import { syncConformanceSuite } from './sync-conformance-suite.js';
+// The primitives' conformance suite (@asyncq/test-support/conformance) on one Redis.
+import { adminClient, redisUrl, track } from '@asyncq/test-support';
+import { syncConformanceSuite } from '@asyncq/test-support/conformance';
 
 syncConformanceSuite({
   name: 'Redis',

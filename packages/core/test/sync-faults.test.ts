@@ -3,7 +3,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Barrier, Lock, Semaphore, WaitAborted } from '@asyncq/core';
-import { redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+import { redisUrl, sleep, track, uniqueName } from '@asyncq/test-support';
 
 /** A TCP proxy to the test Redis that can drop the connection instead of passing on the next reply. */
 class ReplyDropper {

@@ -2,9 +2,10 @@
 // hands everything over at once, an unreachable Redis, and no polling while waiting.
 import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { Barrier, Lock, RedisUnreachable, Semaphore, startEmbeddedRedis, WaitAborted, type HoldContext } from '@asyncq/core';
+import { Barrier, Lock, RedisUnreachable, Semaphore, WaitAborted, type HoldContext } from '@asyncq/core';
 import { syncKeys } from '@asyncq/core/internal';
-import { adminClient, eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+import { startEmbeddedRedis } from '@asyncq/core/testing';
+import { adminClient, eventually, redisUrl, sleep, track, uniqueName } from '@asyncq/test-support';
 
 describe('primitive leases', () => {
   it('a holder whose lease ran out (and went to another) sees its signal abort and its release rejected with LeaseLost', async () => {

@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Lock } from '@asyncq/core';
-import { spawnChild, type TestChild } from '../../../test/child-process.js';
-import { redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+import { redisUrl, sleep, spawnChild, type TestChild, track, uniqueName } from '@asyncq/test-support';
 
 const CHILD = new URL('./fixtures/sync-child.mjs', import.meta.url);
 const dirs: string[] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, Queue, TaskCancelled, TaskFailed, TaskNotFound } from '@asyncq/core';
 import { queueKeys } from '@asyncq/core/internal';
-import { adminClient, eventually, redisUrl, track, uniqueName } from '../../../test/helpers.js';
+import { adminClient, eventually, redisUrl, track, uniqueName } from '@asyncq/test-support';
 
 function open<T>(name: string, opts: Record<string, unknown> = {}): Queue<T> {
   return track(new Queue<T>(name, { connection: redisUrl(), ...opts }), name);

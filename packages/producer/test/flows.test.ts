@@ -3,7 +3,7 @@ import { ConfigError, Queue, QueueAdmin, TaskCancelled, TaskFailed } from '@asyn
 import { queueKeys } from '@asyncq/core/internal';
 import { Producer } from '@asyncq/producer';
 import { defineHandlers, Worker, type Handler } from '@asyncq/worker';
-import { adminClient, eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
+import { adminClient, eventually, redisUrl, sleep, track, uniqueName } from '@asyncq/test-support';
 
 /** A queue with a producer and a worker whose handlers note what ran, in order. */
 function setup(handlers: Record<string, Handler>, opts: { concurrency?: number; partitions?: number; maxsize?: number; worker?: boolean } = {}) {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { defineTask, PayloadError, Queue, TaskFailed } from '@asyncq/core';
 import { Producer } from '@asyncq/producer';
 import { defineHandlers, implement, Worker } from '@asyncq/worker';
-import { redisUrl, track, uniqueName } from '../../../test/helpers.js';
+import { redisUrl, track, uniqueName } from '@asyncq/test-support';
 
 const double = defineTask<{ n: number }, { doubled: number }>('double');
 
@@ -18,12 +18,22 @@ function producerAndWorker(handlers: Parameters<typeof defineHandlers>[0], concu
 
 describe('Producer', () => {
   it("result() resolves to the handler's value, typed by a shared task definition", async () => {
-    const { producer } = producerAndWorker({ [double.name]: implement(double, async ({ n }) => ({ doubled: n * 2 })) });
+    const received: unknown[] = [];
+    const { producer } = producerAndWorker({
+      [double.name]: implement(double, async (args) => {
+        received.push(args);
+        return { doubled: args.n * 2 };
+      }),
+    });
     const ref = await producer.enqueue(double, { n: 21 });
     const result: { doubled: number } = await ref.result({ timeout: 5000 });
     expect(result).toEqual({ doubled: 42 });
+    // The types are the definition's only check (`pnpm typecheck` fails if this line compiles): at run
+    // time the arguments travel to the definition's handler exactly as given, and its NaN is refused.
     // @ts-expect-error the definition types the arguments
-    await expect(producer.enqueue(double, { wrong: true })).resolves.toBeDefined();
+    const wrong = await producer.enqueue(double, { wrong: true });
+    await expect(wrong.result({ timeout: 5000 })).rejects.toThrow(/result\.doubled is the number NaN/);
+    expect(received).toEqual([{ n: 21 }, { wrong: true }]);
   });
 
   it('result() throws TaskFailed carrying the remote error message after the last attempt', async () => {

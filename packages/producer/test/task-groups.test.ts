@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, TaskNotFound } from '@asyncq/core';
 import { gather, Producer, TaskCancelled, TaskFailed, waitFor } from '@asyncq/producer';
 import { defineHandlers, Worker, type Handler } from '@asyncq/worker';
-import { eventually, redisUrl, track, uniqueName } from '../../../test/helpers.js';
+import { eventually, redisUrl, track, uniqueName } from '@asyncq/test-support';
 
 function setup(handlers: Record<string, Handler>, concurrency = 8) {
   const name = uniqueName('ptg');

@@ -144,6 +144,12 @@ export class TaskRunner {
           error = new UnrecoverableError(`the handler's result cannot be stored: ${safeMessage(e)}`);
         }
       }
+      if (isRateLimited(error)) {
+        // Not a failure: the queue takes it back for later without using an attempt.
+        await this.withRetries(() => task.fail(error), sent);
+        log.info({ taskId: task.id, taskName: task.name, ms, retryAfterMs: error.retryAfterMs }, 'task rate limited, back later');
+        return;
+      }
       // Whatever was thrown (a Proxy, a throwing getter) is read once, safely, into a plain Error.
       const facts = describeError(error);
       const willRetry = task.attempt < task.attempts && facts.name !== 'UnrecoverableError';
@@ -223,6 +229,15 @@ function taskInfo(task: Task<unknown>): TaskEventInfo {
 }
 
 /** An Error carrying what was read from a thrown value, for the queue to record. */
+/** A `RateLimited` from any copy of @asyncq/core (recognized by name, as UnrecoverableError is). */
+function isRateLimited(error: unknown): error is Error & { retryAfterMs: number } {
+  try {
+    return error instanceof Error && error.name === 'RateLimited' && typeof (error as { retryAfterMs?: unknown }).retryAfterMs === 'number';
+  } catch {
+    return false;
+  }
+}
+
 function plainError(facts: ErrorFacts): Error {
   const e = new Error(facts.message);
   e.name = facts.name;

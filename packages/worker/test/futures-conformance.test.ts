@@ -2,11 +2,8 @@
 // its own connection, and the test waits on them through another handle, as two processes would.
 import { Queue } from '@asyncq/core';
 import { Worker } from '@asyncq/worker';
-import { redisUrl, track, uniqueName } from '../../../test/helpers.js';
-import type { FuturesBackend } from './futures-harness.js';
-import { groupsConformance } from './futures-suite-groups.js';
-import { tasksConformance } from './futures-suite-tasks.js';
-import { waitsConformance } from './futures-suite-waits.js';
+import { redisUrl, track, uniqueName } from '@asyncq/test-support';
+import { groupsConformance, tasksConformance, waitsConformance, type FuturesBackend } from '@asyncq/test-support/conformance';
 
 const backend: FuturesBackend = {
   name: 'Queue (one Redis)',

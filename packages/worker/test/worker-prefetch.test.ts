@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Queue } from '@asyncq/core';
 import { Worker } from '@asyncq/worker';
-import { redisUrl, track, uniqueName } from '../../../test/helpers.js';
+import { redisUrl, track, uniqueName } from '@asyncq/test-support';
 
 /** Runs `tasks` tasks on a worker at concurrency 2; returns the most tasks held (active) seen while one ran. */
 async function mostHeld(prefetch: number | undefined, tasks: number): Promise<number> {

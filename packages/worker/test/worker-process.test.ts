@@ -1,11 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue } from '@asyncq/core';
-import { spawnChild, type ChildEvent, type TestChild } from '../../../test/child-process.js';
-import { eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
-import { restartableRedis, stopAll } from './restartable-redis.js';
+import { type ChildEvent, eventually, HANDLERS, RedisServer, redisUrl, sleep, spawnChild, stopRedisServers, type TestChild, track, uniqueName } from '@asyncq/test-support';
 
 const MAIN = new URL('./fixtures/worker-main.mjs', import.meta.url);
-const HANDLERS = new URL('./fixtures/handlers.mjs', import.meta.url).pathname;
 
 interface WorkerChild extends TestChild {
   /** Everything the process wrote to stderr (its log lines), once its streams closed. */
@@ -36,7 +33,7 @@ async function runIntervals(child: WorkerChild): Promise<Map<string, [number, nu
   return out;
 }
 
-afterEach(stopAll);
+afterEach(stopRedisServers);
 
 async function runningTasks(child: TestChild, n: number): Promise<void> {
   const until = Date.now() + 20_000;
@@ -172,14 +169,14 @@ describe('worker processes', () => {
   });
 
   it('SIGTERM while Redis is down: the process still exits, within grace + abandonMs + closeTimeoutMs', async () => {
-    const redis = await restartableRedis();
+    const redis = await RedisServer.start();
     const name = uniqueName('down');
     const q = new Queue(name, { connection: redis.url });
     await q.putMany(Array.from({ length: 4 }, () => ({ item: { ms: 60_000 }, opts: { name: 'sleep' } })));
     await q.close();
     const w = workerProcess(name, { concurrency: 4, graceMs: 500, abandonMs: 500, closeTimeoutMs: 2000, heartbeatMs: 200, logLevel: 'info' }, { REDIS_URL: redis.url });
     await runningTasks(w, 4);
-    await redis.stop();
+    await redis.kill();
     await sleep(300);
     const t0 = Date.now();
     w.kill('SIGTERM');

@@ -4,8 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Queue, WorkerRegistry } from '@asyncq/core';
 import { queueKeys } from '@asyncq/core/internal';
 import { createWorkerLogger, defineHandlers, Worker, WORKER_VERSION } from '@asyncq/worker';
-import { adminClient, eventually, redisUrl, sleep, track, uniqueName } from '../../../test/helpers.js';
-import { restartableRedis, stopAll } from './restartable-redis.js';
+import { adminClient, eventually, RedisServer, redisUrl, sleep, stopRedisServers, track, uniqueName } from '@asyncq/test-support';
 
 interface LogLine {
   msg: string;
@@ -28,7 +27,7 @@ function setup(handlers: Parameters<typeof defineHandlers>[0], opts: Constructor
   return { name, q, worker, running, lines };
 }
 
-afterEach(stopAll);
+afterEach(stopRedisServers);
 
 describe('Worker on Redis', () => {
   it('a lost lease aborts ctx.signal with LeaseLost at once, and the worker logs it once', async () => {
@@ -149,7 +148,7 @@ describe('Worker on Redis', () => {
   });
 
   it('rides out a Redis restart: run() does not reject, logs the outage once and the return, /healthz says 503 meanwhile', async () => {
-    const redis = await restartableRedis();
+    const redis = await RedisServer.start();
     const name = uniqueName('restart');
     const { logger, lines } = memoryLogger();
     const worker = new Worker(name, defineHandlers({ ok: async () => 'ok' }), {
@@ -168,12 +167,12 @@ describe('Worker on Redis', () => {
     const producer = new Queue(name, { connection: redis.url });
     try {
       expect(await producer.result(await producer.put({}, { name: 'ok' }), { timeout: 5000 })).toBe('ok');
-      await redis.stop();
+      await redis.kill();
       await eventually(async () => expect((await fetch(`${base}/healthz`)).status).toBe(503), 10_000);
       expect(await (await fetch(`${base}/healthz`)).json()).toMatchObject({ status: 'unavailable', reason: expect.stringMatching(/^Redis unreachable/) });
       expect((await fetch(`${base}/livez`)).status).toBe(200);
       await sleep(1000);
-      await redis.start();
+      await redis.relaunch();
       await eventually(async () => expect((await fetch(`${base}/healthz`)).status).toBe(200), 15_000);
       expect(await producer.result(await producer.put({}, { name: 'ok' }), { timeout: 15_000 })).toBe('ok');
       expect(failed).toBeUndefined();
@@ -183,7 +182,7 @@ describe('Worker on Redis', () => {
       await producer.close();
       await worker.close({ graceMs: 0 });
       await running;
-      await redis.stop();
+      await redis.kill();
     }
   });
 });

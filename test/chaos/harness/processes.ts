@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach } from 'vitest';
+import { sleep } from '@asyncq/test-support';
 
 /** The repository root. */
 export const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -123,10 +124,6 @@ function killQuietly(pid: number, sig: NodeJS.Signals = 'SIGKILL'): void {
   } catch {
     // already gone
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Parent pid of every live process, from /proc/<pid>/stat (the command name may hold spaces and parentheses). */

@@ -1,11 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { nodeCommand, nodeInfo, parseClusterNodes, parseInfo, type RedisCluster } from '../../cluster/redis-cluster.js';
 import { FaultProxy } from './fault-proxy.js';
-import { freePort, RedisServer } from './redis-server.js';
+import { freePort, nodeCommand, nodeInfo, parseClusterNodes, parseInfo, type RedisCluster, RedisServer, startEmbeddedRedis, type EmbeddedRedis } from '@asyncq/test-support';
 
 /**
  * Replicas that can be made to lag on purpose, before a failover: each replica's replication link
@@ -49,9 +47,9 @@ export async function startLaggableReplica(): Promise<{ master: RedisServer; lin
   return { master, link, replica };
 }
 
-/** One `redis-server --sentinel` with a config file of its own. */
+/** One `redis-server --sentinel` with a config file of its own, on startEmbeddedRedis. */
 class SentinelServer {
-  private proc?: ChildProcess;
+  private server?: EmbeddedRedis;
   readonly dir = mkdtempSync(join(tmpdir(), 'asyncq-chaos-sentinel-'));
 
   constructor(readonly port: number) {}
@@ -61,9 +59,6 @@ class SentinelServer {
     writeFileSync(
       conf,
       [
-        `port ${this.port}`,
-        'bind 127.0.0.1',
-        `dir ${this.dir}`,
         `sentinel monitor ${name} 127.0.0.1 ${masterPort} 2`,
         `sentinel down-after-milliseconds ${name} ${opts.downAfterMs}`,
         `sentinel failover-timeout ${name} ${opts.failoverTimeoutMs}`,
@@ -71,18 +66,13 @@ class SentinelServer {
         '',
       ].join('\n'),
     );
-    this.proc = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
     sentinels.add(this);
-    await until(`sentinel on ${this.port}`, 10_000, async () => (await nodeCommand(this.port, 'PING')) === 'PONG');
+    this.server = await startEmbeddedRedis({ port: this.port, dir: this.dir, config: conf, args: ['--sentinel'], readyLine: 'Sentinel ID is' });
   }
 
   async stop(): Promise<void> {
-    const proc = this.proc;
-    if (proc && proc.exitCode === null && proc.signalCode === null) {
-      const gone = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGKILL');
-      await gone;
-    }
+    this.server?.signal('SIGKILL');
+    await this.server?.exited;
     rmSync(this.dir, { recursive: true, force: true });
     sentinels.delete(this);
   }

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { randomBytes } from 'node:crypto';
-import { startEmbeddedRedis, type EmbeddedRedis } from '@asyncq/core';
 import { connectRedis } from '@asyncq/core/internal';
+import { startEmbeddedRedis, type EmbeddedRedis } from '@asyncq/core/testing';
 import { openReader } from '../queues/queue-reader.js';
 import { Producer } from '@asyncq/producer';
 import { wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';

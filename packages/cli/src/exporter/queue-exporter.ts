@@ -4,6 +4,7 @@ import { connectRedis, type RedisClient } from '@asyncq/core/internal';
 import { drainSeconds, MAX_DRAIN_SECONDS } from '../queues/rates.js';
 import { whereIs, withinTime } from '../queues/time-limit.js';
 import { QueueFamily, registryText } from './queue-series.js';
+import { LimitsSeries } from './limits-series.js';
 import { DRAIN_RATE_TAU_MS, QueueSnapshots, type QueueSnapshot, type SnapshotRead } from './queue-snapshots.js';
 
 /** Options of a {@link QueueExporter}. */
@@ -71,6 +72,8 @@ export class QueueExporter {
     unreadable: Counter;
   };
   private readonly perQueue: Record<'tasks' | 'partitionTasks' | 'completed' | 'failed' | 'cancelled' | 'enqueued' | 'unfinished' | 'workers' | 'desired' | 'oldest' | 'drain', QueueFamily>;
+  private readonly limited: QueueFamily;
+  private readonly limits: LimitsSeries;
 
   constructor(private readonly opts: QueueExporterOptions) {
     this.snapshots = new QueueSnapshots(opts.prefix, opts.queues);
@@ -126,6 +129,8 @@ export class QueueExporter {
         ['queue'],
       ),
     };
+    this.limited = family('asyncq_queue_limited', 'Whether a limit set with setLimits (rate or concurrency) holds ready tasks back now (1) or not (0); only queues with limits have it.', 'gauge', ['queue', 'limit']);
+    this.limits = new LimitsSeries(opts.prefix, this.limited);
   }
 
   /** The Prometheus text of every metric, after one collect: what `registry.metrics()` gives, in a fraction of the time at many queues. */
@@ -165,6 +170,7 @@ export class QueueExporter {
   async close(): Promise<void> {
     await this.collecting?.catch(() => {});
     this.snapshots.close();
+    await this.limits.close();
     for (const c of await Promise.all([this.connecting?.catch(() => undefined), this.probing?.catch(() => undefined)])) c?.disconnect();
   }
 
@@ -201,6 +207,9 @@ export class QueueExporter {
       await this.ping();
       const client = await withinTime(this.client(), this.pingTimeoutMs, this.where);
       read = await this.snapshots.read(client, started + limitMs);
+      this.limited.reset();
+      // Limits are a detail: a failure to read them leaves their series out, not Redis down.
+      await this.limits.read(client, read.snapshots.map((q) => ({ name: q.name, partitions: q.partitions.length }))).catch(() => this.limited.reset());
       this.up = true;
       this.failure = undefined;
     } catch (e) {

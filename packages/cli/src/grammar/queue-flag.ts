@@ -26,6 +26,7 @@ export const QUEUE_FIRST: ReadonlySet<string> = new Set([
   'shutdown',
   'reopen',
   'scale',
+  'limits',
 ]);
 
 /** Commands that take any number of queues. */

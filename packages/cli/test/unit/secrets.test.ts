@@ -4,7 +4,7 @@ import { Queue, QueueAdmin, WorkerRegistry } from '@asyncq/core';
 import { Worker } from '@asyncq/worker';
 import { main } from '../../src/cli.js';
 import type { CliContext } from '../../src/cli-context.js';
-import { leaks, malformedUrls, MARKER } from '../../../../test/malformed-urls.js';
+import { leaks, malformedUrls, MARKER } from '@asyncq/test-support';
 
 // A property test of "no password in any output": random malformed connection strings holding a
 // marker password, through every way asyncq takes a connection (the API's `connection` option and

@@ -1,4 +1,5 @@
 import { LeaseLost, QueueClosed, TaskCancelled } from '../errors.js';
+import { rateLimitedDelay } from '../rate-limited.js';
 import { backoffDelay } from '../options.js';
 import { describeError, encodeJson } from '../payload.js';
 import type { Task } from '../async-queue.js';
@@ -54,12 +55,13 @@ export class Completion<T> implements TaskFinisher<T> {
     const facts = describeError(error, this.session.config.maxErrorBytes);
     const held = this.take(task);
     const final = held.attempt >= held.ref.attempts || facts.name === 'UnrecoverableError';
+    const limitedFor = rateLimitedDelay(error);
     try {
       await this.batchers[held.ref.partition]!.fail({
         id: held.ref.jobId,
         message: facts.message,
         stack: facts.stack ?? '',
-        retryIn: final ? -1 : backoffDelay(held.ref.backoff, held.attempt),
+        ...(limitedFor === undefined ? { retryIn: final ? -1 : backoffDelay(held.ref.backoff, held.attempt) } : { retryIn: limitedFor, rateLimited: true }),
       });
     } catch (e) {
       this.restore(held, e);

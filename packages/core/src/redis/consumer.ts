@@ -13,6 +13,7 @@ import type { RedisSession } from './redis-session.js';
 import { PrefetchStash } from './prefetch-stash.js';
 import { CancelListener } from './cancel-listener.js';
 import { readReserved, RESERVED_FIELDS } from './reserved-task.js';
+import { handBackIfLate } from './queue-limits.js';
 import type { ConsumeReply } from './scripts.js';
 import { freshPartitions, shutDownAndEmpty, wakeAll, type PartitionState } from './partition-state.js';
 
@@ -121,10 +122,8 @@ export class Consumer<T> implements BatcherConsumer {
     const part = this.parts[partition]!;
     part.inFlight = 0;
     part.aheadInFlight = 0;
-    if (!reply.leaseHeld) {
-      this.pump(); // a new lease takes over; ask again
-      return;
-    }
+    // A lease lost: a new one takes over; a reply too late for a rate limit: handed back. Ask again.
+    if (!reply.leaseHeld || handBackIfLate(this.session, partition, this.leases.lease(partition), reply, RESERVED_FIELDS)) return this.pump();
     const now = Date.now();
     const got = reply.tasks.length / RESERVED_FIELDS;
     for (let i = 0; i < reply.tasks.length; i += RESERVED_FIELDS) {

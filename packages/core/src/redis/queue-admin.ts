@@ -9,6 +9,7 @@ import { connectRedis, resolveConnection, toAsyncqError, type RedisClient, type 
 import { resolveQueueConfig } from './queue-config.js';
 import { layoutKey } from './queue-keys.js';
 import { RedisSession } from './redis-session.js';
+import { limitsStatus, writeLimits, type LimitsStatus, type QueueLimits } from './queue-limits.js';
 import type { CancelStatus } from './scripts.js';
 
 export type { AdminCounts, HistoryPoint, QueueState, QueueTotals, TaskDetails } from './admin-reads.js';
@@ -107,6 +108,16 @@ export class QueueAdmin {
   /** Shutdown, pause, the maxsize gate and who waits. */
   state(): Promise<QueueState> {
     return this.run(() => this.reads.state());
+  }
+
+  /** The rate and concurrency limits in force, whether each holds tasks back now, and how many. */
+  limits(): Promise<LimitsStatus> {
+    return this.run(async () => limitsStatus(await this.session()));
+  }
+
+  /** Sets (or with `{}` clears) the queue's limits, as `Queue.setLimits` does. */
+  setLimits(limits: QueueLimits): Promise<void> {
+    return this.run(async () => writeLimits(await this.session(), limits));
   }
 
   /**

@@ -16,12 +16,14 @@ let sources: ScriptSource[] | undefined;
 
 /**
  * Reads `lua/<name>-<numberOfKeys>.lua` once per process, inserting `lua/lib/queue-lib.lua` where
- * asked (with `lua/lib/finish-lib.lua` inserted where queue-lib asks).
+ * asked (with `lua/lib/finish-lib.lua` inserted where queue-lib asks), and `lua/lib/limits-lib.lua`
+ * where a script asks for it.
  */
 export function loadSources(): ScriptSource[] {
   if (sources) return sources;
   const finish = readFileSync(new URL('lib/finish-lib.lua', LUA_DIR), 'utf8');
   const lib = readFileSync(new URL('lib/queue-lib.lua', LUA_DIR), 'utf8').replace('-- @include finish-lib', finish);
+  const limits = readFileSync(new URL('lib/limits-lib.lua', LUA_DIR), 'utf8');
   sources = readdirSync(LUA_DIR)
     .filter((f) => f.endsWith('.lua'))
     .map((file) => {
@@ -31,7 +33,7 @@ export function loadSources(): ScriptSource[] {
       return {
         command: `asyncq${camel[0]!.toUpperCase()}${camel.slice(1)}`,
         numberOfKeys: Number(m[2]),
-        lua: readFileSync(new URL(file, LUA_DIR), 'utf8').replace('-- @include queue-lib', lib),
+        lua: readFileSync(new URL(file, LUA_DIR), 'utf8').replace('-- @include queue-lib', lib).replace('-- @include limits-lib', limits),
       };
     });
   return sources;

@@ -54,6 +54,8 @@ export interface ConsumeReply {
   lostTotal: number;
   /** Tasks cancelled under the lease: refused acknowledgements, and cancels the handle may not know of. */
   cancelled: CancelNotice[];
+  /** Under a rate limit: Redis's time by which the tasks must start (they were counted so); 0 or absent: any time. */
+  startBy?: number;
 }
 
 /** A task cancelled while a handle held it: its job id, why and by whom. */
@@ -125,6 +127,8 @@ export interface FailItem {
   stack: string;
   /** ms until the retry, 0 for at once, -1 when the task failed for good. */
   retryIn: number;
+  /** The handler threw `RateLimited`: back after `retryIn` without using an attempt. */
+  rateLimited?: boolean;
 }
 
 /** What `figures-18.lua` read of one queue or partition, as it came (numbers and texts, "" when unset). */

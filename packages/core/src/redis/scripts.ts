@@ -80,12 +80,13 @@ export class QueueScripts {
       }),
     ];
     for (const [id, result, attempt] of a.acks) args.push(id, result, attempt);
-    const r = (await this.call('asyncqConsume', args)) as [number, string[], (string | null)[], number, string, number, number, number, number, number, number, string[]];
+    const r = (await this.call('asyncqConsume', args)) as [number, string[], (string | null)[], number, string, number, number, number, number, number, number, string[], number?];
     if (r[0] === -1) this.expired();
     if (r[0] !== 1) return { leaseHeld: false, lost: [], tasks: [], nextDue: 0, shutdown: '', pending: 0, paused: false, heldCount: 0, now: 0, added: 0, lostTotal: 0, cancelled: [] };
     return {
       leaseHeld: true, lost: r[1], tasks: r[2], nextDue: Number(r[3]), shutdown: r[4], pending: Number(r[5]), paused: r[6] === 1,
       heldCount: Number(r[7]), now: Number(r[8]), added: Number(r[9]), lostTotal: Number(r[10]), cancelled: notices(r[11] ?? []),
+      startBy: Number(r[12] ?? 0),
     };
   }
 
@@ -96,7 +97,7 @@ export class QueueScripts {
       k.wantResult, k.waitingChildren, k.stalled, k.state,
       pack({ prefix: k.base, channel: k.channel, pub: this.pub, lease: a.lease, leaseMs: a.leaseMs, keepFailed: a.keepFailed, lifo: a.lifo, keepStacks: a.keepStacks, ...req }),
     ];
-    for (const it of a.items) args.push(it.id, it.message, it.stack, it.retryIn);
+    for (const it of a.items) args.push(it.id, it.message, it.stack, it.retryIn, it.rateLimited === true ? '1' : '0');
     const r = (await this.call('asyncqFail', args)) as [string[], string[]] | [number];
     if (r[0] === -1) this.expired();
     const [lost, cancelled] = r as [string[], string[]];

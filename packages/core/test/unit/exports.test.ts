@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type * as core from '@asyncq/core';
 import type * as internal from '@asyncq/core/internal';
+import type * as testing from '@asyncq/core/testing';
 
 // The core's public surface and its internal one (for the sibling packages), pinned twice so that an export added,
 // removed or renamed by accident fails: at the type level (`pnpm typecheck`) and at run time, from
@@ -12,22 +13,22 @@ const CORE_VALUES = [
   'AsyncqError', 'Barrier', 'BoundedSemaphore', 'BrokenBarrier', 'Condition', 'ConfigError',
   'Event', 'LeaseLost', 'LifoQueue', 'LocalQueue', 'Lock', 'LockNotHeld', 'NoRedisServer',
   'PayloadError', 'PrimitiveClosed', 'PriorityQueue', 'Queue', 'QueueAdmin', 'QueueClosed',
-  'QueueCorrupt', 'QueueDataLost', 'QueueEmpty', 'QueueFull', 'QueueShutDown', 'RedisError',
+  'QueueCorrupt', 'QueueDataLost', 'QueueEmpty', 'QueueFull', 'QueueShutDown', 'RateLimited', 'RedisError',
   'RedisMisconfigured', 'RedisOutOfMemory', 'RedisRefused', 'RedisUnreachable', 'Semaphore',
   'SemaphoreOverReleased', 'TaskCancelled', 'TaskDoneError', 'TaskFailed', 'TaskGroup',
   'TaskNotFound', 'UnrecoverableError', 'WaitAborted', 'WorkerRegistry', 'asCompleted',
-  'defineTask', 'gather', 'startEmbeddedRedis', 'taskGroup', 'taskRef', 'wait', 'waitFor',
+  'defineTask', 'gather', 'taskGroup', 'taskRef', 'wait', 'waitFor',
 ] as const;
 
 /** What `@asyncq/core` exports as types only, sorted. */
 const CORE_TYPES = [
   'AdminCounts', 'AsCompletedOptions', 'AsyncQueue', 'AsyncqErrorCode', 'BackoffOptions',
   'BarrierOptions', 'CancelOptions', 'CancelStatus', 'ClusterConnection', 'ConditionOptions',
-  'ConnectionOption', 'DataLoss', 'EmbeddedRedis', 'EmbeddedRedisOptions', 'EventOptions',
+  'ConnectionOption', 'DataLoss', 'EventOptions',
   'FailedTask', 'FleetInfo', 'FlowOptions', 'FlowRef', 'FlowStep', 'FlowStepOptions',
-  'GatherOptions', 'HistoryPoint', 'HoldContext', 'LocalQueueOptions', 'LockOptions', 'PrimitiveOptions',
+  'GatherOptions', 'HistoryPoint', 'HoldContext', 'LimitsStatus', 'LocalQueueOptions', 'LockOptions', 'PrimitiveOptions',
   'PutManyItem', 'PutManyOptions', 'PutOptions', 'QueueAdminOptions', 'QueueCapabilities',
-  'QueueCounts', 'QueueOptions', 'QueueOrder', 'QueueState', 'QueueTotals', 'ReturnWhen',
+  'QueueCounts', 'QueueLimits', 'QueueOptions', 'QueueOrder', 'QueueState', 'QueueTotals', 'RateLimit', 'ReturnWhen',
   'SemaphoreOptions', 'ShutdownOptions', 'Task', 'TaskDefinition', 'TaskDetails',
   'TaskGroupOptions', 'TaskRef', 'TaskRefState', 'TaskSource', 'TaskState', 'TaskSummary',
   'UrlConnection', 'WaitForOptions', 'WaitManyOptions', 'WaitOptions', 'WorkerInfo',
@@ -39,12 +40,12 @@ export type CoreTypes = [
   core.AdminCounts, core.AsCompletedOptions, core.AsyncQueue<unknown>, core.AsyncqErrorCode,
   core.BackoffOptions, core.BarrierOptions, core.CancelOptions, core.CancelStatus,
   core.ClusterConnection, core.ConditionOptions, core.ConnectionOption, core.DataLoss,
-  core.EmbeddedRedis, core.EmbeddedRedisOptions, core.EventOptions, core.FailedTask,
+  core.EventOptions, core.FailedTask,
   core.FleetInfo, core.FlowOptions, core.FlowRef<unknown>, core.FlowStep, core.FlowStepOptions,
-  core.GatherOptions, core.HistoryPoint, core.HoldContext, core.LocalQueueOptions, core.LockOptions,
+  core.GatherOptions, core.HistoryPoint, core.HoldContext, core.LimitsStatus, core.LocalQueueOptions, core.LockOptions,
   core.PrimitiveOptions, core.PutManyItem<unknown>, core.PutManyOptions, core.PutOptions,
   core.QueueAdminOptions, core.QueueCapabilities, core.QueueCounts, core.QueueOptions,
-  core.QueueOrder, core.QueueState, core.QueueTotals, core.ReturnWhen, core.SemaphoreOptions,
+  core.QueueLimits, core.QueueOrder, core.QueueState, core.QueueTotals, core.RateLimit, core.ReturnWhen, core.SemaphoreOptions,
   core.ShutdownOptions, core.Task<unknown>, core.TaskDefinition<unknown, unknown>,
   core.TaskDetails, core.TaskGroupOptions, core.TaskRef<unknown>, core.TaskRefState,
   core.TaskSource, core.TaskState, core.TaskSummary, core.UrlConnection, core.WaitForOptions,
@@ -91,6 +92,20 @@ describe('@asyncq/core/internal: plumbing for the sibling packages', () => {
 
   it('exports exactly these types', () => {
     expect(exportedNames('../../src/internal.ts').types).toEqual([...INTERNAL_TYPES]);
+  });
+});
+
+/** What `@asyncq/core/testing` exports: a throwaway redis-server and free ports, for tests and demos. */
+const TESTING_VALUES = ['freePort', 'freePorts', 'startEmbeddedRedis'] as const;
+const TESTING_TYPES = ['EmbeddedRedis', 'EmbeddedRedisOptions'] as const;
+
+/** Each type export, referenced: one removed or renamed fails the typecheck. */
+export type TestingTypes = [testing.EmbeddedRedis, testing.EmbeddedRedisOptions];
+
+describe('@asyncq/core/testing: for tests and demos', () => {
+  it('exports exactly these values and types', () => {
+    expectTypeOf<keyof typeof testing>().toEqualTypeOf<(typeof TESTING_VALUES)[number]>();
+    expect(exportedNames('../../src/testing.ts')).toEqual({ values: [...TESTING_VALUES], types: [...TESTING_TYPES] });
   });
 });
 

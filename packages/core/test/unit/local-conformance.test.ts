@@ -1,6 +1,6 @@
 import { afterEach } from 'vitest';
 import { LocalQueue, type AsyncQueue } from '@asyncq/core';
-import { conformanceSuite } from '../conformance-suite.js';
+import { conformanceSuite } from '@asyncq/test-support/conformance';
 
 // The in-process backend, with no Redis at all: the same suite as the Redis queue's.
 const opened: AsyncQueue<unknown>[] = [];

@@ -3,7 +3,8 @@
 // ignored its signal still returns is discarded and logged.
 import { describe, expect, it } from 'vitest';
 import { TaskCancelled } from '@asyncq/core';
-import { eventually, localWorker, sleep } from './local-worker.js';
+import { eventually, sleep } from '@asyncq/test-support';
+import { localWorker } from './local-worker.js';
 
 const cancelledTotal = async (text: Promise<string>): Promise<number> => Number(/asyncq_tasks_cancelled_total\{queue="unit",task="t"\} (\d+)/.exec(await text)?.[1] ?? 0);
 

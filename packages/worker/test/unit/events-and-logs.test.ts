@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { LeaseLost, LocalQueue, RedisUnreachable, AsyncqError, type AsyncQueue, type Task } from '@asyncq/core';
 import { createWorkerLogger, defineHandlers, Worker, type WorkerEvents } from '@asyncq/worker';
-import { eventually, localWorker, memoryLogger, sleep } from './local-worker.js';
+import { eventually, sleep } from '@asyncq/test-support';
+import { localWorker, memoryLogger } from './local-worker.js';
 
 /** A LocalQueue whose getTask (or the tasks it hands out) can be made to fail, as a Redis queue's would. */
 function flakyQueue(local: LocalQueue, faults: { getTask?: () => Error | undefined; done?: (t: Task<unknown>) => Error | undefined }): AsyncQueue<unknown> {

@@ -1,10 +1,7 @@
 // The tasks-as-futures conformance suite (issue 20) with a worker on a LocalQueue: the same cases
 // as on Redis, in one process with no Redis at all.
 import { localWorker } from './local-worker.js';
-import type { FuturesBackend } from '../futures-harness.js';
-import { groupsConformance } from '../futures-suite-groups.js';
-import { tasksConformance } from '../futures-suite-tasks.js';
-import { waitsConformance } from '../futures-suite-waits.js';
+import { groupsConformance, tasksConformance, waitsConformance, type FuturesBackend } from '@asyncq/test-support/conformance';
 
 const backend: FuturesBackend = {
   name: 'LocalQueue',

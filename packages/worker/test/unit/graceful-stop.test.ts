@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { QueueClosed } from '@asyncq/core';
 import { defineHandlers } from '@asyncq/worker';
-import { eventually, localWorker, sleep } from './local-worker.js';
+import { eventually, sleep } from '@asyncq/test-support';
+import { localWorker } from './local-worker.js';
 
 /** A promise and the functions that settle it, for handlers a test releases by hand. */
 function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defineHandlers } from '@asyncq/worker';
-import { spawnChild } from '../../../../test/child-process.js';
-import { eventually, localWorker } from './local-worker.js';
+import { eventually, spawnChild } from '@asyncq/test-support';
+import { localWorker } from './local-worker.js';
 
 /** A value whose every trap throws: reading anything off it (even `instanceof`) throws. */
 function hostileProxy(): object {

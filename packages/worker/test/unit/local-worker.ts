@@ -30,24 +30,6 @@ export function localWorker(handlers: Handlers, opts: WorkerOptions = {}) {
   return { q, worker, running, lines };
 }
 
-/** Resolves once `check` passes, or throws its last failure after `ms`. */
-export async function eventually(check: () => void | Promise<void>, ms = 5000): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (e) {
-      if (Date.now() > until) throw e;
-      await sleep(10);
-    }
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.close({ graceMs: 0 })));
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, LocalQueue, UnrecoverableError } from '@asyncq/core';
 import { defineHandlers, loadHandlers, MAX_CONCURRENCY, Worker } from '@asyncq/worker';
-import { eventually, localWorker, sleep } from './local-worker.js';
+import { eventually, HANDLER_FIXTURES, sleep } from '@asyncq/test-support';
+import { localWorker } from './local-worker.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 
@@ -210,7 +211,7 @@ describe('Worker over a LocalQueue', () => {
   });
 
   it('loads handler modules by path, with one clear line for each mistake', async () => {
-    const handlers = await loadHandlers(`${FIXTURES}handlers.mjs`);
+    const handlers = await loadHandlers(`${HANDLER_FIXTURES}handlers.mjs`);
     expect(Object.keys(handlers)).toEqual(expect.arrayContaining(['sleep', 'noop', 'crash', 'fail', 'unrecoverable']));
     await expect(loadHandlers(`${FIXTURES}missing.mjs`)).rejects.toThrow(/handler module .*missing\.mjs not found/);
     await expect(loadHandlers(`${FIXTURES}no-default.mjs`)).rejects.toThrow(/no-default\.mjs has no default export: export default defineHandlers/);
@@ -219,17 +220,17 @@ describe('Worker over a LocalQueue', () => {
   });
 
   it('a module that throws null, exits or never finishes loading is one ConfigError line, and the process lives on', async () => {
-    await expect(loadHandlers(`${FIXTURES}throws-null.mjs`)).rejects.toThrow(/^handler module .*throws-null\.mjs failed to load: it threw null, not an Error$/);
-    await expect(loadHandlers(`${FIXTURES}exits-at-import.mjs`)).rejects.toThrow(
+    await expect(loadHandlers(`${HANDLER_FIXTURES}throws-null.mjs`)).rejects.toThrow(/^handler module .*throws-null\.mjs failed to load: it threw null, not an Error$/);
+    await expect(loadHandlers(`${HANDLER_FIXTURES}exits-at-import.mjs`)).rejects.toThrow(
       /^handler module .*exits-at-import\.mjs called process\.exit\(3\) while loading: a handler module must not end the process; throw an error instead$/,
     );
     // Here the test runner keeps the loop busy, so only the timeout can tell (a CLI worker is told at once: see the chaos bad-input test).
     const t0 = Date.now();
-    await expect(loadHandlers(`${FIXTURES}never-loads.mjs`, { timeoutMs: 300 })).rejects.toThrow(
+    await expect(loadHandlers(`${HANDLER_FIXTURES}never-loads.mjs`, { timeoutMs: 300 })).rejects.toThrow(
       /^handler module .*never-loads\.mjs did not finish loading within 0\.3 s \(a top-level await still waiting\?\): make it load faster, or allow longer with --load-timeout$/,
     );
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(typeof process.exit).toBe('function');
-    await expect(loadHandlers(`${FIXTURES}handlers.mjs`)).resolves.toBeDefined();
+    await expect(loadHandlers(`${HANDLER_FIXTURES}handlers.mjs`)).resolves.toBeDefined();
   });
 });

@@ -1,16 +1,19 @@
-import { randomBytes } from 'node:crypto';
+// The one Redis every integration test shares (found by ./global-setup.ts), and the bookkeeping
+// that fails a test which leaks a connection and keeps a failed test's keys for inspection.
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, inject, onTestFailed } from 'vitest';
 import { queueKeys } from '@asyncq/core/internal';
+import { eventually } from './timing.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    redisUrl: string;
+  }
+}
 
 /** The Redis URL the global setup found. */
 export function redisUrl(): string {
   return inject('redisUrl');
-}
-
-/** A fresh queue name for one test. */
-export function uniqueName(label = 'q'): string {
-  return `${label}-${randomBytes(5).toString('hex')}`;
 }
 
 interface Closable {
@@ -40,24 +43,6 @@ export function track<C extends Closable>(c: C, ...queueNames: string[]): C {
 export async function connectionsOf(name: string): Promise<number> {
   const list = (await adminClient().client('LIST')) as string;
   return list.split('\n').filter((l) => l.includes(` name=asyncq:${name} `)).length;
-}
-
-/** Resolves once `check` passes, or throws its last failure after `ms`. */
-export async function eventually(check: () => Promise<void> | void, ms = 5000): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (e) {
-      if (Date.now() > until) throw e;
-      await sleep(25);
-    }
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 afterEach(async () => {

@@ -5,6 +5,7 @@
 // with no race on timing.
 import { TaskCancelled, type AsyncQueue, type PutOptions, type TaskRef } from '@asyncq/core';
 import { defineHandlers, type Handlers } from '@asyncq/worker';
+import { settledWithin } from '../timing.js';
 
 /** A backend: a queue, and a worker running `handlers` on it, both closed after the test. */
 export interface FuturesBackend {
@@ -115,13 +116,7 @@ export async function until(check: () => boolean | Promise<boolean>, ms = 10_000
 
 /** Whether `p` is still pending after `ms` (used only to show something did NOT happen yet). */
 export async function stillPending(p: Promise<unknown>, ms = 100): Promise<boolean> {
-  let settled = false;
-  p.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  await new Promise((r) => setTimeout(r, ms));
-  return !settled;
+  return !(await settledWithin(p, ms));
 }
 
 /** The error `p` rejects with (the test fails if it resolves). */

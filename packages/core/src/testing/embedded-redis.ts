@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NoRedisServer } from './server-errors.js';
+import { NoRedisServer } from '../server-errors.js';
+import { freePort } from './free-port.js';
 
 /** Options of {@link startEmbeddedRedis}. */
 export interface EmbeddedRedisOptions {
@@ -17,6 +17,10 @@ export interface EmbeddedRedisOptions {
   args?: string[];
   /** A data directory to use (and keep): a restart on the same one finds its data again. @defaultValue a fresh temporary one, removed on stop */
   dir?: string;
+  /** A config file, given before every argument (Sentinel needs one it can rewrite). @defaultValue none */
+  config?: string;
+  /** The log line that says the server is up. @defaultValue 'Ready to accept connections' (a Sentinel says 'Sentinel ID is') */
+  readyLine?: string;
 }
 
 /** A private redis-server started by {@link startEmbeddedRedis}. */
@@ -26,6 +30,14 @@ export interface EmbeddedRedis {
   readonly port: number;
   /** The server's process id (to stop or pause it from a test). */
   readonly pid: number;
+  /** Its data directory. */
+  readonly dir: string;
+  /** Resolves once the server process has exited, however it ended. */
+  readonly exited: Promise<void>;
+  /** Sends a signal to the server (SIGKILL to crash it, SIGSTOP and SIGCONT to freeze and thaw it); a no-op once it exited. */
+  signal(signal: NodeJS.Signals): void;
+  /** The tail of what the server printed, for failure messages. */
+  output(): string;
   /** Stops the server and removes its directory (unless it was given). */
   stop(): Promise<void>;
 }
@@ -45,11 +57,17 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions = {}): Promi
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     };
     try {
-      const child = await launch(binary, port, dir, opts.startTimeout ?? 10_000, opts.args ?? []);
+      const args = [...(opts.config ? [opts.config] : []), ...baseArgs(port, dir), ...(opts.args ?? [])];
+      const { child, output } = await launch(binary, args, opts.readyLine ?? 'Ready to accept connections', opts.startTimeout ?? 10_000);
+      const exited = new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())));
       return {
         url: `redis://127.0.0.1:${port}`,
         port,
         pid: child.pid ?? 0,
+        dir,
+        exited,
+        signal: (sig) => void (running(child) && child.kill(sig)),
+        output,
         stop: () => stop(child, removeDir),
       };
     } catch (e) {
@@ -63,23 +81,20 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions = {}): Promi
   throw lastError;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
+function baseArgs(port: number, dir: string): string[] {
+  return ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
 }
 
-function launch(binary: string, port: number, dir: string, timeoutMs: number, extra: string[]): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', ...extra];
+function running(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+function launch(binary: string, args: string[], readyLine: string, timeoutMs: number): Promise<{ child: ChildProcess; output: () => string }> {
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  // Kept short: a server that runs for long prints little, and only the tail helps a failure message.
+  const keep = (d: Buffer): void => void (output = (output + d.toString()).slice(-4000));
   return new Promise((resolve, reject) => {
-    let output = '';
     const timer = setTimeout(() => fail(new Error(`redis-server did not start within ${timeoutMs} ms: ${output.slice(-500)}`)), timeoutMs);
     const fail = (e: Error): void => {
       clearTimeout(timer);
@@ -89,17 +104,16 @@ function launch(binary: string, port: number, dir: string, timeoutMs: number, ex
     child.on('error', fail);
     child.on('exit', (code) => fail(new Error(`redis-server exited with code ${code}: ${output.slice(-500)}`)));
     child.stdout!.on('data', (d: Buffer) => {
-      output += d.toString();
-      if (output.includes('Ready to accept connections')) {
+      keep(d);
+      if (output.includes(readyLine)) {
         clearTimeout(timer);
         child.removeAllListeners('exit');
         child.stdout!.removeAllListeners('data');
-        child.stdout!.resume();
-        child.stderr!.resume();
-        resolve(child);
+        child.stdout!.on('data', keep);
+        resolve({ child, output: () => output });
       }
     });
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', keep);
   });
 }
 

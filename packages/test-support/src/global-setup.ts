@@ -1,11 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedRedis } from '@asyncq/core';
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    redisUrl: string;
-  }
-}
+import { startEmbeddedRedis } from '@asyncq/core/testing';
 
 /** The image the testcontainers fallback runs: the one docker/compose.yaml names (docker/local-bases.sh can build it). */
 const REDIS_IMAGE = 'redis:7-alpine';
