@@ -35,6 +35,12 @@ function ratio(a: Figures, b: Figures): string {
   return Number.isFinite(a.perSecond / b.perSecond) ? `${(a.perSecond / b.perSecond).toFixed(2)}x` : '—';
 }
 
+/** The worker process's and Redis's CPU during the timed phase, in % of one core: "worker 97% · Redis 41%". */
+export function cpuShares(f: Figures): string {
+  const share = (usPerTask: number): string => (Number.isFinite(usPerTask) ? `${Math.round((usPerTask * f.perSecond) / 1e4)}%` : '—');
+  return `worker ${share(f.processCpuUsPerTask)} · Redis ${share(f.redisCpuUsPerTask)}`;
+}
+
 /** What non-binding limits cost: how much slower the worker is on a queue with them, in %. */
 export function limitsCost(results: Results): number {
   return (1 - results.figures('limits', 'with').perSecond / results.figures('limits', 'without').perSecond) * 100;
@@ -66,8 +72,10 @@ export function summaryTable(scenarios: Scenario[], results: Results): string {
     } else {
       const [a, b, q] = ENGINES.map((e) => results.figures(s.id, e)) as [Figures, Figures, Figures];
       const unit = s.id === 'handle-16' ? 'tasks/s; BullMQ, bee-queue: worker c=16' : s.id === 'gather-10k' ? 'results/s' : 'tasks/s';
-      const bee = q.runs === 0 ? 'n/a' : fmtInt(q.perSecond);
-      rows.push([`${s.title} (${unit})`, fmtInt(a.perSecond), fmtInt(b.perSecond), bee, ratio(a, b), q.runs === 0 ? 'n/a' : ratio(a, q)]);
+      // Worker rows show how busy each side was, so a rate bound by waiting tells from one bound by work.
+      const cell = (f: Figures): string => (s.id.startsWith('worker-c') ? `${fmtInt(f.perSecond)} (${cpuShares(f)})` : fmtInt(f.perSecond));
+      const bee = q.runs === 0 ? 'n/a' : cell(q);
+      rows.push([`${s.title} (${unit})`, cell(a), cell(b), bee, ratio(a, b), q.runs === 0 ? 'n/a' : ratio(a, q)]);
     }
   }
   if (results.has('worker-c64')) {

@@ -10,14 +10,23 @@ export function lazily<T>(init: () => Promise<T>): () => Promise<T> {
 /** A value built on first use, that can say whether it ever was (so `close()` closes only what was opened). */
 export class Lazy<T> {
   private started?: Promise<T>;
+  private built?: T;
 
   constructor(private readonly init: () => Promise<T>) {}
 
   get(): Promise<T> {
-    return (this.started ??= this.init().catch((e: unknown) => {
-      this.started = undefined;
-      throw e;
-    }));
+    return (this.started ??= this.init().then(
+      (v) => (this.built = v),
+      (e: unknown) => {
+        this.started = undefined;
+        throw e;
+      },
+    ));
+  }
+
+  /** The value once built, without waiting (undefined before): for hot paths that should not await. */
+  get value(): T | undefined {
+    return this.built;
   }
 
   /** The value if it was ever asked for (undefined otherwise, or when building it failed). */

@@ -98,19 +98,24 @@ export class Queue<T = unknown> implements AsyncQueue<T> {
   }
 
   async get(opts?: WaitOptions): Promise<T> {
-    return (await this.#consumeSide()).consumer.get(opts);
+    return (await this.getTask(opts)).data;
   }
 
   async getNowait(): Promise<T> {
     return (await this.#consumeSide()).consumer.getNowait();
   }
 
-  async getTask(opts?: WaitOptions): Promise<Task<T>> {
-    return (await this.#consumeSide()).consumer.getTask(opts);
+  getTask(opts?: WaitOptions): Promise<Task<T>> {
+    // Once consuming, straight to the consumer: a loop's get is registered in the same step.
+    const side = this.#consume.value;
+    if (side && !this.#closing) return side.consumer.getTask(opts);
+    return this.#consumeSide().then((s) => s.consumer.getTask(opts));
   }
 
-  async taskDone(taskOrId?: Task<T> | string): Promise<void> {
-    return (await this.#consumeSide()).completion.taskDone(taskOrId);
+  taskDone(taskOrId?: Task<T> | string): Promise<void> {
+    const side = this.#consume.value;
+    if (side && !this.#closing) return side.completion.taskDone(taskOrId);
+    return this.#consumeSide().then((s) => s.completion.taskDone(taskOrId));
   }
 
   async submit<R = unknown>(item: T, opts?: PutOptions): Promise<TaskRef<R>> {
@@ -160,10 +165,7 @@ export class Queue<T = unknown> implements AsyncQueue<T> {
     return this.#flows.chord(group, callback, opts) as Promise<FlowRef<R>>;
   }
 
-  /**
-   * Sets the queue's rate and concurrency limits, in Redis: every worker follows them at once.
-   * `setLimits({})` clears them. A get that a limit holds back waits without polling.
-   */
+  /** Sets the rate and concurrency limits in Redis, which every worker follows at once; `setLimits({})` clears them. */
   async setLimits(limits: QueueLimits): Promise<void> {
     await writeLimits(await this.#connected(), limits);
   }
@@ -174,9 +176,8 @@ export class Queue<T = unknown> implements AsyncQueue<T> {
   }
 
   /**
-   * Creates or updates the schedule `id`: each occurrence puts `template.data` with the template's
-   * put options, exactly once however many processes run. Workers fire it; no other process is
-   * needed. An update with the same timing (spec, startAt, endAt) keeps its next due time.
+   * Creates or updates the schedule `id`: each occurrence puts `template.data` with the template's put options, exactly
+   * once however many processes run; workers fire it. An update with the same timing keeps its next due time.
    */
   schedule(id: string, spec: ScheduleSpec, template: ScheduleTemplate & { data: T }, opts?: ScheduleOptions): Promise<ScheduleInfo> {
     return this.#schedules.upsert(id, spec, template, opts);

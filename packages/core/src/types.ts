@@ -221,6 +221,17 @@ export interface QueueOptions {
    * every other part keeps Redis's clock. @defaultValue Redis's clock (`TIME`)
    */
   scheduleClock?: () => number;
+  /**
+   * Most tasks a consuming handle reserves ahead of its gets, so that a consumer loop finds its next
+   * task at once instead of waiting a round trip: they come with its acknowledgements, in the same
+   * call. Only a handle that acknowledges fetches ahead, and no more than its gets took in the last
+   * 50 ms: a handle that gets once, or slowly, holds (nearly) none, and a task fetched ahead that no
+   * get claims within 200 ms goes back to the front of the queue. Tasks fetched ahead are under the
+   * handle's lease: when its process is killed they come back after `lease`, with the ones it was
+   * running, so a kill delays at most `prefetch` more tasks. 0 fetches nothing ahead: every get that
+   * finds nothing waits for its own round trip. @defaultValue 64
+   */
+  prefetch?: number;
   /** How many times a task may lose its consumer before it fails for good. @defaultValue 5 */
   maxStalls?: number;
   /** How many completed tasks to keep (for results and inspection). @defaultValue 1000 */

@@ -48,14 +48,23 @@ export class TaskRunner {
 
   constructor(private readonly opts: RunnerOptions) {}
 
-  /** Runs `task` to its end; never throws. */
+  /**
+   * Runs `task` to its end; never throws. Resolves once the task no longer needs its slot: its
+   * handler settled and its outcome is on its way to the queue. Recording the outcome (waiting for
+   * Redis to take it, retrying while Redis is away) goes on without the slot, so the worker takes
+   * its next task while the acknowledgement of this one travels, and both go in one round trip.
+   * Those outcomes still count for {@link whenIdle}.
+   */
   execute(task: Task<unknown>): Promise<void> {
-    const execution = this.run(task).finally(() => {
+    let freeSlot!: () => void;
+    const slot = new Promise<void>((resolve) => (freeSlot = resolve));
+    const execution = this.run(task, freeSlot).finally(() => {
+      freeSlot();
       this.executions.delete(execution);
-      this.waiters = this.waiters.filter((w) => (w.most >= this.executions.size ? (w.resolve(), false) : true));
+      if (this.waiters.length > 0) this.waiters = this.waiters.filter((w) => (w.most >= this.executions.size ? (w.resolve(), false) : true));
     });
     this.executions.add(execution);
-    return execution;
+    return slot;
   }
 
   /** Resolves once no task is running or being recorded. */
@@ -69,12 +78,12 @@ export class TaskRunner {
     return new Promise((resolve) => this.waiters.push({ most, resolve }));
   }
 
-  private async run(task: Task<unknown>): Promise<void> {
+  private async run(task: Task<unknown>, freeSlot: () => void): Promise<void> {
     const m = this.opts.metricsFor(task.name);
     const info = taskInfo(task);
     const handler = this.opts.handlerFor(task.name);
     if (!handler) {
-      await this.record(task, info, m, { error: this.opts.noHandler(task.name) }, 0);
+      await this.record(task, info, m, { error: this.opts.noHandler(task.name) }, 0, freeSlot);
       return;
     }
     const started = Date.now();
@@ -103,7 +112,7 @@ export class TaskRunner {
         this.opts.log.debug({ taskId: task.id, taskName: task.name, ms }, 'task aborted by the stop; it goes back to the queue');
         return;
       }
-      await this.record(task, info, m, outcome, ms);
+      await this.record(task, info, m, outcome, ms, freeSlot);
     });
     this.running.add(run);
     try {
@@ -113,14 +122,17 @@ export class TaskRunner {
     }
   }
 
-  /** Records an attempt's outcome in the queue, counting, logging and emitting it. */
-  private async record(task: Task<unknown>, info: TaskEventInfo, m: TaskMetrics, outcome: Outcome, ms: number): Promise<void> {
+  /**
+   * Records an attempt's outcome in the queue, counting, logging and emitting it. `sent` is called
+   * once the outcome is on its way (the slot is free for the next task).
+   */
+  private async record(task: Task<unknown>, info: TaskEventInfo, m: TaskMetrics, outcome: Outcome, ms: number, sent: () => void): Promise<void> {
     const { log } = this.opts;
     try {
       let error = 'error' in outcome ? outcome.error : undefined;
       if ('value' in outcome) {
         try {
-          await this.withRetries(() => task.done(outcome.value));
+          await this.withRetries(() => task.done(outcome.value), sent);
           this.done++;
           m.completed.inc();
           log.info({ taskId: task.id, taskName: task.name, ms }, 'task done');
@@ -134,14 +146,14 @@ export class TaskRunner {
       }
       if (isRateLimited(error)) {
         // Not a failure: the queue takes it back for later without using an attempt.
-        await this.withRetries(() => task.fail(error));
+        await this.withRetries(() => task.fail(error), sent);
         log.info({ taskId: task.id, taskName: task.name, ms, retryAfterMs: error.retryAfterMs }, 'task rate limited, back later');
         return;
       }
       // Whatever was thrown (a Proxy, a throwing getter) is read once, safely, into a plain Error.
       const facts = describeError(error);
       const willRetry = task.attempt < task.attempts && facts.name !== 'UnrecoverableError';
-      await this.withRetries(() => task.fail(plainError(facts)));
+      await this.withRetries(() => task.fail(plainError(facts)), sent);
       this.failed++;
       if (willRetry) {
         m.failedRetrying.inc();
@@ -156,11 +168,16 @@ export class TaskRunner {
     }
   }
 
-  /** A finishing call that fails for want of Redis leaves the task held: try again for a while. */
-  private async withRetries(finish: () => Promise<void>): Promise<void> {
+  /**
+   * A finishing call that fails for want of Redis leaves the task held: try again for a while.
+   * `sent` is called once the first call is made.
+   */
+  private async withRetries(finish: () => Promise<void>, sent: () => void): Promise<void> {
     for (let n = 1; ; n++) {
       try {
-        await finish();
+        const finishing = finish();
+        if (n === 1) sent();
+        await finishing;
         return;
       } catch (e) {
         if (!transient(e) || n >= FINISH_TRIES || this.opts.giveUp.aborted) throw e;

@@ -57,6 +57,13 @@ export interface WorkerOptions {
   /** How often an idle worker looks for tasks of crashed workers (ms). @defaultValue 2000 */
   stalledInterval?: number;
   /**
+   * Most tasks the worker reserves ahead of its loops, so that a loop that finishes a task finds
+   * its next one at once instead of waiting a round trip (the Queue option of the same name). A
+   * killed worker's tasks fetched ahead come back after `lease`, with the ones it was running: a
+   * kill delays at most `concurrency + prefetch` tasks. 0 fetches nothing ahead. @defaultValue 64
+   */
+  prefetch?: number;
+  /**
    * The queue to consume, instead of a Redis `Queue` built from `connection` and `prefix`: any
    * {@link AsyncQueue}, e.g. a `LocalQueue` in tests. The worker closes it when it stops.
    */

@@ -80,7 +80,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.opts = opts;
     this.queue =
       opts.queue ??
-      new Queue(queue, { connection: opts.connection, prefix: opts.prefix, lease: opts.lease, stalledInterval: opts.stalledInterval });
+      new Queue(queue, { connection: opts.connection, prefix: opts.prefix, lease: opts.lease, stalledInterval: opts.stalledInterval, prefetch: opts.prefetch });
     this.registry =
       opts.workerRegistry === false
         ? undefined

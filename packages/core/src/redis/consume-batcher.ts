@@ -39,6 +39,8 @@ export class ConsumeBatcher {
   private lastPromote = 0;
   private lastReap = 0;
   private scheduled = false;
+  /** The send scheduled for after this turn, until it goes (see hurry). */
+  private pending?: NodeJS.Immediate;
   private inFlight?: Promise<void>;
   /**
    * Redis holds more tasks under this handle's lease than it knows of: a reservation whose reply
@@ -95,14 +97,32 @@ export class ConsumeBatcher {
   private schedule(): void {
     if (this.scheduled || this.inFlight) return;
     this.scheduled = true;
-    // Sent as soon as the current job is done: what arrives while a call is on its way rides on
-    // the next one, so batches form under load without delaying a lone acknowledgement.
-    queueMicrotask(() => {
-      this.scheduled = false;
-      this.inFlight = this.flush().finally(() => {
-        this.inFlight = undefined;
-        if (this.acks.length + this.fails.length > 0 || this.wanted || this.reconcile) this.schedule();
-      });
+    // Sent once the current turn of the event loop is done, its promise jobs included: a consumer
+    // loop that acknowledges a task and then gets the next one asks for it in the same call, and
+    // what arrives while a call is on its way rides on the next one, so batches form under load
+    // without delaying a lone acknowledgement by more than a turn.
+    this.pending = setImmediate(() => this.send());
+  }
+
+  /**
+   * Sends what is pending now, among this turn's promise jobs, instead of after the turn: the
+   * consumer's tasks fetched ahead run low, and their refill should be on its way while the rest
+   * are worked, not after them (a consumer loop fed from its stash works through it without
+   * yielding to the event loop).
+   */
+  hurry(): void {
+    if (this.pending === undefined) return;
+    clearImmediate(this.pending);
+    this.pending = undefined;
+    queueMicrotask(() => this.send());
+  }
+
+  private send(): void {
+    this.scheduled = false;
+    this.pending = undefined;
+    this.inFlight = this.flush().finally(() => {
+      this.inFlight = undefined;
+      if (this.acks.length + this.fails.length > 0 || this.wanted || this.reconcile) this.schedule();
     });
   }
 

@@ -12,15 +12,10 @@ import { recheckDelay, type Signal } from './queue-signals.js';
 import type { RedisSession } from './redis-session.js';
 import { PrefetchStash } from './prefetch-stash.js';
 import { CancelListener } from './cancel-listener.js';
-import { readReserved } from './reserved-task.js';
+import { readReserved, RESERVED_FIELDS } from './reserved-task.js';
 import { handBackIfLate } from './queue-limits.js';
 import type { ConsumeReply } from './scripts.js';
-import { freshPartitions, type PartitionState } from './partition-state.js';
-
-/** Most tasks a handle fetches ahead of its gets. */
-const MAX_PREFETCH = 256;
-/** Fields per reserved task in a consume reply: id, name, data, opts, timestamp, delay, atm. */
-const FIELDS = 7;
+import { freshPartitions, shutDownAndEmpty, wakeAll, type PartitionState } from './partition-state.js';
 
 /**
  * The get side of a handle: waiting gets, reservations from the partitions in turn (through each
@@ -39,6 +34,7 @@ export class Consumer<T> implements BatcherConsumer {
   private idleRound = 0;
   private rr = 0;
   private closed = false;
+  private listening = false;
   private stopListening = (): void => {};
 
   constructor(
@@ -56,62 +52,82 @@ export class Consumer<T> implements BatcherConsumer {
     return (await this.getTask(opts)).data;
   }
 
-  async getTask(opts?: WaitOptions): Promise<RedisTask<T>> {
-    this.checkOpen();
-    await this.listen();
-    const ready = this.takeStashed();
-    if (ready) return ready;
-    return abortableWait<RedisTask<T>>('get', opts, (waiter) => {
-      const off = this.getters.push(waiter);
-      this.pump();
-      return off;
-    });
+  // Not async: a consumer loop's get that finds a task fetched ahead is served in the same step, and
+  // one that waits is registered before the loop's last acknowledgement leaves: both go in one call.
+  getTask(opts?: WaitOptions): Promise<RedisTask<T>> {
+    this.stash.noteGet();
+    if (!this.listening) return this.listen().then(() => this.serveGet(opts));
+    return this.serveGet(opts);
+  }
+
+  private serveGet(opts: WaitOptions | undefined): Promise<RedisTask<T>> {
+    try {
+      if (this.closed) throw new QueueClosed(this.session.config.name);
+      const ready = this.takeStashed();
+      return ready ? Promise.resolve(ready) : this.wait(opts, false);
+    } catch (e) {
+      return Promise.reject(e); // a bad timeout: a rejection, as from an async function
+    }
   }
 
   async getNowait(): Promise<T> {
     this.checkOpen();
+    this.stash.noteGet();
     await this.listen();
     const ready = this.takeStashed();
     if (ready) return ready.data;
     // Look at every partition afresh: the answer is about now, not about the last idle round.
-    this.wakeAll();
-    const task = await abortableWait<RedisTask<T>>('get', undefined, (waiter) => {
+    wakeAll(this.parts);
+    return (await this.wait(undefined, true)).data;
+  }
+
+  /** A get waiting for a reservation; a `nowait` one is answered QueueEmpty once every partition came back empty. */
+  private wait(opts: WaitOptions | undefined, nowait: boolean): Promise<RedisTask<T>> {
+    return abortableWait<RedisTask<T>>('get', opts, (waiter) => {
       const off = this.getters.push(waiter);
-      this.nowait.add(waiter);
+      if (nowait) this.nowait.add(waiter);
       this.pump();
       return () => {
         off();
         this.nowait.delete(waiter);
       };
     });
-    return task.data;
   }
 
   /** The partition's consume batcher: completion acknowledges through it. */
-  batcher(partition: number): ConsumeBatcher {
-    return this.batchers[partition]!;
-  }
+  batcher = (partition: number): ConsumeBatcher => this.batchers[partition]!;
 
+  /**
+   * What a call to `partition` reserves: what the waiting gets lack, and, when it acknowledges tasks
+   * (the handle is a consumer loop, not a one-off get), tasks fetched ahead, up to `prefetch` in all
+   * and no more than the handle's gets took lately.
+   */
   demand(partition: number, acks: number): { wanted: number; speculative: number } {
     const part = this.parts[partition]!;
     part.requested = false;
-    const others = this.parts.reduce((a, p, i) => (i === partition ? a : a + p.inFlight), 0);
+    let others = 0;
+    let ahead = 0;
+    for (let i = 0; i < this.parts.length; i++) {
+      if (i !== partition) others += this.parts[i]!.inFlight;
+      ahead += this.parts[i]!.aheadInFlight;
+    }
     const wanted = this.closed ? 0 : Math.max(0, this.getters.length - this.stash.length - others);
-    const room = MAX_PREFETCH - this.stash.length - wanted;
-    const speculative = this.closed || part.drained ? 0 : Math.max(0, Math.min(acks, room));
+    const speculative = acks > 0 && !this.closed && !part.drained ? this.stash.room(this.session.config.prefetch, ahead) : 0;
     part.inFlight = wanted + speculative;
+    part.aheadInFlight = speculative;
     return { wanted, speculative };
   }
 
   offer(partition: number, wanted: number, reply: ConsumeReply): void {
     const part = this.parts[partition]!;
     part.inFlight = 0;
+    part.aheadInFlight = 0;
     // A lease lost: a new one takes over; a reply too late for a rate limit: handed back. Ask again.
-    if (!reply.leaseHeld || handBackIfLate(this.session, partition, this.leases.lease(partition), reply, FIELDS)) return this.pump();
+    if (!reply.leaseHeld || handBackIfLate(this.session, partition, this.leases.lease(partition), reply, RESERVED_FIELDS)) return this.pump();
     const now = Date.now();
-    const got = reply.tasks.length / FIELDS;
-    for (let i = 0; i < reply.tasks.length; i += FIELDS) {
-      const task = this.makeTask(partition, reply.tasks.slice(i, i + FIELDS));
+    const got = reply.tasks.length / RESERVED_FIELDS;
+    for (let i = 0; i < reply.tasks.length; i += RESERVED_FIELDS) {
+      const task = this.makeTask(partition, reply.tasks.slice(i, i + RESERVED_FIELDS));
       if (!task) continue;
       if (this.closed) continue; // handed back with the rest of the lease on close
       const getter = this.getters.shift();
@@ -132,7 +148,7 @@ export class Consumer<T> implements BatcherConsumer {
     } else if (got > 0) {
       part.drained = false;
     }
-    if (reply.shutdown === 'immediate' || (this.parts.every((p) => p.drained) && this.shutDownAndEmpty())) {
+    if (reply.shutdown === 'immediate' || (this.parts.every((p) => p.drained) && shutDownAndEmpty(this.parts))) {
       this.rejectGetters(new QueueShutDown(this.session.config.name));
     }
     this.pump();
@@ -141,6 +157,7 @@ export class Consumer<T> implements BatcherConsumer {
   reservationFailed(partition: number, error: unknown): void {
     const part = this.parts[partition]!;
     part.inFlight = 0;
+    part.aheadInFlight = 0;
     part.requested = false;
     if (isTransient(error)) {
       // Redis is away (a restart, a failover): gets keep waiting and the idle loop tries again.
@@ -205,7 +222,7 @@ export class Consumer<T> implements BatcherConsumer {
 
   private answerNowait(): void {
     if (this.nowait.size === 0) return;
-    const shutDown = this.shutDownAndEmpty();
+    const shutDown = shutDownAndEmpty(this.parts);
     const { name } = this.session.config;
     for (const w of this.nowait) {
       this.getters.remove(w);
@@ -225,7 +242,8 @@ export class Consumer<T> implements BatcherConsumer {
     });
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
-      this.wake();
+      wakeAll(this.parts); // every partition is looked at afresh after an idle wait
+      this.pump();
     }, delay);
   }
 
@@ -240,33 +258,19 @@ export class Consumer<T> implements BatcherConsumer {
     this.pump();
   }
 
-  /** Every partition is looked at afresh (after an idle wait, or for getNowait). */
-  private wake(): void {
-    this.wakeAll();
-    this.pump();
-  }
-
-  private wakeAll(): void {
-    for (const p of this.parts) {
-      p.drained = false;
-      p.waking = true;
-    }
-  }
-
-  /** Every partition is shut down and had nothing left at its last look. */
-  private shutDownAndEmpty(): boolean {
-    return this.parts.every((p) => p.shutdown !== '' && p.pending === 0);
-  }
-
   /** Subscribes to the queue's signals once: a consumer must hear `task` while it idles. */
   private readonly listen = lazily(async () => {
     const signals = await this.session.signals();
     this.stopListening = signals.on((s, p) => this.cancels.onSignal(s, p) || this.onSignal(s, p));
+    this.listening = true;
   });
 
   private takeStashed(): RedisTask<T> | undefined {
     const task = this.stash.take();
-    if (task) this.leases.held.add(task);
+    if (!task) return undefined;
+    this.leases.held.add(task);
+    // Half of what is fetched ahead is left: the refill goes now, to arrive before the rest is worked.
+    if (this.stash.length * 2 <= this.session.config.prefetch) this.batchers[task.ref.partition]!.hurry();
     return task;
   }
 
@@ -277,14 +281,10 @@ export class Consumer<T> implements BatcherConsumer {
     if (this.cancels.wasCancelled(partition, fields[0]!)) return void this.leases.removed(partition, [fields[0]!]);
     const r = readReserved<T>(fields, partition, this.session.config.partitions.length);
     if ('poisoned' in r) {
-      this.poisoned(partition, r.jobId, r.poisoned);
-      return undefined;
+      const message = `task ${r.jobId} is corrupt: ${r.poisoned}`;
+      return void this.batchers[partition]!.fail({ id: r.jobId, message, stack: '', retryIn: -1 }).catch(() => {});
     }
     return new TaskHandle<T, HeldJob>(r.facts, this.finisher, { ...r.ref, lease: this.leases.lease(partition), lost: false });
-  }
-
-  private poisoned(partition: number, id: string, why: string): void {
-    void this.batchers[partition]!.fail({ id, message: `task ${id} is corrupt: ${why}`, stack: '', retryIn: -1 }).catch(() => {});
   }
 
   private rejectGetters(error: unknown): void {

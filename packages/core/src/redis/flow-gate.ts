@@ -3,7 +3,7 @@ import { ConfigError, QueueClosed, QueueShutDown } from '../errors.js';
 import { preparePut, type PreparedPut } from '../put-checks.js';
 import { safeJson } from '../options.js';
 import { flowRef, taskRef, type FlowOptions, type FlowRef, type FlowStep, type TaskSource } from '../task-ref.js';
-import { partitionOfKey, publicId, quota } from './partitions.js';
+import { partitionOfKey, publicId, quota, sharingPartitions } from './partitions.js';
 import { toAddItem } from './put-gate.js';
 import type { QueueConfig } from './queue-config.js';
 import { recheckDelay } from './queue-signals.js';
@@ -76,7 +76,12 @@ export class FlowGate {
     if (this.closed) throw new QueueClosed(this.config.name);
     const k = this.config.partitions.length;
     if (opts?.key !== undefined && (typeof opts.key !== 'string' || opts.key.length === 0)) throw new ConfigError(`a flow's key must be a non-empty string, got ${safeJson(opts.key)}`);
-    const partition = opts?.key !== undefined ? partitionOfKey(opts.key, k) : this.rr++ % k;
+    // Below the partition count, maxsize gives a share only to the first partitions: the rest admit nothing.
+    const open = sharingPartitions(this.config.maxsize, k);
+    const partition = opts?.key !== undefined ? partitionOfKey(opts.key, k) : this.rr++ % open;
+    if (partition >= open) {
+      throw new ConfigError(`a flow's key ${JSON.stringify(opts?.key)} maps to partition ${partition}, which has no share of maxsize ${this.config.maxsize} (only the first ${open} of ${k} partitions admit tasks): raise maxsize to at least ${k}, or drop the key`);
+    }
     const readyNow = kind === 'chain' ? 1 : tasks.length - 1;
     const room = quota(this.config.maxsize, partition, k);
     if (room > 0 && readyNow > room) {

@@ -23,8 +23,20 @@ export function locate(id: string, partitions: number): { partition: number; job
   return { partition: partitionOfKey(id, partitions), jobId: id };
 }
 
-/** Partition p's share of a queue's maxsize: shares differ by at most one and add up to maxsize. */
+/**
+ * Partition p's share of a queue's maxsize: shares differ by at most one and add up to maxsize.
+ * 0 means unbounded only when maxsize is 0: below the partition count, the partitions past the
+ * first `maxsize` get no share and admit nothing (see {@link sharingPartitions}).
+ */
 export function quota(maxsize: number, partition: number, partitions: number): number {
   if (maxsize === 0) return 0;
   return Math.floor(maxsize / partitions) + (partition < maxsize % partitions ? 1 : 0);
+}
+
+/**
+ * How many partitions admit tasks: all of them, or, when maxsize is smaller than the partition
+ * count, the first `maxsize` (one task each). Puts go only to those, so the bound stays exact.
+ */
+export function sharingPartitions(maxsize: number, partitions: number): number {
+  return maxsize > 0 && maxsize < partitions ? maxsize : partitions;
 }

@@ -1,11 +1,14 @@
 import type { LeaseKeeper, RedisTask } from './lease-keeper.js';
 import type { RedisSession } from './redis-session.js';
+import { GetRate } from './get-rate.js';
 
 /**
  * How long a task fetched ahead (with an acknowledgement, for the get a consumer loop is about to
- * make) waits for that get before it goes back to the front of the queue.
+ * make) waits for that get before it goes back to the front of the queue. The consumer fetches
+ * ahead no more than its gets took in the last 50 ms, so four times that leaves room for a loop
+ * that slows down a little without handing tasks back and fetching them again.
  */
-const GRACE_MS = 50;
+const GRACE_MS = 200;
 
 /**
  * Tasks a handle reserved ahead of its gets, oldest first. A consumer loop claims them at once;
@@ -14,6 +17,7 @@ const GRACE_MS = 50;
 export class PrefetchStash<T> {
   private readonly entries: { task: RedisTask<T>; until: number }[] = [];
   private sweeper?: NodeJS.Timeout;
+  private readonly gets = new GetRate();
 
   constructor(
     private readonly session: RedisSession,
@@ -22,6 +26,19 @@ export class PrefetchStash<T> {
 
   get length(): number {
     return this.entries.length;
+  }
+
+  /** A get was made: the stash fetches ahead no more than gets took lately. */
+  noteGet(): void {
+    this.gets.count();
+  }
+
+  /**
+   * How many more tasks to fetch ahead, with `ahead` already on their way: up to `prefetch` in all,
+   * and no more than the handle's gets took lately (so they are claimed well before they go back).
+   */
+  room(prefetch: number, ahead: number): number {
+    return Math.max(0, Math.min(prefetch, this.gets.recent()) - this.entries.length - ahead);
   }
 
   push(task: RedisTask<T>, now: number): void {
@@ -51,15 +68,19 @@ export class PrefetchStash<T> {
     this.sweeper = undefined;
   }
 
-  /** Tasks fetched ahead that no get claimed in time go back to the front of the queue. */
+  /**
+   * Once the oldest task fetched ahead waited too long for a get, every task in the stash goes back
+   * to the front of the queue, in one call per partition and in their order: handing back only the
+   * expired ones, sweep after sweep, would put each in front of the ones handed back before it, and
+   * a get would take a newer task still in the stash before the older ones it handed back.
+   */
   private sweep(): void {
     const now = Date.now();
-    const expired = this.entries.filter((e) => e.until <= now);
-    if (expired.length > 0) {
-      this.entries.splice(0, this.entries.length, ...this.entries.filter((e) => e.until > now));
+    if (this.entries.length > 0 && this.entries[0]!.until <= now) {
+      const back = this.entries.splice(0);
       const { partitions, order } = this.session.config;
       partitions.forEach((keys, p) => {
-        const mine = expired.filter((e) => e.task.ref.partition === p && e.task.ref.lease === this.leases.lease(p));
+        const mine = back.filter((e) => e.task.ref.partition === p && e.task.ref.lease === this.leases.lease(p));
         if (mine.length === 0) return;
         void this.session.scripts.handBack(keys, this.leases.lease(p), order === 'lifo', mine.map((e) => e.task.ref.jobId)).then(
           () => this.leases.removed(p, mine.map((e) => e.task.ref.jobId)),

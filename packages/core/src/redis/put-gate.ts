@@ -1,9 +1,10 @@
 import { abortableWait, type Waiter } from '../abortable-wait.js';
-import { QueueClosed, QueueFull, QueueShutDown } from '../errors.js';
+import { ConfigError, QueueClosed, QueueFull, QueueShutDown } from '../errors.js';
 import { checkInt } from '../options.js';
 import { preparePut, preparePutMany, type PreparedPut, type PutLimits } from '../put-checks.js';
 import type { PutManyItem, PutManyOptions, PutOptions, WaitOptions } from '../types.js';
-import { partitionOfKey, publicId, quota } from './partitions.js';
+import { publicId, quota, sharingPartitions } from './partitions.js';
+import { checkShare, routeOf } from './put-route.js';
 import { isUnsent } from './connection.js';
 import { recheckDelay } from './queue-signals.js';
 import type { QueueConfig } from './queue-config.js';
@@ -62,12 +63,14 @@ export class PutGate {
   async put(item: unknown, opts?: PutOptions): Promise<string> {
     this.checkOpen();
     const prepared = preparePut(this.limits, item, opts);
+    checkShare(this.config, [prepared]);
     return (await this.enqueue([prepared], opts, 1, undefined))[0]!;
   }
 
   async putNowait(item: unknown, opts?: Omit<PutOptions, 'signal' | 'timeout'>): Promise<string> {
     this.checkOpen();
     const prepared = preparePut(this.limits, item, opts);
+    checkShare(this.config, [prepared]);
     const s = await this.session();
     // Never ahead of puts already waiting in this handle's line.
     if (this.line.length > 0) throw new QueueFull(this.config.name, this.config.maxsize);
@@ -81,6 +84,7 @@ export class PutGate {
     const prepared = preparePutMany(this.limits, items);
     const batchSize = checkInt('batchSize', opts?.batchSize, 1000, 1, 10_000);
     if (prepared.length === 0) return [];
+    checkShare(this.config, prepared);
     return this.enqueue(prepared, opts, batchSize, opts?.onProgress);
   }
 
@@ -199,7 +203,9 @@ export class PutGate {
     let n = 1;
     while (n < items.length && routeOf(items[n]!, k) === fixed) n++;
     const run = items.slice(0, n);
-    const inTurn = fixed === undefined ? Array.from({ length: k }, (_, i) => (this.rr + i) % k) : [fixed];
+    // Below the partition count, maxsize gives a share only to the first partitions: the rest admit nothing.
+    const open = sharingPartitions(this.config.maxsize, k);
+    const inTurn = fixed === undefined ? Array.from({ length: open }, (_, i) => (this.rr + i) % open) : [fixed];
     const started = Date.now();
     for (let round = 0; ; round++) {
       // Partitions that refused lately (a slot stuck migrating, a failover) go last.
@@ -218,7 +224,7 @@ export class PutGate {
           continue;
         }
         if (ids.length > 0) {
-          if (fixed === undefined) this.rr = (p + 1) % k;
+          if (fixed === undefined) this.rr = (p + 1) % open;
           return ids;
         }
       }
@@ -248,13 +254,6 @@ export class PutGate {
   private checkOpen(): void {
     if (this.closed) throw new QueueClosed(this.config.name);
   }
-}
-
-/** The partition an item must go to (by its key, else its dedup id), or undefined for any. */
-function routeOf(item: PreparedPut, partitions: number): number | undefined {
-  if (partitions === 1) return 0;
-  const key = item.opts.key ?? item.opts.id;
-  return key === undefined ? undefined : partitionOfKey(key, partitions);
 }
 
 /** A checked put as the job hash stores it: BullMQ's fields and options. */

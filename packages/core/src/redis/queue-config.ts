@@ -5,6 +5,11 @@ import type { QueueOptions, QueueOrder } from '../types.js';
 import { resolveConnection, type RedisTarget } from './connection.js';
 import { partitionTags, queueKeys, type QueueKeys } from './queue-keys.js';
 
+/** Tasks a consuming handle reserves ahead of its gets, at most, unless told otherwise: see QueueOptions.prefetch. */
+export const DEFAULT_PREFETCH = 64;
+/** The largest prefetch: tasks fetched ahead are held in memory and by the handle's lease. */
+export const MAX_PREFETCH = 10_000;
+
 /** A Redis queue's options, checked once at construction: every part reads its settings here. */
 export interface QueueConfig {
   readonly name: string;
@@ -15,6 +20,8 @@ export interface QueueConfig {
   readonly partitions: readonly QueueKeys[];
   readonly lease: number;
   readonly stalledInterval: number;
+  /** Most tasks reserved ahead of gets (see QueueOptions.prefetch). */
+  readonly prefetch: number;
   readonly maxStalls: number;
   readonly keepCompleted: number;
   readonly keepFailed: number;
@@ -42,9 +49,6 @@ export function resolveQueueConfig(name: string, opts: QueueOptions): QueueConfi
   }
   const maxsize = checkInt('maxsize', opts.maxsize, 0);
   const partitions = checkInt('partitions', opts.partitions, 1, 1, 1024);
-  if (maxsize > 0 && maxsize < partitions) {
-    throw new ConfigError(`maxsize ${maxsize} is smaller than partitions ${partitions}: give each partition room for at least one task`);
-  }
   const lease = checkInt('lease', opts.lease, 7000, 100);
   return {
     name,
@@ -54,6 +58,7 @@ export function resolveQueueConfig(name: string, opts: QueueOptions): QueueConfi
     partitions: partitionTags(name, partitions).map((tag) => queueKeys(prefix, tag)),
     lease,
     stalledInterval: checkInt('stalledInterval', opts.stalledInterval, 2000, 50),
+    prefetch: checkInt('prefetch', opts.prefetch, DEFAULT_PREFETCH, 0, MAX_PREFETCH),
     maxStalls: checkInt('maxStalls', opts.maxStalls, 5, 0),
     keepCompleted: checkInt('keepCompleted', opts.keepCompleted, 1000),
     keepFailed: checkInt('keepFailed', opts.keepFailed, 10_000),

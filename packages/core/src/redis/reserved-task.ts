@@ -3,6 +3,9 @@ import type { BackoffOptions } from '../types.js';
 import type { HeldJob } from './lease-keeper.js';
 import { publicId } from './partitions.js';
 
+/** Fields per reserved task in a consume reply: id, name, data, opts, timestamp, delay, atm. */
+export const RESERVED_FIELDS = 7;
+
 /** What a reserved record becomes: a task's facts and where it is held, or why it cannot run. */
 export type Reserved<T> =
   | { facts: TaskFacts<T>; ref: Omit<HeldJob, 'lease' | 'lost'> }
