@@ -66,7 +66,7 @@ export function limitsCommand(ctx: CliContext) {
     builder: (y: Argv<GlobalOptions>) =>
       queuePositional(y)
         .option('rate', { type: 'string', describe: 'at most <max> tasks started per <window>, e.g. 100/1s' })
-        .option('concurrency', { type: 'number', describe: 'at most this many tasks held at once, cluster-wide' })
+        .option('concurrency', { alias: 'c', type: 'number', describe: 'at most this many tasks held at once, cluster-wide' })
         .option('clear', { type: 'boolean', describe: 'remove every limit' })
         .option('json', { type: 'boolean', describe: 'print the limits and their state as JSON' }),
     run: limits,

@@ -139,7 +139,7 @@ export function scheduleCommand(ctx: CliContext) {
         .option('cron', { type: 'string', requiresArg: true, describe: "add: a cron expression, e.g. '0 3 * * *'" })
         .option('tz', { type: 'string', requiresArg: true, describe: 'add: the time zone of --cron, e.g. Europe/Berlin (default UTC)' })
         .option('every', { type: 'string', requiresArg: true, describe: 'add: an interval, e.g. 30s or 5m (at least 100ms)' })
-        .option('name', { type: 'string', requiresArg: true, describe: "add: the task name (picks the worker's handler)" })
+        .option('name', { alias: 'n', type: 'string', requiresArg: true, describe: "add: the task name (picks the worker's handler)" })
         .option('data', { type: 'string', requiresArg: true, describe: 'add: the item each run puts, as JSON' })
         .option('priority', { type: 'string', requiresArg: true, describe: 'add: the priority of each run (priority queues)' })
         .option('attempts', { type: 'string', requiresArg: true, describe: 'add: attempts per run' })
