@@ -94,6 +94,8 @@ export function costTable(scenarios: Scenario[], results: Results): string {
     if (!results.has(s.id) || LATENCY_SCENARIOS.has(s.id)) continue;
     if (s.id === 'joiner') {
       for (const v of s.variants) rows.push([`asyncq worker c=16, ${v.key} a joiner`, cell(results.figures(s.id, v.key)), 'n/a', 'n/a']);
+    } else if (s.id === 'limits') {
+      for (const v of s.variants) rows.push([`asyncq worker c=16, ${v.label}`, cell(results.figures(s.id, v.key)), 'n/a', 'n/a']);
     } else rows.push([s.title, ...ENGINES.map((e) => cell(results.figures(s.id, e)))]);
   }
   return table(['scenario', 'asyncq', 'BullMQ', 'bee-queue'], rows);

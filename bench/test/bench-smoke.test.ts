@@ -50,7 +50,9 @@ describe('pnpm bench --quick', () => {
     };
     for (const prefix of ['worker c=1 ', 'worker c=16 ', 'worker c=64 ', 'one handle, 16 get/taskDone loops', 'put(), 100 in flight', 'enqueueMany, batches of 1,000']) {
       const [asyncq, bullmq, bee, vsBull, vsBee] = row(prefix);
-      for (const figure of [asyncq, bullmq, bee]) expect(figure, prefix).toMatch(/^[\d,]+$/);
+      // A worker row gives each engine's CPU shares beside its rate (issue 24: the worker process's and Redis's).
+      const figure = prefix.startsWith('worker c=') ? /^[\d,]+ \(worker \d+% · Redis \d+%\)$/ : /^[\d,]+$/;
+      for (const cell of [asyncq, bullmq, bee]) expect(cell, prefix).toMatch(figure);
       for (const ratio of [vsBull, vsBee]) expect(ratio, prefix).toMatch(/^\d+\.\d\dx$/);
     }
     expect(row('worker peak RSS at c=64').slice(0, 3).every((c) => /^\d+ MB$/.test(c))).toBe(true);
@@ -62,11 +64,12 @@ describe('pnpm bench --quick', () => {
     expect([gatherBee, gatherRatio]).toEqual(['n/a', expect.stringMatching(/^\d+\.\d\dx$/)]);
 
     const costs = tableRows(run.stdout, 'Redis per task: commands / script calls / CPU µs');
-    expect(costs.length).toBe(9);
+    // One row a scenario, one a variant for the joiner's and the limits' (with and without).
+    expect(costs.length).toBe(11);
     for (const cells of costs) expect(cells[1], cells[0]).toMatch(number);
 
     const targets = tableRows(run.stdout, 'Targets');
-    expect(targets.length).toBe(12);
+    expect(targets.length).toBe(13);
     for (const [target, figure, met] of targets) {
       expect(figure, target).toMatch(number);
       expect(met, target).toMatch(/^(met|not met)$/);
