@@ -9,6 +9,9 @@ const shared = {
   testTimeout: 30_000,
   hookTimeout: 30_000,
   pool: 'forks' as const,
+  // expect.poll's own default (1 s) is a timed assertion: a page that redraws every 2 s on a loaded
+  // 2-core machine misses it (the dashboard's browser tests did in CI). Polls wait up to 20 s.
+  expect: { poll: { timeout: 20_000, interval: 100 } },
 };
 
 export default defineConfig({

@@ -25,6 +25,12 @@ export abstract class SessionBase<C extends SessionSettings, S> {
     readonly client: RedisClient,
     /** The name every connection of the handle carries, so operators and tests can find them. */
     private readonly connectionName: string,
+    /**
+     * On a cluster, whether the subscriber re-reads the slots when the command client learns of a
+     * move. Queue handles do; primitives do not yet: with it, lock waiters on a Cluster hung after a
+     * master's SIGKILL in one CI run (test/cluster/locks-failover), and they ride failovers out without it.
+     */
+    private readonly followsSlotMoves = true,
   ) {}
 
   /** The command client (the caller's, or a new one), connected within the connect timeout. */
@@ -49,7 +55,7 @@ export abstract class SessionBase<C extends SessionSettings, S> {
     // The session is up: a subscriber that meets a blip waits it out, within the command timeout.
     await connectWithin(subscriber, this.config.target, this.config.commandTimeout, true);
     const signals = await this.listen(subscriber);
-    followSlotMoves(this.client, subscriber);
+    if (this.followsSlotMoves) followSlotMoves(this.client, subscriber);
     if (this.closed) subscriber.disconnect();
     return signals;
   });

@@ -14,7 +14,7 @@ export class SyncSession extends SessionBase<SyncConfig, SyncSignals> {
     client: RedisClient,
     readonly scripts: SyncScripts,
   ) {
-    super(config, client, connectionName(config));
+    super(config, client, connectionName(config), false);
   }
 
   /** Connects, failing with `RedisUnreachable` or `RedisRefused` within the connect timeout. */

@@ -1,4 +1,4 @@
-import { followSlotMigrations, messageEvent, subscribeTo } from '../redis/cluster-room.js';
+import { messageEvent, subscribeTo } from '../redis/cluster-room.js';
 import type { RedisClient } from '../redis/connection.js';
 
 /**
@@ -25,7 +25,6 @@ export class SyncSignals {
       if (first) first = false;
       else this.emit('reconnected');
     });
-    if (sharded) followSlotMigrations(subscriber, () => this.emit('reconnected'));
   }
 
   private emit(message: string): void {
