@@ -6,7 +6,7 @@ import { resolveConnection, type RedisTarget } from './connection.js';
 import { partitionTags, queueKeys, type QueueKeys } from './queue-keys.js';
 
 /** Tasks a consuming handle reserves ahead of its gets, at most, unless told otherwise: see QueueOptions.prefetch. */
-export const DEFAULT_PREFETCH = 64;
+export const DEFAULT_PREFETCH = 0;
 /** The largest prefetch: tasks fetched ahead are held in memory and by the handle's lease. */
 export const MAX_PREFETCH = 10_000;
 
