@@ -23,3 +23,4 @@ export {
   type NodeAddress,
   type Promotion,
 } from './cluster/nodes.js';
+export { exportedNames } from './exported-names.js';

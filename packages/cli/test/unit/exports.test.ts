@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { exportedNames } from '@asyncq/test-support/basics';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type * as cli from '@asyncq/cli';
 
@@ -24,22 +24,10 @@ export type CliTypes = [
 describe('@asyncq/cli exports', () => {
   it('exports exactly these values', () => {
     expectTypeOf<keyof typeof cli>().toEqualTypeOf<(typeof CLI_VALUES)[number]>();
-    expect(exportedNames('../../src/index.ts').values).toEqual([...CLI_VALUES]);
+    expect(exportedNames(new URL('../../src/index.ts', import.meta.url)).values).toEqual([...CLI_VALUES]);
   });
 
   it('exports exactly these types', () => {
-    expect(exportedNames('../../src/index.ts').types).toEqual([...CLI_TYPES]);
+    expect(exportedNames(new URL('../../src/index.ts', import.meta.url)).types).toEqual([...CLI_TYPES]);
   });
 });
-
-/** The names an entry point's source exports: values, and types (`type X` or `export type { ... }`). */
-function exportedNames(entry: string): { values: string[]; types: string[] } {
-  const src = readFileSync(new URL(entry, import.meta.url), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
-  const names = { values: [] as string[], types: [] as string[] };
-  for (const [, allTypes, body] of src.matchAll(/^export\s+(type\s+)?\{([^}]*)\}/gm)) {
-    for (const part of body!.split(',').map((p) => p.trim()).filter(Boolean)) {
-      names[allTypes || part.startsWith('type ') ? 'types' : 'values'].push(part.replace(/^type\s+/, '').split(/\s+as\s+/).pop()!);
-    }
-  }
-  return { values: names.values.sort(), types: names.types.sort() };
-}

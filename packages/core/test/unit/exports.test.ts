@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { exportedNames } from '@asyncq/test-support/basics';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type * as core from '@asyncq/core';
 import type * as internal from '@asyncq/core/internal';
@@ -57,11 +57,11 @@ export type CoreTypes = [
 describe('@asyncq/core: what users call', () => {
   it('exports exactly these values', () => {
     expectTypeOf<keyof typeof core>().toEqualTypeOf<(typeof CORE_VALUES)[number]>();
-    expect(exportedNames('../../src/index.ts').values).toEqual([...CORE_VALUES]);
+    expect(exportedNames(new URL('../../src/index.ts', import.meta.url)).values).toEqual([...CORE_VALUES]);
   });
 
   it('exports exactly these types', () => {
-    expect(exportedNames('../../src/index.ts').types).toEqual([...CORE_TYPES]);
+    expect(exportedNames(new URL('../../src/index.ts', import.meta.url)).types).toEqual([...CORE_TYPES]);
   });
 });
 
@@ -89,11 +89,11 @@ export type InternalTypes = [
 describe('@asyncq/core/internal: plumbing for the sibling packages', () => {
   it('exports exactly these values', () => {
     expectTypeOf<keyof typeof internal>().toEqualTypeOf<(typeof INTERNAL_VALUES)[number]>();
-    expect(exportedNames('../../src/internal.ts').values).toEqual([...INTERNAL_VALUES]);
+    expect(exportedNames(new URL('../../src/internal.ts', import.meta.url)).values).toEqual([...INTERNAL_VALUES]);
   });
 
   it('exports exactly these types', () => {
-    expect(exportedNames('../../src/internal.ts').types).toEqual([...INTERNAL_TYPES]);
+    expect(exportedNames(new URL('../../src/internal.ts', import.meta.url)).types).toEqual([...INTERNAL_TYPES]);
   });
 });
 
@@ -107,18 +107,6 @@ export type TestingTypes = [testing.EmbeddedRedis, testing.EmbeddedRedisOptions]
 describe('@asyncq/core/testing: for tests and demos', () => {
   it('exports exactly these values and types', () => {
     expectTypeOf<keyof typeof testing>().toEqualTypeOf<(typeof TESTING_VALUES)[number]>();
-    expect(exportedNames('../../src/testing.ts')).toEqual({ values: [...TESTING_VALUES], types: [...TESTING_TYPES] });
+    expect(exportedNames(new URL('../../src/testing.ts', import.meta.url))).toEqual({ values: [...TESTING_VALUES], types: [...TESTING_TYPES] });
   });
 });
-
-/** The names an entry point's source exports: values, and types (`type X` or `export type { ... }`). */
-function exportedNames(entry: string): { values: string[]; types: string[] } {
-  const src = readFileSync(new URL(entry, import.meta.url), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
-  const names = { values: [] as string[], types: [] as string[] };
-  for (const [, allTypes, body] of src.matchAll(/^export\s+(type\s+)?\{([^}]*)\}/gm)) {
-    for (const part of body!.split(',').map((p) => p.trim()).filter(Boolean)) {
-      names[allTypes || part.startsWith('type ') ? 'types' : 'values'].push(part.replace(/^type\s+/, '').split(/\s+as\s+/).pop()!);
-    }
-  }
-  return { values: names.values.sort(), types: names.types.sort() };
-}

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { exportedNames } from '@asyncq/test-support/basics';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type * as worker from '@asyncq/worker';
 
@@ -33,22 +33,10 @@ export type WorkerTypes = [
 describe('@asyncq/worker exports', () => {
   it('exports exactly these values', () => {
     expectTypeOf<keyof typeof worker>().toEqualTypeOf<(typeof WORKER_VALUES)[number]>();
-    expect(exportedNames('../../src/index.ts').values).toEqual([...WORKER_VALUES]);
+    expect(exportedNames(new URL('../../src/index.ts', import.meta.url)).values).toEqual([...WORKER_VALUES]);
   });
 
   it('exports exactly these types', () => {
-    expect(exportedNames('../../src/index.ts').types).toEqual([...WORKER_TYPES]);
+    expect(exportedNames(new URL('../../src/index.ts', import.meta.url)).types).toEqual([...WORKER_TYPES]);
   });
 });
-
-/** The names an entry point's source exports: values, and types (`type X` or `export type { ... }`). */
-function exportedNames(entry: string): { values: string[]; types: string[] } {
-  const src = readFileSync(new URL(entry, import.meta.url), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
-  const names = { values: [] as string[], types: [] as string[] };
-  for (const [, allTypes, body] of src.matchAll(/^export\s+(type\s+)?\{([^}]*)\}/gm)) {
-    for (const part of body!.split(',').map((p) => p.trim()).filter(Boolean)) {
-      names[allTypes || part.startsWith('type ') ? 'types' : 'values'].push(part.replace(/^type\s+/, '').split(/\s+as\s+/).pop()!);
-    }
-  }
-  return { values: names.values.sort(), types: names.types.sort() };
-}
