@@ -8,6 +8,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type Promotion, type RedisCluster, sleep, spawnChild, startRedisCluster, startSentinelGroup, type TestChild, uniqueName } from '@asyncq/test-support';
 import { keySlot, masterOfSlot, MasterAdmin, type ClusterConnection } from './cluster-helpers.js';
@@ -85,6 +86,10 @@ async function runLocksFailover(label: string, connection: ClusterConnection, lo
   await sleep(6000);
   for (const d of [lockDir, semDir]) writeFileSync(join(d, 'stop'), '');
   const exits = await Promise.all(kids.map((k) => Promise.race([k.exited, sleep(60_000).then(() => 'hung' as const)])));
+  if (exits.includes('hung')) {
+    console.log(`[chaos] ${label}: killed at ${killedAt}, promoted at ${promotedAt}`);
+    await sayWhereTheyHung(connection, kids, exits, { lock: [lockName, lockDir], sem: [semName, semDir] });
+  }
   sampling = false;
   await sampler;
 
@@ -116,6 +121,26 @@ async function runLocksFailover(label: string, connection: ClusterConnection, lo
   expect.soft(after(semHolds).length, 'the semaphore was held again after the promotion').toBeGreaterThan(0);
   expect.soft(resume(lockHolds), 'the lock was held again within 10 s of the promotion').toBeLessThan(10_000);
   expect.soft(tokensAfterAbove, 'a token given after the failover was not above every token before it').toBe(true);
+}
+
+/** Where each hung contender stopped (its last phase) and what Redis holds for both primitives, so a hang can be told apart. */
+async function sayWhereTheyHung(connection: ClusterConnection, kids: TestChild[], exits: (number | null | 'hung')[], prims: Record<'lock' | 'sem', [string, string]>): Promise<void> {
+  for (const [i, k] of kids.entries()) {
+    if (exits[i] !== 'hung') continue;
+    const dir = i < 4 ? prims.lock[1] : prims.sem[1];
+    const file = join(dir, `phase-${k.proc.pid}`);
+    console.log(`[chaos] hung contender ${i} (pid ${k.proc.pid}): ${existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').slice(-4).join(' | ') : 'no phase'}`);
+  }
+  const client = connection instanceof Cluster ? connection : 'cluster' in connection ? new Cluster(connection.cluster) : new Redis({ sentinels: connection.sentinels, name: connection.name });
+  try {
+    for (const [word, [name]] of Object.entries(prims)) {
+      const base = `asyncq:{${word}:${name}}:`;
+      const [state, holders, queue, sessions] = await Promise.all([client.hgetall(`${base}sync`), client.hgetall(`${base}holders`), client.zrange(`${base}queue`, 0, -1, 'WITHSCORES'), client.hgetall(`${base}sessions`)]);
+      console.log(`[chaos] ${word} in Redis at ${Date.now()}: state=${JSON.stringify(state)} holders=${JSON.stringify(holders)} queue=${JSON.stringify(queue)} sessions=${JSON.stringify(sessions)}`);
+    }
+  } finally {
+    if (client !== connection) client.disconnect();
+  }
 }
 
 describe('locks through a failover', () => {

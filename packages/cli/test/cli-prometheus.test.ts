@@ -42,7 +42,7 @@ describe('Prometheus: every /metrics passes promtool; the fleet serves one', () 
     expect(promtool(text)).toEqual({ code: 0, said: '' });
   });
 
-  it('a fleet answers on one port for all its workers, counts restarts, and the exporter shows maxsize, blocked puts, joiners, pause, shutdown and slots', async () => {
+  it('a fleet answers on one port for all its workers, counts restarts, and the exporter shows maxsize, blocked puts, joiners, pause, shutdown and slots', { timeout: 150_000 }, async () => {
     const name = uniqueName('prom');
     const q = track(new Queue(name, { connection: redisUrl(), maxsize: 2 }), name);
     await q.put({ ms: 1 }, { name: 'sleep' });

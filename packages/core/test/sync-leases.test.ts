@@ -71,6 +71,52 @@ describe('primitive leases', () => {
     await (xGot ? z : x).release();
   });
 
+  it('a release that a failover lost (the hold back in Redis, its handle waiting again) is handed on by the handle’s next renewal, not kept forever', async () => {
+    const name = uniqueName('ghost');
+    const keys = syncKeys('asyncq', 'lock', name);
+    const a = track(new Lock(name, { connection: redisUrl(), lease: 900 }), `lock:${name}`);
+    const b = track(new Lock(name, { connection: redisUrl(), lease: 900 }), `lock:${name}`);
+    await a.acquire();
+    const [holdId] = await adminClient().hkeys(keys.holders);
+    const record = await adminClient().hget(keys.holders, holdId!);
+    await a.release();
+    // What a promoted replica can hold: the hold as it was before the release the old master acknowledged.
+    await adminClient().hset(keys.holders, holdId!, record!);
+    const order: string[] = [];
+    const bGot = b.acquire().then(() => order.push('b'));
+    await eventually(async () => expect(await adminClient().zcard(keys.queue)).toBe(1));
+    // a's own wait keeps its session's lease alive: without the hand-on, nobody would ever hold the lock again.
+    const aGot = a.acquire().then(() => order.push('a'));
+    await eventually(() => expect(order).toEqual(['b']), 5000);
+    expect(await adminClient().hexists(keys.holders, holdId!)).toBe(0);
+    await b.release();
+    await aGot;
+    await bGot;
+    expect(order).toEqual(['b', 'a']);
+    await a.release();
+  });
+
+  it('a Semaphore handle’s renewals keep what it holds and waits for: nothing of it is handed on while it runs', async () => {
+    const name = uniqueName('keep');
+    const keys = syncKeys('asyncq', 'semaphore', name);
+    const s = track(new Semaphore(name, { connection: redisUrl(), lease: 300, value: 2 }), `sem:${name}`);
+    const other = track(new Semaphore(name, { connection: redisUrl(), lease: 300, value: 2 }), `sem:${name}`);
+    await s.acquire();
+    await s.acquire();
+    const third = s.acquire();
+    const otherGot = other.acquire();
+    await eventually(async () => expect(await adminClient().zcard(keys.queue)).toBe(2));
+    // Ten renewals of a 300-ms lease (every 100 ms), each listing the two holds and the wait.
+    await sleep(1000);
+    expect(await adminClient().hlen(keys.holders)).toBe(2);
+    expect(await adminClient().zcard(keys.queue)).toBe(2);
+    await s.release();
+    await third;
+    await s.release();
+    await otherGot;
+    expect(await adminClient().hlen(keys.holders)).toBe(2);
+  });
+
   it('close() hands the lock and the permits over at once, not after the lease', async () => {
     const name = uniqueName('close');
     const lease = 60_000;

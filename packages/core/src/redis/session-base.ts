@@ -27,8 +27,9 @@ export abstract class SessionBase<C extends SessionSettings, S> {
     private readonly connectionName: string,
     /**
      * On a cluster, whether the subscriber re-reads the slots when the command client learns of a
-     * move. Queue handles do; primitives do not yet: with it, lock waiters on a Cluster hung after a
-     * master's SIGKILL in one CI run (test/cluster/locks-failover), and they ride failovers out without it.
+     * move. Queue handles do; primitives do not yet, until a test moves a primitive's slot. (It was
+     * first blamed for lock waiters hanging after a master's SIGKILL; that was a release the failover
+     * lost, which renew-5.lua now hands on.)
      */
     private readonly followsSlotMoves = true,
   ) {}

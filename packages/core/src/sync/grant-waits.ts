@@ -69,6 +69,11 @@ export class GrantWaits {
     return this.pending.size;
   }
 
+  /** The ids Redis may have queued or granted for this handle: pending waits and orphans. */
+  ids(): string[] {
+    return [...this.pending.keys(), ...this.orphans.keys()];
+  }
+
   /**
    * Starts waiting for `p`; `first` sends its first script, which may grant it at once. Only a wait
    * that has to queue subscribes to the channel, and then looks once more, since a grant may have

@@ -42,6 +42,8 @@ export interface PermitParts {
 export class Permits {
   /** Holds of this handle, oldest first. */
   readonly holds: Hold[] = [];
+  /** Ids of holds taken out of `holds` for a release not answered yet: still this handle's in Redis. */
+  private readonly releasing = new Set<string>();
   private seq = 0;
   /** Adoptions so far: a script's answer that the lease was lost concerns only holds adopted before it was sent. */
   private adoptions = 0;
@@ -50,7 +52,7 @@ export class Permits {
   private live?: PermitParts;
   readonly parts = new Lazy<PermitParts>(async () => {
     const session = await SyncSession.open(this.config);
-    const lease = new SyncLease(session, (mark) => this.leaseLost(mark), () => this.leaseStale(), () => this.adoptions);
+    const lease = new SyncLease(session, (mark) => this.leaseLost(mark), () => this.leaseStale(), () => this.adoptions, () => this.knownIds());
     this.live = { session, lease, waits: new GrantWaits(session, lease), flavor: this.flavorOf(session) };
     return this.live;
   });
@@ -138,6 +140,7 @@ export class Permits {
     }
     if (taken?.lost) throw new LeaseLost({ kind: label, name });
     let r: number;
+    if (taken) this.releasing.add(taken.id);
     try {
       const { session } = await this.parts.get();
       r = await session.scripts.release(this.config.keys, taken?.id ?? '', taken?.id ?? this.nextId(), this.mode);
@@ -148,6 +151,8 @@ export class Permits {
         this.live?.lease.use();
       }
       throw e;
+    } finally {
+      if (taken) this.releasing.delete(taken.id);
     }
     if (r === 0) throw new LeaseLost({ kind: label, name });
     if (r === -1) throw new SemaphoreOverReleased(name, this.value);
@@ -189,6 +194,15 @@ export class Permits {
     // Best effort: when Redis is away, the lease runs out and others get them then.
     await parts.session.scripts.leave(this.config.keys, this.config.session).catch(() => {});
     await parts.session.close();
+  }
+
+  /**
+   * Every id Redis may record for this handle: its holds, holds on their way back, waits and
+   * orphans. A renewal hands on the session's other holds in Redis (see renew-5.lua); a hold taken
+   * for a Condition's wait is sent in the same step, so Redis sees it go before any renewal.
+   */
+  knownIds(): string[] {
+    return [...this.holds.map((h) => h.id), ...this.releasing, ...(this.live?.waits.ids() ?? [])];
   }
 
   /** True while this handle holds a permit Redis has not said it lost. */

@@ -21,6 +21,8 @@ export class SyncLease {
     private readonly onStale: () => void,
     /** What the owner counts so far (its adoptions): only what came before a renewal can have been lost with it. */
     private readonly mark: () => number = () => 0,
+    /** Every id the owner holds, waits for or still settles: Redis hands on the session's other holds (see renew-5.lua). */
+    private readonly known?: () => string[],
   ) {}
 
   /** One more hold or wait needs the lease. */
@@ -49,7 +51,7 @@ export class SyncLease {
     const { config } = this.session;
     const sentAt = Date.now();
     const mark = this.mark();
-    this.session.scripts.renew(config.keys, config.session, config.lease).then(
+    this.session.scripts.renew(config.keys, config.session, config.lease, this.known?.()).then(
       (ok) => {
         if (ok) this.confirmed(sentAt);
         else if (this.users > 0) this.onLost(mark);

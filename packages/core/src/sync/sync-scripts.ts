@@ -109,9 +109,13 @@ export class SyncScripts {
     return (await this.call('asyncqSyncCancel', [k.holders, k.queue], undefined, ids)) as GrantResult[];
   }
 
-  /** See `renew-1.lua`. False when the session's lease no longer exists. */
-  async renew(k: SyncKeys, session: string, leaseMs: number): Promise<boolean> {
-    return Number(await this.call('asyncqSyncRenew', [k.leases], { session, leaseMs })) === 1;
+  /**
+   * See `renew-5.lua`. False when the session's lease no longer exists. With `known` (every id the
+   * handle holds, waits for or has a script about on its way), holds of the session outside it are
+   * handed on: a release that a failover lost.
+   */
+  async renew(k: SyncKeys, session: string, leaseMs: number, known?: string[]): Promise<boolean> {
+    return Number(await this.call('asyncqSyncRenew', this.permitKeys(k), { session, leaseMs, known: known ? 1 : 0, ...this.publishing(k) }, known)) === 1;
   }
 
   /** See `leave-5.lua`. */

@@ -121,16 +121,23 @@ local function capacityOf(state)
   return (tonumber(f[1]) or 1) + (tonumber(f[2]) or 0)
 end
 
--- Drops what the sessions in `set` held or waited for. A BoundedSemaphore keeps its added permits
--- no more than its holders, so that it never passes its value. True when anything was dropped.
-local function dropSessions(state, holders, queue, set)
-  local freed = dropOwnedFields(holders, set)
-  local unqueued = dropOwnedMembers(queue, set)
-  if freed > 0 and rcall("HGET", state, "kind") == "bounded" then
+-- Holds were dropped: a BoundedSemaphore keeps its added permits no more than its holders, so
+-- that it never passes its value.
+local function keepBoundedWithin(state, holders)
+  if rcall("HGET", state, "kind") == "bounded" then
     local held = rcall("HLEN", holders)
     if (tonumber(rcall("HGET", state, "extra")) or 0) > held then
       rcall("HSET", state, "extra", held)
     end
+  end
+end
+
+-- Drops what the sessions in `set` held or waited for (see keepBoundedWithin). True when anything was dropped.
+local function dropSessions(state, holders, queue, set)
+  local freed = dropOwnedFields(holders, set)
+  local unqueued = dropOwnedMembers(queue, set)
+  if freed > 0 then
+    keepBoundedWithin(state, holders)
   end
   return freed + unqueued > 0
 end
