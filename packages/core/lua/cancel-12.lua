@@ -133,7 +133,7 @@ if total > 0 then
   rcall("HINCRBY", k.stats, "cancelled", total)
   trimFinished(k.cancelled, prefix, o.keep)
 end
-tellFinished(k, o)
+tellFinished(k, o, now)
 if total > 0 then
   signalDrained(k, o)
 end

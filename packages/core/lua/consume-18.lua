@@ -280,7 +280,7 @@ end
 if freed + back + #due + released + started > 0 and rcall("LLEN", k.wait) + rcall("ZCARD", k.prioritized) > 0 then
   wakeConsumers(k, o)
 end
-tellFinished(k, o)
+tellFinished(k, o, now)
 if acked > 0 then
   signalDrained(k, o)
 end

@@ -132,7 +132,7 @@ end
 if readyNow > 0 or (final > 0 and rcall("HEXISTS", prefix .. "meta", "concurrency") == 1) then
   wakeConsumers(k, o)
 end
-tellFinished(k, o)
+tellFinished(k, o, now)
 if final > 0 then
   signalDrained(k, o)
 end

@@ -49,4 +49,21 @@ describe('history rollups', () => {
       expect(ttl, key).toBeLessThanOrEqual(key.includes(':aq:hist:m:') ? 25 * 3600 : 31 * 86_400);
     }
   });
+
+  it('reads the completed count from the buckets, and from "c" in rollups written before it was dropped; a finish writes one field per rollup', async () => {
+    const name = uniqueName('hist-c');
+    const q = track(new Queue<number>(name, { connection: redisUrl() }), name);
+    const admin = track(new QueueAdmin(name, { connection: redisUrl() }), name);
+    await q.put(1);
+    await (await q.getTask()).done(1);
+    const [key] = await adminClient().keys(`asyncq:*${name}*:aq:hist:m:*`);
+    // One completion: its bucket and nothing else (the count is the buckets' sum).
+    expect(Object.keys(await adminClient().hgetall(key!))).toHaveLength(1);
+    // A rollup as it was written before: "c" beside the buckets.
+    const minute = Number(/:m:(\d+)$/.exec(key!)![1]) - 1;
+    await adminClient().hset(key!.replace(/:m:\d+$/, `:m:${minute}`), 'c', '7', 'b3', '7', 'f', '2');
+    const points = await admin.history('minute', 3);
+    expect(points.find((p) => p.at === minute * 60_000)).toMatchObject({ completed: 7, failed: 2 });
+    expect(points.reduce((a, p) => a + p.completed, 0)).toBe(8);
+  });
 });

@@ -16,11 +16,13 @@ local finishedNow = {}
 --[[
   History: per-minute and per-hour rollups of the tasks that finished, in HASHes beside the job
   hashes (same hash tag), "aq:hist:m:<minute since the epoch>" kept 25 hours and
-  "aq:hist:h:<hour since the epoch>" kept 31 days. Fields: "c" completed, "f" failed for good,
-  "b1".."b15" completed tasks by run time (processedOn to finish) in fixed buckets, bucket i holding
-  run times up to HISTORY_BOUNDS[i] ms and b15 the longer ones. Tasks are counted as they finish
-  (noteRunTime, failForGood) and written once per script call (tellFinished): a few HINCRBYs per
-  batch of acknowledgements, inside the round trip the batch already makes.
+  "aq:hist:h:<hour since the epoch>" kept 31 days. Fields: "f" failed for good, "b1".."b15"
+  completed tasks by run time (processedOn to finish) in fixed buckets, bucket i holding run times
+  up to HISTORY_BOUNDS[i] ms and b15 the longer ones; the completed count is their sum (rollups
+  written before 2026-12-07 also have it in "c"). Tasks are counted as they finish (noteRunTime,
+  failForGood) and written once per script call (tellFinished): one HINCRBY per rollup and bucket
+  used, and the EXPIRE only with a field's first count, since every call into Redis from a script
+  costs its CPU (at one task per call, these were 7 of its 33 calls).
 ]]
 local HISTORY_BOUNDS = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000 }
 local historyNow = { c = 0, f = 0, b = {} }
@@ -37,16 +39,20 @@ local function noteRunTime(ms)
   historyNow.b[i] = (historyNow.b[i] or 0) + 1
 end
 
-local function writeHistory(prefix)
+-- Adds `n` to `field` of rollup `key`; true when that was the field's first count (the key may be new).
+local function countInto(key, field, n)
+  return rcall("HINCRBY", key, field, n) == n
+end
+
+local function writeHistory(prefix, now)
   if not prefix or (historyNow.c == 0 and historyNow.f == 0) then return end
-  local t = nowMs()
+  local t = now or nowMs()
   local rollups = { { "m:" .. math.floor(t / 60000), 25 * 3600 }, { "h:" .. math.floor(t / 3600000), 31 * 86400 } }
   for _, r in ipairs(rollups) do
     local key = prefix .. "aq:hist:" .. r[1]
-    if historyNow.c > 0 then rcall("HINCRBY", key, "c", historyNow.c) end
-    if historyNow.f > 0 then rcall("HINCRBY", key, "f", historyNow.f) end
-    for i, n in pairs(historyNow.b) do rcall("HINCRBY", key, "b" .. i, n) end
-    rcall("EXPIRE", key, r[2])
+    local first = historyNow.f > 0 and countInto(key, "f", historyNow.f)
+    for i, n in pairs(historyNow.b) do first = countInto(key, "b" .. i, n) or first end
+    if first then rcall("EXPIRE", key, r[2]) end
   end
   historyNow = { c = 0, f = 0, b = {} }
 end
@@ -60,8 +66,9 @@ local function noteFinished(id, resultJson)
   end
 end
 
-local function tellFinished(k, o)
-  writeHistory(o.prefix)
+-- `now`: the script's Redis time, when it has read it already.
+local function tellFinished(k, o, now)
+  writeHistory(o.prefix, now)
   if #finishedNow > 0 and rcall("EXISTS", k.wantResult) == 1 then
     rcall(o.pub, o.channel, "fin:" .. cjson.encode(finishedNow))
   end

@@ -55,9 +55,15 @@ export async function readHistory(client: RedisClient, parts: readonly QueueKeys
       const [err, h] = replies[p * n + i] ?? [null, {}];
       if (err) throw err;
       const row = (h ?? {}) as Record<string, string>;
-      completed += Number(row.c ?? 0) || 0;
       failed += Number(row.f ?? 0) || 0;
-      for (let b = 0; b < buckets.length; b++) buckets[b]! += Number(row[`b${b + 1}`] ?? 0) || 0;
+      let sum = 0;
+      for (let b = 0; b < buckets.length; b++) {
+        const n = Number(row[`b${b + 1}`] ?? 0) || 0;
+        buckets[b]! += n;
+        sum += n;
+      }
+      // The completed count is the buckets' sum; rollups written before 2026-12-07 also kept it in "c".
+      completed += row.c === undefined ? sum : Number(row.c) || 0;
     }
     return { at: slot * span, completed, failed, p50: bucketQuantile(buckets, 0.5), p95: bucketQuantile(buckets, 0.95) };
   });
