@@ -29,15 +29,20 @@ function lines(stderr: string): string[] {
   return stderr.split('\n').filter((l) => l.trim() !== '' && !IOREDIS_READY_CHECK.test(l));
 }
 
-/** Every key of queue `name` with its value, but a joiner's or consumer's short-lived announcements. */
+/**
+ * Every key of queue `name` with its value, but a joiner's or consumer's short-lived announcements
+ * and the request logs of the handles that seeded it (they expire 70 s after the seeding, during
+ * a long variant). A hash's fields are sorted: Redis may return them in another order once the
+ * hash is re-encoded, although nothing in it changed.
+ */
 async function snapshot(admin: Redis, name: string): Promise<string> {
-  const keys = (await admin.keys(`asyncq:{${name}}:*`)).filter((k) => !/:aq:want-/.test(k)).sort();
+  const keys = (await admin.keys(`asyncq:{${name}}:*`)).filter((k) => !/:aq:(want-|req:)/.test(k)).sort();
   const out: Record<string, unknown> = {};
   for (const k of keys) {
     const type = await admin.type(k);
     out[k] =
       type === 'string' ? await admin.get(k)
-      : type === 'hash' ? await admin.hgetall(k)
+      : type === 'hash' ? Object.entries(await admin.hgetall(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       : type === 'list' ? await admin.lrange(k, 0, -1)
       : type === 'zset' ? await admin.zrange(k, 0, -1, 'WITHSCORES')
       : type === 'set' ? (await admin.smembers(k)).sort()

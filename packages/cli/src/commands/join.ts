@@ -8,7 +8,8 @@ import { formatDuration, parseDuration } from '../grammar/durations.js';
 import { ProgressLine } from '../watch/progress-line.js';
 import { DRAIN_WINDOW_MS, drainSeconds, SmoothedRate } from '../queues/rates.js';
 import { queuePositional } from '../grammar/queue-flag.js';
-import { ALLOW_MISSING_HINT, allowMissingOption, withQueue, type OpenQueue } from '../queues/queue-reader.js';
+import { ALLOW_MISSING_HINT, allowMissingOption, checkReads, withQueue, type OpenQueue } from '../queues/queue-reader.js';
+import { emptySnapshot, readSnapshot, type QueueSnapshot } from '../queues/queue-snapshot.js';
 import { messageOf, printable } from '../terminal-text.js';
 import { holderOf } from '../queues/worker-names.js';
 
@@ -78,10 +79,17 @@ class JoinTicker {
   }
 
   async start(): Promise<void> {
-    // Through the queue's admin handle, whose first read checks the user's rights before anything.
-    const t = await this.reader.admin.totals();
+    // The user's rights are checked before anything, as every queue handle's first read does.
+    await checkReads(this.reader);
+    const t = (await this.read()).totals;
     this.finished.add(Date.now(), t.completed + t.failed);
     this.timer = setInterval(() => void this.tick(), 500);
+  }
+
+  /** The queue's snapshot, through the one reader stats, watch, the exporter and the dashboard use; zeros once it has no data. */
+  private async read(): Promise<QueueSnapshot> {
+    const { client, prefix, name } = this.reader;
+    return (await readSnapshot(client, prefix, name)) ?? emptySnapshot(name);
   }
 
   stop(): void {
@@ -96,7 +104,7 @@ class JoinTicker {
     this.busy = true;
     try {
       if (this.reader.client.status !== 'ready') throw new Error(`connection ${this.reader.client.status}`);
-      const [c, t] = await Promise.all([this.reader.admin.counts(), this.reader.admin.totals()]);
+      const { counts: c, totals: t } = await this.read();
       if (this.down) this.ctx.err(`asyncq: Redis at ${this.where} answers again; still waiting for ${this.name}`);
       this.down = false;
       const rate = this.finished.add(Date.now(), t.completed + t.failed);
@@ -112,7 +120,8 @@ class JoinTicker {
 }
 
 async function reportOutstanding(reader: OpenQueue, ctx: CliContext, name: string, timeout: number): Promise<void> {
-  const [c, workers, active] = await Promise.all([reader.admin.counts(), reader.registry.list(), reader.admin.tasks('active', 0, 49)]);
+  const [snapshot, workers, active] = await Promise.all([readSnapshot(reader.client, reader.prefix, reader.name), reader.registry.list(), reader.admin.tasks('active', 0, 49)]);
+  const c = snapshot?.counts ?? emptySnapshot(reader.name).counts;
   ctx.out(`${name}: ${c.unfinished} task${c.unfinished === 1 ? '' : 's'} still unfinished after ${formatDuration(timeout)} (${c.waiting} waiting, ${c.delayed} delayed, ${c.active} running)`);
   for (const t of active) ctx.out(`  ${printable(t.id)} (${printable(t.name)}) held by ${holderName(t.holder, workers)}`);
 }
