@@ -122,6 +122,7 @@ export function fleetCommand(ctx: CliContext) {
         .option('lease', WORKER_FLAGS.lease)
         .option('stalled-interval', WORKER_FLAGS.stalledInterval)
         .option('load-timeout', WORKER_FLAGS.loadTimeout)
+        .option('prefetch', WORKER_FLAGS.prefetch)
         .option('metrics-port', numberOption("serve one /metrics for the whole fleet here: its workers' merged (a slot label each), restarts"))
         .option('metrics-port-base', numberOption('the worker in slot i serves /metrics on this port + i (default with --metrics-port: that port + 1)'))
         .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'address for them (0.0.0.0 in containers)' })

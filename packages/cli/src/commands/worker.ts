@@ -60,6 +60,7 @@ export function workerCommand(ctx: CliContext) {
         .option('lease', WORKER_FLAGS.lease)
         .option('stalled-interval', WORKER_FLAGS.stalledInterval)
         .option('load-timeout', WORKER_FLAGS.loadTimeout)
+        .option('prefetch', WORKER_FLAGS.prefetch)
         .option('log-format', { choices: LOG_FORMATS, describe: 'log lines as JSON or pretty text' })
         .option('log-level', { choices: LOG_LEVELS, describe: 'the least severe level logged (default info: a line per finished or failed task)' })
         .option('metrics-port', numberOption('serve /metrics, /healthz here (0: any port)'))

@@ -34,6 +34,8 @@ export interface FleetOptions {
   lease?: number;
   /** How often an idle worker looks for tasks of crashed workers, ms. @defaultValue the worker's */
   stalledInterval?: number;
+  /** Tasks each worker reserves ahead of its running ones. @defaultValue the worker's (0) */
+  prefetch?: number;
   /** How often the fleet beats and re-checks its share, ms. @defaultValue 2000 */
   checkEveryMs?: number;
   /** Reports what the fleet does, one line each. */
@@ -79,7 +81,7 @@ export class FleetSupervisor {
         prefix,
         connection,
         concurrency: opts.concurrency,
-        ...defined({ graceMs: opts.graceMs, heartbeatMs: opts.workerHeartbeatMs, lease: opts.lease, stalledInterval: opts.stalledInterval, loadTimeoutMs: opts.loadTimeoutMs, strictRedis: opts.strictRedis }),
+        ...defined({ graceMs: opts.graceMs, heartbeatMs: opts.workerHeartbeatMs, lease: opts.lease, stalledInterval: opts.stalledInterval, loadTimeoutMs: opts.loadTimeoutMs, prefetch: opts.prefetch, strictRedis: opts.strictRedis }),
         ...(opts.metricsPortBase === undefined ? {} : { metricsHost: opts.metricsHost ?? '127.0.0.1' }),
       },
       ...(opts.metricsPortBase === undefined ? {} : { metricsPortBase: opts.metricsPortBase }),

@@ -23,6 +23,8 @@ export interface FleetWorkerSpec {
   metricsHost?: string;
   /** ms the handler module may take to load. */
   loadTimeoutMs?: number;
+  /** Tasks reserved ahead of the running ones. */
+  prefetch?: number;
   /** The pid of the fleet that started this worker: a worker whose parent is another is an orphan. */
   fleetPid?: number;
   /** Refuse a Redis that may evict keys (the fleet's --strict-redis). */

@@ -1,4 +1,4 @@
-import { MAX_TIMER_MS } from '@asyncq/core/internal';
+import { MAX_PREFETCH, MAX_TIMER_MS } from '@asyncq/core/internal';
 import { HANDLER_LOAD_TIMEOUT_MS, MAX_CONCURRENCY } from '@asyncq/worker';
 import { wholeNumber } from '../cli-context.js';
 import { formatDuration, parseDuration } from './durations.js';
@@ -15,6 +15,7 @@ export const WORKER_FLAGS = {
   lease: durationOption("a held task's lease without renewal (7s)"),
   stalledInterval: durationOption("idle checks for crashed workers' tasks (2s)"),
   loadTimeout: durationOption('time the handler module may take to load', { default: formatDuration(HANDLER_LOAD_TIMEOUT_MS) }),
+  prefetch: numberOption(`tasks reserved ahead of the running ones (0-${MAX_PREFETCH}; a killed worker delays them too)`, { default: 0 }),
 };
 
 /** The shared flags as the command line gives them. */
@@ -24,6 +25,7 @@ export interface WorkerFlagValues {
   lease?: string;
   stalledInterval?: string;
   loadTimeout: string;
+  prefetch: unknown;
 }
 
 /** The shared flags, checked: what a worker process takes. */
@@ -35,6 +37,8 @@ export interface WorkerSettings {
   /** ms between an idle worker's looks for crashed workers' tasks; absent: the worker's default. */
   stalledInterval?: number;
   loadTimeoutMs: number;
+  /** Tasks each worker reserves ahead of its running ones (the Worker's `prefetch`). */
+  prefetch: number;
 }
 
 /** Reads the shared flags once for both commands; a wrong value is a CliError naming the flag. */
@@ -45,5 +49,6 @@ export function parseWorkerFlags(argv: WorkerFlagValues, warn: (line: string) =>
     ...(argv.lease === undefined ? {} : { lease: parseDuration(argv.lease, { flag: '--lease', bare: 'unit', min: 100, max: 86_400_000 }) }),
     ...(argv.stalledInterval === undefined ? {} : { stalledInterval: parseDuration(argv.stalledInterval, { flag: '--stalled-interval', bare: 'unit', min: 50, max: 3_600_000 }) }),
     loadTimeoutMs: parseDuration(argv.loadTimeout, { flag: '--load-timeout', bare: 'unit', min: 100, max: 3_600_000 }),
+    prefetch: wholeNumber('--prefetch', argv.prefetch, 0, MAX_PREFETCH),
   };
 }
