@@ -19,6 +19,11 @@ const KILL_SPACING_MS = 1500;
 const KILL_PHASE_MS = 70_000;
 /** From the fleet's start to join resolving, at most (today's 30 s lock + 30 s stalled check fits in it). */
 const RUN_BUDGET_MS = 180_000;
+/**
+ * `CHAOS_PREFETCH=n` runs the storm with `--prefetch n` (issue 24 measures redelivery at 0, 64 and
+ * 256 by hand); unset, the fleet runs with the defaults, which is what the guarantee is about.
+ */
+const PREFETCH = process.env.CHAOS_PREFETCH;
 
 describe('kill storm: 20 SIGKILLs against a 4-worker fleet', () => {
   it('loses nothing, duplicates only what was in flight, and redelivers within 10 s', { timeout: 280_000 }, async () => {
@@ -33,7 +38,8 @@ describe('kill storm: 20 SIGKILLs against a 4-worker fleet', () => {
     const put = await runCli(['put', name, '--file', file], { env, timeoutMs: 60_000 });
     expect(put.code, put.stderr).toBe(0);
     // Default options: no --lease, no --stalled-interval. The guarantee is about the defaults.
-    const fleet = startCli(['fleet', `${FIXTURES}ledger-handlers.mjs`, '-q', name, '-w', String(WORKERS), '-c', String(CONCURRENCY)], { env, label: 'fleet' });
+    const prefetch = PREFETCH === undefined ? [] : ['--prefetch', PREFETCH];
+    const fleet = startCli(['fleet', `${FIXTURES}ledger-handlers.mjs`, '-q', name, '-w', String(WORKERS), '-c', String(CONCURRENCY), ...prefetch], { env, label: 'fleet' });
     await fleet.waitFor(/serves storm/);
     const t0 = Date.now();
     const joiner = startCli(['join', name], { env, label: 'join' });
@@ -84,6 +90,7 @@ describe('kill storm: 20 SIGKILLs against a 4-worker fleet', () => {
     const p99 = percentile(redelivery, 0.99);
 
     report('kill-storm', {
+      prefetch: PREFETCH ?? 'default (0)',
       tasks: TASKS,
       kills: kills.length,
       lost: lost.length,
@@ -108,6 +115,6 @@ describe('kill storm: 20 SIGKILLs against a 4-worker fleet', () => {
     expect.soft(dup.extra, `duplicates ${dup.extra} > kills x concurrency`).toBeLessThanOrEqual(kills.length * CONCURRENCY);
     expect.soft(unexplained.slice(0, 10), `${unexplained.length} tasks ran twice without being in flight at a kill`).toEqual([]);
     expect.soft(redelivery.length, 'no redelivery measured: no task was in flight at a kill').toBeGreaterThan(0);
-    expect.soft(p99 ?? Infinity, `redelivery p99 ${secs(p99)} (p50 ${secs(p50)}) with default options; the guarantee is < 10 s`).toBeLessThan(10_000);
+    expect.soft(p99 ?? Infinity, `redelivery p99 ${secs(p99)} (p50 ${secs(p50)}) with ${PREFETCH === undefined ? 'default options' : `--prefetch ${PREFETCH}`}; the guarantee (default options) is < 10 s`).toBeLessThan(10_000);
   });
 });
