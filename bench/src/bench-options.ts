@@ -19,9 +19,11 @@ export interface BenchOptions {
   putInFlight: number;
   /** Completed tasks every engine keeps: asyncq's default. */
   keepCompleted: number;
+  /** asyncq Worker's `prefetch` in the worker scenarios (BENCH_PREFETCH); undefined: its default (0). */
+  prefetch: number | undefined;
 }
 
-const USAGE = 'usage: pnpm bench [--quick] [--only <scenario,...>]  (env: BENCH_TASKS, BENCH_ROUNDS, BENCH_QUICK=1, BENCH_REDIS_URL, BENCH_RUN_TIMEOUT_MS)';
+const USAGE = 'usage: pnpm bench [--quick] [--only <scenario,...>]  (env: BENCH_TASKS, BENCH_ROUNDS, BENCH_QUICK=1, BENCH_REDIS_URL, BENCH_RUN_TIMEOUT_MS, BENCH_PREFETCH)';
 
 /** Reads the options; throws one line naming what is wrong. */
 export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv, scenarioIds: readonly string[]): BenchOptions {
@@ -51,6 +53,7 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv, sc
     batch: 1000,
     putInFlight: 100,
     keepCompleted: 1000,
+    prefetch: env.BENCH_PREFETCH === undefined || env.BENCH_PREFETCH === '' ? undefined : wholeInt('BENCH_PREFETCH', env.BENCH_PREFETCH, 0),
   };
 }
 
@@ -59,5 +62,12 @@ export function positiveInt(name: string, value: string | undefined, fallback: n
   if (value === undefined || value === '') return fallback;
   const n = Number(value.replace(/[_,]/g, ''));
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** A whole number of at least `min` from the environment. */
+function wholeInt(name: string, value: string, min: number): number {
+  const n = Number(value.replace(/[_,]/g, ''));
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number of at least ${min}, got ${JSON.stringify(value)}`);
   return n;
 }

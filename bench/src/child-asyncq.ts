@@ -40,7 +40,8 @@ async function worker(ctx: ChildContext): Promise<void> {
     async () => {
       if (++ctx.done === count) allStarted();
     },
-    { connection: url, concurrency, handleSignals: false },
+    // BENCH_PREFETCH (checked by bench-options, inherited by this process): the prefetch under test.
+    { connection: url, concurrency, handleSignals: false, ...(process.env.BENCH_PREFETCH ? { prefetch: Number(process.env.BENCH_PREFETCH) } : {}) },
   );
   await ctx.ready();
   const running = w.run();

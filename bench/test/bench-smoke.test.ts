@@ -96,4 +96,10 @@ describe('pnpm bench --quick', () => {
     expect(run.stderr.trim()).toMatch(/^unknown scenario nope: pick from worker-c1, /);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
   });
+
+  it('refuses a BENCH_PREFETCH that is not a whole number in one line', async () => {
+    const run = await bench(['--only', 'worker-c1'], { BENCH_PREFETCH: '-1' });
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toBe('BENCH_PREFETCH must be a whole number of at least 0, got "-1"');
+  });
 });
