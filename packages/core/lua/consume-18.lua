@@ -76,9 +76,10 @@ local k = { wait = KEYS[1], active = KEYS[2], prioritized = KEYS[3], delayed = K
 local o = options()
 local prefix, lease = o.prefix, o.lease
 local held = heldKey(prefix, lease)
-local FIELDS = { "name", "data", "opts", "timestamp", "delay", "atm" }
+-- The fields of a reserved task the reply carries (the first six), and "stc", its returns from dead consumers.
+local FIELDS = { "name", "data", "opts", "timestamp", "delay", "atm", "stc" }
 
--- The reply: what the call did, and the reserved tasks' fields (id then FIELDS, per task).
+-- The reply: what the call did, and the reserved tasks' fields (id then the first six FIELDS, per task).
 local function reply(r, tasks, now)
   local t = ledger(k)
   return { 1, r.lost, tasks, r.nextDue, r.mode, r.pending, r.paused, rcall("SCARD", held), now, t.added, t.lost, r.cancelled or {}, r.startBy or 0 }
@@ -98,7 +99,8 @@ if prior then
       room = comeBack(prefix, k, id, room, true, o.lifo)
     elseif rcall("SISMEMBER", held, id) == 1 then
       tasks[#tasks + 1] = id
-      for _, v in ipairs(rcall("HMGET", prefix .. id, unpack(FIELDS))) do tasks[#tasks + 1] = v end
+      local f = rcall("HMGET", prefix .. id, unpack(FIELDS))
+      for j = 1, 6 do tasks[#tasks + 1] = f[j] end
     end
   end
   if late then wakeConsumers(k, o) end
@@ -239,6 +241,7 @@ end
 if not paused then
   while #ids < cap do
     local id = rcall("RPOPLPUSH", k.wait, k.active)
+    local fromWait = id ~= false
     if not id then
       local top = rcall("ZPOPMIN", k.prioritized)
       if #top == 0 then break end
@@ -246,7 +249,14 @@ if not paused then
       rcall("LPUSH", k.active, id)
     end
     local f = rcall("HMGET", prefix .. id, unpack(FIELDS))
-    if not f[1] and not f[2] then
+    if #ids >= o.wanted and fromWait and tonumber(f[7] or 0) > 0 then
+      -- Back from a consumer that died (its "stc" counts such returns): only a get that runs it at
+      -- once takes it, never a fetch ahead, or a second kill before it started would delay it by a
+      -- second lease. It stays at the front, and fetching ahead stops for this call.
+      rcall("LREM", k.active, -1, id)
+      rcall("RPUSH", k.wait, id)
+      break
+    elseif not f[1] and not f[2] then
       -- Listed but its hash is gone (deleted meanwhile, or lost by Redis): nothing to run.
       rcall("LREM", k.active, -1, id)
       rcall("HINCRBY", k.stats, "vanished", 1)

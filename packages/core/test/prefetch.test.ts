@@ -2,7 +2,8 @@
 // and that order survives a loop that slows down until its tasks fetched ahead go back.
 import { ConfigError, Queue } from '@asyncq/core';
 import { describe, expect, it } from 'vitest';
-import { redisUrl, sleep, track, uniqueName } from '@asyncq/test-support';
+import { queueKeys } from '@asyncq/core/internal';
+import { adminClient, redisUrl, sleep, track, uniqueName } from '@asyncq/test-support';
 
 function open<T>(name: string, prefetch?: number): Queue<T> {
   return track(new Queue<T>(name, { connection: redisUrl(), ...(prefetch === undefined ? {} : { prefetch }) }), name);
@@ -60,5 +61,26 @@ describe('prefetch', () => {
     const got = await loop(q, 60, (i) => (i % 10 === 9 ? 250 : i % 3 === 0 ? 60 : 0));
     expect(got).toEqual(Array.from({ length: 60 }, (_, i) => i));
     expect(await producer.counts()).toMatchObject({ active: 0, waiting: 0 });
+  });
+
+  it('never fetches ahead a task back from a dead consumer: only a get that runs it takes it, so a second kill cannot delay it twice', async () => {
+    const name = uniqueName();
+    const keys = queueKeys('asyncq', name);
+    const producer = open<number>(name);
+    const ids = await producer.putMany(Array.from({ length: 40 }, (_, i) => ({ item: i })));
+    // Task 10 as the stalled check leaves it: its "stc" counts one return from a dead consumer.
+    await adminClient().hset(`${keys.base}${ids[10]}`, 'stc', '1');
+    const q = open<number>(name, 8);
+    const got: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      got.push(await q.get({ timeout: 10_000 }));
+      if (i === 9) {
+        // The loop's stash holds tasks ahead of its gets, but not task 10: it waits at the front of the queue.
+        expect(await adminClient().hget(`${keys.base}${ids[10]}`, 'pb')).toBeNull();
+        expect(await adminClient().lindex(keys.wait, -1)).toBe(ids[10]);
+      }
+      await q.taskDone();
+    }
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
 });
