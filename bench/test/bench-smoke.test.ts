@@ -69,7 +69,7 @@ describe('pnpm bench --quick', () => {
     for (const cells of costs) expect(cells[1], cells[0]).toMatch(number);
 
     const targets = tableRows(run.stdout, 'Targets');
-    expect(targets.length).toBe(13);
+    expect(targets.length).toBe(14);
     for (const [target, figure, met] of targets) {
       expect(figure, target).toMatch(number);
       expect(met, target).toMatch(/^(met|not met)$/);
