@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { percentile, report, secs } from './harness/figures.js';
 import { duplicateExecutions, ledgerDir, readLedger, unfinishedKeys, type Execution } from './harness/ledger.js';
+import { DEFAULT_PREFETCH } from '@asyncq/core/internal';
 import { RedisServer, sleep } from '@asyncq/test-support';
 import { argvOf, FIXTURES, runCli, startCli } from './harness/processes.js';
 
@@ -90,7 +91,7 @@ describe('kill storm: 20 SIGKILLs against a 4-worker fleet', () => {
     const p99 = percentile(redelivery, 0.99);
 
     report('kill-storm', {
-      prefetch: PREFETCH ?? 'default (0)',
+      prefetch: PREFETCH ?? `default (${DEFAULT_PREFETCH})`,
       tasks: TASKS,
       kills: kills.length,
       lost: lost.length,

@@ -27,9 +27,9 @@ async function mostHeld(name: string, n: number, start: () => void): Promise<num
  * brings none): tasks of 20 ms, one slot, so what it holds beyond its one running task was fetched ahead.
  */
 describe('--prefetch', () => {
-  it('a worker holds at most its running tasks without it, and fetches ahead with it', { timeout: 150_000 }, async () => {
+  it('a worker holds at most its running tasks with --prefetch 0, and fetches ahead with more', { timeout: 150_000 }, async () => {
     const plain = uniqueName('prefetch-0');
-    expect(await mostHeld(plain, 150, () => startCli(['worker', HANDLERS, '-q', plain, '-c', '1']))).toBe(1);
+    expect(await mostHeld(plain, 150, () => startCli(['worker', HANDLERS, '-q', plain, '-c', '1', '--prefetch', '0']))).toBe(1);
     const ahead = uniqueName('prefetch-8');
     const most = await mostHeld(ahead, 150, () => startCli(['worker', HANDLERS, '-q', ahead, '-c', '1', '--prefetch', '8']));
     expect(most).toBeGreaterThan(2);
