@@ -143,10 +143,15 @@ function queuePage() {
 
   const stateSelect = document.getElementById('task-state');
   const tasksBody = document.querySelector('[data-rows="tasks"]');
+  // Lists can overlap (a state picked while an action's list is on its way): only the newest asked
+  // for is drawn, or a slow older answer would draw the old state's tasks under the new choice.
+  let listAsked = 0;
   const listTasks = async () => {
     if (!stateSelect) return;
+    const asked = ++listAsked;
     const state = stateSelect.value;
     const { tasks } = await getJson('api/queue/tasks?name=' + q(name) + '&state=' + q(state));
+    if (asked !== listAsked) return;
     tasksBody.replaceChildren(...tasks.map((t) => {
       const tr = cellRow([t.id, t.name, String(t.attemptsMade), new Date(t.timestamp).toISOString().slice(0, 19).replace('T', ' '), t.error]);
       tr.dataset.task = t.id;
