@@ -26,8 +26,9 @@
            lifo          true for a LIFO queue
            roomWaitMs    ms a producer stays announced as waiting for room when the queue is full (0: not waiting)
            handle, rid, forget, deadline, logTtlMs   the request log (see queue-lib)
-  ARGV[2...] items, 6 per task: id ("" for the next counter value), name, data (JSON),
-           opts (JSON), delay in ms, priority (0: none, else asyncq priority + 1)
+  ARGV[2...] items, 7 per task: id ("" for the next counter value), name, data (JSON),
+           opts (JSON), delay in ms, priority (0: none, else asyncq priority + 1), group ("": none;
+           a grouped task that is ready is parked in its group, see groups-lib)
 
   Returns { handled, full, added, lost, id1, ..., id_handled }: handled items were added or
   already existed (a dedup id); full is 1 when the gate stopped the batch; added is the
@@ -67,7 +68,7 @@ end
 -- Dedup ids: is there a task with each? Only a hash can be one; any other key there is damage,
 -- refused before anything is written.
 local found = {}
-for i = 2, #ARGV, 6 do
+for i = 2, #ARGV, 7 do
   local id = ARGV[i]
   if id ~= "" then
     local t = rcall("TYPE", prefix .. id).ok
@@ -84,7 +85,7 @@ if rcall("HSETNX", k.state, "epoch", o.epoch) == 1 then
   rcall("HSETNX", k.meta, "opts.maxLenEvents", 10000)
 end
 
-local n = (#ARGV - 1) / 6
+local n = (#ARGV - 1) / 7
 local room = n
 if o.maxsize > 0 then
   -- Recorded for operators: the bound the producers use (per partition on a partitioned queue).
@@ -93,10 +94,11 @@ if o.maxsize > 0 then
 end
 
 local out = { 0, 0, 0, 0 }
+local grouped = false
 local recorded = {}
 local added = 0
 local autoIds = 0
-for i = 2, #ARGV, 6 do
+for i = 2, #ARGV, 7 do
   if ARGV[i] == "" then autoIds = autoIds + 1 end
 end
 local nextId = 0
@@ -105,7 +107,7 @@ if autoIds > 0 then
 end
 local firstId = nextId
 
-for i = 2, #ARGV, 6 do
+for i = 2, #ARGV, 7 do
   local id = ARGV[i]
   local existing = false
   if id == "" then
@@ -123,10 +125,20 @@ for i = 2, #ARGV, 6 do
     room = room - 1
     local delay = tonumber(ARGV[i + 4])
     local priority = tonumber(ARGV[i + 5])
+    local group = ARGV[i + 6]
     rcall("HSET", prefix .. id, "name", ARGV[i + 1], "data", ARGV[i + 2], "opts", ARGV[i + 3],
       "timestamp", now, "delay", delay, "priority", priority)
+    if group ~= "" then
+      rcall("HSET", prefix .. id, "grp", group)
+      if not grouped then
+        grouped = true
+        rcall("HSET", k.meta, "aq:grouped", 1)
+      end
+    end
     if delay > 0 then
       rcall("ZADD", k.delayed, delayedScore(k.delayed, now + delay), id)
+    elseif group ~= "" then
+      readyInGroup(prefix, k, group, id, priority, false, o.lifo)
     else
       pushReady(k, id, priority, false, o.lifo)
     end

@@ -51,6 +51,8 @@ local k = { wait = KEYS[1], active = KEYS[2], prioritized = KEYS[3], delayed = K
   wantJoin = KEYS[11], wantResult = KEYS[12] }
 local o = options()
 local prefix = o.prefix
+-- BullMQ's priority counter, not among KEYS (same hash tag): a group's next task may become ready here.
+k.pc = prefix .. "pc"
 local now = nowMs()
 local prior = recall(prefix, o)
 if prior then
@@ -65,7 +67,7 @@ local info = cjson.encode({ reason = reason, by = by })
 
 -- Takes an unfinished task out of wherever it is, and says where that was. A held one leaves its
 -- holder's lease, and the holder is told (now by a message, later by its lease's revoked hash).
-local function takeOut(id, holder)
+local function takeOut(id, holder, group)
   if holder then
     rcall("LREM", k.active, -1, id)
     rcall("SREM", heldKey(prefix, holder), id)
@@ -78,6 +80,7 @@ local function takeOut(id, holder)
     return "running"
   end
   if rcall("ZREM", k.delayed, id) == 1 then return "delayed" end
+  if group and unparkTask(prefix, group, id) then return "waiting" end
   if rcall("ZREM", k.waitingChildren, id) == 1 then return "blocked" end
   if rcall("ZREM", k.prioritized, id) == 1 then return "waiting" end
   for _, list in ipairs({ k.wait, k.paused, k.stalled, k.active }) do
@@ -95,7 +98,7 @@ while n < #todo do
   n = n + 1
   local id, slot = todo[n][1], todo[n][2]
   local jobKey = prefix .. id
-  local f = rcall("HMGET", jobKey, "name", "timestamp", "finishedOn", "cancelledOn", "returnvalue", "pb", "nx", "cb", "steps", "group")
+  local f = rcall("HMGET", jobKey, "name", "timestamp", "finishedOn", "cancelledOn", "returnvalue", "pb", "nx", "cb", "steps", "group", "grp")
   local status
   if not f[1] and not f[2] and rcall("EXISTS", jobKey) == 0 then
     status = "missing"
@@ -104,9 +107,13 @@ while n < #todo do
   elseif f[3] then
     status = f[5] and "finished:completed" or "finished:failed"
   else
-    local was = takeOut(id, f[6])
+    local was = takeOut(id, f[6], f[11])
     rcall("HSET", jobKey, "finishedOn", now, "cancelledOn", now, "cancelReason", reason, "cancelBy", by)
     rcall("HDEL", jobKey, "pb")
+    if f[11] then
+      -- Its group's head or one of its slots, perhaps: the group's next task may go in.
+      feedGroup(prefix, k, f[11], groupCap(prefix), false, now)
+    end
     rcall("RPUSH", prefix .. id .. ":logs", "cancelled by " .. by .. (reason ~= "" and (": " .. reason) or ""))
     rcall("ZADD", k.cancelled, now, id)
     noteFinished(id)

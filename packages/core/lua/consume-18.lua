@@ -76,8 +76,9 @@ local k = { wait = KEYS[1], active = KEYS[2], prioritized = KEYS[3], delayed = K
 local o = options()
 local prefix, lease = o.prefix, o.lease
 local held = heldKey(prefix, lease)
--- The fields of a reserved task the reply carries (the first six), and "stc", its returns from dead consumers.
-local FIELDS = { "name", "data", "opts", "timestamp", "delay", "atm", "stc" }
+-- The fields of a reserved task the reply carries (the first six), "stc", its returns from dead
+-- consumers, and its group and priority (see groups-lib).
+local FIELDS = { "name", "data", "opts", "timestamp", "delay", "atm", "stc", "grp", "priority" }
 
 -- The reply: what the call did, and the reserved tasks' fields (id then the first six FIELDS, per task).
 local function reply(r, tasks, now)
@@ -116,15 +117,17 @@ end
 -- The pause flag and the limits (see queue-limits.ts), in one read: a queue without limits pays
 -- nothing more than the pause check it always made. BullMQ's own fields where it has them
 -- ("concurrency" of setGlobalConcurrency; "max" and "duration" of its global rate limit).
-local meta = rcall("HMGET", k.meta, "paused", "concurrency", "max", "duration", "aq:rateUntil")
+local meta = rcall("HMGET", k.meta, "paused", "concurrency", "max", "duration", "aq:rateUntil", "aq:grouped", "aq:groupConcurrency")
 local paused = meta[1] ~= false
-local limited = meta[2] ~= false or meta[3] ~= false
+-- A per-group concurrency limit (groups-lib): nil when none, or when no grouped task was ever put.
+local groupCap = meta[6] and tonumber(meta[7])
+local limited = meta[2] ~= false or meta[3] ~= false or groupCap ~= nil
 
 -- Acknowledgements. A task is this handle's if its lease's held set has it, or (should that set
 -- have been lost) if its hash names this lease as its holder and it has not finished. One that was
 -- cancelled meanwhile is refused as such: its result is discarded, and the handle is told why.
 local lost, cancelled = {}, {}
-local acked, started = 0, 0
+local acked, started, fed = 0, 0, 0
 local room
 for i = 2, #ARGV, 3 do
   local id = ARGV[i]
@@ -137,7 +140,7 @@ for i = 2, #ARGV, 3 do
     rcall("LREM", k.active, -1, id)
   end
   -- name and timestamp: is the hash there; nx, cb, gi: the flow it is a step of (see queue-lib).
-  local f = ours and rcall("HMGET", jobKey, "name", "timestamp", "nx", "cb", "gi", "processedOn")
+  local f = ours and rcall("HMGET", jobKey, "name", "timestamp", "nx", "cb", "gi", "processedOn", "grp")
   if ours and not f[1] and not f[2] and rcall("EXISTS", jobKey) == 0 then
     -- Held, but its hash is gone (deleted, or lost by Redis): nothing to finish.
     rcall("HINCRBY", k.stats, "vanished", 1)
@@ -151,6 +154,10 @@ for i = 2, #ARGV, 3 do
       removeJobKeys(prefix, id)
     end
     acked = acked + 1
+    if groupCap and f[7] then
+      -- A slot of its group came free: the group's next task may go in.
+      fed = fed + feedGroup(prefix, k, f[7], groupCap, o.lifo, now)
+    end
     noteFinished(id, ARGV[i + 1])
     noteRunTime(now - (tonumber(f[6]) or now))
     if f[3] or f[4] then
@@ -232,6 +239,20 @@ end
 -- Tasks back from consumers that waited for room go first, as far as maxsize allows.
 local released = releaseStalled(prefix, k, o.lifo)
 
+-- Groups whose per-group concurrency held their next task back, looked at again (the oldest looked
+-- at first): a slot freed where no acknowledgement saw it (a failure, a hand-back, a reclaim, an
+-- operator's removal, a limit raised) lets their next task in.
+if groupCap and not paused then
+  for _, g in ipairs(rcall("ZRANGE", prefix .. "aq:gblocked", 0, 4)) do
+    fed = fed + feedGroup(prefix, k, g, groupCap, o.lifo, now)
+  end
+elseif meta[6] and not paused and rcall("EXISTS", prefix .. "aq:gblocked") == 1 then
+  -- The per-group limit was lifted: every group it held back goes on.
+  for _, g in ipairs(rcall("ZRANGE", prefix .. "aq:gblocked", 0, 99)) do
+    fed = fed + feedGroup(prefix, k, g, nil, o.lifo, now)
+  end
+end
+
 -- Reservations, as many as the limits allow when the queue has some.
 local ids, tasks = {}, {}
 local cap, reopenAt = o.wanted + o.speculative, 0
@@ -239,7 +260,8 @@ if limited and not paused then
   cap, reopenAt = limitsAllow(prefix, k, meta, o.wanted, now)
 end
 if not paused then
-  while #ids < cap do
+  local skipped = 0
+  while #ids < cap and skipped < 100 do
     local id = rcall("RPOPLPUSH", k.wait, k.active)
     local fromWait = id ~= false
     if not id then
@@ -260,12 +282,26 @@ if not paused then
       -- Listed but its hash is gone (deleted meanwhile, or lost by Redis): nothing to run.
       rcall("LREM", k.active, -1, id)
       rcall("HINCRBY", k.stats, "vanished", 1)
+    elseif groupCap and f[8] and groupFull(prefix, f[8], groupCap) then
+      -- Its group holds all the tasks its limit allows (it came in by a way that does not ask its
+      -- group, such as an operator's retry): parked first in its group until a slot frees.
+      rcall("LREM", k.active, -1, id)
+      if rcall("HGET", prefix .. "aq:ghead", f[8]) == id then rcall("HDEL", prefix .. "aq:ghead", f[8]) end
+      parkInGroup(prefix, f[8], id, tonumber(f[9]) or 0, true, o.lifo)
+      rcall("ZADD", prefix .. "aq:gblocked", now, f[8])
+      skipped = skipped + 1
     else
       rcall("SADD", held, id)
       rcall("HSET", prefix .. id, "processedOn", now, "pb", lease)
       ids[#ids + 1] = id
       tasks[#tasks + 1] = id
       for j = 1, 6 do tasks[#tasks + 1] = f[j] end
+      if f[8] then
+        -- A group's task taken: under a per-group limit it holds one of the group's slots, and the
+        -- group's next task goes to the back of the queue (round-robin across groups).
+        if groupCap then rcall("SADD", prefix .. "aq:gact:" .. f[8], id) end
+        feedGroup(prefix, k, f[8], groupCap, o.lifo, now)
+      end
     end
   end
 end
@@ -287,7 +323,7 @@ end
 if #ids > 0 and rcall("EXISTS", k.wantRoom) == 1 then
   rcall(o.pub, o.channel, "room")
 end
-if freed + back + #due + released + started > 0 and rcall("LLEN", k.wait) + rcall("ZCARD", k.prioritized) > 0 then
+if freed + back + #due + released + started + fed > 0 and rcall("LLEN", k.wait) + rcall("ZCARD", k.prioritized) > 0 then
   wakeConsumers(k, o)
 end
 tellFinished(k, o, now)
@@ -305,6 +341,11 @@ if #ids < o.wanted then
   -- A rate limit holds the rest back: the consumer sleeps until its window reopens.
   if reopenAt > 0 and (r.nextDue == 0 or reopenAt < r.nextDue) then
     r.nextDue = reopenAt
+  end
+  -- Groups held back by their per-group limit: a slot is freed by an acknowledgement, which feeds
+  -- the group at once; this second-by-second look is for slots freed any other way.
+  if groupCap and (r.nextDue == 0 or r.nextDue > now + 1000) and rcall("EXISTS", prefix .. "aq:gblocked") == 1 then
+    r.nextDue = now + 1000
   end
   r.mode = rcall("HGET", k.state, "shutdown") or ""
   r.pending = boundedCount(k)

@@ -36,8 +36,9 @@
 local k = { wait = KEYS[1], paused = KEYS[2], prioritized = KEYS[3], delayed = KEYS[4], active = KEYS[5],
   waitingChildren = KEYS[6], state = KEYS[7], wantJoin = KEYS[8], stats = KEYS[9], stalled = KEYS[10] }
 local o = options()
+-- Waiting: the wait list and the tasks parked in groups (groups-lib).
 local c = {
-  rcall("LLEN", k.wait), rcall("LLEN", k.paused), rcall("ZCARD", k.prioritized),
+  rcall("LLEN", k.wait) + parkedCount(), rcall("LLEN", k.paused), rcall("ZCARD", k.prioritized),
   rcall("ZCARD", k.delayed), rcall("LLEN", k.active), rcall("ZCARD", k.waitingChildren),
 }
 local stalled = rcall("LLEN", k.stalled)

@@ -66,6 +66,9 @@ local retried, final, readyNow = 0, 0, 0
 local room = roomUnderMaxsize(k)
 
 local rateLimitedUntil = 0
+-- Groups whose slot a task gave up, under a per-group concurrency limit (see groups-lib).
+local gcap = groupCap(prefix)
+local freedGroups = {}
 for i = 2, #ARGV, 5 do
   local id, message, stack, retryIn = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
   local rateLimited = ARGV[i + 4] == "1"
@@ -78,6 +81,8 @@ for i = 2, #ARGV, 5 do
   end
   if mine then
     rcall("LREM", k.active, -1, id)
+    local g = gcap and rcall("HGET", jobKey, "grp")
+    if g then freedGroups[g] = true end
   end
   if mine and rateLimited and rcall("EXISTS", jobKey) == 1 then
     -- Not a failure: back after the delay, with the same attempt count.
@@ -120,6 +125,9 @@ end
 
 if retried > 0 then
   rcall("HINCRBY", k.stats, "retried", retried)
+end
+for g in pairs(freedGroups) do
+  readyNow = readyNow + feedGroup(prefix, k, g, gcap, o.lifo, now)
 end
 if rcall("SCARD", held) > 0 then
   rcall("ZADD", k.leases, now + o.leaseMs, o.lease)

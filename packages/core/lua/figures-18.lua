@@ -44,7 +44,8 @@ local k = { wait = KEYS[1], paused = KEYS[2], prioritized = KEYS[3], delayed = K
 local o = options()
 local r = {
   rcall("EXISTS", k.meta),
-  rcall("LLEN", k.wait), rcall("LLEN", k.paused), rcall("ZCARD", k.prioritized), rcall("ZCARD", k.delayed),
+  -- Waiting: the wait list and the tasks parked in groups (groups-lib).
+  rcall("LLEN", k.wait) + parkedCount(), rcall("LLEN", k.paused), rcall("ZCARD", k.prioritized), rcall("ZCARD", k.delayed),
   rcall("LLEN", k.active), rcall("ZCARD", k.waitingChildren), rcall("LLEN", k.stalled),
   rcall("ZCARD", k.completed), rcall("ZCARD", k.failed), rcall("ZCARD", k.cancelled),
   rcall("HEXISTS", k.meta, "paused"),

@@ -40,8 +40,9 @@
            lifo          true for a LIFO queue
            roomWaitMs    ms a producer stays announced as waiting for room when the queue is full
            handle, rid, forget, deadline, logTtlMs   the request log (see queue-lib)
-  ARGV[2...] tasks, 5 each: name, data (JSON; "" for a step whose item is its predecessors'
-           result), opts (JSON), delay in ms, priority (0: none, else asyncq priority + 1). A chain
+  ARGV[2...] tasks, 6 each: name, data (JSON; "" for a step whose item is its predecessors'
+           result), opts (JSON), delay in ms, priority (0: none, else asyncq priority + 1), group
+           ("": none; see groups-lib). A chain
            lists its steps in order; a chord its group, then its callback.
 
   Returns { status, added, lost, id1, ..., idN }: status 1 when created, 0 when the queue has no
@@ -55,7 +56,7 @@ local k = { state = KEYS[1], meta = KEYS[2], id = KEYS[3], wait = KEYS[4], pause
 local o = options()
 local prefix = o.prefix
 local now = nowMs()
-local n = (#ARGV - 1) / 5
+local n = (#ARGV - 1) / 6
 
 local function answer(status, first)
   local t = ledger(k)
@@ -98,11 +99,16 @@ for i = 1, n do ids[i] = tostring(first + i) end
 local others = table.concat(ids, ",", 1, n - 1)
 
 for i = 1, n do
-  local a = 2 + (i - 1) * 5
+  local a = 2 + (i - 1) * 6
   local id, data, delay, priority = ids[i], ARGV[a + 1], tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
   local jobKey = prefix .. id
   rcall("HSET", jobKey, "name", ARGV[a], "data", data ~= "" and data or "null", "opts", ARGV[a + 2],
     "timestamp", now, "delay", delay, "priority", priority)
+  local group = ARGV[a + 5]
+  if group ~= "" then
+    rcall("HSET", jobKey, "grp", group)
+    rcall("HSET", k.meta, "aq:grouped", 1)
+  end
   local ready
   if o.kind == "chain" then
     ready = i == 1
@@ -121,6 +127,8 @@ for i = 1, n do
     rcall("ZADD", k.waitingChildren, now, id)
   elseif delay > 0 then
     rcall("ZADD", k.delayed, delayedScore(k.delayed, now + delay), id)
+  elseif group ~= "" then
+    readyInGroup(prefix, k, group, id, priority, false, o.lifo)
   else
     pushReady(k, id, priority, false, o.lifo)
   end

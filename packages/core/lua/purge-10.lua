@@ -105,6 +105,8 @@ else
       end
     end
   end
+  -- Tasks parked in their groups (groups-lib) are waiting ones too.
+  if o.which ~= "delayed" then drop(takeParked(prefix, budget - removed)) end
 end
 if removed > 0 then rcall("HINCRBY", k.stats, "discarded", removed) end
 if nothingUnfinished(k) then

@@ -60,6 +60,11 @@ if o.mode == "immediate" then
       discarded = discarded + #ids
     end
   end
+  -- Tasks parked in their groups (groups-lib) are waiting ones too.
+  for _, id in ipairs(takeParked(prefix, budget - discarded)) do
+    removeJobKeys(prefix, id)
+    discarded = discarded + 1
+  end
   rcall("HINCRBY", k.stats, "discarded", discarded)
   remaining = boundedCount(k) + rcall("ZCARD", k.waitingChildren)
 end

@@ -91,6 +91,8 @@ export interface CheckedPut {
   id: string | undefined;
   /** Ordering key of a partitioned queue: tasks with the same key share a partition. */
   key: string | undefined;
+  /** The task's group: groups are served round-robin, each under the queue's perGroup limits. */
+  group: string | undefined;
 }
 
 /** Validates a put's options; throws {@link ConfigError} naming the bad one. */
@@ -135,8 +137,17 @@ export function checkPutOptions(order: QueueOrder, item: unknown, opts: PutOptio
   if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 200)) {
     throw new ConfigError(`key must be a string of 1-200 characters, got ${safeJson(key)}`);
   }
-  return { name, priority, delay, attempts, backoff, id, key };
+  const group = opts?.group;
+  if (group !== undefined && (typeof group !== 'string' || !GROUP_NAME.test(group))) {
+    throw new ConfigError(
+      `invalid group ${safeJson(group)}: use 1-200 characters without ':', '{', '}', whitespace or control characters, e.g. "tenant-42"`,
+    );
+  }
+  return { name, priority, delay, attempts, backoff, id, key, group: group as string | undefined };
 }
+
+/** A group name: it is part of Redis key names, so no ':' or braces (hash tags), no spaces or controls. */
+const GROUP_NAME = /^[^:{}\s\p{Cc}]{1,200}$/u;
 
 function checkBackoff(b: unknown): BackoffOptions | undefined {
   if (b === undefined) return undefined;

@@ -41,6 +41,9 @@ export interface PutOptions {
    * they keep their order among themselves. Without it (and without `id`), puts go round robin.
    */
   key?: string;
+  /** The task's group (a tenant, say): groups are served round-robin, each under `setLimits({ perGroup })`. 1-200
+   * characters without `:`, braces or whitespace. README, "Groups". */
+  group?: string;
   /** Abort a `put` that is waiting for room. */
   signal?: AbortSignal;
   /** Give up waiting for room after this many ms (throws `WaitAborted` with code `TIMEOUT`); `Infinity` waits for ever. */

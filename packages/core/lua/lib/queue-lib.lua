@@ -18,9 +18,21 @@
 ]]
 local rcall = redis.call
 
+-- The prefix of the script's queue, noted by options(): the counts of waiting tasks need it for
+-- the tasks parked in groups (see groups-lib).
+local libPrefix
+
 -- The script's scalar options: ARGV[1] is a msgpack map built by scripts.ts from a typed object.
 local function options()
-  return cmsgpack.unpack(ARGV[1])
+  local o = cmsgpack.unpack(ARGV[1])
+  libPrefix = o.prefix
+  return o
+end
+
+-- Tasks parked in groups (groups-lib): waiting, though in no list of BullMQ's.
+local function parkedCount()
+  if not libPrefix then return 0 end
+  return tonumber(rcall("GET", libPrefix .. "aq:gparked")) or 0
 end
 
 -- Redis's clock, in ms: one clock for every process, whatever their skew.
@@ -95,7 +107,7 @@ end
 local function nothingUnfinished(k)
   return rcall("LLEN", k.wait) == 0 and rcall("LLEN", k.active) == 0 and rcall("LLEN", k.stalled) == 0
     and rcall("LLEN", k.paused) == 0 and rcall("ZCARD", k.prioritized) == 0
-    and rcall("ZCARD", k.delayed) == 0 and rcall("ZCARD", k.waitingChildren) == 0
+    and rcall("ZCARD", k.delayed) == 0 and rcall("ZCARD", k.waitingChildren) == 0 and parkedCount() == 0
 end
 
 -- The queue's ledger, from its totals: `added` (tasks ever put, chain and chord steps included),
@@ -118,7 +130,7 @@ end
 
 -- Ready and delayed tasks.
 local function pendingCount(k)
-  return rcall("LLEN", k.wait) + rcall("LLEN", k.paused) + rcall("ZCARD", k.prioritized) + rcall("ZCARD", k.delayed)
+  return rcall("LLEN", k.wait) + rcall("LLEN", k.paused) + rcall("ZCARD", k.prioritized) + rcall("ZCARD", k.delayed) + parkedCount()
 end
 
 -- What maxsize bounds: ready and delayed tasks, and those back from a consumer waiting for room.
@@ -180,9 +192,16 @@ local function pushReady(k, id, priority, front, lifo)
   end
 end
 
--- The same for a job already stored: its priority is read from its hash.
+-- @include groups-lib
+
+-- The same for a job already stored: its priority (and group) is read from its hash.
 local function makeReady(prefix, k, id, front, lifo)
-  pushReady(k, id, tonumber(rcall("HGET", prefix .. id, "priority")) or 0, front, lifo)
+  local f = rcall("HMGET", prefix .. id, "priority", "grp")
+  if f[2] then
+    readyInGroup(prefix, k, f[2], id, tonumber(f[1]) or 0, front, lifo)
+  else
+    pushReady(k, id, tonumber(f[1]) or 0, front, lifo)
+  end
 end
 
 -- BullMQ's delayed score: the due time in ms times 0x1000 plus an order within that ms.

@@ -270,7 +270,11 @@ export function toAddItem(x: PreparedPut, c: QueueConfig): AddItem {
   if (o.delay > 0) opts.delay = o.delay;
   if (o.backoff) opts.backoff = o.backoff;
   if (c.order === 'lifo') opts.lifo = true;
-  return { id: o.id ?? '', name: o.name, data: x.json, opts: JSON.stringify(opts), delay: o.delay, priority: o.priority === undefined ? 0 : o.priority + 1 };
+  if (o.group !== undefined) opts.group = { id: o.group }; // BullMQ Pro's place for it
+  return {
+    id: o.id ?? '', name: o.name, data: x.json, opts: JSON.stringify(opts), delay: o.delay,
+    priority: o.priority === undefined ? 0 : o.priority + 1, group: o.group ?? '',
+  };
 }
 
 /**

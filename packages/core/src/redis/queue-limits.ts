@@ -17,6 +17,8 @@ export interface RateLimit {
 export interface QueueLimits {
   rate?: RateLimit;
   concurrency?: number;
+  /** Limits for each group (`put(item, { group })`): `concurrency` bounds the tasks of one group held at once. */
+  perGroup?: { concurrency?: number };
 }
 
 /** Whether each limit holds tasks back now, and how many ready tasks wait. */
@@ -26,6 +28,10 @@ export interface LimitsStatus {
   rateBinds: boolean;
   /** Every slot is taken while tasks are ready. */
   concurrencyBinds: boolean;
+  /** Groups whose perGroup concurrency holds their next task back, over every partition. */
+  groupsBlocked: number;
+  /** Groups with tasks waiting (parked, ready or held back), over every partition. */
+  groupsWaiting: number;
   /** Tasks started in the current rate window, over every partition. */
   inWindow: number;
   /** Tasks held now, over every partition. */
@@ -41,6 +47,8 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 
 const MAX_WINDOW_MS = 86_400_000;
 /** The meta fields of the limits: BullMQ's own names, read by consume-18.lua (see limits-lib.lua). */
 const FIELDS = ['concurrency', 'max', 'duration', 'aq:rateUntil', 'aq:limits'] as const;
+/** The perGroup concurrency's meta field (groups-lib.lua). */
+const GROUP_CONCURRENCY = 'aq:groupConcurrency';
 
 /** A window as ms: a whole number of ms, or `<n>ms|s|m|h`. */
 export function parseWindow(per: unknown): number {
@@ -57,15 +65,25 @@ export function parseWindow(per: unknown): number {
 }
 
 /** The limits checked, with the window as ms; one clear line for each mistake. */
-export function checkLimits(limits: unknown, partitions: number): { concurrency?: number; max?: number; duration?: number; spec: QueueLimits } {
+export function checkLimits(limits: unknown, partitions: number): { concurrency?: number; max?: number; duration?: number; groupConcurrency?: number; spec: QueueLimits } {
   if (limits === null || typeof limits !== 'object' || Array.isArray(limits)) {
     throw new ConfigError(`setLimits takes an object such as { rate: { max: 100, per: '1s' }, concurrency: 5 }, or {} to clear them; got ${JSON.stringify(limits)}`);
   }
-  const { rate, concurrency, perGroup, ...rest } = limits as QueueLimits & { perGroup?: unknown };
+  const { rate, concurrency, perGroup, ...rest } = limits as QueueLimits;
   const unknown = Object.keys(rest);
-  if (unknown.length > 0) throw new ConfigError(`setLimits: unknown option ${unknown.join(', ')}; the options are rate and concurrency`);
-  if (perGroup !== undefined) throw new ConfigError('setLimits: perGroup limits are not supported yet (groups are not built); use rate and concurrency');
-  const out: { concurrency?: number; max?: number; duration?: number; spec: QueueLimits } = { spec: {} };
+  if (unknown.length > 0) throw new ConfigError(`setLimits: unknown option ${unknown.join(', ')}; the options are rate, concurrency and perGroup`);
+  const out: { concurrency?: number; max?: number; duration?: number; groupConcurrency?: number; spec: QueueLimits } = { spec: {} };
+  if (perGroup !== undefined) {
+    if (perGroup === null || typeof perGroup !== 'object') throw new ConfigError(`perGroup must be { concurrency }, e.g. { concurrency: 2 }; got ${JSON.stringify(perGroup)}`);
+    const { concurrency: each, ...others } = perGroup as { concurrency?: unknown; rate?: unknown };
+    if ('rate' in others) throw new ConfigError('perGroup.rate is not supported yet: a rate applies to the whole queue (rate); give perGroup.concurrency only');
+    if (Object.keys(others).length > 0) throw new ConfigError(`perGroup: unknown option ${Object.keys(others).join(', ')}; the option is concurrency`);
+    if (each !== undefined) {
+      if (typeof each !== 'number' || !Number.isInteger(each) || each < 1) throw new ConfigError(`perGroup.concurrency must be a whole number of at least 1; got ${JSON.stringify(each)}`);
+      out.groupConcurrency = each;
+      out.spec.perGroup = { concurrency: each };
+    }
+  }
   const share = partitions > 1 ? ` (the queue has ${partitions} partitions and each enforces its share, so give at least ${partitions})` : '';
   if (concurrency !== undefined) {
     if (typeof concurrency !== 'number' || !Number.isInteger(concurrency) || concurrency < Math.max(1, partitions)) {
@@ -106,6 +124,9 @@ export async function writeLimits(s: RedisSession, limits: QueueLimits): Promise
     else del.push('concurrency');
     if (c.max !== undefined && c.duration !== undefined) set.push('max', shareOf(c.max, parts.length, p), 'duration', c.duration);
     else del.push('max', 'duration');
+    // A group's tasks share a partition (put-route.ts): each partition enforces the whole limit.
+    if (c.groupConcurrency !== undefined) set.push(GROUP_CONCURRENCY, c.groupConcurrency);
+    else del.push(GROUP_CONCURRENCY);
     if (set.length > 0) set.push('aq:limits', JSON.stringify(c.spec));
     else del.push('aq:limits');
     // No MULTI (the README's ACL does not grant it): the new values go in before the old ones go,
@@ -136,18 +157,25 @@ export async function limitsStatus(s: RedisSession): Promise<LimitsStatus> {
   let held = 0;
   let ready = 0;
   let waitingOnLimits = 0;
+  let groupsBlocked = 0;
+  let groupsWaiting = 0;
   for (const k of s.config.partitions) {
     const t = await s.client.time();
     const now = Number(t[0]) * 1000 + Math.floor(Number(t[1]) / 1000);
-    const [meta, active, wait, prioritized] = await Promise.all([
+    const [meta, active, wait, prioritized, parked, blocked, heads] = await Promise.all([
       s.client.hmget(k.meta, ...FIELDS),
       s.client.llen(k.active),
       s.client.llen(k.wait),
       s.client.zcard(k.prioritized),
+      s.client.get(`${k.base}aq:gparked`),
+      s.client.zcard(`${k.base}aq:gblocked`),
+      s.client.hlen(`${k.base}aq:ghead`),
     ]);
+    groupsBlocked += blocked;
+    groupsWaiting += blocked + heads;
     const [concurrency, max, duration, until] = meta.map((v) => (v === null ? undefined : Number(v)));
     const count = max !== undefined && duration !== undefined ? await s.client.zcount(`${k.base}aq:rate`, `(${now - duration}`, '+inf') : 0;
-    const partReady = wait + prioritized;
+    const partReady = wait + prioritized + Number(parked ?? 0);
     const rateFull = max !== undefined && (count >= max || (until ?? 0) > now);
     const slotsFull = concurrency !== undefined && active >= concurrency;
     if (partReady > 0 && rateFull) rateBinds = true;
@@ -157,7 +185,7 @@ export async function limitsStatus(s: RedisSession): Promise<LimitsStatus> {
     held += active;
     ready += partReady;
   }
-  return { limits, rateBinds, concurrencyBinds, inWindow, held, ready, waitingOnLimits };
+  return { limits, rateBinds, concurrencyBinds, groupsBlocked, groupsWaiting, inWindow, held, ready, waitingOnLimits };
 }
 
 /**

@@ -16,13 +16,14 @@ let sources: ScriptSource[] | undefined;
 
 /**
  * Reads `lua/<name>-<numberOfKeys>.lua` once per process, inserting `lua/lib/queue-lib.lua` where
- * asked (with `lua/lib/finish-lib.lua` inserted where queue-lib asks), and `lua/lib/limits-lib.lua`
+ * asked (with `lua/lib/finish-lib.lua` and `lua/lib/groups-lib.lua` inserted where queue-lib asks), and `lua/lib/limits-lib.lua`
  * where a script asks for it.
  */
 export function loadSources(): ScriptSource[] {
   if (sources) return sources;
   const finish = readFileSync(new URL('lib/finish-lib.lua', LUA_DIR), 'utf8');
-  const lib = readFileSync(new URL('lib/queue-lib.lua', LUA_DIR), 'utf8').replace('-- @include finish-lib', finish);
+  const groups = readFileSync(new URL('lib/groups-lib.lua', LUA_DIR), 'utf8');
+  const lib = readFileSync(new URL('lib/queue-lib.lua', LUA_DIR), 'utf8').replace('-- @include finish-lib', finish).replace('-- @include groups-lib', groups);
   const limits = readFileSync(new URL('lib/limits-lib.lua', LUA_DIR), 'utf8');
   sources = readdirSync(LUA_DIR)
     .filter((f) => f.endsWith('.lua'))

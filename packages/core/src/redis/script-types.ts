@@ -118,6 +118,8 @@ export interface AddItem {
   delay: number;
   /** 0 for none, else asyncq priority + 1 (BullMQ's 0 means "no priority"). */
   priority: number;
+  /** The task's group (`PutOptions.group`), or "" for none. */
+  group: string;
 }
 
 /** One failed attempt for `fail-15.lua`. */

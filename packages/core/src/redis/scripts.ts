@@ -61,7 +61,7 @@ export class QueueScripts {
       k.state, k.meta, k.id, k.wait, k.paused, k.prioritized, k.delayed, k.pc, k.stats, k.wantTask, k.wantRoom, k.stalled,
       pack({ prefix: k.base, channel: k.channel, pub: this.pub, maxsize, epoch, lifo, roomWaitMs: waitMs, ...req }),
     ];
-    for (const it of items) args.push(it.id, it.name, it.data, it.opts, it.delay, it.priority);
+    for (const it of items) args.push(it.id, it.name, it.data, it.opts, it.delay, it.priority, it.group);
     const [handled, full, added, lostTotal, ...ids] = (await this.call('asyncqAdd', args)) as [number, number, number, number, ...string[]];
     if (handled === -2) this.expired();
     return { handled: Number(handled), full: full === 1, added: Number(added), lostTotal: Number(lostTotal), ids };
@@ -128,7 +128,7 @@ export class QueueScripts {
   async count(k: QueueKeys, announceMs: number, book: { missing?: number; rollback?: number } = {}): Promise<CountReply> {
     const r = (await this.call('asyncqCount', [
       k.wait, k.paused, k.prioritized, k.delayed, k.active, k.waitingChildren, k.state, k.wantJoin, k.stats, k.stalled,
-      pack({ announceMs, bookMissing: book.missing, bookRollback: book.rollback }),
+      pack({ prefix: k.base, announceMs, bookMissing: book.missing, bookRollback: book.rollback }),
     ])) as [number, number, number, number, number, number, string, string, number, number, number, number];
     return {
       wait: Number(r[0]),
@@ -230,7 +230,7 @@ export class QueueScripts {
       k.state, k.meta, k.id, k.wait, k.paused, k.prioritized, k.delayed, k.pc, k.stats, k.wantTask, k.wantRoom, k.stalled, k.waitingChildren,
       pack({ prefix: k.base, channel: k.channel, pub: this.pub, kind: a.kind, maxsize: a.maxsize, epoch: a.epoch, lifo: a.lifo, roomWaitMs: a.roomWaitMs, ...req }),
     ];
-    for (const it of a.items) args.push(it.name, it.data, it.opts, it.delay, it.priority);
+    for (const it of a.items) args.push(it.name, it.data, it.opts, it.delay, it.priority, it.group);
     const [status, added, lostTotal, ...ids] = (await this.call('asyncqFlow', args)) as [number, number, number, ...string[]];
     if (status === -2) this.expired();
     return { status: status === 1 ? 'created' : status === 0 ? 'full' : 'shut down', added: Number(added), lostTotal: Number(lostTotal), ids };
