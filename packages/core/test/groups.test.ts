@@ -64,6 +64,7 @@ describe('groups', () => {
     expect(await q.qsize()).toBe(2);
     const status = await track(new QueueAdmin(name, { connection: redisUrl() }), name).limits();
     expect(status).toMatchObject({ groupsBlocked: 1, groupsWaiting: 1 });
+    expect(await track(new QueueAdmin(name, { connection: redisUrl() }), name).groups()).toEqual([{ group: 'a', waiting: 2, blocked: true }]);
     const other = open<Item>(name);
     const next = other.getTask({ timeout: 20_000 });
     await a1.done(null);

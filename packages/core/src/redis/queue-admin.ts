@@ -9,7 +9,7 @@ import { connectRedis, resolveConnection, toAsyncqError, type RedisClient, type 
 import { resolveQueueConfig } from './queue-config.js';
 import { layoutKey } from './queue-keys.js';
 import { RedisSession } from './redis-session.js';
-import { limitsStatus, writeLimits, type LimitsStatus, type QueueLimits } from './queue-limits.js';
+import { groupBacklog, limitsStatus, writeLimits, type GroupBacklog, type LimitsStatus, type QueueLimits } from './queue-limits.js';
 import type { CancelStatus } from './scripts.js';
 
 export type { AdminCounts, HistoryPoint, QueueState, QueueTotals, TaskDetails } from './admin-reads.js';
@@ -113,6 +113,11 @@ export class QueueAdmin {
   /** The rate and concurrency limits in force, whether each holds tasks back now, and how many. */
   limits(): Promise<LimitsStatus> {
     return this.run(async () => limitsStatus(await this.session()));
+  }
+
+  /** The `limit` groups with the most tasks waiting, largest first, and whether perGroup limits hold each back. */
+  groups(limit = 20): Promise<GroupBacklog[]> {
+    return this.run(async () => groupBacklog(await this.session(), limit));
   }
 
   /** Sets (or with `{}` clears) the queue's limits, as `Queue.setLimits` does. */

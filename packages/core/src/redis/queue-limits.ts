@@ -188,6 +188,42 @@ export async function limitsStatus(s: RedisSession): Promise<LimitsStatus> {
   return { limits, rateBinds, concurrencyBinds, groupsBlocked, groupsWaiting, inWindow, held, ready, waitingOnLimits };
 }
 
+/** A group's backlog (`QueueAdmin.groups`). */
+export interface GroupBacklog {
+  group: string;
+  /** Its tasks waiting: parked in the group, and its head when one waits in the queue. */
+  waiting: number;
+  /** Its perGroup concurrency holds its next task back now. */
+  blocked: boolean;
+}
+
+/**
+ * The `limit` groups with the most tasks waiting, over every partition, largest first (see
+ * groups-lib.lua: each group's parked tasks are counted in "aq:groups", its head in "aq:ghead").
+ */
+export async function groupBacklog(s: RedisSession, limit = 20): Promise<GroupBacklog[]> {
+  const all = new Map<string, GroupBacklog>();
+  for (const k of s.config.partitions) {
+    const top = await s.client.zrevrange(`${k.base}aq:groups`, 0, limit - 1, 'WITHSCORES');
+    const parked = new Map<string, number>();
+    for (let i = 0; i < top.length; i += 2) parked.set(top[i]!, Number(top[i + 1]));
+    const names = [...parked.keys()];
+    // Groups with only their head waiting (one task each), when the parked ones do not fill the list.
+    if (names.length < limit) {
+      const [, flat] = await s.client.hscan(`${k.base}aq:ghead`, '0', 'COUNT', String(limit));
+      for (let i = 0; i < flat.length && names.length < limit; i += 2) if (!names.includes(flat[i]!)) names.push(flat[i]!);
+    }
+    if (names.length === 0) continue;
+    const heads = await s.client.hmget(`${k.base}aq:ghead`, ...names);
+    const blocked = await Promise.all(names.map((g) => s.client.zscore(`${k.base}aq:gblocked`, g)));
+    names.forEach((g, i) => {
+      const was = all.get(g) ?? { group: g, waiting: 0, blocked: false };
+      all.set(g, { group: g, waiting: was.waiting + (parked.get(g) ?? 0) + (heads[i] !== null ? 1 : 0), blocked: was.blocked || blocked[i] !== null });
+    });
+  }
+  return [...all.values()].sort((a, b) => b.waiting - a.waiting || a.group.localeCompare(b.group)).slice(0, limit);
+}
+
 /**
  * A rate limit counted a reply's tasks as starting by `reply.startBy` (Redis's time). When the
  * reply reaches the handle later than that (a busy process, a slow network), starting them now
