@@ -12,7 +12,7 @@ describe('README and examples', () => {
     const readme = readFileSync(here('../../README.md'), 'utf8');
     const quoted = [...readme.matchAll(/<!-- file: (\S+) -->\s*```ts\n([\s\S]*?)```/g)];
     expect(quoted.map((m) => m[1])).toEqual(
-      expect.arrayContaining(['examples/src/quick-start.ts', 'examples/src/email-producer.ts', 'examples/src/email-worker.ts', 'examples/src/tasks-as-futures.ts', 'examples/src/limits.ts', 'examples/src/schedules.ts']),
+      expect.arrayContaining(['examples/src/quick-start.ts', 'examples/src/email-producer.ts', 'examples/src/email-worker.ts', 'examples/src/tasks-as-futures.ts', 'examples/src/limits.ts', 'examples/src/groups.ts', 'examples/src/schedules.ts']),
     );
     for (const [, path, block] of quoted) expect(block, path).toBe(readFileSync(here(`../../${path}`), 'utf8'));
   });
@@ -27,6 +27,12 @@ describe('README and examples', () => {
     track({ close: async () => {} }, 'partner-calls');
     const { stdout } = await run('node', [here('../dist/limits.js')], { env: { ...process.env, REDIS_URL: redisUrl() }, timeout: 30_000 });
     expect(stdout.split('\n').filter((l) => l !== '')).toEqual(['limits: {"concurrency":2,"rate":{"max":5,"per":"1s"}}', '10 calls, at most 2 at once, in more than a second', 'failed: 0']);
+  });
+
+  it('the groups example runs against Redis: small tenants are served between a big one\'s tasks, one per tenant at a time', async () => {
+    track({ close: async () => {} }, 'reports');
+    const { stdout } = await run('node', [here('../dist/groups.js')], { env: { ...process.env, REDIS_URL: redisUrl() }, timeout: 30_000 });
+    expect(stdout.split('\n').filter((l) => l !== '')).toEqual(["the small tenants were done after at most 5 of big's 20 reports", 'at most 1 report of a tenant at once']);
   });
 
   it('the tasks-as-futures example runs against Redis, as its comments say', async () => {
