@@ -242,14 +242,25 @@ local released = releaseStalled(prefix, k, o.lifo)
 -- Groups whose per-group concurrency held their next task back, looked at again (the oldest looked
 -- at first): a slot freed where no acknowledgement saw it (a failure, a hand-back, a reclaim, an
 -- operator's removal, a limit raised) lets their next task in.
-if groupCap and not paused then
-  for _, g in ipairs(rcall("ZRANGE", prefix .. "aq:gblocked", 0, 4)) do
-    fed = fed + feedGroup(prefix, k, g, groupCap, o.lifo, now)
+local parkedIdle = false
+if meta[6] and not paused then
+  if groupCap then
+    for _, g in ipairs(rcall("ZRANGE", prefix .. "aq:gblocked", 0, 4)) do
+      fed = fed + feedGroup(prefix, k, g, groupCap, o.lifo, now)
+    end
+  elseif rcall("EXISTS", prefix .. "aq:gblocked") == 1 then
+    -- The per-group limit was lifted: every group it held back goes on.
+    for _, g in ipairs(rcall("ZRANGE", prefix .. "aq:gblocked", 0, 99)) do
+      fed = fed + feedGroup(prefix, k, g, nil, o.lifo, now)
+    end
   end
-elseif meta[6] and not paused and rcall("EXISTS", prefix .. "aq:gblocked") == 1 then
-  -- The per-group limit was lifted: every group it held back goes on.
-  for _, g in ipairs(rcall("ZRANGE", prefix .. "aq:gblocked", 0, 99)) do
-    fed = fed + feedGroup(prefix, k, g, nil, o.lifo, now)
+  if o.wanted > 0 and rcall("LLEN", k.wait) + rcall("ZCARD", k.prioritized) == 0 and parkedCount() > 0 then
+    -- Nothing ready, yet tasks are parked: their groups are held back by their limit, or lost their
+    -- head to a way that does not tell its group (BullMQ's own remove or clean): some go on now.
+    for _, g in ipairs(rcall("ZRANDMEMBER", prefix .. "aq:groups", 10)) do
+      fed = fed + feedGroup(prefix, k, g, groupCap, o.lifo, now)
+    end
+    parkedIdle = rcall("LLEN", k.wait) + rcall("ZCARD", k.prioritized) == 0
   end
 end
 
@@ -342,9 +353,9 @@ if #ids < o.wanted then
   if reopenAt > 0 and (r.nextDue == 0 or reopenAt < r.nextDue) then
     r.nextDue = reopenAt
   end
-  -- Groups held back by their per-group limit: a slot is freed by an acknowledgement, which feeds
-  -- the group at once; this second-by-second look is for slots freed any other way.
-  if groupCap and (r.nextDue == 0 or r.nextDue > now + 1000) and rcall("EXISTS", prefix .. "aq:gblocked") == 1 then
+  -- Tasks parked while nothing is ready (groups held back by their limit): a slot freed by an
+  -- acknowledgement feeds its group at once; this second-by-second look is for any other way.
+  if parkedIdle and (r.nextDue == 0 or r.nextDue > now + 1000) then
     r.nextDue = now + 1000
   end
   r.mode = rcall("HGET", k.state, "shutdown") or ""

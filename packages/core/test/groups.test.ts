@@ -129,6 +129,29 @@ describe('groups', () => {
     expect((await q.counts()).waiting).toBe(0);
   });
 
+  it('an operator can list and remove parked tasks and heads; a group whose head went another way goes on', async () => {
+    const name = uniqueName('grp-admin');
+    const q = open<Item>(name);
+    const admin = track(new QueueAdmin(name, { connection: redisUrl() }), name);
+    for (let n = 1; n <= 4; n++) await q.put({ g: 'a', n }, { group: 'a' });
+    const waiting = await admin.tasks('waiting');
+    expect(waiting.map((t) => label(t.data as Item))).toEqual(['a1', 'a2', 'a3', 'a4']);
+    // Removing the head (a1) and a parked task (a3): a2 becomes the head.
+    expect(await admin.remove(waiting[0]!.id)).toBe(true);
+    expect(await admin.remove(waiting[2]!.id)).toBe(true);
+    expect(await q.qsize()).toBe(2);
+    const k = queueKeys('asyncq', name);
+    expect(await adminClient().hget(k.stats, 'removed')).toBe('2');
+    // The head removed behind the group's back (as BullMQ's own clean would): the next get finds it.
+    const head = await adminClient().lpop(k.wait);
+    await adminClient().del(k.job(head!));
+    await adminClient().hincrby(k.stats, 'removed', 1);
+    const next = await q.getTask({ timeout: 20_000 });
+    expect(label(next.data)).toBe('a4');
+    await next.done(null);
+    expect(await q.qsize()).toBe(0);
+  });
+
   it('bad group names get one clear line, and nothing is put', async () => {
     const name = uniqueName('grp-bad');
     const q = open<number>(name);

@@ -82,6 +82,12 @@ export class AdminActions {
 
   async remove(id: string): Promise<boolean> {
     await this.writable();
+    if (couldBeTaskId(id)) {
+      // A waiting task of a group: BullMQ's remove cannot see a parked one (remove-grouped-4.lua).
+      const { s, parts } = await this.keys();
+      const { partition, jobId } = locate(id, parts.length);
+      if (await s.scripts.removeGrouped(parts[partition]!, jobId)) return true;
+    }
     return this.onJob(id, ['waiting', 'prioritized', 'delayed', 'completed', 'failed', 'paused', 'wait'], async (job, p) => {
       const { s, parts } = await this.keys();
       // The ledger (count-10.lua): an unfinished task removed is counted before it goes, so a count

@@ -59,6 +59,14 @@ export interface QueueKeys {
   readonly schedules: string;
   /** Schedule occurrences claimed and not yet confirmed put: occurrence JSON -> claim time (ms). */
   readonly scheduleOutbox: string;
+  /** Groups with tasks parked: group -> how many (see `groups-lib.lua`). */
+  readonly groups: string;
+  /** Tasks parked in all groups: waiting tasks in no list of BullMQ's. */
+  readonly groupsParked: string;
+  /** Each group's head: group -> the id of its task in the wait list. */
+  readonly groupHeads: string;
+  /** Groups whose perGroup concurrency holds their next task back: group -> when last found so (ms). */
+  readonly groupsBlocked: string;
   /** Every key of this queue, as a SCAN MATCH pattern (its tag escaped). */
   readonly pattern: string;
   job(id: string): string;
@@ -67,6 +75,8 @@ export interface QueueKeys {
   held(lease: string): string;
   /** The HASH of tasks cancelled while held under a consumer's lease, until its holder reads it. */
   revoked(lease: string): string;
+  /** The ZSET of the tasks parked in group `g` (see `groups-lib.lua`). */
+  group(g: string): string;
   /** The HASH of one schedule (its timing, template, next and last due times, runs). */
   schedule(id: string): string;
   /** The HASH of the history rollup of minute (`m`) or hour (`h`) number `n` since the epoch (see `finish-lib.lua`). */
@@ -111,12 +121,17 @@ export function queueKeys(prefix: string, tag: string): QueueKeys {
     channel: `${base}aq:signals`,
     schedules: `${base}aq:schedules`,
     scheduleOutbox: `${base}aq:schedule-outbox`,
+    groups: `${base}aq:groups`,
+    groupsParked: `${base}aq:gparked`,
+    groupHeads: `${base}aq:ghead`,
+    groupsBlocked: `${base}aq:gblocked`,
     pattern: `${escapeGlob(base)}*`,
     job: (id) => `${base}${id}`,
     logs: (id) => `${base}${id}:logs`,
     held: (lease) => `${base}aq:held:${lease}`,
     revoked: (lease) => `${base}aq:revoked:${lease}`,
     schedule: (id) => `${base}aq:schedule:${id}`,
+    group: (g) => `${base}aq:g:${g}`,
     history: (unit, n) => `${base}aq:hist:${unit}:${n}`,
   };
 }

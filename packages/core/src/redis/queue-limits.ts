@@ -167,9 +167,9 @@ export async function limitsStatus(s: RedisSession): Promise<LimitsStatus> {
       s.client.llen(k.active),
       s.client.llen(k.wait),
       s.client.zcard(k.prioritized),
-      s.client.get(`${k.base}aq:gparked`),
-      s.client.zcard(`${k.base}aq:gblocked`),
-      s.client.hlen(`${k.base}aq:ghead`),
+      s.client.get(k.groupsParked),
+      s.client.zcard(k.groupsBlocked),
+      s.client.hlen(k.groupHeads),
     ]);
     groupsBlocked += blocked;
     groupsWaiting += blocked + heads;
@@ -204,18 +204,18 @@ export interface GroupBacklog {
 export async function groupBacklog(s: RedisSession, limit = 20): Promise<GroupBacklog[]> {
   const all = new Map<string, GroupBacklog>();
   for (const k of s.config.partitions) {
-    const top = await s.client.zrevrange(`${k.base}aq:groups`, 0, limit - 1, 'WITHSCORES');
+    const top = await s.client.zrevrange(k.groups, 0, limit - 1, 'WITHSCORES');
     const parked = new Map<string, number>();
     for (let i = 0; i < top.length; i += 2) parked.set(top[i]!, Number(top[i + 1]));
     const names = [...parked.keys()];
     // Groups with only their head waiting (one task each), when the parked ones do not fill the list.
     if (names.length < limit) {
-      const [, flat] = await s.client.hscan(`${k.base}aq:ghead`, '0', 'COUNT', String(limit));
+      const [, flat] = await s.client.hscan(k.groupHeads, '0', 'COUNT', String(limit));
       for (let i = 0; i < flat.length && names.length < limit; i += 2) if (!names.includes(flat[i]!)) names.push(flat[i]!);
     }
     if (names.length === 0) continue;
-    const heads = await s.client.hmget(`${k.base}aq:ghead`, ...names);
-    const blocked = await Promise.all(names.map((g) => s.client.zscore(`${k.base}aq:gblocked`, g)));
+    const heads = await s.client.hmget(k.groupHeads, ...names);
+    const blocked = await Promise.all(names.map((g) => s.client.zscore(k.groupsBlocked, g)));
     names.forEach((g, i) => {
       const was = all.get(g) ?? { group: g, waiting: 0, blocked: false };
       all.set(g, { group: g, waiting: was.waiting + (parked.get(g) ?? 0) + (heads[i] !== null ? 1 : 0), blocked: was.blocked || blocked[i] !== null });

@@ -104,6 +104,11 @@ export class QueueScripts {
     return { lost, cancelled };
   }
 
+  /** See `remove-grouped-4.lua`: true when job `id` was a waiting task of a group, and is removed. */
+  async removeGrouped(k: QueueKeys, id: string): Promise<boolean> {
+    return (await this.call('asyncqRemoveGrouped', [k.wait, k.prioritized, k.stats, k.pc, pack({ prefix: k.base, id })])) === 1;
+  }
+
   /** See `hand-back-10.lua`: every task under the lease (`'all'`), or the given ids. Resolves to how many went back. */
   async handBack(k: QueueKeys, lease: string, lifo: boolean, ids: string[] | 'all'): Promise<number> {
     const all = ids === 'all';

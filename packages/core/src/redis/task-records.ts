@@ -8,7 +8,12 @@ import type { AdminCounts } from './admin-reads.js';
 export async function idsIn(client: RedisClient, k: QueueKeys, state: TaskState, start: number, end: number): Promise<string[]> {
   switch (state) {
     case 'waiting':
-      return [...(await client.lrange(k.wait, 0, -1)).reverse(), ...(await client.zrange(k.prioritized, 0, -1)), ...(await client.lrange(k.paused, 0, -1)).reverse()].slice(start, end + 1);
+      return [
+        ...(await client.lrange(k.wait, 0, -1)).reverse(),
+        ...(await client.zrange(k.prioritized, 0, -1)),
+        ...(await client.lrange(k.paused, 0, -1)).reverse(),
+        ...(await parkedIds(client, k, end + 1)),
+      ].slice(start, end + 1);
     case 'active':
       return (await client.lrange(k.active, start, end)).reverse();
     case 'delayed':
@@ -22,6 +27,16 @@ export async function idsIn(client: RedisClient, k: QueueKeys, state: TaskState,
     case 'blocked':
       return client.zrange(k.waitingChildren, start, end);
   }
+}
+
+/** Up to `n` (0: every) task parked in groups (groups-lib.lua), group by group, largest group first. */
+async function parkedIds(client: RedisClient, k: QueueKeys, n: number): Promise<string[]> {
+  const out: string[] = [];
+  for (const g of await client.zrevrange(k.groups, 0, n > 0 ? n - 1 : -1)) {
+    if (n > 0 && out.length >= n) break;
+    out.push(...(await client.zrange(k.group(g), 0, n > 0 ? n - out.length - 1 : -1)));
+  }
+  return out;
 }
 
 export async function stateOf(client: RedisClient, k: QueueKeys, id: string): Promise<TaskState> {

@@ -25,7 +25,7 @@ const CORE_TYPES = [
   'AdminCounts', 'AsCompletedOptions', 'AsyncQueue', 'AsyncqErrorCode', 'BackoffOptions',
   'BarrierOptions', 'CancelOptions', 'CancelStatus', 'ClusterConnection', 'ConditionOptions',
   'ConnectionOption', 'DataLoss', 'EventOptions', 'FailedTask', 'FiredOccurrence', 'FleetInfo',
-  'FlowOptions', 'FlowRef', 'FlowStep', 'FlowStepOptions', 'GatherOptions', 'HistoryPoint',
+  'FlowOptions', 'FlowRef', 'FlowStep', 'FlowStepOptions', 'GatherOptions', 'GroupBacklog', 'HistoryPoint',
   'HoldContext', 'LimitsStatus', 'LocalQueueOptions', 'LockOptions', 'PrimitiveOptions',
   'PutManyItem', 'PutManyOptions', 'PutOptions', 'QueueAdminOptions', 'QueueCapabilities',
   'QueueCounts', 'QueueLimits', 'QueueOptions', 'QueueOrder', 'QueueState', 'QueueTotals',
