@@ -117,7 +117,7 @@ async function runVariant(o: BenchOptions, url: string, meter: RedisMeter, janit
       const limited = new Queue(queue, { connection: url });
       await limited.setLimits(v.limits).finally(() => limited.close());
     }
-    if (v.prefill) await prefill(v.engine, url, queue, s.count, o.batch, o.keepCompleted);
+    if (v.prefill) await prefill(v.engine, url, queue, s.count, o.batch, o.keepCompleted, v.groups);
     let joined: Promise<void> | undefined;
     if (v.joiner) {
       joiner = new Queue(queue, { connection: url });

@@ -17,12 +17,12 @@ export const ENGINE_KEEPS: Record<EngineId, string> = {
 };
 
 /** Enqueues `count` no-op tasks in batches of `batch`, untimed. */
-export async function prefill(engine: EngineId, url: string, queue: string, count: number, batch: number, keepCompleted: number): Promise<void> {
+export async function prefill(engine: EngineId, url: string, queue: string, count: number, batch: number, keepCompleted: number, groups = 0): Promise<void> {
   if (engine === 'asyncq') {
     const p = new Producer({ queue, connection: url, keepCompleted });
     try {
       await p.enqueueMany(
-        Array.from({ length: count }, (_, i) => ({ name: 'task', data: { i } })),
+        Array.from({ length: count }, (_, i) => ({ name: 'task', data: { i }, ...(groups > 0 ? { opts: { group: `g${i % groups}` } } : {}) })),
         { batchSize: batch },
       );
     } finally {

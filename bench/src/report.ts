@@ -61,7 +61,9 @@ export function summaryTable(scenarios: Scenario[], results: Results): string {
     if (s.id === 'limits') {
       const w = results.figures(s.id, 'with');
       const wo = results.figures(s.id, 'without');
-      rows.push([`${s.title} (tasks/s: with / without; Redis cmds/task)`, `${fmtInt(w.perSecond)} / ${fmtInt(wo.perSecond)}, cost ${fmtFixed(limitsCost(results), 1)}%; ${fmtFixed(w.commandsPerTask, 1)} / ${fmtFixed(wo.commandsPerTask, 1)}`, 'n/a', 'n/a', '', '']);
+      const g = results.figures(s.id, 'groups');
+      const grouped = Number.isNaN(g.perSecond) ? '' : `; 100 groups ${fmtInt(g.perSecond)}, ${fmtFixed(g.commandsPerTask, 1)} cmds/task`;
+      rows.push([`${s.title} (tasks/s: with / without; Redis cmds/task)`, `${fmtInt(w.perSecond)} / ${fmtInt(wo.perSecond)}, cost ${fmtFixed(limitsCost(results), 1)}%; ${fmtFixed(w.commandsPerTask, 1)} / ${fmtFixed(wo.commandsPerTask, 1)}${grouped}`, 'n/a', 'n/a', '', '']);
     } else if (s.id === 'joiner') {
       const w = results.figures(s.id, 'with');
       const wo = results.figures(s.id, 'without');

@@ -15,6 +15,8 @@ export interface Variant {
   joiner?: boolean;
   /** Limits the driver sets on the queue (setLimits) before the run. */
   limits?: QueueLimits;
+  /** The prefilled tasks are spread over this many groups (put option `group`), round robin. */
+  groups?: number;
   /** The row's name, when the key alone does not say it. */
   label?: string;
 }
@@ -88,10 +90,11 @@ export function scenarios(o: BenchOptions): Scenario[] {
     {
       id: 'limits',
       title: 'asyncq worker c=16, non-binding limits',
-      describe: `the asyncq worker at concurrency 16 over ${n} prefilled tasks, on a queue with no limits and on one with a rate limit and a global concurrency that never bind (1,000,000 a second; 1,000 held): what the limits cost`,
+      describe: `the asyncq worker at concurrency 16 over ${n} prefilled tasks, on a queue with no limits and on one with a rate limit and a global concurrency that never bind (1,000,000 a second; 1,000 held): what the limits cost; and with the tasks spread over 100 groups (round-robin), what groups cost`,
       variants: [
         { key: 'without', label: 'no limits', engine: 'asyncq', role: 'worker', concurrency: 16, prefill: true },
         { key: 'with', label: 'rate + concurrency', engine: 'asyncq', role: 'worker', concurrency: 16, prefill: true, limits: { rate: { max: 1_000_000, per: '1s' }, concurrency: 1000 } },
+        { key: 'groups', label: '100 groups', engine: 'asyncq', role: 'worker', concurrency: 16, prefill: true, groups: 100 },
       ],
       count: o.tasks,
     },
