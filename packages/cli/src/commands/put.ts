@@ -26,15 +26,17 @@ interface PutArgs extends GlobalOptions {
   attempts?: unknown;
   id?: string;
   backoff?: string;
+  group?: string;
 }
 
-/** The put options the flags give, each checked with its flag's name and bounds. */
-function putOptions(argv: PutArgs, ctx: CliContext): { priority?: number; delay?: number; attempts?: number; backoff?: BackoffOptions } {
+/** The put options the flags give, each checked with its flag's name and bounds (the core checks a group's name). */
+function putOptions(argv: PutArgs, ctx: CliContext): { priority?: number; delay?: number; attempts?: number; backoff?: BackoffOptions; group?: string } {
   return {
     ...(argv.priority === undefined ? {} : { priority: wholeNumber('--priority', argv.priority, 0, MAX_PRIORITY) }),
     ...(argv.delay === undefined ? {} : { delay: parseDuration(argv.delay, { flag: '--delay', bare: 'ms', warn: ctx.err }) }),
     ...(argv.attempts === undefined ? {} : { attempts: wholeNumber('--attempts', argv.attempts, 1, 1_000_000) }),
     ...(argv.backoff === undefined ? {} : { backoff: parseBackoff(argv.backoff) }),
+    ...(argv.group === undefined ? {} : { group: String(argv.group) }),
   };
 }
 
@@ -167,12 +169,14 @@ export function putCommand(ctx: CliContext) {
         .option('attempts', numberOption('tries before it fails for good'))
         .option('backoff', { type: 'string', requiresArg: true, describe: 'wait before a retry: 5s, fixed:5s or exponential:1s (1s, 2s, 4s...)' })
         .option('id', { type: 'string', requiresArg: true, describe: 'dedup id: while a task with this id exists, the put adds nothing and prints it' })
+        .option('group', { type: 'string', requiresArg: true, describe: 'the tasks\' group (a tenant, say): groups are served in turn, each under asyncq limits --per-group-concurrency' })
         , [
         ['$0 put emails \'{"to":"a@b.c"}\'', 'one task'],
         ['$0 put emails --file batch.ndjson', 'many, with a progress bar'],
         ['cat batch.ndjson | $0 put emails -', 'many, from stdin'],
         ['$0 put -q emails 42 --delay 5m', 'ready in 5 minutes'],
         ['$0 put emails 42 --id order-42 --attempts 5 --backoff exponential:1s', 'once, retried'],
+        ['$0 put emails 42 --group tenant-42', 'served in turn with the other groups'],
       ])
         .epilogue('A file is read and checked whole before anything is enqueued: a bad line\nrefuses the file, naming the line, with nothing enqueued.'),
     run: put,
