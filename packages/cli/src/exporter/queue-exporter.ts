@@ -75,7 +75,6 @@ export class QueueExporter {
     'tasks' | 'partitionTasks' | 'completed' | 'failed' | 'cancelled' | 'enqueued' | 'unfinished' | 'workers' | 'desired' | 'oldest' | 'drain' | 'maxsize' | 'putsWaiting' | 'joinersWaiting' | 'paused' | 'shutdown' | 'slots' | 'busySlots',
     QueueFamily
   >;
-  private readonly limited: QueueFamily;
   private readonly limits: LimitsSeries;
 
   constructor(private readonly opts: QueueExporterOptions) {
@@ -149,8 +148,7 @@ export class QueueExporter {
         ['queue'],
       ),
     };
-    this.limited = family('asyncq_queue_limited', 'Whether a limit set with setLimits (rate or concurrency) holds ready tasks back now (1) or not (0); only queues with limits have it.', 'gauge', ['queue', 'limit']);
-    this.limits = new LimitsSeries(opts.prefix, this.limited);
+    this.limits = new LimitsSeries(opts.prefix, family);
   }
 
   /** The Prometheus text of every metric, after one collect: what `registry.metrics()` gives, in a fraction of the time at many queues. */
@@ -227,9 +225,8 @@ export class QueueExporter {
       await this.ping();
       const client = await withinTime(this.client(), this.pingTimeoutMs, this.where);
       read = await this.snapshots.read(client, started + limitMs);
-      this.limited.reset();
       // Limits are a detail: a failure to read them leaves their series out, not Redis down.
-      await this.limits.read(client, read.snapshots.map((q) => ({ name: q.name, partitions: q.partitions.length }))).catch(() => this.limited.reset());
+      await this.limits.read(client, read.snapshots.map((q) => ({ name: q.name, partitions: q.partitions.length }))).catch(() => this.limits.reset());
       this.up = true;
       this.failure = undefined;
     } catch (e) {
