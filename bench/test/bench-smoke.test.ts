@@ -64,8 +64,9 @@ describe('pnpm bench --quick', () => {
     expect([gatherBee, gatherRatio]).toEqual(['n/a', expect.stringMatching(/^\d+\.\d\dx$/)]);
 
     const costs = tableRows(run.stdout, 'Redis per task: commands / script calls / CPU µs');
-    // One row a scenario, one a variant for the joiner's and the limits' (with and without).
-    expect(costs.length).toBe(11);
+    // One row a scenario, one a variant for the joiner's (with and without) and the limits' (with,
+    // without, and 100 groups).
+    expect(costs.length).toBe(12);
     for (const cells of costs) expect(cells[1], cells[0]).toMatch(number);
 
     const targets = tableRows(run.stdout, 'Targets');
