@@ -156,6 +156,7 @@ for i = 2, #ARGV, 3 do
     acked = acked + 1
     if groupCap and f[7] then
       -- A slot of its group came free: the group's next task may go in.
+      leaveGroupSlot(prefix, f[7], id)
       fed = fed + feedGroup(prefix, k, f[7], groupCap, o.lifo, now)
     end
     noteFinished(id, ARGV[i + 1])

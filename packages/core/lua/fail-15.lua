@@ -82,7 +82,10 @@ for i = 2, #ARGV, 5 do
   if mine then
     rcall("LREM", k.active, -1, id)
     local g = gcap and rcall("HGET", jobKey, "grp")
-    if g then freedGroups[g] = true end
+    if g then
+      leaveGroupSlot(prefix, g, id)
+      freedGroups[g] = true
+    end
   end
   if mine and rateLimited and rcall("EXISTS", jobKey) == 1 then
     -- Not a failure: back after the delay, with the same attempt count.

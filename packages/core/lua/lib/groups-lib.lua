@@ -73,6 +73,12 @@ local function groupFull(prefix, g, cap)
   return held >= cap
 end
 
+-- Task `id` of group `g` finished or gave its slot up: it leaves the group's held set at once (the
+-- set is also checked when full, for the ways out that do not come here).
+local function leaveGroupSlot(prefix, g, id)
+  rcall("SREM", prefix .. "aq:gact:" .. g, id)
+end
+
 -- The per-group concurrency limit in force, or nil.
 local function groupCap(prefix)
   return tonumber(rcall("HGET", prefix .. "meta", "aq:groupConcurrency"))
@@ -90,6 +96,8 @@ local function feedGroup(prefix, k, g, cap, lifo, now, front)
     if head then rcall("HDEL", heads, g) end
     if rcall("EXISTS", groupKey(prefix, g)) == 1 then
       rcall("ZADD", prefix .. "aq:gblocked", now or 0, g)
+    else
+      rcall("ZREM", prefix .. "aq:gblocked", g) -- nothing parked any more (purged, cancelled)
     end
     return 0
   end
