@@ -152,6 +152,27 @@ describe('groups', () => {
     expect(await q.qsize()).toBe(0);
   });
 
+  it("on a partitioned queue a group's tasks share a partition, so its perGroup limit is exact", async () => {
+    const name = uniqueName('grp-parts');
+    const q = open<Item>(name, { partitions: 3 });
+    await q.setLimits({ perGroup: { concurrency: 2 } });
+    for (const g of ['a', 'b', 'c', 'd']) await q.putMany([1, 2, 3, 4, 5].map((n) => ({ item: { g, n }, opts: { group: g } })));
+    const perPartition = await track(new QueueAdmin(name, { connection: redisUrl() }), name).partitionCounts();
+    // Each group's 5 tasks are all in one partition.
+    for (const c of perPartition) expect(c.waiting % 5).toBe(0);
+    const held: { g: string; done: (r: null) => Promise<void> }[] = [];
+    for (let i = 0; i < 8; i++) {
+      const t = await q.getTask({ timeout: 20_000 });
+      held.push({ g: t.data.g, done: (r) => t.done(r) });
+    }
+    // 8 held: two of each group, and no third of any while they are held.
+    expect(held.map((h) => h.g).sort()).toEqual(['a', 'a', 'b', 'b', 'c', 'c', 'd', 'd']);
+    await expect(q.get({ timeout: 300 })).rejects.toMatchObject({ code: 'TIMEOUT' });
+    for (const h of held) await h.done(null);
+    for (let i = 0; i < 12; i++) await (await q.getTask({ timeout: 20_000 })).done(null);
+    expect(await q.qsize()).toBe(0);
+  });
+
   it('bad group names get one clear line, and nothing is put', async () => {
     const name = uniqueName('grp-bad');
     const q = open<number>(name);
