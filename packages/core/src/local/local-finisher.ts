@@ -2,6 +2,7 @@ import { TaskCancelled } from '../errors.js';
 import type { HeldTasks } from '../held-tasks.js';
 import { backoffDelay } from '../options.js';
 import { describeError, encodeJson } from '../payload.js';
+import { rateLimitedDelay } from '../rate-limited.js';
 import type { TaskFinisher, TaskHandle } from '../task-handle.js';
 import type { KeyedWaiters } from '../waiters.js';
 import type { Entry, LocalStore } from './local-store.js';
@@ -44,6 +45,12 @@ export class LocalFinisher<T> implements TaskFinisher<T> {
   async failAttempt(task: TaskHandle<T>, error: unknown): Promise<void> {
     this.q.checkOpen();
     this.refuseCancelled(task);
+    const limitedFor = rateLimitedDelay(error);
+    if (limitedFor !== undefined) {
+      // RateLimited: back after its delay without using an attempt, as on Redis.
+      this.q.store.schedule(this.q.held.take(task).ref, limitedFor);
+      return;
+    }
     const err = describeError(error, this.q.maxErrorBytes);
     const entry = this.q.held.take(task).ref;
     entry.attemptsMade++;
