@@ -1,4 +1,4 @@
-import type { AdminCounts, QueueState, QueueTotals } from '@asyncq/core';
+import type { AdminCounts, GroupBacklog, LimitsStatus, QueueState, QueueTotals } from '@asyncq/core';
 import type { ThroughputPoint } from '../queues/rates.js';
 
 /**
@@ -73,6 +73,10 @@ export interface QueueDetail extends QueueSummary {
   workerList: WorkerRow[];
   /** done/s and failed/s per interval over the last minutes, oldest first. */
   throughput: ThroughputPoint[];
+  /** Its limits (`asyncq limits`), whether each holds tasks back, and how many groups have tasks waiting. */
+  limits: LimitsStatus;
+  /** The 20 groups with the most tasks waiting, largest first; empty when no group has tasks waiting. */
+  groups: GroupBacklog[];
 }
 
 /** The whole of `GET /api/queues`. */

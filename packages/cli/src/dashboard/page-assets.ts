@@ -1,7 +1,7 @@
 import { CHART } from './page-render.js';
 import { historyLayout } from './history-chart.js';
 import { FAILURES_SCRIPT, HOME_SCRIPT } from './page-script-parts.js';
-import { chartPoints, failureCells, partitionCells, queueFields, queueRow, workerCells } from './queue-view.js';
+import { chartPoints, failureCells, groupCells, partitionCells, queueFields, queueRow, workerCells } from './queue-view.js';
 
 /**
  * The asyncq page's script, for its three kinds of page (`data-page` on the body):
@@ -19,6 +19,7 @@ export function pageScript(): string {
 const queueFields = ${queueFields.toString()};
 const workerCells = ${workerCells.toString()};
 const partitionCells = ${partitionCells.toString()};
+const groupCells = ${groupCells.toString()};
 const chartPoints = ${chartPoints.toString()};
 const queueRow = ${queueRow.toString()};
 const failureCells = ${failureCells.toString()};
@@ -136,6 +137,8 @@ function queuePage() {
     setText(section.querySelector('[data-f="span"]'), chart.span);
     fillRows(section.querySelector('[data-rows="workers"]'), d.workerList.map((w) => workerCells(w, d.at)));
     fillRows(section.querySelector('[data-rows="partitions"]'), d.partitionCounts.map(partitionCells));
+    fillRows(section.querySelector('[data-rows="groups"]'), d.groups.map(groupCells));
+    section.querySelector('[data-show="groups"]').hidden = d.groups.length === 0;
   };
   // The name goes in the query, never as a path segment: the browser would resolve a queue named
   // "." or ".." (or "%2e") away, as it does any dot segment of a URL.

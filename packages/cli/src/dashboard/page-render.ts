@@ -1,7 +1,7 @@
 import { partitionTags, queueKeys } from '@asyncq/core/internal';
 import type { QueueDetail, QueueSummary } from './dashboard-types.js';
 import type { FailureReport } from './failure-groups.js';
-import { chartPoints, failureCells, partitionCells, queueFields, queueRow, workerCells } from './queue-view.js';
+import { chartPoints, failureCells, groupCells, partitionCells, queueFields, queueRow, workerCells } from './queue-view.js';
 
 /** Text made safe inside HTML, attribute values included: every name, id and message from Redis goes through it. */
 export function escapeHtml(text: unknown): string {
@@ -174,10 +174,12 @@ ${tile('maxsize gate', `${field('ready')} ready of ${field('maxsize')}`, field('
 ${tile('state', field('shutdown'), field('delivery'))}
 ${tile('workers', `${field('live')} live, desired ${field('desired')}`, field('busy'), field('fleets'))}
 ${tile('drain time', field('drain'), field('rate'), field('oldest'))}
+${tile('limits', field('limits'), field('binds'), field('groups'))}
 </div>
 <table class="counts"><thead><tr>${COUNT_STATES.map((s) => `<th>${s}</th>`).join('')}</tr></thead>
 <tbody><tr>${COUNT_STATES.map((s) => `<td>${field(s)}</td>`).join('')}</tr></tbody></table>
 ${q.partitions > 1 ? renderPartitions(q) : ''}
+${renderGroups(q)}
 <div class="chart"><div class="muted">throughput over the last <span data-f="span">${chart.span}</span>: now ${field('done')} done/s · peak <span data-f="peak">${chart.peak.toFixed(1)}</span>/s · <span class="key done">— done/s</span> <span class="key failed">— failed/s</span></div>
 <svg viewBox="0 0 ${CHART.width} ${CHART.height}" preserveAspectRatio="none" role="img" aria-label="tasks done and failed per second">
 <polyline class="done" data-series="done" points="${chart.done}"/><polyline class="failed" data-series="failed" points="${chart.failed}"/>
@@ -192,6 +194,15 @@ ${q.partitions > 1 ? renderPartitions(q) : ''}
 function renderPartitions(q: QueueDetail): string {
   const rows = rowsHtml(q.partitionCounts.map(partitionCells), '');
   return `<table class="partitions"><thead><tr><th>partition</th>${COUNT_STATES.map((s) => `<th>${s}</th>`).join('')}</tr></thead><tbody data-rows="partitions">${rows}</tbody></table>`;
+}
+
+/**
+ * The largest groups (up to 20) and whether the per-group limit holds each back; hidden while the
+ * queue has no group with tasks waiting (the page's script shows it once one has).
+ */
+function renderGroups(q: QueueDetail): string {
+  return `<div class="groups" data-show="groups"${q.groups.length === 0 ? ' hidden' : ''}><div class="muted">largest groups, by tasks waiting</div>
+<table class="groups"><thead><tr><th>group</th><th>waiting</th><th>held back</th></tr></thead><tbody data-rows="groups">${rowsHtml(q.groups.map(groupCells), '')}</tbody></table></div>`;
 }
 
 /** Table rows of escaped cells; one row saying `empty` when there are none. */

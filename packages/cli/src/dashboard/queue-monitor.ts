@@ -1,4 +1,4 @@
-import { type AdminCounts, type WorkerInfo } from '@asyncq/core';
+import { type AdminCounts, type QueueAdmin, type WorkerInfo } from '@asyncq/core';
 import { discoverQueues, type FoundQueue, type RedisClient } from '@asyncq/core/internal';
 import { countsOf, emptySnapshot, readSnapshot, readSnapshots } from '../queues/queue-snapshot.js';
 import { checkReads, openReader, type QueueReader } from '../queues/queue-reader.js';
@@ -18,6 +18,16 @@ export interface QueueMonitorOptions {
   onQueues?: (queues: readonly FoundQueue[], readers: ReadonlyMap<string, QueueReader>) => Promise<void>;
 }
 
+/** The groups a queue's page lists, largest backlog first. */
+const GROUPS_SHOWN = 20;
+
+/** What the home page's rows need: a queue's detail less its limits and groups, which only its own page shows. */
+type QueueBase = Omit<QueueDetail, 'limits' | 'groups'>;
+/** What only the queue's own page reads: its limits and largest groups. */
+type QueueLimitsView = Pick<QueueDetail, 'limits' | 'groups'>;
+/** Reads shared for a moment by every request that asks for them, by queue name. */
+type SharedReads<T> = Map<string, { at: number; read: Promise<T> }>;
+
 interface Watched {
   found: FoundQueue;
   reader: QueueReader;
@@ -32,7 +42,8 @@ interface Watched {
  */
 export class QueueMonitor {
   private readonly watched = new Map<string, Watched>();
-  private readonly cache = new Map<string, { at: number; detail: Promise<QueueDetail> }>();
+  private readonly cache: SharedReads<QueueBase> = new Map();
+  private readonly limitsCache: SharedReads<QueueLimitsView> = new Map();
   private timer?: NodeJS.Timeout;
   private ticking?: Promise<void>;
   private lastDiscovery = 0;
@@ -71,25 +82,34 @@ export class QueueMonitor {
   /** Drops the shared read of queue `name`, so the next request sees what an action just changed. */
   forget(name: string): void {
     this.cache.delete(name);
+    this.limitsCache.delete(name);
   }
 
-  /** Every queue with its counts, state and totals. */
+  /** Every queue with its counts, state and totals (not its limits and groups: the home page shows none). */
   async list(): Promise<QueueSummary[]> {
-    const details = await Promise.all([...this.watched.keys()].map((name) => this.detail(name)));
-    return details.filter((d): d is QueueDetail => d !== undefined).map(summaryOf);
+    const bases = await Promise.all([...this.watched.values()].map((w) => this.shared(this.cache, w, () => readDetail(w, this.opts.connection, this.opts.prefix))));
+    return bases.map(summaryOf);
   }
 
-  /** Everything the page shows about queue `name`; undefined when no such queue is watched. */
+  /** Everything the page shows about queue `name`, in one answer; undefined when no such queue is watched. */
   detail(name: string): Promise<QueueDetail> | undefined {
     const w = this.watched.get(name);
     if (!w) return undefined;
+    const base = this.shared(this.cache, w, () => readDetail(w, this.opts.connection, this.opts.prefix));
+    const limits = this.shared(this.limitsCache, w, () => readLimitsView(w.reader.admin));
+    return Promise.all([base, limits]).then(([b, l]) => ({ ...b, ...l }));
+  }
+
+  /** `read()` of queue `w`, or the same read made less than a moment ago (at most 1 s, half the interval). */
+  private shared<T>(cache: SharedReads<T>, w: Watched, read: () => Promise<T>): Promise<T> {
+    const name = w.found.name;
     const now = Date.now();
-    const hit = this.cache.get(name);
-    if (hit && now - hit.at < Math.min(1000, this.intervalMs / 2)) return hit.detail;
-    const detail = readDetail(w, this.opts.connection, this.opts.prefix);
-    this.cache.set(name, { at: now, detail });
-    detail.catch(() => this.cache.delete(name));
-    return detail;
+    const hit = cache.get(name);
+    if (hit && now - hit.at < Math.min(1000, this.intervalMs / 2)) return hit.read;
+    const fresh = read();
+    cache.set(name, { at: now, read: fresh });
+    fresh.catch(() => cache.delete(name));
+    return fresh;
   }
 
   /** Stops watching and closes every reader (not the shared connection). */
@@ -130,7 +150,7 @@ export class QueueMonitor {
     for (const [name, w] of this.watched) {
       if (seen.has(name)) continue;
       this.watched.delete(name);
-      this.cache.delete(name);
+      this.forget(name);
       await w.reader.close();
       changed = true;
     }
@@ -172,7 +192,7 @@ export class QueueMonitor {
 }
 
 /** Reads one queue from Redis. */
-async function readDetail(w: Watched, connection: RedisClient, prefix: string): Promise<QueueDetail> {
+async function readDetail(w: Watched, connection: RedisClient, prefix: string): Promise<QueueBase> {
   const { registry } = w.reader;
   const [snapshot, workers, fleets] = await Promise.all([readSnapshot(connection, prefix, w.found), registry.list(), registry.listFleets()]);
   const { at, partitions, state, totals, desired, oldestWaitingMs } = snapshot ?? emptySnapshot(w.found.name);
@@ -192,6 +212,12 @@ async function readDetail(w: Watched, connection: RedisClient, prefix: string): 
     drainSeconds: w.trend.drainSeconds(counts.unfinished),
   };
   return { ...summary, partitionCounts: state.partitions > 1 ? partitions : [counts], workerList: workers.map(rowOf), throughput };
+}
+
+/** A queue's limits and, when groups have tasks waiting, its largest groups (a queue without any costs one read less). */
+async function readLimitsView(admin: QueueAdmin): Promise<QueueLimitsView> {
+  const limits = await admin.limits();
+  return { limits, groups: limits.groupsWaiting > 0 ? await admin.groups(GROUPS_SHOWN) : [] };
 }
 
 /** The counts of the whole queue, from its partitions', with the legacy paused and stalled lists and the blocked flow steps. */
@@ -231,7 +257,7 @@ function rowOf(w: WorkerInfo): WorkerRow {
 }
 
 /** A detail without the parts only the queue's own page needs. */
-function summaryOf(d: QueueDetail): QueueSummary {
+function summaryOf(d: QueueBase): QueueSummary {
   const { partitionCounts: _p, workerList: _w, throughput: _t, ...summary } = d;
   return summary;
 }

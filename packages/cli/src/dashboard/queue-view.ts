@@ -1,4 +1,4 @@
-import type { AdminCounts } from '@asyncq/core';
+import type { AdminCounts, GroupBacklog } from '@asyncq/core';
 import type { ThroughputPoint } from '../queues/rates.js';
 import type { QueueDetail, QueueSummary, WorkerRow } from './dashboard-types.js';
 
@@ -20,6 +20,14 @@ export function queueFields(d: QueueDetail): Record<string, string> {
   const c = d.counts;
   const ready = c.waiting + c.delayed;
   const w = d.workers;
+  const l = d.limits;
+  const each = l.limits.perGroup?.concurrency;
+  const set = [
+    l.limits.rate ? `rate ${l.limits.rate.max}/${typeof l.limits.rate.per === 'number' ? `${l.limits.rate.per}ms` : l.limits.rate.per}` : '',
+    l.limits.concurrency !== undefined ? `concurrency ${n(l.limits.concurrency)}` : '',
+    each !== undefined ? `${n(each)} per group` : '',
+  ].filter(Boolean);
+  const binding = [l.rateBinds ? 'rate' : '', l.concurrencyBinds ? 'concurrency' : '', each !== undefined && l.groupsBlocked > 0 ? 'per group' : ''].filter(Boolean);
   const flags = [d.state.shutdown ? `shut down (${d.state.shutdown})` : '', d.state.paused ? 'paused' : '', d.partitions > 1 ? `${d.partitions} partitions` : '']
     .filter(Boolean)
     .join(' · ');
@@ -47,7 +55,18 @@ export function queueFields(d: QueueDetail): Record<string, string> {
     cancelled: n(c.cancelled),
     totals: `${n(d.totals.added)} added, ${n(d.totals.completed)} completed, ${n(d.totals.failed)} failed for good, ${n(d.totals.retried)} retried, ${n(d.totals.reclaimed)} reclaimed, ${n(d.totals.discarded)} discarded, ${n(d.totals.cancelled)} cancelled`,
     done: d.donePerSec.toFixed(1),
+    limits: set.length > 0 ? set.join(' · ') : 'none',
+    binds: set.length === 0 ? 'set with asyncq limits' : binding.length > 0 ? `binding now: ${binding.join(', ')}` : 'none binds now',
+    groups:
+      l.groupsWaiting === 0
+        ? 'no group has tasks waiting'
+        : `${n(l.groupsWaiting)} group${l.groupsWaiting === 1 ? '' : 's'} with tasks waiting, ${n(l.groupsBlocked)} held back by the per-group limit`,
   };
+}
+
+/** The cells of one group's row in the largest groups: its name, tasks waiting, and whether its per-group limit holds it back. */
+export function groupCells(g: GroupBacklog): string[] {
+  return [g.group, Math.round(g.waiting).toLocaleString('en-US'), g.blocked ? 'yes' : 'no'];
 }
 
 /** The cells of one worker's row: who, load, busy or idle, what it runs, counters, heartbeat. */

@@ -33,6 +33,8 @@ function detail(over: Partial<QueueDetail> = {}): QueueDetail {
       { at: NOW - 2000, done: 4, failed: 1 },
       { at: NOW, done: 2.5, failed: 0 },
     ],
+    limits: { limits: {}, rateBinds: false, concurrencyBinds: false, groupsBlocked: 0, groupsWaiting: 0, inWindow: 0, held: 3, ready: 40, waitingOnLimits: 0 },
+    groups: [],
     ...over,
   };
 }
