@@ -206,7 +206,7 @@ export class ConsumeBatcher {
       cancelled.delete(a.item[0]);
     }
     for (const n of cancelled.values()) this.leases.cancelled(this.partition, n);
-    if (wanted + speculative > 0) this.consumer.offer(this.partition, wanted, reply);
+    if (wanted + speculative > 0) this.consumer.offer(this.partition, wanted, { ...reply, sentAt });
     if (reply.heldCount > this.leases.knownCount(this.partition)) {
       this.reconcile = true;
       this.schedule();

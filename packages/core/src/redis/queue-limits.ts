@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { publishSignal } from './queue-signals.js';
 import type { RedisSession } from './redis-session.js';
+import { monotonicNow } from './lease-keeper.js';
 import type { ConsumeReply } from './script-types.js';
 
 /** A rate: at most `max` tasks started in any `per` (ms, or a text like `'1s'`, `'500ms'`, `'1m'`). */
@@ -232,7 +233,12 @@ export async function groupBacklog(s: RedisSession, limit = 20): Promise<GroupBa
  * gets ask again.
  */
 export function handBackIfLate(s: RedisSession, partition: number, lease: string, reply: ConsumeReply, fields: number): boolean {
-  if (!reply.startBy || reply.tasks.length === 0 || s.requests[partition]!.clock.now() <= reply.startBy) return false;
+  if (!reply.startBy || reply.tasks.length === 0) return false;
+  // Redis reserved them after the call was sent, so no more than the time since then has passed in
+  // Redis's time: on this process's own clock, with no estimate of Redis's (an estimate taken from
+  // this very reply would call any reply on time, however late).
+  const elapsed = reply.sentAt === undefined ? s.requests[partition]!.clock.now() - reply.now : monotonicNow() - reply.sentAt;
+  if (elapsed <= reply.startBy - reply.now) return false;
   const ids: string[] = [];
   for (let i = 0; i < reply.tasks.length; i += fields) ids.push(reply.tasks[i]!);
   void s.scripts.handBack(s.config.partitions[partition]!, lease, s.config.order === 'lifo', ids).catch(() => 0);

@@ -56,6 +56,8 @@ export interface ConsumeReply {
   cancelled: CancelNotice[];
   /** Under a rate limit: Redis's time by which the tasks must start (they were counted so); 0 or absent: any time. */
   startBy?: number;
+  /** Set by the client, not the script: when the call was sent (`monotonicNow()`), to tell how late its reply is. */
+  sentAt?: number;
 }
 
 /** A task cancelled while a handle held it: its job id, why and by whom. */
