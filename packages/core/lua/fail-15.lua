@@ -95,7 +95,7 @@ for i = 2, #ARGV, 5 do
     rateLimitedUntil = math.max(rateLimitedUntil, now + retryIn)
     readyNow = readyNow + 1
   elseif mine and rcall("EXISTS", jobKey) == 1 then
-    rcall("HINCRBY", jobKey, "atm", 1)
+    local attempt = rcall("HINCRBY", jobKey, "atm", 1)
     local stacks = {}
     local raw = rcall("HGET", jobKey, "stacktrace")
     if raw then
@@ -105,6 +105,7 @@ for i = 2, #ARGV, 5 do
     if stack ~= "" then stacks[#stacks + 1] = stack end
     while #stacks > o.keepStacks do table.remove(stacks, 1) end
     rcall("HSET", jobKey, "failedReason", message, "stacktrace", cjson.encode(stacks))
+    recordAttempt(prefix, id, attempt, message, stack, now, o.keepStacks)
     if retryIn < 0 then
       failForGood(prefix, k, id, message, now, o.keepFailed)
       final = final + 1

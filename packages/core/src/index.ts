@@ -23,6 +23,7 @@ export { Queue, PriorityQueue, LifoQueue } from './queue.js';
 export { LocalQueue } from './local/local-queue.js';
 export { QueueAdmin, type QueueAdminOptions, type AdminCounts, type QueueState, type QueueTotals, type TaskDetails, type HistoryPoint } from './redis/queue-admin.js';
 export type { GroupBacklog, QueueLimits, RateLimit, LimitsStatus } from './redis/queue-limits.js';
+export type { TaskRun } from './redis/task-records.js';
 export { RateLimited } from './rate-limited.js';
 export type { CancelStatus } from './redis/script-types.js';
 export { WorkerRegistry, type WorkerRegistryOptions } from './redis/worker-registry.js';

@@ -1,3 +1,4 @@
+import type { TaskRun } from '@asyncq/core';
 import type { Argv } from 'yargs';
 import { CliError, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
@@ -5,6 +6,7 @@ import { formatDuration } from '../grammar/durations.js';
 import { queuePositional } from '../grammar/queue-flag.js';
 import { ALLOW_MISSING_HINT, allowMissingOption, withQueue } from '../queues/queue-reader.js';
 import { printable } from '../terminal-text.js';
+import { holderOf } from '../queues/worker-names.js';
 
 interface LogsArgs extends GlobalOptions {
   queue: string;
@@ -14,8 +16,9 @@ interface LogsArgs extends GlobalOptions {
 }
 
 /**
- * A task's `ctx.log` lines, oldest first, after one line with its name, state and attempts and
- * one with its error when it has one. Only reads.
+ * A task's attempts, oldest first, each with how it ended, when, on which worker, its error, stack
+ * and `ctx.log` lines, after one line with its name, state and attempts and one with its error when
+ * it has one. A task that never ran shows its lines as kept. Only reads.
  */
 export async function logs(argv: LogsArgs, ctx: CliContext): Promise<void> {
   const id = String(argv.id);
@@ -34,9 +37,13 @@ export async function logs(argv: LogsArgs, ctx: CliContext): Promise<void> {
         finishedAt: task.finishedOn ?? null,
         runMs: task.processedOn !== undefined && task.finishedOn !== undefined ? Math.max(0, task.finishedOn - task.processedOn) : null,
       };
+      // Each attempt names its worker as `asyncq workers` lists it while that worker lives, else its lease.
+      const workers = task.runs.length > 0 ? await q.registry.list() : [];
+      const runs = task.runs.map((r) => ({ ...r, worker: holderOf(r.holder, workers)?.id ?? null }));
       if (argv.json) {
-        // stacks: one per failed attempt, oldest first (BullMQ's stacktrace, what bull-board shows).
-        ctx.out(JSON.stringify({ id: task.id, name: task.name, state: task.state, attemptsMade: task.attemptsMade, attempts: task.attempts, error: task.error ?? null, ...times, stacks: task.stacks, logs: task.logs }));
+        // stacks: one per failed attempt, oldest first (BullMQ's stacktrace, what bull-board shows);
+        // runs: every attempt recorded, oldest first, with its own error, stack and log lines.
+        ctx.out(JSON.stringify({ id: task.id, name: task.name, state: task.state, attemptsMade: task.attemptsMade, attempts: task.attempts, error: task.error ?? null, ...times, stacks: task.stacks, logs: task.logs, runs }));
         return;
       }
       ctx.out(`${printable(argv.queue)} task ${printable(task.id)} (${printable(task.name)}): ${task.state}, ${task.attemptsMade} of ${task.attempts} attempt${task.attempts === 1 ? '' : 's'} made`);
@@ -48,15 +55,33 @@ export async function logs(argv: LogsArgs, ctx: CliContext): Promise<void> {
       ].filter(Boolean);
       if (when.length) ctx.out(when.join(', '));
       if (task.error) ctx.out(`error: ${printable(task.error)}`);
-      task.stacks.forEach((stack, i) => {
-        ctx.out(`stack of failed attempt ${task.stacks.length > 1 ? `${i + 1} of ${task.stacks.length} kept` : 'kept'}:`);
-        for (const line of String(stack).split('\n')) ctx.out(`  ${printable(line)}`);
-      });
-      if (task.logs.length === 0) ctx.out('(no log lines)');
-      for (const line of task.logs) ctx.out(printable(line));
+      if (runs.length === 0) {
+        // Never run (waiting, delayed), or finished before attempts were recorded: the lines as kept.
+        task.stacks.forEach((stack, i) => {
+          ctx.out(`stack of failed attempt ${task.stacks.length > 1 ? `${i + 1} of ${task.stacks.length} kept` : 'kept'}:`);
+          for (const line of String(stack).split('\n')) ctx.out(`  ${printable(line)}`);
+        });
+        if (task.logs.length === 0) ctx.out('(no log lines)');
+        for (const line of task.logs) ctx.out(printable(line));
+        return;
+      }
+      for (const r of runs) for (const line of runLines(r)) ctx.out(line);
     },
     { allowMissing: argv.allowMissing, hint: ALLOW_MISSING_HINT },
   );
+}
+
+/** One attempt as `logs` prints it: how it ended, when and where, then its error, stack and lines, indented. */
+function runLines(r: TaskRun & { worker: string | null }): string[] {
+  const took = r.durationMs !== undefined ? ` after ${formatDuration(Math.max(0, r.durationMs))}` : '';
+  const started = r.startedAt !== undefined ? `, started ${new Date(r.startedAt).toISOString()}` : '';
+  const where = r.worker ? `worker ${printable(r.worker)}` : r.holder ? `lease ${printable(r.holder)}` : 'no worker recorded';
+  const out = [`attempt ${r.attempt}: ${r.outcome}${took}${started}, ${where}`];
+  if (r.error) out.push(`  error: ${printable(r.error)}`);
+  if (r.stack) out.push('  stack:', ...r.stack.split('\n').map((l) => `    ${printable(l)}`));
+  if (r.logs.length === 0) out.push('  (no log lines)');
+  else out.push('  log:', ...r.logs.map((l) => `    ${printable(l)}`));
+  return out;
 }
 
 export function logsCommand(ctx: CliContext) {
@@ -66,7 +91,7 @@ export function logsCommand(ctx: CliContext) {
     builder: (y: Argv<GlobalOptions>) =>
       queuePositional(y)
         .positional('id', { type: 'string', demandOption: true, describe: 'task id (asyncq inspect lists them)' })
-        .option('json', { type: 'boolean', describe: 'one JSON object: state, times, error, stacks, logs' })
+        .option('json', { type: 'boolean', describe: 'one JSON object: state, times, error, stacks, logs, and runs (each attempt)' })
         .option('allow-missing', allowMissingOption),
     run: logs,
   });

@@ -75,6 +75,37 @@ local function tellFinished(k, o, now)
   finishedNow = {}
 end
 
+--[[
+  Each attempt that ended other than in success is recorded in the job hash's "aq:att" (JSON, the
+  last ATTEMPTS_KEPT): its number (n), when it started (s, processedOn) and ended (e), the lease it
+  ran under (w), why it ended (m), its stack (k, on the newest `keepStacks` records only, when given), and how
+  many log lines the task had when it ended (l), so each attempt's lines can be told apart. A
+  completed or running attempt needs no record: the hash's own fields say it.
+]]
+local ATTEMPTS_KEPT = 20
+
+local function recordAttempt(prefix, id, attempt, message, stack, now, keepStacks)
+  local jobKey = prefix .. id
+  local f = rcall("HMGET", jobKey, "processedOn", "pb", "aq:att")
+  local list = {}
+  if f[3] then
+    local ok, decoded = pcall(cjson.decode, f[3])
+    if ok and type(decoded) == "table" then list = decoded end
+  end
+  local rec = { n = attempt, s = tonumber(f[1]), e = now, w = f[2] or "", m = message, l = rcall("LLEN", jobKey .. ":logs") }
+  if stack and stack ~= "" then rec.k = stack end
+  list[#list + 1] = rec
+  while #list > ATTEMPTS_KEPT do table.remove(list, 1) end
+  local stacks = 0
+  for i = #list, 1, -1 do
+    if keepStacks and list[i].k then
+      stacks = stacks + 1
+      if stacks > keepStacks then list[i].k = nil end
+    end
+  end
+  rcall("HSET", jobKey, "aq:att", cjson.encode(list))
+end
+
 -- Marks job `id` failed for good: kept in the failed set (a dead letter) up to `keep`. A chain
 -- step's later steps, and a chord task's callback, can then never run: they fail for good with the
 -- same reason (they are blocked in the waiting-children set until then).

@@ -238,6 +238,7 @@ end
 -- maxStalls it fails for good. Returns the room left and whether it became ready.
 local function stalled(prefix, k, id, room, maxStalls, keepFailed, lifo, now)
   local stalls = rcall("HINCRBY", prefix .. id, "stc", 1)
+  recordAttempt(prefix, id, (tonumber(rcall("HGET", prefix .. id, "atm")) or 0) + 1, "its worker stopped renewing its lease (crashed, killed or cut off)", "", now, nil)
   if stalls > maxStalls then
     failForGood(prefix, k, id, "the task lost its consumer " .. stalls .. " times (maxStalls " .. maxStalls .. ")", now, keepFailed)
     return room, false

@@ -6,7 +6,7 @@ import { unfinishedOf } from './finish-waits.js';
 import { locate } from './partitions.js';
 import type { QueueKeys } from './queue-keys.js';
 import type { RedisSession } from './redis-session.js';
-import { delayOf, idsIn, parse, readTask, stateOf, sumCounts, toSummary, waitsFor } from './task-records.js';
+import { delayOf, idsIn, parse, readTask, runsOf, stateOf, sumCounts, toSummary, waitsFor, type TaskRun } from './task-records.js';
 
 /** Counts of one partition, or of the whole queue. */
 export interface AdminCounts extends QueueCounts {
@@ -57,6 +57,8 @@ export interface TaskDetails extends TaskSummary {
   finishedOn?: number;
   stacks: string[];
   logs: string[];
+  /** Its attempts, oldest first: when each ran, under which lease, how it ended, its error, stack and log lines. */
+  runs: TaskRun[];
 }
 
 const STATS = ['added', 'completed', 'failed', 'retried', 'reclaimed', 'discarded', 'cancelled'] as const;
@@ -200,6 +202,7 @@ export class AdminReads {
     const summary = toSummary(id, h, state, partition, parts.length);
     if (state === 'blocked') summary.waitsFor = await waitsFor(s.client, k, h, partition, parts.length);
     const stacks = parse(h.stacktrace ?? '[]', []);
+    const logs = await s.client.lrange(k.logs(jobId), 0, -1);
     return {
       ...summary,
       attempts: Number(parse<{ attempts?: number }>(h.opts ?? '{}', {}).attempts ?? 1),
@@ -207,7 +210,8 @@ export class AdminReads {
       ...(h.processedOn ? { processedOn: Number(h.processedOn) } : {}),
       ...(h.finishedOn ? { finishedOn: Number(h.finishedOn) } : {}),
       stacks: Array.isArray(stacks) ? stacks.map(String) : [],
-      logs: await s.client.lrange(k.logs(jobId), 0, -1),
+      logs,
+      runs: runsOf(h, state, logs),
     };
   }
 

@@ -112,3 +112,70 @@ export function parse<V>(json: string, fallback: V): V {
     return fallback;
   }
 }
+
+/** One attempt of a task (`QueueAdmin.task(id).runs`), oldest first. */
+export interface TaskRun {
+  /** Its number: 1 for the first attempt. */
+  attempt: number;
+  /** How it ended, or `running`. `lost`: its worker stopped renewing its lease (crashed, killed, cut off). */
+  outcome: 'completed' | 'failed' | 'lost' | 'running' | 'cancelled';
+  startedAt?: number;
+  endedAt?: number;
+  durationMs?: number;
+  /** The lease it ran under (`<handle>.<n>`): `asyncq workers` and `inspect` name the worker that holds it. */
+  holder: string;
+  error?: string;
+  stack?: string;
+  /** The `ctx.log` lines written during this attempt. */
+  logs: string[];
+}
+
+interface AttemptRecord {
+  n: number;
+  s?: number;
+  e: number;
+  w: string;
+  m: string;
+  k?: string;
+  l: number;
+}
+
+/**
+ * A task's attempts, from its hash: the ended ones recorded in "aq:att" (see `finish-lib.lua`),
+ * then the one its own fields describe (completed, running, or cancelled while running), each with
+ * the log lines written during it.
+ */
+export function runsOf(h: Record<string, string>, state: TaskState, logs: readonly string[]): TaskRun[] {
+  const records = parse<AttemptRecord[]>(h['aq:att'] ?? '[]', []);
+  const runs: TaskRun[] = [];
+  let from = 0;
+  for (const r of Array.isArray(records) ? records : []) {
+    const lost = r.m.startsWith('its worker stopped renewing its lease');
+    runs.push({
+      attempt: r.n,
+      outcome: lost ? 'lost' : 'failed',
+      ...(r.s ? { startedAt: r.s, durationMs: r.e - r.s } : {}),
+      endedAt: r.e,
+      holder: r.w,
+      error: r.m,
+      ...(r.k ? { stack: r.k } : {}),
+      logs: logs.slice(from, r.l),
+    });
+    from = Math.max(from, r.l);
+  }
+  const start = Number(h.processedOn) || undefined;
+  const end = Number(h.finishedOn) || undefined;
+  const last = runs[runs.length - 1];
+  const current = state === 'completed' || state === 'active' || (state === 'cancelled' && h.pb !== undefined && start !== undefined);
+  if (current && start !== undefined && !(last && last.startedAt === start)) {
+    runs.push({
+      attempt: Math.max(Number(h.atm) || 0, (last?.attempt ?? 0) + (state === 'active' ? 1 : 0)) || 1,
+      outcome: state === 'completed' ? 'completed' : state === 'active' ? 'running' : 'cancelled',
+      startedAt: start,
+      ...(end !== undefined ? { endedAt: end, durationMs: end - start } : {}),
+      holder: h.pb ?? '',
+      logs: logs.slice(from),
+    });
+  }
+  return runs;
+}

@@ -31,7 +31,7 @@ const CORE_TYPES = [
   'QueueCounts', 'QueueLimits', 'QueueOptions', 'QueueOrder', 'QueueState', 'QueueTotals',
   'RateLimit', 'ReturnWhen', 'ScheduleCatchUp', 'ScheduleFiring', 'ScheduleInfo',
   'ScheduleOptions', 'ScheduleSpec', 'ScheduleTemplate', 'SemaphoreOptions', 'ShutdownOptions',
-  'Task', 'TaskDefinition', 'TaskDetails', 'TaskGroupOptions', 'TaskRef', 'TaskRefState',
+  'Task', 'TaskDefinition', 'TaskDetails', 'TaskGroupOptions', 'TaskRef', 'TaskRefState', 'TaskRun',
   'TaskSource', 'TaskState', 'TaskSummary', 'UrlConnection', 'WaitForOptions', 'WaitManyOptions',
   'WaitOptions', 'WorkerInfo', 'WorkerRegistryOptions',
 ] as const;
