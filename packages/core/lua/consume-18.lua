@@ -120,7 +120,7 @@ end
 local meta = rcall("HMGET", k.meta, "paused", "concurrency", "max", "duration", "aq:rateUntil", "aq:grouped", "aq:groupConcurrency")
 local paused = meta[1] ~= false
 -- A per-group concurrency limit (groups-lib): nil when none, or when no grouped task was ever put.
-local groupCap = meta[6] and tonumber(meta[7])
+local groupCap = meta[6] and tonumber(meta[7]) or nil -- (HMGET gives false, not nil, for a missing field)
 local limited = meta[2] ~= false or meta[3] ~= false or groupCap ~= nil
 
 -- Acknowledgements. A task is this handle's if its lease's held set has it, or (should that set
