@@ -113,6 +113,9 @@ describe('bad input: one line, exit 1', () => {
       [['limits', name, '--per-group-concurrency=-2'], 'asyncq: --per-group-concurrency must be a whole number >= 1, got "-2"'],
       [['limits', name, '--per-group-concurrency', '1.5'], 'asyncq: --per-group-concurrency must be a whole number >= 1, got "1.5"'],
       [['limits', name, '--per-group-concurrency', 'two'], 'asyncq: --per-group-concurrency must be a whole number >= 1, got "two"'],
+      // --concurrency reached the core as NaN ("got null") before it was read as a whole number here.
+      [['limits', name, '--concurrency', 'abc'], 'asyncq: --concurrency must be a whole number >= 1, got "abc"'],
+      [['limits', name, '-c', '0'], 'asyncq: --concurrency must be a whole number >= 1, got "0"'],
       [['limits', name, '--clear', '--per-group-concurrency', '2'], 'asyncq: --clear removes every limit: give it alone, or give --rate/--concurrency/--per-group-concurrency without it'],
       [['put', name, '1', '--group', 'a:b'], 'asyncq: invalid group "a:b": use 1-200 characters without \':\', \'{\', \'}\', whitespace or control characters, e.g. "tenant-42"'],
       [['put', name, '1', '--group', 'a b'], 'asyncq: invalid group "a b": use 1-200 characters without \':\', \'{\', \'}\', whitespace or control characters, e.g. "tenant-42"'],

@@ -10,7 +10,7 @@ import { printable } from '../terminal-text.js';
 interface LimitsArgs extends GlobalOptions {
   queue: string;
   rate?: string;
-  concurrency?: number;
+  concurrency?: unknown;
   perGroupConcurrency?: unknown;
   clear?: boolean;
   json?: boolean;
@@ -42,8 +42,9 @@ export interface LimitsReport extends LimitsStatus {
  */
 export async function limits(argv: LimitsArgs, ctx: CliContext): Promise<void> {
   const perGroup = argv.perGroupConcurrency === undefined ? undefined : wholeNumber('--per-group-concurrency', argv.perGroupConcurrency, 1);
-  const changes = argv.rate !== undefined || argv.concurrency !== undefined || perGroup !== undefined || argv.clear === true;
-  if (argv.clear && (argv.rate !== undefined || argv.concurrency !== undefined || perGroup !== undefined)) {
+  const concurrency = argv.concurrency === undefined ? undefined : wholeNumber('--concurrency', argv.concurrency, 1);
+  const changes = argv.rate !== undefined || concurrency !== undefined || perGroup !== undefined || argv.clear === true;
+  if (argv.clear && (argv.rate !== undefined || concurrency !== undefined || perGroup !== undefined)) {
     throw new CliError('--clear removes every limit: give it alone, or give --rate/--concurrency/--per-group-concurrency without it');
   }
   const rate = argv.rate === undefined ? undefined : parseRate(argv.rate);
@@ -51,7 +52,7 @@ export async function limits(argv: LimitsArgs, ctx: CliContext): Promise<void> {
     if (changes) {
       const next: QueueLimits = argv.clear ? {} : { ...(await q.admin.limits()).limits };
       if (rate) next.rate = rate;
-      if (argv.concurrency !== undefined) next.concurrency = argv.concurrency;
+      if (concurrency !== undefined) next.concurrency = concurrency;
       if (perGroup !== undefined) next.perGroup = { ...next.perGroup, concurrency: perGroup };
       await q.admin.setLimits(next);
     }
@@ -97,7 +98,7 @@ export function limitsCommand(ctx: CliContext) {
     builder: (y: Argv<GlobalOptions>) =>
       queuePositional(y)
         .option('rate', { type: 'string', describe: 'at most <max> tasks started per <window>, e.g. 100/1s' })
-        .option('concurrency', { alias: 'c', type: 'number', describe: 'at most this many tasks held at once, cluster-wide' })
+        .option('concurrency', numberOption('at most this many tasks held at once, cluster-wide', { alias: 'c' }))
         .option('per-group-concurrency', numberOption('at most this many tasks of each group (put --group) held at once'))
         .option('clear', { type: 'boolean', describe: 'remove every limit' })
         .option('json', { type: 'boolean', describe: 'print the limits, their state and the 5 largest groups as JSON' })
