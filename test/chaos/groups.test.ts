@@ -128,20 +128,13 @@ describe('groups across worker processes', () => {
     await fairness('fair', { partitions: 1, bigGroup: 'big', concurrency: 2 });
   });
 
-  // OPEN (core bug, issue 22): the same on partitions 3 fails whenever the big group's partition
-  // is the one consumers start with. The README says "consumers take from the partitions in turn,
-  // so none is starved", but a worker loop's next task is reserved in the call that acknowledges
-  // its last one (ConsumeBatcher.flush asks Consumer.demand for the partition it acknowledges to),
-  // so Consumer.pump's turn over the partitions serves only the gets no acknowledging call took.
-  // A loop stays on the partition of its first task as long as that partition has tasks: here
-  // every loop stays on partition 0 (the big group and 8 small ones), and the 12 small groups
-  // routed to partitions 1 and 2 have not started when the big group's 1,000th task finishes
-  // (all 120 of their tasks unfinished in 12 runs of 13, 90 in the other). At concurrency 2 the
-  // same ran 225 to 2,538 big tasks first (5 runs, one past 1,000); at 16, up to 386. Without
-  // groups too: one Worker at concurrency 1 ran all 2,000 keyed tasks of partition 0 before the
-  // first of partition 1's 10. `it.fails` keeps the suite green until core serves the partitions
-  // in turn; then this turns red: make it an `it`.
-  it.fails('fairness at scale on partitions 3, the big group in partition 0: the same (OPEN: consumers stay on the partition they acknowledge to)', { timeout: 120_000 }, async () => {
+  // Consumers take from the partitions in turn: a call that acknowledges to a partition reserves
+  // only on that partition's turn (Consumer.demand, PartitionTurn). Before, a loop stayed on the
+  // partition of its first task as long as it had tasks: here every loop stayed on partition 0 and
+  // the 12 small groups of partitions 1 and 2 had not started when the big group's 1,000th task
+  // finished (12 runs of 13); one Worker at concurrency 1 ran all 2,000 keyed tasks of partition 0
+  // before the first of partition 1's 10.
+  it('fairness at scale on partitions 3, the big group in partition 0: the same, the partitions served in turn', { timeout: 120_000 }, async () => {
     await fairness('fair-part', { partitions: 3, bigGroup: 'large', concurrency: 1 });
   });
 

@@ -15,7 +15,7 @@ import { CancelListener } from './cancel-listener.js';
 import { readReserved, RESERVED_FIELDS } from './reserved-task.js';
 import { handBackIfLate } from './queue-limits.js';
 import type { ConsumeReply } from './scripts.js';
-import { freshPartitions, shutDownAndEmpty, wakeAll, type PartitionState } from './partition-state.js';
+import { freshPartitions, PartitionTurn, shutDownAndEmpty, wakeAll, type PartitionState } from './partition-state.js';
 
 /**
  * The get side of a handle: waiting gets, reservations from the partitions in turn (through each
@@ -32,7 +32,7 @@ export class Consumer<T> implements BatcherConsumer {
   private readonly parts: PartitionState[];
   private idleTimer?: NodeJS.Timeout;
   private idleRound = 0;
-  private rr = 0;
+  private readonly turn = new PartitionTurn();
   private closed = false;
   private listening = false;
   private stopListening = (): void => {};
@@ -76,8 +76,7 @@ export class Consumer<T> implements BatcherConsumer {
     await this.listen();
     const ready = this.takeStashed();
     if (ready) return ready.data;
-    // Look at every partition afresh: the answer is about now, not about the last idle round.
-    wakeAll(this.parts);
+    wakeAll(this.parts); // every partition afresh: the answer is about now, not the last idle round
     return (await this.wait(undefined, true)).data;
   }
 
@@ -98,12 +97,13 @@ export class Consumer<T> implements BatcherConsumer {
   batcher = (partition: number): ConsumeBatcher => this.batchers[partition]!;
 
   /**
-   * What a call to `partition` reserves: what the waiting gets lack, and, when it acknowledges tasks
-   * (the handle is a consumer loop, not a one-off get), tasks fetched ahead, up to `prefetch` in all
-   * and no more than the handle's gets took lately.
+   * What a call to `partition` reserves: what the waiting gets lack (a call the pump did not ask for,
+   * which acknowledges tasks, only on its partition's turn: else a loop would stay on one partition
+   * until it is empty), and, for a consumer loop, tasks fetched ahead, up to `prefetch` in all.
    */
   demand(partition: number, acks: number): { wanted: number; speculative: number } {
     const part = this.parts[partition]!;
+    if (!part.requested && this.getters.length > this.stash.length && !this.turn.claim(this.parts, partition)) return this.notThisTurn(part);
     part.requested = false;
     let others = 0;
     let ahead = 0;
@@ -195,6 +195,11 @@ export class Consumer<T> implements BatcherConsumer {
     this.leases.stop();
   }
 
+  private notThisTurn(part: PartitionState): { wanted: number; speculative: number } { // the gets go to the one whose turn it is
+    part.inFlight = part.aheadInFlight = 0;
+    queueMicrotask(() => this.pump());
+    return { wanted: 0, speculative: 0 };
+  }
   /**
    * Asks one partition at a time for what the waiting gets lack, in turn so that none is starved;
    * once every partition came back empty, answers getNowait callers and waits without polling.
@@ -204,17 +209,13 @@ export class Consumer<T> implements BatcherConsumer {
     const unmet = this.getters.length - this.stash.length - this.parts.reduce((a, p) => a + p.inFlight, 0);
     if (unmet <= 0) return;
     if (this.parts.some((p) => p.requested || p.inFlight > 0)) return;
-    const k = this.parts.length;
-    for (let i = 0; i < k; i++) {
-      const p = (this.rr + i) % k;
+    const p = this.turn.next(this.parts);
+    if (p !== undefined) {
       const part = this.parts[p]!;
-      if (!part.drained) {
-        this.rr = (p + 1) % k;
-        part.requested = true;
-        this.batchers[p]!.request(part.waking);
-        part.waking = false;
-        return;
-      }
+      part.requested = true;
+      this.batchers[p]!.request(part.waking);
+      part.waking = false;
+      return;
     }
     this.answerNowait();
     this.armIdle();

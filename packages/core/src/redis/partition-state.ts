@@ -37,3 +37,42 @@ export function wakeAll(parts: PartitionState[]): void {
 export function shutDownAndEmpty(parts: readonly PartitionState[]): boolean {
   return parts.every((p) => p.shutdown !== '' && p.pending === 0);
 }
+
+/**
+ * The turn over a handle's partitions, so that consumers take from them in turn and none is
+ * starved: the pump asks the next one not found empty, and a call acknowledging to a partition
+ * reserves only when it is that partition's turn (else a consumer loop would stay on the partition
+ * of its first task until it is empty).
+ */
+export class PartitionTurn {
+  private rr = 0;
+
+  /** The next partition not found empty, from the turn on (the turn passes it); undefined when all are. */
+  next(parts: readonly PartitionState[]): number | undefined {
+    for (let i = 0; i < parts.length; i++) {
+      const p = (this.rr + i) % parts.length;
+      if (!parts[p]!.drained) {
+        this.rr = (p + 1) % parts.length;
+        return p;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Whether `partition` may reserve now: no other partition was asked (the pump gave it the turn),
+   * and it comes before any other not found empty (the turn then passes it).
+   */
+  claim(parts: readonly PartitionState[], partition: number): boolean {
+    if (parts.some((p, i) => i !== partition && p.requested)) return false;
+    for (let i = 0; i < parts.length; i++) {
+      const p = (this.rr + i) % parts.length;
+      if (p === partition) {
+        this.rr = (p + 1) % parts.length;
+        return true;
+      }
+      if (!parts[p]!.drained) return false;
+    }
+    return true;
+  }
+}
