@@ -52,7 +52,7 @@ describe('asyncq limits', () => {
     for (const [args, message] of [
       [['--rate', '0/1s'], /--rate "0\/1s": give tasks per window as <max>\/<window>/],
       [['--rate=-5/1s'], /--rate "-5\/1s"/],
-      [['--concurrency', '0'], /concurrency must be a whole number of at least 1; got 0/],
+      [['--concurrency', '0'], /^asyncq: --concurrency must be a whole number >= 1, got "0"$/],
       [['--clear', '--concurrency', '2'], /--clear removes every limit: give it alone/],
     ] as const) {
       const r = await runCli(['limits', name, ...args], { env });
