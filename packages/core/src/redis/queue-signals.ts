@@ -1,5 +1,6 @@
 import { followSlotMigrations, messageEvent, publishOn, subscribeTo } from './cluster-room.js';
 import type { RedisClient } from './connection.js';
+import { retryUnsent } from './redis-errors.js';
 import type { QueueKeys } from './queue-keys.js';
 
 /**
@@ -31,6 +32,8 @@ export class QueueSignals {
     channels: readonly string[],
     /** Sharded pub/sub (SSUBSCRIBE) on a cluster, so each channel lives on its slot's master. */
     private readonly sharded: boolean,
+    /** How long a subscribe that a failover refuses is tried again. */
+    private readonly rideOutMs = 20_000,
   ) {
     this.partitionOf = new Map(channels.map((c, i) => [c, i]));
     const onMessage = (ch: string, message: string): void => {
@@ -53,7 +56,7 @@ export class QueueSignals {
   /** Subscribes once; resolves when messages will be seen. */
   start(): Promise<void> {
     const channels = [...this.partitionOf.keys()];
-    this.subscribed ??= subscribeTo(this.subscriber, channels, this.sharded);
+    this.subscribed ??= retryUnsent(() => subscribeTo(this.subscriber, channels, this.sharded), this.rideOutMs);
     return this.subscribed;
   }
 

@@ -85,3 +85,20 @@ function aclRefusal(msg: string, command: string | undefined): string | undefine
   const what = /^run/.test(inScript) ? 'a command' : /keys/.test(inScript) ? 'a command on a key outside its key pattern' : 'a publish on a channel outside its channel pattern';
   return `does not let this user run ${what} inside a script (${cmd})`;
 }
+
+/**
+ * Runs `call` again while Redis refuses it unrun (a cluster failing over or resharding, a server
+ * loading: see {@link isUnsent}), for up to `ms`, then throws the refusal: a handle's first call
+ * during a failover rides it out, as puts do, instead of failing.
+ */
+export async function retryUnsent<R>(call: () => Promise<R>, ms: number): Promise<R> {
+  const started = Date.now();
+  for (let round = 0; ; round++) {
+    try {
+      return await call();
+    } catch (e) {
+      if (!isUnsent(e) || Date.now() - started > ms) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** round, 1000)));
+    }
+  }
+}

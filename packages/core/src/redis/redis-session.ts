@@ -8,6 +8,7 @@ import { QueueSignals } from './queue-signals.js';
 import { QueueScripts } from './scripts.js';
 import { LossWatch } from './loss-watch.js';
 import { checkMemoryPolicy } from './memory-policy.js';
+import { retryUnsent } from './redis-errors.js';
 import { RedisClock, RequestLog, type RequestArgs } from './request-log.js';
 import { SessionBase } from './session-base.js';
 
@@ -53,8 +54,11 @@ export class RedisSession extends SessionBase<QueueConfig, QueueSignals> {
     const session = new RedisSession(config, client, scripts);
     try {
       // Before the first write: a command the user's ACL refuses is named now, with nothing changed.
-      await checkAccess(scripts, config.target, config.partitions[0]!, opts.reader ? 'reader' : 'queue');
-      await checkLayout(client, config);
+      // A cluster failing over refuses them unrun: tried again, within the command timeout.
+      await retryUnsent(async () => {
+        await checkAccess(scripts, config.target, config.partitions[0]!, opts.reader ? 'reader' : 'queue');
+        await checkLayout(client, config);
+      }, config.commandTimeout);
       await session.readClock();
       await checkMemoryPolicy(client, config.target, config.strictRedis);
     } catch (e) {
@@ -102,7 +106,7 @@ export class RedisSession extends SessionBase<QueueConfig, QueueSignals> {
   }
 
   protected async listen(subscriber: RedisClient): Promise<QueueSignals> {
-    const signals = new QueueSignals(subscriber, this.config.partitions.map((k) => k.channel), this.sharded);
+    const signals = new QueueSignals(subscriber, this.config.partitions.map((k) => k.channel), this.sharded, this.config.commandTimeout);
     await signals.start();
     return signals;
   }
