@@ -197,7 +197,7 @@ describe('queue admin commands', () => {
     const when = /^put \S+Z, last attempt started \S+Z, finished \S+Z, ran \d+m?s$/;
     // Then each attempt: how it ended, when and where (its worker has stopped: its lease), its
     // error, stack and lines, escaped and indented.
-    const attempt = /^attempt 1: failed after \d+m?s, started \S+Z, lease [0-9a-f]+\.\d+$/;
+    const attempt = /^attempt 1: failed after \d+m?s, started \S+Z, ended \S+Z, lease [0-9a-f]+\.\d+$/;
     expect(lines.slice(0, 6)).toEqual([`${name} task ${failed} (noisy): failed, 1 of 1 attempt made`, expect.stringMatching(when), 'error: broke \\x1b[2J on 1', expect.stringMatching(attempt), '  error: broke \\x1b[2J on 1', '  stack:']);
     expect(lines[6]).toMatch(/^ {4}\S*Error: broke \\x1b\[2J on 1$/);
     expect(lines.slice(-3)).toEqual(['  log:', '    starting 1', '    colour \\x1b[31mred\\x1b[0m and a bell \\x07']);
@@ -208,7 +208,7 @@ describe('queue admin commands', () => {
     expect(json.runMs).toBe(json.finishedAt - json.startedAt);
     expect((json as unknown as { runs: unknown[] }).runs).toEqual([expect.objectContaining({ attempt: 1, outcome: 'failed', error: 'broke \u001b[2J on 1', logs: ['starting 1', 'colour \u001b[31mred\u001b[0m and a bell \u0007'], worker: null })]);
     const doneLines = (await runCli(['logs', name, done])).stdout.trimEnd().split('\n');
-    expect(doneLines).toEqual([`${name} task ${done} (ok): completed, 1 of 1 attempt made`, expect.stringMatching(when), expect.stringMatching(/^attempt 1: completed after \d+m?s, started \S+Z, lease [0-9a-f]+\.\d+$/), '  (no log lines)']);
+    expect(doneLines).toEqual([`${name} task ${done} (ok): completed, 1 of 1 attempt made`, expect.stringMatching(when), expect.stringMatching(/^attempt 1: completed after \d+m?s, started \S+Z, ended \S+Z, lease [0-9a-f]+\.\d+$/), '  (no log lines)']);
     expect((await runCli(['inspect', name, '--failed'])).stdout).toContain('    error: broke \\x1b[2J on 1\n');
 
     const cases: [string[], string][] = [

@@ -1,8 +1,10 @@
 import type { Argv } from 'yargs';
 import type { TaskState, TaskSummary } from '@asyncq/core';
-import { ALLOW_MISSING_HINT, allowMissingOption, withQueue } from '../queues/queue-reader.js';
+import { ALLOW_MISSING_HINT, allowMissingOption, noSuchTask, withQueue } from '../queues/queue-reader.js';
+import { readTaskRuns, taskReport, type TaskWithRuns } from '../queues/task-runs.js';
 import { CliError, wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
+import { formatDuration } from '../grammar/durations.js';
 import { numberOption, oneOf } from '../grammar/flag-values.js';
 import { queuePositional } from '../grammar/queue-flag.js';
 import { jsonOrNote, printable, quoted, TOO_DEEP } from '../terminal-text.js';
@@ -13,6 +15,7 @@ interface InspectArgs extends GlobalOptions {
   queue: string;
   failed?: boolean;
   state?: string;
+  id?: string;
   limit: unknown;
   json?: boolean;
   allowMissing?: boolean;
@@ -20,8 +23,9 @@ interface InspectArgs extends GlobalOptions {
 
 export const TASK_STATES: readonly TaskState[] = ['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled', 'blocked'];
 
-/** Lists a queue's tasks in one state (failed ones with their errors). Only reads. */
+/** Lists a queue's tasks in one state (failed ones with their errors), or shows one task whole (`--id`). Only reads. */
 export async function inspect(argv: InspectArgs, ctx: CliContext): Promise<void> {
+  if (argv.id !== undefined) return inspectOne(argv, String(argv.id), ctx);
   if (argv.failed && argv.state !== undefined && argv.state !== 'failed') {
     throw new CliError(`--failed lists the failed tasks and --state ${quoted(argv.state)} another state: give one of them`);
   }
@@ -51,41 +55,81 @@ export async function inspect(argv: InspectArgs, ctx: CliContext): Promise<void>
   );
 }
 
+/**
+ * `inspect --id`: one task whole, its data, times and each attempt with its worker, error, stack
+ * and log lines; with `--json` one object, each run naming its worker (`worker`, null once gone).
+ */
+async function inspectOne(argv: InspectArgs, id: string, ctx: CliContext): Promise<void> {
+  if (argv.failed || argv.state !== undefined) throw new CliError(`--id shows task ${quoted(id)} whatever its state: leave out ${argv.failed ? '--failed' : '--state'}`);
+  await withQueue(
+    argv,
+    argv.queue,
+    async (q) => {
+      const task = q.exists ? await readTaskRuns(q, id) : undefined;
+      if (!task) throw new CliError(noSuchTask(argv.queue, id));
+      if (argv.json) ctx.out(taskAsJson(task));
+      else for (const line of taskReport(argv.queue, task, { whole: true })) ctx.out(line);
+    },
+    { allowMissing: argv.allowMissing, hint: ALLOW_MISSING_HINT },
+  );
+}
+
 /** A task as inspect lists it, with the id of the worker that runs it (active tasks). */
 export interface InspectedTask extends TaskSummary {
   worker?: string;
 }
 
-/** A task as inspect lists it: id, name, data (cut at 60 characters), attempts, put time, its worker, its error, who cancelled it, what a flow step waits for. */
+/**
+ * A task as inspect lists it: id, name, data (cut at 60 characters), attempts, put time; its
+ * worker, its error, who cancelled it, what a flow step waits for; when it is due, and when its
+ * last attempt started and how long it ran.
+ */
 export function taskLines(t: InspectedTask): string[] {
   const data = printable(jsonOrNote(t.data));
   const put = Number.isFinite(t.timestamp) && t.timestamp > 0 ? ` put ${new Date(t.timestamp).toISOString()}` : '';
   const lines = [`  ${printable(t.id)} ${printable(t.name)} ${data.length > 60 ? `${data.slice(0, 57)}...` : data}${t.attemptsMade ? ` attempts=${t.attemptsMade}` : ''}${put}`];
+  const run = t.lastRun;
+  const when = [
+    t.dueAt !== undefined ? `due ${new Date(t.dueAt).toISOString()}` : '',
+    run ? `last attempt started ${new Date(run.startedAt).toISOString()}, ${run.durationMs === undefined ? 'running' : `ran ${formatDuration(run.durationMs)}`}` : '',
+  ].filter(Boolean);
   if (t.worker) lines.push(`    worker ${printable(t.worker)}`);
   if (t.error) lines.push(`    error: ${printable(t.error)}`);
   if (t.cancelled) lines.push(`    cancelled by ${printable(t.cancelled.by)}${t.cancelled.reason ? `: ${printable(t.cancelled.reason)}` : ''}`);
   if (t.waitsFor) lines.push(`    waits for ${printable(t.waitsFor)}`);
+  if (when.length) lines.push(`    ${when.join(', ')}`);
   return lines;
 }
 
 /** The tasks as one JSON array; a task whose data or result is too deep to write shows a note in its place. */
 function tasksAsJson(tasks: InspectedTask[]): string {
   const whole = jsonOrNote(tasks);
-  if (whole !== TOO_DEEP) return whole;
+  return whole === TOO_DEEP ? jsonOrNote(tasks.map(fitted)) : whole;
+}
+
+/** One task as a JSON object, its data or result too deep to write as a note. */
+function taskAsJson(task: TaskWithRuns): string {
+  const whole = jsonOrNote(task);
+  return whole === TOO_DEEP ? jsonOrNote(fitted(task)) : whole;
+}
+
+/** The task with its data and result replaced by a note where they are too deep to write. */
+function fitted<T extends TaskSummary>(t: T): T {
   const fit = (v: unknown): unknown => (jsonOrNote(v) === TOO_DEEP ? TOO_DEEP : v);
-  return jsonOrNote(tasks.map((t) => ({ ...t, data: fit(t.data), ...(t.result === undefined ? {} : { result: fit(t.result) }) })));
+  return { ...t, data: fit(t.data), ...(t.result === undefined ? {} : { result: fit(t.result) }) };
 }
 
 export function inspectCommand(ctx: CliContext) {
   return defineCommand(ctx, {
     command: 'inspect <queue>',
-    describe: 'list tasks in a state, failed ones with errors',
+    describe: 'list tasks in a state, failed ones with errors, or show one task with its attempts',
     builder: (y: Argv<GlobalOptions>) =>
       queuePositional(y)
         .option('state', { alias: 's', type: 'string', describe: TASK_STATES.join('|'), defaultDescription: 'waiting' })
         .option('failed', { type: 'boolean', describe: 'the failed ones, with errors' })
+        .option('id', { type: 'string', requiresArg: true, describe: 'one task, whole: data, times and each attempt (worker, error, stack, log lines)' })
         .option('limit', numberOption('at most this many', { default: 20 }))
-        .option('json', { type: 'boolean', describe: 'one JSON array of tasks' })
+        .option('json', { type: 'boolean', describe: 'one JSON array of tasks (with --id: one object, runs naming their worker)' })
         .option('allow-missing', allowMissingOption),
     run: inspect,
   });

@@ -6,7 +6,7 @@ import { unfinishedOf } from './finish-waits.js';
 import { locate } from './partitions.js';
 import type { QueueKeys } from './queue-keys.js';
 import type { RedisSession } from './redis-session.js';
-import { delayOf, idsIn, parse, readTask, runsOf, stateOf, sumCounts, toSummary, waitsFor, type TaskRun } from './task-records.js';
+import { delayOf, idsIn, parse, readTask, runsOf, stateOf, sumCounts, toSummary, withPlace, type TaskRun } from './task-records.js';
 
 /** Counts of one partition, or of the whole queue. */
 export interface AdminCounts extends QueueCounts {
@@ -199,8 +199,7 @@ export class AdminReads {
     const h = await s.client.hgetall(k.job(jobId));
     if (!h.name && !h.data) return undefined;
     const state = await stateOf(s.client, k, jobId);
-    const summary = toSummary(id, h, state, partition, parts.length);
-    if (state === 'blocked') summary.waitsFor = await waitsFor(s.client, k, h, partition, parts.length);
+    const summary = await withPlace(s.client, k, jobId, h, toSummary(id, h, state, partition, parts.length), parts.length);
     const stacks = parse(h.stacktrace ?? '[]', []);
     const logs = await s.client.lrange(k.logs(jobId), 0, -1);
     return {

@@ -52,8 +52,17 @@ export async function stateOf(client: RedisClient, k: QueueKeys, id: string): Pr
 export async function readTask(client: RedisClient, k: QueueKeys, id: string, state: TaskState, partition: number, partitions: number): Promise<TaskSummary | undefined> {
   const h = await client.hgetall(k.job(id));
   if (!h.name && !h.data) return undefined;
-  const summary = toSummary(publicId(partition, id, partitions), h, state, partition, partitions);
-  if (state === 'blocked') summary.waitsFor = await waitsFor(client, k, h, partition, partitions);
+  return withPlace(client, k, id, h, toSummary(publicId(partition, id, partitions), h, state, partition, partitions), partitions);
+}
+
+/** Adds what the task's hash does not say: what a blocked flow step waits for, when a delayed task is due. */
+export async function withPlace(client: RedisClient, k: QueueKeys, id: string, h: Record<string, string>, summary: TaskSummary, partitions: number): Promise<TaskSummary> {
+  if (summary.state === 'blocked') summary.waitsFor = await waitsFor(client, k, h, summary.partition ?? 0, partitions);
+  if (summary.state === 'delayed') {
+    // The delayed set's score is the due time times 0x1000 plus a tie-breaker (delayedScore, queue-lib.lua).
+    const score = await client.zscore(k.delayed, id);
+    if (score !== null) summary.dueAt = Math.floor(Number(score) / 0x1000);
+  }
   return summary;
 }
 
@@ -86,12 +95,24 @@ export function toSummary(id: string, h: Record<string, string>, state: TaskStat
     attemptsMade: Number(h.atm ?? h.attemptsMade ?? 0) || 0,
     timestamp: Number(h.timestamp) || 0,
     ...(Number(h.finishedOn) > 0 ? { finishedAt: Number(h.finishedOn) } : {}),
-    ...(h.failedReason ? { error: h.failedReason } : {}),
+    // A completed task keeps the hash's failedReason of an earlier attempt: that attempt's, not the task's (runs has it).
+    ...(h.failedReason && state !== 'completed' ? { error: h.failedReason } : {}),
     ...(state === 'completed' && h.returnvalue !== undefined ? { result: parse(h.returnvalue, h.returnvalue) } : {}),
     ...(state === 'active' && h.pb ? { holder: h.pb } : {}),
     ...(partitions > 1 ? { partition } : {}),
     ...(h.cancelledOn ? { cancelled: { at: Number(h.cancelledOn), reason: h.cancelReason ?? '', by: h.cancelBy ?? '' } } : {}),
+    ...lastRunOf(h, state),
   };
+}
+
+/** When the task's last attempt started and how long it ran: from its attempts (runsOf), else from the hash's own times. */
+function lastRunOf(h: Record<string, string>, state: TaskState): Pick<TaskSummary, 'lastRun'> {
+  const last = runsOf(h, state, []).filter((r) => r.startedAt !== undefined).pop();
+  const startedAt = last?.startedAt ?? (Number(h.processedOn) || undefined);
+  if (startedAt === undefined) return {};
+  const end = last ? last.endedAt : Number(h.finishedOn) || undefined;
+  const running = last ? last.outcome === 'running' : state === 'active';
+  return { lastRun: { startedAt, ...(end !== undefined && !running ? { durationMs: Math.max(0, end - startedAt) } : {}) } };
 }
 
 export function sumCounts(rows: AdminCounts[]): AdminCounts {
