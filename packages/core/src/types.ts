@@ -122,6 +122,8 @@ export interface WorkerInfo {
   current?: { id: string; name: string; startedAt: number }[];
   /** The worker package version. */
   version?: string;
+  /** How often it beats, ms: a reader tells a worker that stopped reporting from one merely between beats. */
+  heartbeatMs?: number;
 }
 
 /** A fleet supervisor (`asyncq fleet`) as it registers itself in Redis. */

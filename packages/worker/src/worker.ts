@@ -261,6 +261,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       running: this.runner.running.size,
       current: [...this.runner.running].slice(0, 5).map((r) => ({ id: r.task.id, name: r.task.name, startedAt: r.startedAt })),
       version: WORKER_VERSION,
+      heartbeatMs: this.settings.heartbeatMs,
     };
   }
 

@@ -96,7 +96,7 @@ describe('Worker on Redis', () => {
     const registry = track(new WorkerRegistry(name, { connection: redisUrl() }), name);
     await eventually(async () => {
       const [w] = await registry.list();
-      expect(w).toMatchObject({ id: worker.id, queue: name, concurrency: 3, pid: process.pid, done: 1, failed: 0, running: 1, version: WORKER_VERSION });
+      expect(w).toMatchObject({ id: worker.id, queue: name, concurrency: 3, pid: process.pid, done: 1, failed: 0, running: 1, version: WORKER_VERSION, heartbeatMs: 100 });
       expect(w!.current).toEqual([{ id: busyId, name: 'busy', startedAt: expect.any(Number) }]);
     });
     release();
