@@ -47,8 +47,36 @@ describe('asyncq workers, and one worker id', () => {
     const watched = JSON.parse((await cli(['watch', name, '--json', '--count', '1'])).out) as { workers: { id: string }[] };
     expect(watched.workers.map((x) => x.id)).toEqual([w!.id]);
 
+    // Counters: tasks done and attempts failed since it started, in both forms, beside the version,
+    // start time and concurrency.
+    await q.put({}, { name: 'noop' });
+    await q.put({}, { name: 'noop' });
+    await q.put({}, { name: 'fail', attempts: 1 });
+    await eventually(async () => {
+      const [r] = JSON.parse((await cli(['workers', name, '--json'])).out) as { done: number; failed: number }[];
+      expect(r).toMatchObject({ done: 2, failed: 1 });
+    }, 20_000);
+    const counted = (await cli(['workers', name])).out.split('\n').find((l) => l.startsWith(w!.id))!;
+    expect(counted.split(/\s+/).slice(1, 9)).toEqual([w!.host, String(worker.proc.pid), rows[0]!.version, new Date(rows[0]!.startedAt).toISOString(), '2', '1', '2', '1']);
+    expect(counted).toMatch(/ ago$/); // not stale
+
     worker.kill('SIGKILL');
     await worker.exited;
     expect((await cli(['workers', name])).code).toBe(0);
+  });
+
+  it('marks a worker that stopped beating but is still listed as stale, in both forms', async () => {
+    const name = uniqueName('workers');
+    await queue(name).put({}, { name: 'noop' });
+    const now = Date.now();
+    // Listed for a minute (its TTL), but its last beat was 10 s ago and it beats every second.
+    const entry = { id: 'box:7:deadbeef', host: 'box', pid: 7, queue: name, concurrency: 1, startedAt: now - 60_000, done: 3, failed: 0, lastHeartbeat: now - 10_000, heartbeatMs: 1000 };
+    await registry(name).beat(entry, 60_000);
+    await registry(name).beat({ ...entry, id: 'box:8:cafebabe', pid: 8, lastHeartbeat: now }, 60_000);
+    const rows = JSON.parse((await cli(['workers', name, '--json'])).out) as { id: string; stale: boolean; heartbeatMs: number }[];
+    expect(rows.map((r) => [r.id, r.stale, r.heartbeatMs])).toEqual([['box:7:deadbeef', true, 1000], ['box:8:cafebabe', false, 1000]]);
+    const text = (await cli(['workers', name])).out.split('\n');
+    expect(text.find((l) => l.startsWith('box:7:deadbeef'))).toMatch(/1\ds ago, stale$/);
+    expect(text.find((l) => l.startsWith('box:8:cafebabe'))).toMatch(/ ago$/);
   });
 });
