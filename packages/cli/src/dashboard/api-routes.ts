@@ -8,6 +8,7 @@ import { QUEUE_ACTIONS, runQueueAction, type QueueAction } from './queue-actions
 import type { QueueMonitor } from './queue-monitor.js';
 import { READ_ONLY_MESSAGE, READ_ROLE_MESSAGE, runTaskAction, TASK_ACTIONS, type TaskAction } from './task-actions.js';
 import type { TaskState } from '@asyncq/core';
+import { workerRoutes } from './worker-route.js';
 
 /** Whether the user of this request may act: set by the auth in front (`res.locals.role`), admin when no roles are set. */
 export function mayAct(res: Response, actions: boolean): boolean {
@@ -166,6 +167,7 @@ export function apiRoutes(opts: ApiRoutesOptions): express.Router {
   router.put('/api/queues/:name/tasks/:id/:action', (req, res) => taskAction(String(req.params.name), String(req.params.id), String(req.params.action), res));
   router.put('/api/queue/tasks/:action', (req, res) => taskAction(queryText(req, 'name'), queryText(req, 'id'), String(req.params.action), res));
 
+  router.use(workerRoutes({ monitor, prefix: opts.prefix, pageOptions, sendPage }));
   router.use('/api', (_req, res) => void res.status(404).json({ error: 'no such API route: GET /api/queues lists the queues' }));
   return router;
 }

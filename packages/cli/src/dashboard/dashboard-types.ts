@@ -1,5 +1,6 @@
 import type { AdminCounts, GroupBacklog, LimitsStatus, QueueState, QueueTotals } from '@asyncq/core';
 import type { ThroughputPoint } from '../queues/rates.js';
+import type { WorkerEntry } from '../queues/worker-entry.js';
 
 /**
  * The JSON shapes of the dashboard's API (`GET /api/queues`, `GET /api/queues/:name`), gathered in
@@ -86,4 +87,27 @@ export interface QueueList {
   /** Whether the dashboard lets users retry, remove and promote tasks. */
   actions: boolean;
   queues: QueueSummary[];
+}
+
+/**
+ * One worker: `GET /api/worker?queue=&id=` (404 with `state: 'gone'` and an `error` once it is not
+ * listed). `live`: it beats; `stale`: still listed, but no heartbeat for two of its intervals (stuck,
+ * stopped or dead); `gone`: not listed any more (it stopped, or missed three beats).
+ */
+export interface WorkerView {
+  queue: string;
+  id: string;
+  /** When this was read, ms since the epoch: ages on the page are counted from here. */
+  at: number;
+  state: 'live' | 'stale' | 'gone';
+  /** Its registry entry; null when gone. */
+  worker: WorkerEntry | null;
+}
+
+/** A queue's live workers, oldest first: `GET /api/workers?queue=`, what `asyncq workers --json` lists. */
+export interface WorkerList {
+  queue: string;
+  /** When this was read, ms since the epoch. */
+  at: number;
+  workers: WorkerEntry[];
 }

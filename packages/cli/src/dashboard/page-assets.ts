@@ -2,6 +2,7 @@ import { CHART } from './page-render.js';
 import { historyLayout } from './history-chart.js';
 import { FAILURES_SCRIPT, HOME_SCRIPT } from './page-script-parts.js';
 import { chartPoints, failureCells, groupCells, partitionCells, queueFields, queueRow, workerCells } from './queue-view.js';
+import { workerScript } from './worker-script.js';
 
 /**
  * The asyncq page's script, for its three kinds of page (`data-page` on the body):
@@ -10,6 +11,8 @@ import { chartPoints, failureCells, groupCells, partitionCells, queueFields, que
  * - queue: polls `api/queue?name=` and updates the page in place; lists the queue's tasks; runs
  *   the action buttons;
  * - failures: reads `api/failures` and retries or removes a whole group.
+ * - worker, workers: one worker and a queue's workers (worker-script.ts, which also links each
+ *   worker on the queue page to its own page).
  * Every action that removes or changes many tasks asks first, naming the count. Text from Redis
  * only ever reaches the page as textContent, never as HTML. The view functions are the very ones
  * the server renders with, given to the browser as source.
@@ -136,6 +139,7 @@ function queuePage() {
     setText(section.querySelector('[data-f="peak"]'), chart.peak.toFixed(1));
     setText(section.querySelector('[data-f="span"]'), chart.span);
     fillRows(section.querySelector('[data-rows="workers"]'), d.workerList.map((w) => workerCells(w, d.at)));
+    linkWorkerIds(section.querySelector('[data-rows="workers"]'), name, d.workerList);
     fillRows(section.querySelector('[data-rows="partitions"]'), d.partitionCounts.map(partitionCells));
     fillRows(section.querySelector('[data-rows="groups"]'), d.groups.map(groupCells));
     section.querySelector('[data-show="groups"]').hidden = d.groups.length === 0;
@@ -247,6 +251,7 @@ function queuePage() {
 }
 
 ${FAILURES_SCRIPT}
+${workerScript()}
 if (body.page === 'home') home();
 else if (body.page === 'queue') queuePage();
 else if (body.page === 'failures') failuresPage();

@@ -2,6 +2,7 @@ import { partitionTags, queueKeys } from '@asyncq/core/internal';
 import type { QueueDetail, QueueSummary } from './dashboard-types.js';
 import type { FailureReport } from './failure-groups.js';
 import { chartPoints, failureCells, groupCells, partitionCells, queueFields, queueRow, workerCells } from './queue-view.js';
+import { workerHref } from './worker-view.js';
 
 /** Text made safe inside HTML, attribute values included: every name, id and message from Redis goes through it. */
 export function escapeHtml(text: unknown): string {
@@ -31,7 +32,7 @@ const WORKER_HEAD = ['worker', 'running', 'state', 'current tasks', 'done', 'fai
 const COUNT_STATES = ['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'] as const;
 
 /** The page around `body`: header with links, status line; `kind` tells the script what to poll. */
-function shell(kind: 'home' | 'queue' | 'failures', title: string, body: string, opts: PageOptions, data: Record<string, string> = {}): string {
+export function shell(kind: 'home' | 'queue' | 'failures' | 'worker' | 'workers', title: string, body: string, opts: PageOptions, data: Record<string, string> = {}): string {
   const attrs = Object.entries({ page: kind, windowMs: String(opts.windowMs), intervalMs: String(opts.intervalMs), actions: String(opts.actions), ...data })
     .map(([k, v]) => ` data-${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}="${escapeHtml(v)}"`)
     .join('');
@@ -186,7 +187,7 @@ ${renderGroups(q)}
 </svg></div>
 <div class="muted totals">${field('totals')}</div>
 <table class="workers"><thead><tr>${WORKER_HEAD.map((h) => `<th>${h}</th>`).join('')}</tr></thead>
-<tbody data-rows="workers" data-empty="no live worker">${rowsHtml(q.workerList.map((w) => workerCells(w, q.at)), 'no live worker')}</tbody></table>
+<tbody data-rows="workers" data-empty="no live worker">${rowsHtml(q.workerList.map((w) => workerCells(w, q.at)), 'no live worker', (i) => workerHref(q.name, q.workerList[i]!.id))}</tbody></table>
 </section>`;
 }
 
@@ -205,8 +206,9 @@ function renderGroups(q: QueueDetail): string {
 <table class="groups"><thead><tr><th>group</th><th>waiting</th><th>held back</th></tr></thead><tbody data-rows="groups">${rowsHtml(q.groups.map(groupCells), '')}</tbody></table></div>`;
 }
 
-/** Table rows of escaped cells; one row saying `empty` when there are none. */
-function rowsHtml(rows: string[][], empty: string): string {
+/** Table rows of escaped cells, each row's first cell linked to `link(row)` when given; one row saying `empty` when there are none. */
+function rowsHtml(rows: string[][], empty: string, link?: (row: number) => string): string {
   if (rows.length === 0) return empty ? `<tr><td class="muted" colspan="7">${escapeHtml(empty)}</td></tr>` : '';
-  return rows.map((cells) => `<tr>${cells.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('');
+  const cell = (c: string, row: number, col: number): string => (col === 0 && link ? `<a href="${escapeHtml(link(row))}">${escapeHtml(c)}</a>` : escapeHtml(c));
+  return rows.map((cells, row) => `<tr>${cells.map((c, col) => `<td>${cell(c, row, col)}</td>`).join('')}</tr>`).join('');
 }

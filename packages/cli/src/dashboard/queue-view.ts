@@ -69,12 +69,12 @@ export function groupCells(g: GroupBacklog): string[] {
   return [g.group, Math.round(g.waiting).toLocaleString('en-US'), g.blocked ? 'yes' : 'no'];
 }
 
-/** The cells of one worker's row: who, load, busy or idle, what it runs, counters, heartbeat. */
+/** The cells of one worker's row: its id (as `asyncq workers` names it), load, busy or idle, what it runs, counters, heartbeat. */
 export function workerCells(w: WorkerRow, now: number): string[] {
   const age = (ms: number): string => (ms < 10_000 ? `${(Math.max(0, ms) / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`);
   const current = w.current.map((t) => `${t.name} #${t.id} (${age(now - t.startedAt)})`).join(', ');
   return [
-    `${w.host}:${w.pid}`,
+    w.id,
     `${w.running}/${w.concurrency}`,
     w.running > 0 ? 'busy' : 'idle',
     current || '—',

@@ -88,7 +88,7 @@ describe('the asyncq page (no Redis)', () => {
       [
         detail({
           name: evil,
-          workerList: [{ id: 'w', host: '"><img src=x onerror=alert(2)>', pid: 1, concurrency: 1, running: 1, done: 0, failed: 0, lastHeartbeat: NOW, current: [{ id: '<i>9</i>', name: '<svg onload=alert(3)>', startedAt: NOW }] }],
+          workerList: [{ id: '"><img src=x onerror=alert(2)>:1:x', host: '"><img src=x onerror=alert(2)>', pid: 1, concurrency: 1, running: 1, done: 0, failed: 0, lastHeartbeat: NOW, current: [{ id: '<i>9</i>', name: '<svg onload=alert(3)>', startedAt: NOW }] }],
         }),
       ],
       { ...PAGE, prefix: '</title><script>alert(4)</script>' },
@@ -143,8 +143,8 @@ describe('the asyncq page (no Redis)', () => {
 
   it('lists each worker busy or idle with its current tasks, and partitions by counts', () => {
     const [busy, idle] = detail().workerList;
-    expect(workerCells(busy!, NOW)).toEqual(['box:42', '3/4', 'busy', 'send #7 (2.0 s)', '90', '1', '1.5 s ago']);
-    expect(workerCells(idle!, NOW)).toEqual(['box:43', '0/4', 'idle', '—', '10', '0', '0.5 s ago']);
+    expect(workerCells(busy!, NOW)).toEqual(['w1', '3/4', 'busy', 'send #7 (2.0 s)', '90', '1', '1.5 s ago']);
+    expect(workerCells(idle!, NOW)).toEqual(['w2', '0/4', 'idle', '—', '10', '0', '0.5 s ago']);
     expect(partitionCells(detail().counts, 2)).toEqual(['#2', '40', '2', '3', '100', '1', '0']);
   });
 
