@@ -158,6 +158,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
         }));
       }
     } catch (e) {
+      // Closed while it started (close() closes the queue, so its session fails to open): that is a
+      // stop asked for, not a failure, and run() resolves once the close is done.
+      if (this.closing) return this.closing;
       // run() rejects with the reason (the CLI prints it as its one line); a worker that never
       // started has no stop to narrate, so it releases what it opened without logging.
       this.startFailed = true;

@@ -107,6 +107,17 @@ describe('Worker on Redis', () => {
     expect(await registry.list()).toEqual([]);
   });
 
+  it('closed while it starts, run() resolves once closed: a stop asked for, not a failure to start', async () => {
+    for (let i = 0; i < 5; i++) {
+      const name = uniqueName('wc');
+      const worker = new Worker(name, defineHandlers({ noop: async () => {} }), { connection: redisUrl(), handleSignals: false });
+      const running = worker.run();
+      await worker.close();
+      // Before the fix, run() rejected with QueueClosed here (its session opened after close()).
+      await expect(running).resolves.toBeUndefined();
+    }
+  });
+
   it('stops by itself once the queue is shut down and empty', async () => {
     const { q, running } = setup({ ok: async () => 1 });
     await q.put(1, { name: 'ok' });
