@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 // Debian's chromium, driven by playwright-core (no browser download): `npm run setup` installs it.
 const CHROMIUM = '/usr/bin/chromium';
@@ -9,6 +10,20 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`the dashboard tests drive ${CHROMIUM}: install it with npm run setup (apt-get install chromium)`);
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+}
+
+/**
+ * One browser for a test file: launched before its tests, closed after them (playwright stops its
+ * processes). Call it at the top of the file; the function it returns gives the browser.
+ */
+export function browserForFile(): () => Browser {
+  let browser: Browser | undefined;
+  beforeAll(async () => void (browser = await launchChromium()), 60_000);
+  afterAll(async () => await browser?.close());
+  return () => {
+    if (!browser) throw new Error('the browser is not launched: call browserForFile() at the top of the test file');
+    return browser;
+  };
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import type { TaskState, TaskSummary } from '@asyncq/core';
 import { ALLOW_MISSING_HINT, allowMissingOption, noSuchTask, withQueue } from '../queues/queue-reader.js';
-import { readTaskRuns, taskReport, type TaskWithRuns } from '../queues/task-runs.js';
+import { fitted, readTaskRuns, taskAsJson, taskReport } from '../queues/task-runs.js';
 import { CliError, wholeNumber, type CliContext, type GlobalOptions } from '../cli-context.js';
 import { defineCommand } from '../grammar/command.js';
 import { formatDuration } from '../grammar/durations.js';
@@ -105,18 +105,6 @@ export function taskLines(t: InspectedTask): string[] {
 function tasksAsJson(tasks: InspectedTask[]): string {
   const whole = jsonOrNote(tasks);
   return whole === TOO_DEEP ? jsonOrNote(tasks.map(fitted)) : whole;
-}
-
-/** One task as a JSON object, its data or result too deep to write as a note. */
-function taskAsJson(task: TaskWithRuns): string {
-  const whole = jsonOrNote(task);
-  return whole === TOO_DEEP ? jsonOrNote(fitted(task)) : whole;
-}
-
-/** The task with its data and result replaced by a note where they are too deep to write. */
-function fitted<T extends TaskSummary>(t: T): T {
-  const fit = (v: unknown): unknown => (jsonOrNote(v) === TOO_DEEP ? TOO_DEEP : v);
-  return { ...t, data: fit(t.data), ...(t.result === undefined ? {} : { result: fit(t.result) }) };
 }
 
 export function inspectCommand(ctx: CliContext) {

@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { QueueList } from './dashboard-types.js';
+import { taskRoute } from './task-route.js';
 import { pageScript } from './page-assets.js';
 import { PAGE_STYLE } from './page-style.js';
 import { actOnGroup, failureReport } from './failure-groups.js';
@@ -89,6 +90,7 @@ export function apiRoutes(opts: ApiRoutesOptions): express.Router {
     const readers = name === undefined ? monitor.readers() : [monitor.reader(name)].filter((r) => r !== undefined);
     sendPage(res, renderFailures(await failureReport(readers), name, pageOptions(res)));
   });
+  router.use(taskRoute({ monitor, prefix: opts.prefix, pageOptions, sendPage }));
   router.get('/assets/dashboard.js', (_req, res) => void res.type('text/javascript').set('Cache-Control', 'no-cache').send(script));
   router.get('/favicon.ico', (_req, res) => void res.status(204).end());
   router.get('/assets/dashboard.css', (_req, res) => void res.type('text/css').set('Cache-Control', 'no-cache').send(PAGE_STYLE));

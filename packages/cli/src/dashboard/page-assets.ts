@@ -1,6 +1,7 @@
 import { CHART } from './page-render.js';
 import { historyLayout } from './history-chart.js';
 import { FAILURES_SCRIPT, HOME_SCRIPT } from './page-script-parts.js';
+import { taskLinkScript } from './task-view.js';
 import { chartPoints, failureCells, groupCells, partitionCells, queueFields, queueRow, workerCells } from './queue-view.js';
 import { workerScript } from './worker-script.js';
 
@@ -118,7 +119,7 @@ function every(fn) {
 }
 
 const q = (name) => encodeURIComponent(name);
-
+${taskLinkScript()}
 ${HOME_SCRIPT}
 // ---- queue: one queue's page
 function queuePage() {
@@ -162,6 +163,7 @@ function queuePage() {
     tasksBody.replaceChildren(...tasks.map((t) => {
       const tr = cellRow([t.id, t.name, String(t.attemptsMade), new Date(t.timestamp).toISOString().slice(0, 19).replace('T', ' '), t.error]);
       tr.dataset.task = t.id;
+      tr.firstChild.replaceChildren(taskLink(name, t.id));
       if (canAct) {
         const td = document.createElement('td');
         const can = { retry: ['failed', 'completed', 'cancelled'], remove: ['failed', 'completed', 'waiting', 'delayed', 'cancelled'], promote: ['delayed'], cancel: ['waiting', 'delayed', 'active'] };

@@ -1,6 +1,7 @@
 import { partitionTags, queueKeys } from '@asyncq/core/internal';
 import type { QueueDetail, QueueSummary } from './dashboard-types.js';
 import type { FailureReport } from './failure-groups.js';
+import { taskHref } from './task-view.js';
 import { chartPoints, failureCells, groupCells, partitionCells, queueFields, queueRow, workerCells } from './queue-view.js';
 import { workerHref } from './worker-view.js';
 
@@ -32,7 +33,7 @@ const WORKER_HEAD = ['worker', 'running', 'state', 'current tasks', 'done', 'fai
 const COUNT_STATES = ['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'] as const;
 
 /** The page around `body`: header with links, status line; `kind` tells the script what to poll. */
-export function shell(kind: 'home' | 'queue' | 'failures' | 'worker' | 'workers', title: string, body: string, opts: PageOptions, data: Record<string, string> = {}): string {
+export function shell(kind: 'home' | 'queue' | 'failures' | 'worker' | 'workers' | 'task', title: string, body: string, opts: PageOptions, data: Record<string, string> = {}): string {
   const attrs = Object.entries({ page: kind, windowMs: String(opts.windowMs), intervalMs: String(opts.intervalMs), actions: String(opts.actions), ...data })
     .map(([k, v]) => ` data-${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}="${escapeHtml(v)}"`)
     .join('');
@@ -142,7 +143,9 @@ ${tasks}`;
  */
 export function renderFailures(report: FailureReport, queue: string | undefined, opts: PageOptions): string {
   const head = ['queue', 'count', 'error', 'first seen (UTC)', 'last seen (UTC)', 'example tasks', ...(opts.actions ? ['actions'] : [])];
-  const rows = report.groups.map((g) => `<tr>${failureCells(g).map((c) => `<td>${escapeHtml(c)}</td>`).join('')}${opts.actions ? '<td></td>' : ''}</tr>`);
+  // The last cell, the example task ids, links each to its task's page.
+  const examples = (g: FailureReport['groups'][number]): string => g.taskIds.map((id) => `<a href="${escapeHtml(taskHref(g.queue, id))}">${escapeHtml(id)}</a>`).join(', ');
+  const rows = report.groups.map((g) => `<tr>${failureCells(g).slice(0, -1).map((c) => `<td>${escapeHtml(c)}</td>`).join('')}<td>${examples(g)}</td>${opts.actions ? '<td></td>' : ''}</tr>`);
   const scope = queue === undefined ? 'every queue' : `queue ${queue}`;
   const body = `<section class="card failures"><h2>failures of ${escapeHtml(scope)}, grouped by error</h2>
 <p class="muted" data-f="read">${escapeHtml(readLine(report))}</p>

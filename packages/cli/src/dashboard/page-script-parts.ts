@@ -1,6 +1,7 @@
 /**
  * Two parts of the asyncq page's script (see `pageScript` in page-assets.ts, which puts them
- * together with the helpers they use: getJson, act, cellRow, button, every, q, n, plural...).
+ * together with the helpers they use: getJson, act, cellRow, button, every, q, n, plural,
+ * taskLinks...).
  */
 
 /** The home page: the table of every queue, polled from `api/queues`, sorted and filtered in the browser. */
@@ -64,6 +65,7 @@ function failuresPage() {
     setText(read, r.read.toLocaleString('en-US') + ' failed task' + (r.read === 1 ? '' : 's') + ' in ' + r.groups.length + ' group' + (r.groups.length === 1 ? '' : 's') + (r.truncated ? ' (the newest 1,000 of each queue)' : ''));
     tbody.replaceChildren(...r.groups.map((g) => {
       const tr = cellRow(failureCells(g));
+      tr.lastChild.replaceChildren(...taskLinks(g.queue, g.taskIds));
       tr.title = g.example;
       if (canAct) {
         const td = document.createElement('td');

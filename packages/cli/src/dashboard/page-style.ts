@@ -54,4 +54,10 @@ polyline.p95, .key.p95 { stroke: var(--failed); color: var(--failed); }
 .key.p50 { color: var(--done); }
 .notice { margin: .8em 1.5em 0; padding: .5em .8em; border-radius: 6px; border: 1px solid var(--done); }
 .notice.bad { border-color: var(--failed); color: var(--failed); }
+section.task pre, section.attempts pre { margin: .2em 0 .6em; padding: .5em .7em; background: var(--bg); border: 1px solid var(--line); border-radius: 5px; white-space: pre-wrap; overflow-wrap: anywhere; font: 12px/1.4 ui-monospace, monospace; }
+section.task .facts th, section.attempts .facts th { vertical-align: top; padding-right: 1.2em; }
+section.attempt { border-top: 1px solid var(--line); margin-top: .8em; padding-top: .6em; }
+section.attempt h3 { margin: 0 0 .3em; font-size: 1em; }
+section.outcome-failed h3, section.outcome-lost h3, section.task .error, section.attempt .error { color: var(--failed); }
+section.outcome-completed h3 { color: var(--done); }
 `;

@@ -1,6 +1,6 @@
-import type { TaskDetails, TaskRun } from '@asyncq/core';
+import type { TaskDetails, TaskRun, TaskSummary } from '@asyncq/core';
 import { formatDuration } from '../grammar/durations.js';
-import { jsonOrNote, printable } from '../terminal-text.js';
+import { jsonOrNote, printable, TOO_DEEP } from '../terminal-text.js';
 import type { QueueReader } from './queue-reader.js';
 import { holderOf } from './worker-names.js';
 
@@ -24,6 +24,18 @@ export async function readTaskRuns(q: Pick<QueueReader, 'admin' | 'registry'>, i
   if (!task) return undefined;
   const workers = task.runs.length > 0 ? await q.registry.list() : [];
   return { ...task, runs: task.runs.map((r) => ({ ...r, worker: holderOf(r.holder, workers)?.id ?? null })) };
+}
+
+/** One task as a JSON object (`inspect --id --json`, the dashboard's `api/task`), its data or result too deep to write as a note. */
+export function taskAsJson(task: TaskWithRuns): string {
+  const whole = jsonOrNote(task);
+  return whole === TOO_DEEP ? jsonOrNote(fitted(task)) : whole;
+}
+
+/** The task with its data and result replaced by a note where they are too deep to write. */
+export function fitted<T extends TaskSummary>(t: T): T {
+  const fit = (v: unknown): unknown => (jsonOrNote(v) === TOO_DEEP ? TOO_DEEP : v);
+  return { ...t, data: fit(t.data), ...(t.result === undefined ? {} : { result: fit(t.result) }) };
 }
 
 /** A time as the CLI prints it: ISO 8601, UTC. */
