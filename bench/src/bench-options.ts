@@ -19,7 +19,7 @@ export interface BenchOptions {
   putInFlight: number;
   /** Completed tasks every engine keeps: asyncq's default. */
   keepCompleted: number;
-  /** asyncq Worker's `prefetch` in the worker scenarios (BENCH_PREFETCH); undefined: its default (0). */
+  /** asyncq Worker's `prefetch` in the worker scenarios (BENCH_PREFETCH); undefined: its default (DEFAULT_WORKER_PREFETCH). */
   prefetch: number | undefined;
 }
 

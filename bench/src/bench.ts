@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { Queue } from '@asyncq/core';
+import { DEFAULT_WORKER_PREFETCH } from '@asyncq/core/internal';
 import { startEmbeddedRedis } from '@asyncq/core/testing';
 import { benchOptions, type BenchOptions } from './bench-options.js';
 import { ChildRun } from './child-runner.js';
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
     console.log(`- Redis ${server.version} at ${new URL(url).host} (${embedded ? 'private, started for this run' : 'BENCH_REDIS_URL: shared, its other clients count in'}), one process per timed phase`);
     console.log(`- ${fmtInt(o.tasks)} tasks per scenario per round, ${o.rounds} round(s), engines in rotating order; medians (peak RSS: the largest)`);
     console.log(`- completed jobs kept: ${ENGINES.map((e) => `${ENGINE_LABEL[e]} ${ENGINE_KEEPS[e]}`).join('; ')}`);
-    console.log(`- asyncq Worker prefetch: ${o.prefetch === undefined ? 'its default (0)' : `${o.prefetch} (BENCH_PREFETCH)`}`);
+    console.log(`- asyncq Worker prefetch: ${o.prefetch === undefined ? `its default (${DEFAULT_WORKER_PREFETCH})` : `${o.prefetch} (BENCH_PREFETCH)`}`);
     console.log(`- Redis cmds/task counts every call INFO commandstats saw, the calls scripts make included; script calls are EVAL/EVALSHA/FCALL`);
     console.log(`- host: ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(2)}, Node ${process.version}`);
     const results = new Results();

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { percentile, report, secs } from './harness/figures.js';
 import { duplicateExecutions, ledgerDir, readLedger, unfinishedKeys, type Execution } from './harness/ledger.js';
-import { DEFAULT_PREFETCH } from '@asyncq/core/internal';
+import { DEFAULT_WORKER_PREFETCH } from '@asyncq/core/internal';
 import { RedisServer, sleep } from '@asyncq/test-support';
 import { argvOf, FIXTURES, runCli, startCli } from './harness/processes.js';
 
@@ -21,8 +21,8 @@ const KILL_PHASE_MS = 70_000;
 /** From the fleet's start to join resolving, at most (today's 30 s lock + 30 s stalled check fits in it). */
 const RUN_BUDGET_MS = 180_000;
 /**
- * `CHAOS_PREFETCH=n` runs the storm with `--prefetch n` (issue 24 measures redelivery at 0, 64 and
- * 256 by hand); unset, the fleet runs with the defaults, which is what the guarantee is about.
+ * `CHAOS_PREFETCH=n` runs the storm with `--prefetch n` (the README gives redelivery at 0, at the
+ * default 16 and at 64); unset, the fleet runs with the defaults, which is what the guarantee is about.
  */
 const PREFETCH = process.env.CHAOS_PREFETCH;
 
@@ -91,7 +91,7 @@ describe('kill storm: 20 SIGKILLs against a 4-worker fleet', () => {
     const p99 = percentile(redelivery, 0.99);
 
     report('kill-storm', {
-      prefetch: PREFETCH ?? `default (${DEFAULT_PREFETCH})`,
+      prefetch: PREFETCH ?? `default (${DEFAULT_WORKER_PREFETCH})`,
       tasks: TASKS,
       kills: kills.length,
       lost: lost.length,

@@ -17,7 +17,7 @@
  */
 // Checks of user input, shared so every package words a bad value the same way.
 export { checkInt, checkTimeout, checkQueueName, MAX_TIMER_MS } from './options.js';
-export { DEFAULT_PREFETCH, MAX_PREFETCH } from './redis/queue-config.js';
+export { DEFAULT_PREFETCH, DEFAULT_WORKER_PREFETCH, MAX_PREFETCH } from './redis/queue-config.js';
 export { checkPrimitiveName } from './sync/sync-options.js';
 export { assertJsonSafe, describeError, safeMessage, type ErrorFacts } from './payload.js';
 export { shellQuote } from './shell-quote.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { Queue, UnrecoverableError, WorkerRegistry, type AsyncQueue, type WorkerInfo } from '@asyncq/core';
-import { safeMessage } from '@asyncq/core/internal';
+import { DEFAULT_WORKER_PREFETCH, safeMessage } from '@asyncq/core/internal';
 import { stopGracefully } from './graceful-stop.js';
 import { checkHandlers, type Handler, type Handlers } from './handlers.js';
 import { Heartbeat } from './heartbeat.js';
@@ -80,7 +80,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.opts = opts;
     this.queue =
       opts.queue ??
-      new Queue(queue, { connection: opts.connection, prefix: opts.prefix, lease: opts.lease, stalledInterval: opts.stalledInterval, prefetch: opts.prefetch });
+      new Queue(queue, { connection: opts.connection, prefix: opts.prefix, lease: opts.lease, stalledInterval: opts.stalledInterval, prefetch: opts.prefetch ?? DEFAULT_WORKER_PREFETCH });
     this.registry =
       opts.workerRegistry === false
         ? undefined

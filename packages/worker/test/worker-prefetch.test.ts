@@ -1,8 +1,10 @@
 // A Worker's `prefetch` reaches its queue: with 0, it holds no more tasks than it runs; by
-// default, a busy worker holds tasks fetched ahead beside the ones running (what a kill delays).
+// default (16), a busy worker holds tasks fetched ahead beside the ones running (what a kill
+// delays), and never more than its concurrency plus its prefetch.
 import { describe, expect, it } from 'vitest';
 import { Queue } from '@asyncq/core';
 import { Worker } from '@asyncq/worker';
+import { DEFAULT_WORKER_PREFETCH } from '@asyncq/core/internal';
 import { redisUrl, track, uniqueName } from '@asyncq/test-support';
 
 /** Runs `tasks` tasks on a worker at concurrency 2; returns the most tasks held (active) seen while one ran. */
@@ -27,9 +29,14 @@ async function mostHeld(prefetch: number | undefined, tasks: number): Promise<nu
 }
 
 describe('Worker prefetch', () => {
-  it('with prefetch 0 (the default) holds only the tasks it runs; with prefetch 64 it also holds tasks fetched ahead', async () => {
+  it('with prefetch 0 holds only the tasks it runs; by default and with 64 it also holds tasks fetched ahead, at most concurrency + prefetch', async () => {
+    expect(DEFAULT_WORKER_PREFETCH).toBe(16);
     expect(await mostHeld(0, 60)).toBeLessThanOrEqual(2);
-    expect(await mostHeld(undefined, 60)).toBeLessThanOrEqual(2);
-    expect(await mostHeld(64, 200)).toBeGreaterThan(2);
+    const byDefault = await mostHeld(undefined, 200);
+    expect(byDefault).toBeGreaterThan(2);
+    expect(byDefault).toBeLessThanOrEqual(2 + DEFAULT_WORKER_PREFETCH);
+    const at64 = await mostHeld(64, 400);
+    expect(at64).toBeGreaterThan(2);
+    expect(at64).toBeLessThanOrEqual(2 + 64);
   });
 });

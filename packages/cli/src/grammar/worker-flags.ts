@@ -1,4 +1,4 @@
-import { DEFAULT_PREFETCH, MAX_PREFETCH, MAX_TIMER_MS } from '@asyncq/core/internal';
+import { DEFAULT_WORKER_PREFETCH, MAX_PREFETCH, MAX_TIMER_MS } from '@asyncq/core/internal';
 import { HANDLER_LOAD_TIMEOUT_MS, MAX_CONCURRENCY } from '@asyncq/worker';
 import { wholeNumber } from '../cli-context.js';
 import { formatDuration, parseDuration } from './durations.js';
@@ -15,7 +15,7 @@ export const WORKER_FLAGS = {
   lease: durationOption("a held task's lease without renewal (7s)"),
   stalledInterval: durationOption("idle checks for crashed workers' tasks (2s)"),
   loadTimeout: durationOption('time the handler module may take to load', { default: formatDuration(HANDLER_LOAD_TIMEOUT_MS) }),
-  prefetch: numberOption(`tasks reserved ahead of the running ones (0-${MAX_PREFETCH}; a killed worker delays them too)`, { default: DEFAULT_PREFETCH }),
+  prefetch: numberOption(`tasks reserved ahead of the running ones (0-${MAX_PREFETCH}; a killed worker delays them too)`, { default: DEFAULT_WORKER_PREFETCH }),
 };
 
 /** The shared flags as the command line gives them. */

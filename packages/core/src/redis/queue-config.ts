@@ -7,6 +7,13 @@ import { partitionTags, queueKeys, type QueueKeys } from './queue-keys.js';
 
 /** Tasks a consuming handle reserves ahead of its gets, at most, unless told otherwise: see QueueOptions.prefetch. */
 export const DEFAULT_PREFETCH = 0;
+/**
+ * A Worker's prefetch unless told otherwise (WorkerOptions.prefetch, `--prefetch`): a worker is a
+ * consumer loop by design, so it fetches ahead by default, where a Queue handle's gets stay exact.
+ * Chosen by measurement (README, Benchmark): it lifts a worker at concurrency 1 about twofold, and the
+ * kill storm's redelivery p99 stays under 10 s at it and at 4 times it.
+ */
+export const DEFAULT_WORKER_PREFETCH = 16;
 /** The largest prefetch: tasks fetched ahead are held in memory and by the handle's lease. */
 export const MAX_PREFETCH = 10_000;
 

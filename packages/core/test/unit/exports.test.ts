@@ -67,7 +67,7 @@ describe('@asyncq/core: what users call', () => {
 
 /** What `@asyncq/core/internal` exports as values, sorted. */
 const INTERNAL_VALUES = [
-  'DEFAULT_PREFETCH', 'MAX_PREFETCH', 'MAX_TIMER_MS', 'assertJsonSafe', 'checkInt', 'checkPrimitiveName', 'checkQueueName',
+  'DEFAULT_PREFETCH', 'DEFAULT_WORKER_PREFETCH', 'MAX_PREFETCH', 'MAX_TIMER_MS', 'assertJsonSafe', 'checkInt', 'checkPrimitiveName', 'checkQueueName',
   'checkTimeout', 'connectRedis', 'describeError', 'describeQueues', 'discoverQueues',
   'isTransient', 'listPrimitives', 'listQueues', 'partitionTags', 'queueKeys', 'readQueueFigures',
   'redactUrl', 'requireNoEviction', 'safeMessage', 'shellQuote', 'syncKeys',
