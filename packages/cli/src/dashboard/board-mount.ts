@@ -1,9 +1,9 @@
 import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { FoundQueue } from '@asyncq/core/internal';
 import type { QueueReader } from '../queues/queue-reader.js';
+import { AsyncqBoardAdapter, BoardWorkerNames } from './board-adapter.js';
 import { READ_ONLY_MESSAGE, READ_ROLE_MESSAGE, runTaskAction, taskIdOf, type TaskAction } from './task-actions.js';
 
 /** Options of a {@link QueueBoard}. */
@@ -45,7 +45,8 @@ const JOB_ROUTES: Record<string, TaskAction> = { retry: 'retry', clean: 'remove'
 
 /**
  * bull-board over every asyncq queue: one BullMQ queue per partition (core's `QueueAdmin.bullmq()`,
- * which never writes queue meta), kept in step with the queues the monitor finds. In front of
+ * which never writes queue meta), kept in step with the queues the monitor finds, each job naming
+ * its worker by asyncq's worker id ({@link AsyncqBoardAdapter}). In front of
  * bull-board's API sits a guard: without `actions` every request that would change something is
  * refused with 403; with it, a job's retry, remove and promote run through asyncq's admin (which
  * wakes the queue's consumers), and bull-board's other changes (add, empty, obliterate, pause, edit
@@ -57,6 +58,8 @@ export class QueueBoard {
   private readonly serverAdapter = new ExpressAdapter();
   private readonly board: ReturnType<typeof createBullBoard>;
   private byBullName = new Map<string, Partition>();
+  /** One registry cache per queue, shared by its partitions and kept across syncs. */
+  private readonly names = new WeakMap<QueueReader, BoardWorkerNames>();
 
   constructor(private readonly opts: QueueBoardOptions) {
     this.serverAdapter.setBasePath(opts.basePath);
@@ -80,29 +83,30 @@ export class QueueBoard {
 
   /** Shows exactly `queues` (partitions as queues of their own), reading them through `readers`. */
   async sync(queues: readonly FoundQueue[], readers: ReadonlyMap<string, QueueReader>): Promise<void> {
-    const adapters: BullMQAdapter[] = [];
+    const adapters: AsyncqBoardAdapter[] = [];
     const byBullName = new Map<string, Partition>();
     for (const q of [...queues].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const reader = readers.get(q.name);
       if (!reader) continue;
       const parts = await reader.admin.bullmq();
+      const names = this.names.get(reader) ?? new BoardWorkerNames(reader.registry);
+      this.names.set(reader, names);
       parts.forEach((bull, partition) => {
         byBullName.set(bull.name, { reader, partition, partitions: parts.length });
-        adapters.push(
-          new BullMQAdapter(bull, {
-            // bull-board's options hide either every action or none: with readOnlyMode off it also
-            // shows Add, Duplicate, Edit, Pause, Empty and Obliterate, which would go around
-            // asyncq's join and maxsize bookkeeping. So it shows none, and the asyncq page has every
-            // action; its API's retry, remove, promote and retry-all still run through asyncq.
-            readOnlyMode: true,
-            allowRetries: false,
-            // Its menu shows a queue's BullMQ name, hash-tag braces and all, unless a delimiter is
-            // set: then it strips them and splits on the delimiter, one that no queue name holds.
-            delimiter: '\u0000',
-            displayName: parts.length > 1 ? `${q.name} #${partition}` : q.name,
-            description: parts.length > 1 ? `partition ${partition} of ${parts.length} of asyncq queue ${q.name}` : `asyncq queue ${q.name}`,
-          }),
-        );
+        const options = {
+          // bull-board's options hide either every action or none: with readOnlyMode off it also
+          // shows Add, Duplicate, Edit, Pause, Empty and Obliterate, which would go around
+          // asyncq's join and maxsize bookkeeping. So it shows none, and the asyncq page has every
+          // action; its API's retry, remove, promote and retry-all still run through asyncq.
+          readOnlyMode: true,
+          allowRetries: false,
+          // Its menu shows a queue's BullMQ name, hash-tag braces and all, unless a delimiter is
+          // set: then it strips them and splits on the delimiter, one that no queue name holds.
+          delimiter: '\u0000',
+          displayName: parts.length > 1 ? `${q.name} #${partition}` : q.name,
+          description: parts.length > 1 ? `partition ${partition} of ${parts.length} of asyncq queue ${q.name}` : `asyncq queue ${q.name}`,
+        };
+        adapters.push(new AsyncqBoardAdapter(bull, options, names));
       });
     }
     this.byBullName = byBullName;
