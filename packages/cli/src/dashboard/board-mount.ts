@@ -3,24 +3,23 @@ import { ExpressAdapter } from '@bull-board/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { FoundQueue } from '@asyncq/core/internal';
 import type { QueueReader } from '../queues/queue-reader.js';
+import { runBoardChange, type BoardPartition } from './board-actions.js';
 import { AsyncqBoardAdapter, BoardWorkerNames } from './board-adapter.js';
-import { READ_ONLY_MESSAGE, READ_ROLE_MESSAGE, runTaskAction, taskIdOf, type TaskAction } from './task-actions.js';
+import { BOARD_STYLE, BOARD_STYLE_PATH } from './board-style.js';
+import { READ_ONLY_MESSAGE, READ_ROLE_MESSAGE } from './task-actions.js';
 
 /** Options of a {@link QueueBoard}. */
 export interface QueueBoardOptions {
   /** Where bull-board is mounted, e.g. `/board`. */
   basePath: string;
-  /** Whether its API may retry, remove and promote tasks and retry all failed, through asyncq's admin (else every change is refused). */
+  /**
+   * Whether bull-board shows its buttons and its API runs them through asyncq's admin (see
+   * `board-actions.ts`): a task's retry, remove and promote, and a queue's retry all, promote all,
+   * clean all, empty, pause and resume. Else it shows none and every change is refused.
+   */
   actions: boolean;
   /** Where the asyncq page is, linked from bull-board's header. */
   homePath: string;
-}
-
-/** Which asyncq queue (and partition) a BullMQ queue that bull-board shows belongs to. */
-interface Partition {
-  reader: QueueReader;
-  partition: number;
-  partitions: number;
 }
 
 /** The most tasks one page of bull-board lists (`jobsPerPage`): its settings offer up to 300 a page, and any number was served. */
@@ -35,29 +34,32 @@ export const BOARD_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; " +
   "connect-src 'self'; manifest-src 'self'; base-uri 'self'; form-action 'none'; frame-ancestors 'none'";
 
-/** bull-board's HTML without links to other sites (`<link href="https://...">`, its web font): the page then uses system fonts. */
+/**
+ * bull-board's HTML without links to other sites (`<link href="https://...">`, its web font): the
+ * page then uses system fonts. It links asyncq's stylesheet instead ({@link BOARD_STYLE}), which
+ * hides the controls of the changes refused here.
+ */
 export function localPage(html: string): string {
-  return html.replace(/<link\b[^>]*\bhref\s*=\s*["']?(?:https?:)?\/\/[^>]*>\s*/gi, '');
+  return html
+    .replace(/<link\b[^>]*\bhref\s*=\s*["']?(?:https?:)?\/\/[^>]*>\s*/gi, '')
+    .replace(/<\/head>/i, `<link href="${BOARD_STYLE_PATH}" rel="stylesheet"></head>`);
 }
-
-/** bull-board's three job actions, by the last segment of their route, and what asyncq does for each. */
-const JOB_ROUTES: Record<string, TaskAction> = { retry: 'retry', clean: 'remove', promote: 'promote' };
 
 /**
  * bull-board over every asyncq queue: one BullMQ queue per partition (core's `QueueAdmin.bullmq()`,
  * which never writes queue meta), kept in step with the queues the monitor finds, each job naming
- * its worker by asyncq's worker id ({@link AsyncqBoardAdapter}). In front of
- * bull-board's API sits a guard: without `actions` every request that would change something is
- * refused with 403; with it, a job's retry, remove and promote run through asyncq's admin (which
- * wakes the queue's consumers), and bull-board's other changes (add, empty, obliterate, pause, edit
- * data...) stay refused, since they would go around asyncq's bookkeeping of join and maxsize.
+ * its worker by asyncq's worker id ({@link AsyncqBoardAdapter}). In front of bull-board's API sits a
+ * guard: without `actions` bull-board is read-only (no buttons) and every change is refused with
+ * 403; with it, the changes asyncq can make correctly run through asyncq's admin rather than
+ * BullMQ's job methods (`runBoardChange`), so consumers wake and join and maxsize stay true, and
+ * the rest (add, duplicate, edit, obliterate, concurrency...) are refused and their controls hidden.
  */
 export class QueueBoard {
   /** The express app to mount at `basePath`. */
   readonly app: express.Router = express.Router();
   private readonly serverAdapter = new ExpressAdapter();
   private readonly board: ReturnType<typeof createBullBoard>;
-  private byBullName = new Map<string, Partition>();
+  private byBullName = new Map<string, BoardPartition>();
   /** One registry cache per queue, shared by its partitions and kept across syncs. */
   private readonly names = new WeakMap<QueueReader, BoardWorkerNames>();
 
@@ -77,6 +79,7 @@ export class QueueBoard {
       },
     });
     this.app.use(localPages);
+    this.app.get(`/${BOARD_STYLE_PATH}`, (_req, res) => void res.type('text/css').set('Cache-Control', 'no-cache').send(BOARD_STYLE));
     this.app.use('/api', (req, res, next) => void this.guard(req, res, next).catch(next));
     this.app.use(this.serverAdapter.getRouter() as express.Router);
   }
@@ -84,7 +87,7 @@ export class QueueBoard {
   /** Shows exactly `queues` (partitions as queues of their own), reading them through `readers`. */
   async sync(queues: readonly FoundQueue[], readers: ReadonlyMap<string, QueueReader>): Promise<void> {
     const adapters: AsyncqBoardAdapter[] = [];
-    const byBullName = new Map<string, Partition>();
+    const byBullName = new Map<string, BoardPartition>();
     for (const q of [...queues].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const reader = readers.get(q.name);
       if (!reader) continue;
@@ -94,12 +97,10 @@ export class QueueBoard {
       parts.forEach((bull, partition) => {
         byBullName.set(bull.name, { reader, partition, partitions: parts.length });
         const options = {
-          // bull-board's options hide either every action or none: with readOnlyMode off it also
-          // shows Add, Duplicate, Edit, Pause, Empty and Obliterate, which would go around
-          // asyncq's join and maxsize bookkeeping. So it shows none, and the asyncq page has every
-          // action; its API's retry, remove, promote and retry-all still run through asyncq.
-          readOnlyMode: true,
-          allowRetries: false,
+          // Without actions bull-board draws no buttons. With them it draws all of its own, and
+          // asyncq's stylesheet hides those whose changes are refused (board-style.ts).
+          readOnlyMode: !this.opts.actions,
+          allowRetries: true,
           // Its menu shows a queue's BullMQ name, hash-tag braces and all, unless a delimiter is
           // set: then it strips them and splits on the delimiter, one that no queue name holds.
           delimiter: '\u0000',
@@ -113,53 +114,23 @@ export class QueueBoard {
     this.board.replaceQueues(adapters);
   }
 
-  /** Refuses changes unless allowed; runs the allowed job actions through asyncq. */
+  /** Refuses changes unless allowed, and runs the allowed ones through asyncq. */
   private async guard(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const readRole = res.locals.role === 'read';
     if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') {
       boundPageSize(req);
+      if (readRole && this.opts.actions) showReadOnly(res);
       return next();
     }
-    if (!this.opts.actions || res.locals.role === 'read') {
+    if (!this.opts.actions || readRole) {
       res.status(403).json({ error: { key: 'ERRORS.FORBIDDEN' }, message: this.opts.actions ? READ_ROLE_MESSAGE : READ_ONLY_MESSAGE });
       return;
     }
-    const m = /^\/queues\/([^/]+)\/([^/]+)\/([a-z]+)$/.exec(req.path);
-    if (m && req.method === 'PUT' && m[2] === 'retry' && m[3] === 'failed') {
-      const target = this.byBullName.get(decodeURIComponent(m[1]!));
-      if (!target) return void res.status(404).json({ error: { key: 'ERRORS.QUEUE_NOT_FOUND' } });
-      await retryPartitionFailed(target);
-      return void res.status(200).json({});
-    }
-    const action = m && req.method === 'PUT' ? JOB_ROUTES[m[3]!] : undefined;
-    const target = m ? this.byBullName.get(decodeURIComponent(m[1]!)) : undefined;
-    if (!m || !action) {
-      res.status(403).json({
-        error: { key: 'ERRORS.FORBIDDEN' },
-        message: "bull-board here only retries, removes and promotes tasks and retries all failed; the asyncq page's actions (or the asyncq command) do the rest: pause, purge, clean, scale, shutdown",
-      });
-      return;
-    }
-    if (!target) {
-      res.status(404).json({ error: { key: 'ERRORS.QUEUE_NOT_FOUND' } });
-      return;
-    }
-    const id = taskIdOf(decodeURIComponent(m[2]!), target.partition, target.partitions);
-    const outcome = await runTaskAction(target.reader.admin, action, id);
-    if (outcome.ok) res.status(204).end();
-    else res.status(outcome.status).json({ error: { key: action === 'remove' ? 'ERRORS.JOB_IS_ACTIVE' : 'ERRORS.JOB_NOT_FOUND' }, message: outcome.message });
+    const parts = this.byBullName;
+    const answer = await runBoardChange(req.method, req.path, (name) => parts.get(name), () => [...parts.values()]);
+    if (answer.status === 204) res.status(204).end();
+    else res.status(answer.status).json(answer.body);
   }
-}
-
-/**
- * bull-board's Retry all on one partition, through asyncq's admin: the whole queue's failed tasks
- * at once when it has one partition, else that partition's, one by one (newest 10,000).
- */
-async function retryPartitionFailed(target: Partition): Promise<number> {
-  const { admin } = target.reader;
-  if (target.partitions === 1) return admin.retryFailed();
-  let n = 0;
-  for (const t of await admin.tasks('failed', 0, 9999)) if (t.partition === target.partition && (await admin.retry(t.id))) n++;
-  return n;
 }
 
 /** Every bull-board response gets {@link BOARD_CSP}; its HTML page is served without links to other sites. */
@@ -168,6 +139,19 @@ function localPages(_req: Request, res: Response, next: NextFunction): void {
   const send = res.send.bind(res);
   res.send = (body?: unknown) => send(typeof body === 'string' && /^\s*<!doctype html/i.test(body) ? localPage(body) : body);
   next();
+}
+
+/**
+ * A user of the read-only role sees bull-board as read-only (no buttons): its queue list, whence
+ * its UI learns what it may offer, says so for every queue.
+ */
+function showReadOnly(res: Response): void {
+  const json = res.json.bind(res);
+  res.json = (body?: unknown) => {
+    const queues = (body as { queues?: unknown } | undefined)?.queues;
+    if (!Array.isArray(queues)) return json(body);
+    return json({ ...(body as object), queues: queues.map((q: object) => ({ ...q, readOnlyMode: true, allowRetries: false, allowCompletedRetries: false })) });
+  };
 }
 
 /** Caps `jobsPerPage` of bull-board's GET API at {@link MAX_JOBS_PER_PAGE}, in the URL it reads its query from. */

@@ -20,7 +20,7 @@ export interface DashboardOptions {
   port?: number;
   /** Address to bind. @defaultValue '127.0.0.1' */
   host?: string;
-  /** Allow retry, remove and promote (bull-board and the API); otherwise every change is refused with 403. @defaultValue false */
+  /** Allow the admin verbs: the asyncq page's buttons and API, and bull-board's buttons for what asyncq can do (see `board-actions.ts`); otherwise every change is refused with 403. @defaultValue false */
   actions?: boolean;
   /** Ask for these credentials (HTTP basic auth) on every request; failed logins are throttled per client. This user is the admin: it may act when `actions` is set. @defaultValue none */
   auth?: BasicCredentials;

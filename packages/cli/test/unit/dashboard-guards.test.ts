@@ -38,10 +38,10 @@ describe('hostAllowList', () => {
 });
 
 describe("bull-board's page", () => {
-  it('loses its links to other sites, and keeps its own', () => {
+  it("loses its links to other sites, keeps its own, and links asyncq's stylesheet (which hides the refused buttons)", () => {
     const html =
       '<!DOCTYPE html><head><link href="https://fonts.googleapis.com/css2?family=IBM+Plex+Sans" rel="stylesheet">\n' +
       "<link rel=stylesheet href='//cdn.example/x.css'><link href=\"static/css/main.css\" rel=\"stylesheet\"></head>";
-    expect(localPage(html)).toBe('<!DOCTYPE html><head><link href="static/css/main.css" rel="stylesheet"></head>');
+    expect(localPage(html)).toBe('<!DOCTYPE html><head><link href="static/css/main.css" rel="stylesheet"><link href="asyncq/board.css" rel="stylesheet"></head>');
   });
 });
