@@ -60,7 +60,7 @@ export interface WorkerOptions {
    * Most tasks the worker reserves ahead of its loops, so that a loop that finishes a task finds
    * its next one at once instead of waiting a round trip (the Queue option of the same name). A
    * killed worker's tasks fetched ahead come back after `lease`, with the ones it was running: a
-   * kill delays at most `concurrency + prefetch` tasks. 0 fetches nothing ahead. @defaultValue 16
+   * kill delays at most `concurrency + prefetch` tasks. 0 fetches nothing ahead. @defaultValue 64
    */
   prefetch?: number;
   /**
