@@ -269,7 +269,7 @@ end
 local ids, tasks = {}, {}
 local cap, reopenAt = o.wanted + o.speculative, 0
 if limited and not paused then
-  cap, reopenAt = limitsAllow(prefix, k, meta, o.wanted, now)
+  cap, reopenAt = limitsAllow(prefix, k, meta, o.wanted + o.speculative, now)
 end
 if not paused then
   local skipped = 0

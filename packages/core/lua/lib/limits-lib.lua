@@ -27,9 +27,11 @@ local function rateKey(prefix)
   return prefix .. "aq:rate"
 end
 
--- How many tasks a call that wants `wanted` may reserve now (nothing fetched ahead under limits:
--- a task held ahead would take a slot, or a place in the window, without running), and when the
--- rate window reopens if it is full (0: it is not). `meta` is the HMGET of consume-18.lua.
+-- How many tasks a call that wants `wanted` (its gets' and those it fetches ahead: the gets' come
+-- first in the order reserved) may reserve now, and when the rate window reopens if it is full (0:
+-- it is not). A task fetched ahead holds a slot as a running one does, and is counted in the rate's
+-- window as starting by the reply's margin: the client hands it back unrun past that.
+-- `meta` is the HMGET of consume-18.lua.
 local function limitsAllow(prefix, k, meta, wanted, now)
   local cap, reopenAt = wanted, 0
   local concurrency = tonumber(meta[2])

@@ -125,6 +125,9 @@ export class Consumer<T> implements BatcherConsumer {
     // A lease lost: a new one takes over; a reply too late for a rate limit: handed back. Ask again.
     if (!reply.leaseHeld || handBackIfLate(this.session, partition, this.leases.lease(partition), reply, RESERVED_FIELDS)) return this.pump();
     const now = Date.now();
+    // Under a rate limit, the moment by which a task fetched ahead must start, on this process's
+    // monotonic clock: no later than the reply's margin after the call was sent (0: no rate limit).
+    const startBy = !reply.startBy ? undefined : reply.sentAt === undefined ? 0 : reply.sentAt + (reply.startBy - reply.now);
     const got = reply.tasks.length / RESERVED_FIELDS;
     for (let i = 0; i < reply.tasks.length; i += RESERVED_FIELDS) {
       const task = this.makeTask(partition, reply.tasks.slice(i, i + RESERVED_FIELDS));
@@ -136,7 +139,7 @@ export class Consumer<T> implements BatcherConsumer {
         this.leases.held.add(task);
         getter.resolve(task);
       } else {
-        this.stash.push(task, now);
+        this.stash.push(task, now, startBy);
       }
     }
     if (got > 0) this.idleRound = 0;

@@ -1,6 +1,7 @@
 import type { LeaseKeeper, RedisTask } from './lease-keeper.js';
 import type { RedisSession } from './redis-session.js';
 import { GetRate } from './get-rate.js';
+import { monotonicNow } from './lease-keeper.js';
 
 /**
  * How long a task fetched ahead (with an acknowledgement, for the get a consumer loop is about to
@@ -15,7 +16,8 @@ const GRACE_MS = 200;
  * one that stops getting does not keep them from other consumers for longer than a moment.
  */
 export class PrefetchStash<T> {
-  private readonly entries: { task: RedisTask<T>; until: number }[] = [];
+  /** Oldest first: `until` (wall clock) is when it goes back unclaimed; `startBy` (monotonic), under a rate limit, the last moment it may start. */
+  private readonly entries: { task: RedisTask<T>; until: number; startBy?: number }[] = [];
   private sweeper?: NodeJS.Timeout;
   private readonly gets = new GetRate();
 
@@ -41,13 +43,28 @@ export class PrefetchStash<T> {
     return Math.max(0, Math.min(prefetch, this.gets.recent()) - this.entries.length - ahead);
   }
 
-  push(task: RedisTask<T>, now: number): void {
-    this.entries.push({ task, until: now + GRACE_MS });
+  /**
+   * Keeps a task fetched ahead. Under a rate limit it was counted in the rate's window as starting by
+   * `startBy` (this process's monotonic clock): taken later, it goes back unrun instead (see take).
+   */
+  push(task: RedisTask<T>, now: number, startBy?: number): void {
+    this.entries.push({ task, until: now + GRACE_MS, ...(startBy === undefined ? {} : { startBy }) });
     this.sweeper ??= setInterval(() => this.sweep(), GRACE_MS).unref();
   }
 
+  /**
+   * The oldest task that may still start. One past its rate limit's start-by goes back to the queue
+   * unrun: starting it now could put more starts in a window than the rate allows.
+   */
   take(): RedisTask<T> | undefined {
-    return this.entries.shift()?.task;
+    let late: { task: RedisTask<T> }[] | undefined;
+    let entry = this.entries.shift();
+    while (entry?.startBy !== undefined && monotonicNow() > entry.startBy) {
+      (late ??= []).push(entry);
+      entry = this.entries.shift();
+    }
+    if (late) this.handBack(late);
+    return entry?.task;
   }
 
   /** Forgets the tasks of a partition whose lease was lost: they are no longer this handle's. */
@@ -77,20 +94,24 @@ export class PrefetchStash<T> {
   private sweep(): void {
     const now = Date.now();
     if (this.entries.length > 0 && this.entries[0]!.until <= now) {
-      const back = this.entries.splice(0);
-      const { partitions, order } = this.session.config;
-      partitions.forEach((keys, p) => {
-        const mine = back.filter((e) => e.task.ref.partition === p && e.task.ref.lease === this.leases.lease(p));
-        if (mine.length === 0) return;
-        void this.session.scripts.handBack(keys, this.leases.lease(p), order === 'lifo', mine.map((e) => e.task.ref.jobId)).then(
-          () => this.leases.removed(p, mine.map((e) => e.task.ref.jobId)),
-          () => {}, // still under the lease: it goes back with the lease, on close or when it expires
-        );
-      });
+      this.handBack(this.entries.splice(0));
     }
     if (this.entries.length === 0) {
       clearInterval(this.sweeper);
       this.sweeper = undefined;
     }
+  }
+
+  /** Hands `back` to the front of the queue, in their order, one call per partition. */
+  private handBack(back: readonly { task: RedisTask<T> }[]): void {
+    const { partitions, order } = this.session.config;
+    partitions.forEach((keys, p) => {
+      const mine = back.filter((e) => e.task.ref.partition === p && e.task.ref.lease === this.leases.lease(p));
+      if (mine.length === 0) return;
+      void this.session.scripts.handBack(keys, this.leases.lease(p), order === 'lifo', mine.map((e) => e.task.ref.jobId)).then(
+        () => this.leases.removed(p, mine.map((e) => e.task.ref.jobId)),
+        () => {}, // still under the lease: it goes back with the lease, on close or when it expires
+      );
+    });
   }
 }
