@@ -44,6 +44,12 @@ export interface QueueSummary {
   donePerSec: number;
   /** Estimated seconds to finish every unfinished task: unfinished / finishRate, capped at a day, 0 when idle. */
   drainSeconds: number;
+  /**
+   * The drain estimate as shown, from the CLI's one DrainMeter (the exporter's and watch's): a time,
+   * or what the queue is instead (paused, shut down, stuck, measuring, nothing to drain), never a
+   * number for a queue that is not draining.
+   */
+  drain: string;
 }
 
 /** A task a worker is running now. */

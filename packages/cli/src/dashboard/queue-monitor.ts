@@ -140,7 +140,12 @@ export class QueueMonitor {
     // Every queue's totals in one batch of reads, whatever the number of queues.
     const watched = [...this.watched.values()];
     const reads = await readSnapshots(this.opts.connection, this.opts.prefix, watched.map((w) => w.found));
-    for (const r of reads) if ('snapshot' in r) this.watched.get(r.name)?.trend.observe(r.snapshot.totals, r.snapshot.at);
+    for (const r of reads) {
+      if (!('snapshot' in r)) continue;
+      const c = sumCounts(r.snapshot.partitions);
+      const now = { unfinished: c.unfinished, waiting: c.waiting, paused: r.snapshot.state.paused, shutdown: r.snapshot.state.shutdown !== '' };
+      this.watched.get(r.name)?.trend.observe(r.snapshot.totals, r.snapshot.at, now);
+    }
   }
 
   private async discover(first: boolean): Promise<void> {
@@ -210,6 +215,7 @@ async function readDetail(w: Watched, connection: RedisClient, prefix: string): 
     finishRate: w.trend.finishRate,
     donePerSec: throughput.at(-1)?.done ?? 0,
     drainSeconds: w.trend.drainSeconds(counts.unfinished),
+    drain: w.trend.drain,
   };
   return { ...summary, partitionCounts: state.partitions > 1 ? partitions : [counts], workerList: workers.map(rowOf), throughput };
 }

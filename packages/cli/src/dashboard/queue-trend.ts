@@ -1,37 +1,43 @@
 import type { QueueTotals } from '@asyncq/core';
-import { DRAIN_WINDOW_MS, drainSeconds, SmoothedRate, ThroughputSeries, type ThroughputPoint } from '../queues/rates.js';
+import { DrainMeter, drainSeconds, drainWords, ThroughputSeries, type DrainReading, type ThroughputPoint } from '../queues/rates.js';
+
+/** A reading with no state known: the estimate is then a time, or stuck once nothing finished for a window. */
+const NOT_KNOWN = { unfinished: 0, waiting: 0, paused: false, shutdown: false };
 
 /** Options of a {@link QueueTrend}. */
 export interface QueueTrendOptions {
-  /** Time constant of the smoothing of the finish rate, in ms. @defaultValue DRAIN_WINDOW_MS (60000), as the exporter and watch */
-  smoothingMs?: number;
   /** How much history the throughput series keeps, in ms. @defaultValue 300000 (5 minutes) */
   windowMs?: number;
 }
 
 /**
  * What the dashboard shows of a queue's flow, from successive reads of its Redis totals: the
- * throughput chart and the smoothed finish rate behind the drain time. Both are measured by the
- * CLI's one rate meter (rates.ts); this only feeds them the same reading.
+ * throughput chart, and the finish rate and drain estimate from the CLI's one {@link DrainMeter}
+ * (rates.ts), the exporter's and watch's: this only feeds it the same reading.
  */
 export class QueueTrend {
-  private readonly finished: SmoothedRate;
+  private readonly meter = new DrainMeter();
   private readonly throughput: ThroughputSeries;
+  private words = 'measuring';
 
   constructor(opts: QueueTrendOptions = {}) {
-    this.finished = new SmoothedRate(opts.smoothingMs ?? DRAIN_WINDOW_MS, 1000);
     this.throughput = new ThroughputSeries(opts.windowMs);
   }
 
-  /** Records the totals read at `at` (ms). */
-  observe(totals: Pick<QueueTotals, 'completed' | 'failed'>, at: number): void {
-    this.finished.add(at, totals.completed + totals.failed);
+  /** Records the totals read at `at` (ms), with what the drain estimate needs of the queue's state then. */
+  observe(totals: Pick<QueueTotals, 'completed' | 'failed'>, at: number, now: Omit<DrainReading, 'at' | 'finished' | 'exists'> = NOT_KNOWN): void {
+    this.words = drainWords(this.meter.observe({ at, exists: true, finished: totals.completed + totals.failed, ...now }));
     this.throughput.add(at, totals);
   }
 
   /** Tasks finished (completed or failed for good) per second, smoothed; 0 before two readings. */
   get finishRate(): number {
-    return this.finished.perSecond ?? 0;
+    return this.meter.perSecond ?? 0;
+  }
+
+  /** The drain estimate in words: a time, or `paused`, `shut down`, `stuck: ...`, `measuring`, `nothing to drain`. */
+  get drain(): string {
+    return this.words;
   }
 
   /** The throughput series over the window, oldest first. */

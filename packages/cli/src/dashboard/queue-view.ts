@@ -44,7 +44,7 @@ export function queueFields(d: QueueDetail): Record<string, string> {
     busy: `${n(w.busy)} busy, ${n(w.live - w.busy)} idle, ${n(w.running)} of ${n(w.slots)} slots in use`,
     desired: w.desired === null ? 'not set' : `${n(w.desired)} (${w.desiredBy === 'autoscaler' ? 'autoscaler' : 'asyncq scale'})`,
     fleets: w.supervisors > 0 ? `${n(w.supervisors)} fleet supervisor${w.supervisors === 1 ? '' : 's'} running ${n(w.supervisedWorkers)}` : 'no fleet supervisor',
-    drain: c.unfinished === 0 ? 'nothing to drain' : d.finishRate > 0 ? dur(d.drainSeconds) : `${dur(d.drainSeconds)}: nothing is finishing`,
+    drain: d.drain,
     rate: `${d.finishRate < 10 ? d.finishRate.toFixed(1) : n(d.finishRate)} tasks/s finished (smoothed)`,
     oldest: ready > 0 ? `oldest ready task waited ${dur(d.oldestWaitingMs / 1000)}` : 'no task ready',
     waiting: n(c.waiting),

@@ -19,6 +19,7 @@ function summary(over: Partial<QueueSummary> = {}, counts: Partial<QueueSummary[
     finishRate: 3,
     donePerSec: 2.5,
     drainSeconds: 15,
+    drain: '15 s',
     ...over,
   };
 }

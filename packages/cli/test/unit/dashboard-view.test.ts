@@ -23,6 +23,7 @@ function detail(over: Partial<QueueDetail> = {}): QueueDetail {
     finishRate: 3,
     donePerSec: 2.5,
     drainSeconds: 15,
+    drain: '15 s',
     partitionCounts: [counts],
     workerList: [
       { id: 'w1', host: 'box', pid: 42, concurrency: 4, running: 3, done: 90, failed: 1, lastHeartbeat: NOW - 1500, current: [{ id: '7', name: 'send', startedAt: NOW - 2000 }] },
@@ -52,7 +53,7 @@ describe('drain time (no Redis)', () => {
   });
 
   it('smooths the finish rate from the totals, starting at the first reading rather than creeping up from 0', () => {
-    const t = new CompletionTrend({ smoothingMs: 30_000 });
+    const t = new CompletionTrend();
     t.observe({ completed: 0, failed: 0 }, NOW);
     expect(t.finishRate).toBe(0); // a baseline only
     t.observe({ completed: 18, failed: 2 }, NOW + 2000); // 10/s
@@ -65,6 +66,27 @@ describe('drain time (no Redis)', () => {
       [9, 1],
       [0, 0],
     ]);
+  });
+
+  it('says what a queue that is not draining is, never a number: paused, shut down, stuck, nothing to drain (the DrainMeter of watch and the exporter)', () => {
+    const state = { unfinished: 50, waiting: 50, paused: false, shutdown: false };
+    const paused = new CompletionTrend();
+    paused.observe({ completed: 0, failed: 0 }, NOW, { ...state, paused: true });
+    paused.observe({ completed: 0, failed: 0 }, NOW + 2000, { ...state, paused: true });
+    expect(paused.drain).toBe('paused');
+    const closed = new CompletionTrend();
+    closed.observe({ completed: 0, failed: 0 }, NOW, { ...state, shutdown: true });
+    closed.observe({ completed: 0, failed: 0 }, NOW + 2000, { ...state, shutdown: true });
+    expect(closed.drain).toBe('shut down');
+    const stuck = new CompletionTrend();
+    for (let i = 0; i <= 61; i++) stuck.observe({ completed: 7, failed: 0 }, NOW + i * 1000, state);
+    expect(stuck.drain).toMatch(/^stuck: nothing finished for 1 min/);
+    const draining = new CompletionTrend();
+    draining.observe({ completed: 0, failed: 0 }, NOW, state);
+    draining.observe({ completed: 20, failed: 0 }, NOW + 2000, state); // 10/s, 50 left
+    expect(draining.drain).toBe('5 s');
+    draining.observe({ completed: 70, failed: 0 }, NOW + 4000, { ...state, unfinished: 0, waiting: 0 });
+    expect(draining.drain).toBe('nothing to drain');
   });
 
   it('starts over when a counter goes back (the queue was deleted and made again), and keeps only the window', () => {
@@ -125,6 +147,7 @@ describe('the asyncq page (no Redis)', () => {
         workers: { ...detail().workers, desired: null, desiredBy: null },
         finishRate: 0,
         drainSeconds: DRAIN_CAP_S,
+        drain: 'paused',
       }),
     );
     expect(g).toMatchObject({
@@ -135,10 +158,9 @@ describe('the asyncq page (no Redis)', () => {
       shutdown: 'shut down (graceful): puts fail',
       delivery: 'paused: gets wait',
       desired: 'not set',
-      drain: '1 day or more: nothing is finishing',
+      drain: 'paused',
     });
-    expect(queueFields(detail({ counts: { ...detail().counts, unfinished: 0 } })).drain).toBe('nothing to drain');
-    expect(queueFields(detail({ drainSeconds: 3725 })).drain).toBe('1 h 2 min');
+    expect(queueFields(detail({ drain: '1 h 2 min' })).drain).toBe('1 h 2 min');
   });
 
   it('lists each worker busy or idle with its current tasks, and partitions by counts', () => {
