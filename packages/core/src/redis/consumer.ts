@@ -13,7 +13,7 @@ import type { RedisSession } from './redis-session.js';
 import { PrefetchStash } from './prefetch-stash.js';
 import { CancelListener } from './cancel-listener.js';
 import { readReserved, RESERVED_FIELDS } from './reserved-task.js';
-import { handBackIfLate } from './queue-limits.js';
+import { handBackIfLate, startDeadline } from './queue-limits.js';
 import type { ConsumeReply } from './scripts.js';
 import { freshPartitions, PartitionTurn, shutDownAndEmpty, wakeAll, type PartitionState } from './partition-state.js';
 
@@ -125,9 +125,7 @@ export class Consumer<T> implements BatcherConsumer {
     // A lease lost: a new one takes over; a reply too late for a rate limit: handed back. Ask again.
     if (!reply.leaseHeld || handBackIfLate(this.session, partition, this.leases.lease(partition), reply, RESERVED_FIELDS)) return this.pump();
     const now = Date.now();
-    // Under a rate limit, the moment by which a task fetched ahead must start, on this process's
-    // monotonic clock: no later than the reply's margin after the call was sent (0: no rate limit).
-    const startBy = !reply.startBy ? undefined : reply.sentAt === undefined ? 0 : reply.sentAt + (reply.startBy - reply.now);
+    const startBy = startDeadline(reply);
     const got = reply.tasks.length / RESERVED_FIELDS;
     for (let i = 0; i < reply.tasks.length; i += RESERVED_FIELDS) {
       const task = this.makeTask(partition, reply.tasks.slice(i, i + RESERVED_FIELDS));
@@ -239,8 +237,7 @@ export class Consumer<T> implements BatcherConsumer {
   private armIdle(): void {
     if (this.idleTimer || this.closed || this.getters.length === 0) return;
     let delay = recheckDelay(this.idleRound++, this.session.config.stalledInterval);
-    // Due times are Redis's: compared with Redis's clock as this process sees it, not its own, so a
-    // process whose clock is off neither wakes early again and again nor late.
+    // Due times are Redis's, so compared with Redis's clock as seen here: a skewed clock wakes neither early nor late.
     this.parts.forEach(({ nextDue }, p) => {
       if (nextDue > 0) delay = Math.min(delay, Math.max(1, nextDue - this.session.requests[p]!.clock.now() + 1));
     });

@@ -244,3 +244,13 @@ export function handBackIfLate(s: RedisSession, partition: number, lease: string
   void s.scripts.handBack(s.config.partitions[partition]!, lease, s.config.order === 'lifo', ids).catch(() => 0);
   return true;
 }
+
+/**
+ * Under a rate limit, the moment by which a task of `reply` fetched ahead must start, on this
+ * process's monotonic clock: no later than the reply's margin after the call was sent, as Redis
+ * counted it. Undefined without a rate limit (`startBy` 0).
+ */
+export function startDeadline(reply: ConsumeReply): number | undefined {
+  if (!reply.startBy) return undefined;
+  return reply.sentAt === undefined ? 0 : reply.sentAt + (reply.startBy - reply.now);
+}
