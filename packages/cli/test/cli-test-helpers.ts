@@ -1,4 +1,5 @@
-import { expect } from 'vitest';
+import { expect, onTestFailed } from 'vitest';
+import { Redis } from 'ioredis';
 import { Queue, WorkerRegistry } from '@asyncq/core';
 import { redisUrl, track } from '@asyncq/test-support';
 
@@ -44,4 +45,28 @@ export async function get(port: number | string, path: string, ms = 15_000): Pro
 export function valueOf(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+/** Deletes every key under `prefix` on the test Redis. */
+export async function dropPrefix(prefix: string): Promise<void> {
+  const r = new Redis(redisUrl(), { maxRetriesPerRequest: 2 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await r.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** {@link dropPrefix} to call after the test, which does nothing if the test failed (its keys are kept for inspection). */
+export function dropPrefixAfter(prefix: string): () => Promise<void> {
+  let failed = false;
+  onTestFailed(() => void (failed = true));
+  return async () => {
+    if (!failed) await dropPrefix(prefix);
+  };
 }

@@ -1,10 +1,11 @@
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
+import { describe, expect, it, onTestFailed } from 'vitest';
 import { Queue, QueueAdmin } from '@asyncq/core';
 import { defineHandlers, Worker } from '@asyncq/worker';
 import { Redis } from 'ioredis';
 import { redisUrl, sleep, track, uniqueName } from '@asyncq/test-support';
-import { launchChromium, localContext } from './chromium.js';
+import { browserForFile, localContext } from './chromium.js';
+import { dropPrefixAfter } from './cli-test-helpers.js';
 import { runCli, startCli, type CliProcess } from './cli-process.js';
 
 // bull-board inside `asyncq dashboard` (issue 23): with --allow-actions it shows the buttons whose
@@ -14,15 +15,7 @@ import { runCli, startCli, type CliProcess } from './cli-process.js';
 // prefix of its own (bull-board's Pause all must not reach other tests' queues), dropped after it
 // unless it failed.
 
-let browser: Browser | undefined;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = browserForFile();
 
 /** `asyncq dashboard` on a free port, polling every 500 ms; the URL it prints. */
 async function dashboard(args: string[]): Promise<{ proc: CliProcess; url: string }> {
@@ -34,26 +27,6 @@ async function dashboard(args: string[]): Promise<{ proc: CliProcess; url: strin
 async function stop(proc: CliProcess): Promise<void> {
   proc.kill('SIGTERM');
   expect(await proc.exited).toBe(0);
-}
-
-/** Deletes every key under `prefix`, unless the test failed (they are kept for inspection). */
-function dropPrefixAfter(prefix: string): () => Promise<void> {
-  let failed = false;
-  onTestFailed(() => void (failed = true));
-  return async () => {
-    if (failed) return;
-    const r = new Redis(redisUrl(), { maxRetriesPerRequest: 2 });
-    try {
-      let cursor = '0';
-      do {
-        const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await r.del(...keys);
-      } while (cursor !== '0');
-    } finally {
-      r.disconnect();
-    }
-  };
 }
 
 /** bull-board 9.10.1 draws a job's buttons as lucide icons only: which icon is which action. */
@@ -131,7 +104,7 @@ describe("bull-board inside asyncq's dashboard", () => {
       proc = started.proc;
       const board = `${started.url}board/`;
       const bull = encodeURIComponent((await admin.bullmq())[0]!.name);
-      ctx = (await localContext(browser!)).ctx;
+      ctx = (await localContext(browser())).ctx;
       const page = await ctx.newPage();
       const jobs = page.locator('ul[class*="jobActions-"] > li');
       const queueButtons = page.locator('ul[class*="queueActions-"] button');
@@ -254,7 +227,7 @@ describe("bull-board inside asyncq's dashboard", () => {
 
       // In the browser: buttons for the admin only.
       const failedTab = async (url: string, user?: string): Promise<Page> => {
-        const { ctx } = await localContext(browser!, user ? { httpCredentials: { username: user, password: 'pw' } } : {});
+        const { ctx } = await localContext(browser(), user ? { httpCredentials: { username: user, password: 'pw' } } : {});
         contexts.push(ctx);
         const page = await ctx.newPage();
         await page.goto(`${url}board/queue/${bull}?status=failed`);
@@ -346,7 +319,7 @@ describe("bull-board inside asyncq's dashboard", () => {
       const started = await dashboard(['--prefix', prefix]);
       proc = started.proc;
       const bull = encodeURIComponent((await admin.bullmq())[0]!.name);
-      ctx = (await localContext(browser!)).ctx;
+      ctx = (await localContext(browser())).ctx;
       const page = await ctx.newPage();
       await page.goto(`${started.url}board/queue/${bull}?status=active`);
       await expect.poll(() => page.getByText(`by ${info!.id}`, { exact: true }).count()).toBe(1);

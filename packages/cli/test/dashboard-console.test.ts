@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import type { Browser, Dialog, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Dialog, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { Queue, QueueAdmin, WorkerRegistry } from '@asyncq/core';
 import { Redis } from 'ioredis';
 import { RedisServer, redisUrl, uniqueName } from '@asyncq/test-support';
-import { launchChromium, localContext } from './chromium.js';
+import { browserForFile, localContext } from './chromium.js';
+import { dropPrefix } from './cli-test-helpers.js';
 import { runCli, startCli, type CliProcess } from './cli-process.js';
 
 // The operator's console (issue 23): every action as a button on the asyncq page, the failures
@@ -16,15 +17,7 @@ import { runCli, startCli, type CliProcess } from './cli-process.js';
 const shot = (file: string): string =>
   process.env.ASYNCQ_UPDATE_SCREENSHOT ? new URL(`../../../docs/${file}`, import.meta.url).pathname : join(tmpdir(), `asyncq-${process.pid}-${file}`);
 
-let browser: Browser | undefined;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = browserForFile();
 
 /** `asyncq dashboard` as a subprocess on a free port; the URL it prints. */
 async function dashboard(args: string[], env: Record<string, string> = {}): Promise<{ proc: CliProcess; url: string }> {
@@ -36,21 +29,6 @@ async function dashboard(args: string[], env: Record<string, string> = {}): Prom
 async function stop(proc: CliProcess): Promise<void> {
   proc.kill('SIGTERM');
   expect(await proc.exited).toBe(0);
-}
-
-/** Deletes every key under `prefix`. */
-async function dropPrefix(prefix: string): Promise<void> {
-  const r = new Redis(redisUrl(), { maxRetriesPerRequest: 2 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await r.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    r.disconnect();
-  }
 }
 
 /** Answers the next confirmation dialog with `accept`, resolving with its message. */
@@ -78,7 +56,7 @@ describe('asyncq dashboard, the console', () => {
     const admin = new QueueAdmin(name, { connection: redisUrl(), prefix });
     const registry = new WorkerRegistry(name, { connection: redisUrl(), prefix });
     let proc: CliProcess | undefined;
-    const ctx = (await localContext(browser!)).ctx;
+    const ctx = (await localContext(browser())).ctx;
     try {
       for (let i = 0; i < 8; i++) await q.put({ i }, { attempts: 1 });
       const later = await q.put({ later: true }, { delay: 600_000 });
@@ -172,7 +150,7 @@ describe('asyncq dashboard, the console', () => {
     const queues = ['billing', 'mail'].map((n) => new Queue(n, { connection: redisUrl(), prefix }));
     const admins = ['billing', 'mail'].map((n) => new QueueAdmin(n, { connection: redisUrl(), prefix }));
     let proc: CliProcess | undefined;
-    const ctx = (await localContext(browser!)).ctx;
+    const ctx = (await localContext(browser())).ctx;
     try {
       const fail = async (qi: number, message: string): Promise<void> => {
         await queues[qi]!.put({ m: message }, { attempts: 1 });
@@ -226,7 +204,7 @@ describe('asyncq dashboard, the console', () => {
     const r = new Redis(redisUrl(), { maxRetriesPerRequest: 2 });
     const names = Array.from({ length: 200 }, (_, i) => `q${String(i).padStart(3, '0')}`);
     let proc: CliProcess | undefined;
-    const ctx = (await localContext(browser!)).ctx;
+    const ctx = (await localContext(browser())).ctx;
     try {
       // One shared connection for the 200 queues' puts.
       const seed = async (n: string, i: number): Promise<void> => {
@@ -289,7 +267,7 @@ describe('asyncq dashboard, the console', () => {
     const redis = await RedisServer.start({ aof: true });
     const q = new Queue('orders', { connection: redis.url });
     let proc: CliProcess | undefined;
-    const ctx = (await localContext(browser!)).ctx;
+    const ctx = (await localContext(browser())).ctx;
     try {
       await q.put({ n: 1 });
       await q.close();

@@ -1,22 +1,13 @@
 // The dashboard's limits tile and largest-groups table (issue 22), in a real browser against a
 // real Redis: the table appears once the queue has groups, says which the per-group limit holds
 // back, and shows a group's name as text, never as HTML.
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Queue, QueueAdmin } from '@asyncq/core';
 import { redisUrl, track, uniqueName } from '@asyncq/test-support';
-import { launchChromium, localContext } from './chromium.js';
+import { browserForFile, localContext } from './chromium.js';
 import { startCli } from './cli-process.js';
 
-let browser: Browser | undefined;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = browserForFile();
 
 describe('asyncq dashboard: limits and groups', () => {
   it('shows the per-group limit, and the largest groups once the queue has some, held back or not', { timeout: 60_000 }, async () => {
@@ -28,7 +19,7 @@ describe('asyncq dashboard: limits and groups', () => {
 
     const proc = startCli(['dashboard', '--port', '0', '--interval', '500ms']);
     const url = (await proc.waitFor(/asyncq dashboard on (http:\/\/127\.0\.0\.1:\d+\/)/, 30_000))[1]!;
-    const { ctx } = await localContext(browser!);
+    const { ctx } = await localContext(browser());
     try {
       const page = await ctx.newPage();
       const errors: string[] = [];

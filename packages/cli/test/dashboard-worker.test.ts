@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it, onTestFailed } from 'vitest';
 import { Queue, WorkerRegistry } from '@asyncq/core';
 import { WORKER_VERSION } from '@asyncq/worker';
-import { Redis } from 'ioredis';
 import { HANDLERS, redisUrl, track, uniqueName } from '@asyncq/test-support';
-import { launchChromium, localContext } from './chromium.js';
+import { browserForFile, localContext } from './chromium.js';
+import { dropPrefixAfter } from './cli-test-helpers.js';
 import { startCli, type CliProcess } from './cli-process.js';
 
 // The worker page (issue 23, Tracing): a real `asyncq worker` process seen on the dashboard by the
@@ -13,41 +13,13 @@ import { startCli, type CliProcess } from './cli-process.js';
 // and its counters; and, once it stops beating, a line saying it is stale, then gone, in place of
 // its figures. Each test works under a prefix of its own, dropped after it unless it failed.
 
-let browser: Browser | undefined;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = browserForFile();
 
 /** `asyncq dashboard` on a free port under `prefix`, polling every 500 ms; the URL it prints. */
 async function dashboard(prefix: string): Promise<{ proc: CliProcess; url: string }> {
   const proc = startCli(['dashboard', '--port', '0', '--interval', '500ms', '--prefix', prefix]);
   const m = await proc.waitFor(/asyncq dashboard on (http:\/\/127\.0\.0\.1:\d+\/)/, 30_000);
   return { proc, url: m[1]! };
-}
-
-/** Deletes every key under `prefix`, unless the test failed (they are kept for inspection). */
-function dropPrefixAfter(prefix: string): () => Promise<void> {
-  let failed = false;
-  onTestFailed(() => void (failed = true));
-  return async () => {
-    if (failed) return;
-    const r = new Redis(redisUrl(), { maxRetriesPerRequest: 2 });
-    try {
-      let cursor = '0';
-      do {
-        const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await r.del(...keys);
-      } while (cursor !== '0');
-    } finally {
-      r.disconnect();
-    }
-  };
 }
 
 /** A queue under `prefix` with a worker process on it (`-c 3`, beating every `heartbeat`), its registry id and the dashboard. */
@@ -70,7 +42,7 @@ const field = (page: Page, f: string): Promise<string | null> => page.locator(`s
 describe('asyncq dashboard, the worker page', () => {
   it("shows a real worker's host, pid, version, concurrency, the tasks it runs now and its counters, reached from the queue page by its id", { timeout: 90_000 }, async () => {
     const s = await setup('300ms');
-    const ctx = (await localContext(browser!)).ctx;
+    const ctx = (await localContext(browser())).ctx;
     try {
       const held = [await s.q.put({ ms: 600_000 }, { name: 'sleep' }), await s.q.put({ ms: 600_000 }, { name: 'sleep' })];
       const page = await ctx.newPage();
@@ -125,7 +97,7 @@ describe('asyncq dashboard, the worker page', () => {
 
   it('says a worker that stopped beating is stale, then gone, and shows none of its figures', { timeout: 90_000 }, async () => {
     const s = await setup('2s'); // stale after 4 s without a beat, gone after 6 s
-    const ctx = (await localContext(browser!)).ctx;
+    const ctx = (await localContext(browser())).ctx;
     try {
       const held = await s.q.put({ ms: 600_000 }, { name: 'sleep' });
       const page = await ctx.newPage();

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { Queue, QueueAdmin, WorkerRegistry } from '@asyncq/core';
 import { Producer } from '@asyncq/producer';
 import { defineHandlers, Worker } from '@asyncq/worker';
 import { redisUrl, sleep, track, uniqueName } from '@asyncq/test-support';
-import { launchChromium, localContext } from './chromium.js';
+import { browserForFile, localContext } from './chromium.js';
 import { runCli, startCli, type CliProcess } from './cli-process.js';
 
 // The README's screenshot: refreshed with ASYNCQ_UPDATE_SCREENSHOT=1, else taken to a temporary file
@@ -19,20 +19,11 @@ const HISTORY_SCREENSHOT = process.env.ASYNCQ_UPDATE_SCREENSHOT
   ? new URL('../../../docs/dashboard-history.png', import.meta.url).pathname
   : join(tmpdir(), `asyncq-dashboard-history-${process.pid}.png`);
 
-let browser: Browser | undefined;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-}, 60_000);
-
-// Closed whatever happened in the tests: playwright stops the chromium processes it started.
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = browserForFile();
 
 /** A browser context that reaches nothing but this machine. */
 async function context(opts: { httpCredentials?: { username: string; password: string } } = {}): Promise<BrowserContext> {
-  return (await localContext(browser!, opts)).ctx;
+  return (await localContext(browser(), opts)).ctx;
 }
 
 /** `asyncq dashboard` as a subprocess on a free port; the URL it prints. */
