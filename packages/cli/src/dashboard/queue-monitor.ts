@@ -215,7 +215,7 @@ async function readDetail(w: Watched, connection: RedisClient, prefix: string): 
     finishRate: w.trend.finishRate,
     donePerSec: throughput.at(-1)?.done ?? 0,
     drainSeconds: w.trend.drainSeconds(counts.unfinished),
-    drain: w.trend.drain,
+    drain: w.trend.drain(at, { unfinished: counts.unfinished, waiting: counts.waiting, paused: state.paused, shutdown: state.shutdown !== '' }),
   };
   return { ...summary, partitionCounts: state.partitions > 1 ? partitions : [counts], workerList: workers.map(rowOf), throughput };
 }

@@ -4,6 +4,9 @@ import { DrainMeter, drainSeconds, drainWords, ThroughputSeries, type DrainReadi
 /** A reading with no state known: the estimate is then a time, or stuck once nothing finished for a window. */
 const NOT_KNOWN = { unfinished: 0, waiting: 0, paused: false, shutdown: false };
 
+/** What a drain estimate needs of a queue's state when read. */
+type QueueNow = Omit<DrainReading, 'at' | 'finished' | 'exists'>;
+
 /** Options of a {@link QueueTrend}. */
 export interface QueueTrendOptions {
   /** How much history the throughput series keeps, in ms. @defaultValue 300000 (5 minutes) */
@@ -18,15 +21,14 @@ export interface QueueTrendOptions {
 export class QueueTrend {
   private readonly meter = new DrainMeter();
   private readonly throughput: ThroughputSeries;
-  private words = 'measuring';
 
   constructor(opts: QueueTrendOptions = {}) {
     this.throughput = new ThroughputSeries(opts.windowMs);
   }
 
   /** Records the totals read at `at` (ms), with what the drain estimate needs of the queue's state then. */
-  observe(totals: Pick<QueueTotals, 'completed' | 'failed'>, at: number, now: Omit<DrainReading, 'at' | 'finished' | 'exists'> = NOT_KNOWN): void {
-    this.words = drainWords(this.meter.observe({ at, exists: true, finished: totals.completed + totals.failed, ...now }));
+  observe(totals: Pick<QueueTotals, 'completed' | 'failed'>, at: number, now: QueueNow = NOT_KNOWN): void {
+    this.meter.observe({ at, exists: true, finished: totals.completed + totals.failed, ...now });
     this.throughput.add(at, totals);
   }
 
@@ -35,9 +37,12 @@ export class QueueTrend {
     return this.meter.perSecond ?? 0;
   }
 
-  /** The drain estimate in words: a time, or `paused`, `shut down`, `stuck: ...`, `measuring`, `nothing to drain`. */
-  get drain(): string {
-    return this.words;
+  /**
+   * The drain estimate in words for the queue as read at `at` (the counts the page shows beside it),
+   * at the rate measured so far: a time, or `paused`, `shut down`, `stuck: ...`, `measuring`, `nothing to drain`.
+   */
+  drain(at: number, now: QueueNow): string {
+    return drainWords(this.meter.estimateAt({ at, ...now }));
   }
 
   /** The throughput series over the window, oldest first. */

@@ -219,12 +219,17 @@ export class DrainMeter {
     return this.estimate(r, perSecond);
   }
 
+  /** The estimate for the queue's state `r` at the rate measured so far, without adding a reading. */
+  estimateAt(r: Omit<DrainReading, 'exists' | 'finished'>): DrainEstimate {
+    return this.estimate(r, this.rate.perSecond);
+  }
+
   /** Tasks finished per second, smoothed; undefined before two readings. */
   get perSecond(): number | undefined {
     return this.rate.perSecond;
   }
 
-  private estimate(r: DrainReading, perSecond: number | undefined): DrainEstimate {
+  private estimate(r: Omit<DrainReading, 'exists' | 'finished'>, perSecond: number | undefined): DrainEstimate {
     if (!(r.unfinished > 0)) return { state: 'drained', seconds: 0 };
     if (r.paused) return { state: 'paused' };
     const rate = perSecond ?? 0;

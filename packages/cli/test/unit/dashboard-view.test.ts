@@ -73,20 +73,20 @@ describe('drain time (no Redis)', () => {
     const paused = new CompletionTrend();
     paused.observe({ completed: 0, failed: 0 }, NOW, { ...state, paused: true });
     paused.observe({ completed: 0, failed: 0 }, NOW + 2000, { ...state, paused: true });
-    expect(paused.drain).toBe('paused');
+    expect(paused.drain(NOW + 2000, { ...state, paused: true })).toBe('paused');
     const closed = new CompletionTrend();
     closed.observe({ completed: 0, failed: 0 }, NOW, { ...state, shutdown: true });
     closed.observe({ completed: 0, failed: 0 }, NOW + 2000, { ...state, shutdown: true });
-    expect(closed.drain).toBe('shut down');
+    expect(closed.drain(NOW + 2000, { ...state, shutdown: true })).toBe('shut down');
     const stuck = new CompletionTrend();
     for (let i = 0; i <= 61; i++) stuck.observe({ completed: 7, failed: 0 }, NOW + i * 1000, state);
-    expect(stuck.drain).toMatch(/^stuck: nothing finished for 1 min/);
+    expect(stuck.drain(NOW + 61_000, state)).toMatch(/^stuck: nothing finished for 1 min/);
     const draining = new CompletionTrend();
     draining.observe({ completed: 0, failed: 0 }, NOW, state);
     draining.observe({ completed: 20, failed: 0 }, NOW + 2000, state); // 10/s, 50 left
-    expect(draining.drain).toBe('5 s');
+    expect(draining.drain(NOW + 2000, state)).toBe('5 s');
     draining.observe({ completed: 70, failed: 0 }, NOW + 4000, { ...state, unfinished: 0, waiting: 0 });
-    expect(draining.drain).toBe('nothing to drain');
+    expect(draining.drain(NOW + 4000, { ...state, unfinished: 0, waiting: 0 })).toBe('nothing to drain');
   });
 
   it('starts over when a counter goes back (the queue was deleted and made again), and keeps only the window', () => {
