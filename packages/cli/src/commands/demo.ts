@@ -63,7 +63,7 @@ export async function demo(argv: DemoArgs, ctx: CliContext): Promise<void> {
       void reader.admin.counts().then((c) => {
         if (Date.now() - lastPlain < 2000) return;
         lastPlain = Date.now();
-        ctx.out(`${total - c.unfinished}/${total} done, ${c.active} running`);
+        ctx.out(`${total - c.unfinished}/${total} done, ${c.active} held by workers (running or fetched ahead)`);
       }, () => {});
     }, ctx.tty ? 1000 : 250);
     await producer.join();
