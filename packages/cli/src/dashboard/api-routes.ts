@@ -10,6 +10,7 @@ import type { QueueMonitor } from './queue-monitor.js';
 import { READ_ONLY_MESSAGE, READ_ROLE_MESSAGE, runTaskAction, TASK_ACTIONS, type TaskAction } from './task-actions.js';
 import type { TaskState } from '@asyncq/core';
 import { workerRoutes } from './worker-route.js';
+import { queryText } from './request-guard.js';
 
 /** Whether the user of this request may act: set by the auth in front (`res.locals.role`), admin when no roles are set. */
 export function mayAct(res: Response, actions: boolean): boolean {
@@ -177,12 +178,6 @@ export function apiRoutes(opts: ApiRoutesOptions): express.Router {
 /** Text for a page, HTML-escaped. */
 function escapeText(text: string): string {
   return text.replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** A query parameter as one text ("" when absent or given twice). */
-function queryText(req: Request, name: string): string {
-  const v = new URLSearchParams(req.url.slice(req.url.indexOf('?') + 1 || req.url.length)).getAll(name);
-  return v.length === 1 ? v[0]! : '';
 }
 
 /** Last in the app: a failed read of Redis is 503 with one line, never a stack trace. */

@@ -112,3 +112,9 @@ function refuse(req: Request, res: Response, reason: string): void {
   if (/^\/(board\/)?api(\/|$)/.test(req.path)) res.json({ error: reason, message: reason });
   else res.type('text/plain').send(`${reason}\n`);
 }
+
+/** A query parameter as one text ("" when absent or given twice). */
+export function queryText(req: Request, name: string): string {
+  const v = new URLSearchParams(req.url.slice(req.url.indexOf('?') + 1 || req.url.length)).getAll(name);
+  return v.length === 1 ? v[0]! : '';
+}

@@ -1,6 +1,7 @@
 import express from 'express';
 import { noSuchTask } from '../queues/queue-reader.js';
 import { readTaskRuns, taskAsJson, type TaskWithRuns } from '../queues/task-runs.js';
+import { queryText } from './request-guard.js';
 import { renderNoTask, renderTask } from './task-page.js';
 import type { WorkerRoutesOptions } from './worker-route.js';
 
@@ -22,21 +23,16 @@ export function taskRoute(opts: TaskRouteOptions): express.Router {
     return (await readTaskRuns(reader, id)) ?? noSuchTask(queue, id);
   };
   router.get('/task', async (req, res) => {
-    const queue = one(req.query.queue);
-    const t = await read(queue, one(req.query.id));
+    const queue = queryText(req, 'queue');
+    const t = await read(queue, queryText(req, 'id'));
     if (typeof t === 'string') opts.sendPage(res, renderNoTask(t, opts.pageOptions(res)), 404);
     else opts.sendPage(res, renderTask(queue, t, opts.pageOptions(res)));
   });
   router.get('/api/task', async (req, res) => {
-    const t = await read(one(req.query.queue), one(req.query.id));
+    const t = await read(queryText(req, 'queue'), queryText(req, 'id'));
     res.set('Cache-Control', 'no-store');
     if (typeof t === 'string') res.status(404).json({ error: t });
     else res.type('json').send(taskAsJson(t));
   });
   return router;
-}
-
-/** A query parameter as one text: "" when absent, repeated or given as an object (`id[a]=`). */
-function one(v: unknown): string {
-  return typeof v === 'string' ? v : '';
 }

@@ -1,8 +1,9 @@
-import express, { type Request, type Response } from 'express';
+import express, { type Response } from 'express';
 import { workerEntry } from '../queues/worker-entry.js';
 import type { WorkerList, WorkerView } from './dashboard-types.js';
 import { escapeHtml, shell, type PageOptions } from './page-render.js';
 import type { QueueMonitor } from './queue-monitor.js';
+import { queryText } from './request-guard.js';
 import { renderWorker, renderWorkers } from './worker-page.js';
 
 /** What the worker routes need from the asyncq pages around them. */
@@ -45,33 +46,27 @@ export function workerRoutes(opts: WorkerRoutesOptions): express.Router {
     opts.sendPage(res, shell(kind, 'no such queue', `<p class="empty">${escapeHtml(text)}: <a href="./">every queue</a></p>`, opts.pageOptions(res)), 404);
 
   router.get('/worker', async (req, res) => {
-    const v = await readWorker(param(req, 'queue'), param(req, 'id'));
-    if (!v) return missingPage(res, 'worker', noQueue(param(req, 'queue')));
+    const v = await readWorker(queryText(req, 'queue'), queryText(req, 'id'));
+    if (!v) return missingPage(res, 'worker', noQueue(queryText(req, 'queue')));
     opts.sendPage(res, renderWorker(v, opts.pageOptions(res)), v.state === 'gone' ? 404 : 200);
   });
   router.get('/workers', async (req, res) => {
-    const list = await readList(param(req, 'queue'));
-    if (!list) return missingPage(res, 'workers', noQueue(param(req, 'queue')));
+    const list = await readList(queryText(req, 'queue'));
+    if (!list) return missingPage(res, 'workers', noQueue(queryText(req, 'queue')));
     opts.sendPage(res, renderWorkers(list, opts.pageOptions(res)));
   });
   router.get('/api/worker', async (req, res) => {
-    const v = await readWorker(param(req, 'queue'), param(req, 'id'));
+    const v = await readWorker(queryText(req, 'queue'), queryText(req, 'id'));
     res.set('Cache-Control', 'no-store');
-    if (!v) return void res.status(404).json({ error: `${noQueue(param(req, 'queue'))} (GET /api/queues lists them)` });
+    if (!v) return void res.status(404).json({ error: `${noQueue(queryText(req, 'queue'))} (GET /api/queues lists them)` });
     if (v.state === 'gone') return void res.status(404).json({ ...v, error: `no live worker ${JSON.stringify(v.id)} on queue ${JSON.stringify(v.queue)}: it stopped, or missed three heartbeats` });
     res.json(v);
   });
   router.get('/api/workers', async (req, res) => {
-    const list = await readList(param(req, 'queue'));
+    const list = await readList(queryText(req, 'queue'));
     res.set('Cache-Control', 'no-store');
-    if (!list) return void res.status(404).json({ error: `${noQueue(param(req, 'queue'))} (GET /api/queues lists them)` });
+    if (!list) return void res.status(404).json({ error: `${noQueue(queryText(req, 'queue'))} (GET /api/queues lists them)` });
     res.json(list);
   });
   return router;
-}
-
-/** A query parameter as one text ("" when absent or given twice), as the other asyncq routes read theirs. */
-function param(req: Request, name: string): string {
-  const v = new URLSearchParams(req.url.slice(req.url.indexOf('?') + 1 || req.url.length)).getAll(name);
-  return v.length === 1 ? v[0]! : '';
 }
