@@ -53,18 +53,18 @@ export class PrefetchStash<T> {
   }
 
   /**
-   * The oldest task that may still start. One past its rate limit's start-by goes back to the queue
-   * unrun: starting it now could put more starts in a window than the rate allows.
+   * The oldest task, if it may still start. Under a rate limit, once the oldest is past its
+   * start-by (starting it now could put more starts in a window than the rate allows), every task
+   * in the stash goes back to the front of the queue unrun, in order, as a sweep hands them back:
+   * the later ones are no older than it, and keeping them would run them before it.
    */
   take(): RedisTask<T> | undefined {
-    let late: { task: RedisTask<T> }[] | undefined;
-    let entry = this.entries.shift();
-    while (entry?.startBy !== undefined && monotonicNow() > entry.startBy) {
-      (late ??= []).push(entry);
-      entry = this.entries.shift();
+    const first = this.entries[0];
+    if (first?.startBy !== undefined && monotonicNow() > first.startBy) {
+      this.handBack(this.entries.splice(0));
+      return undefined;
     }
-    if (late) this.handBack(late);
-    return entry?.task;
+    return this.entries.shift()?.task;
   }
 
   /** Forgets the tasks of a partition whose lease was lost: they are no longer this handle's. */
